@@ -1,0 +1,503 @@
+//! The record types of format version 1 and their body encodings.
+
+use super::histogram::Histogram;
+use super::varint::{Cursor, put_str, put_u64};
+
+/// What kind of primitive a lock class is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LockKind {
+    /// `Mutex` (sync, std-mirror or tokio).
+    Mutex,
+    /// `RwLock`.
+    RwLock,
+    /// `Semaphore`: a counted resource, also reported as a pool.
+    Semaphore,
+    /// `Condvar`.
+    Condvar,
+}
+
+impl LockKind {
+    /// The name used in reports (`mutex`, `rwlock`, `semaphore`, `condvar`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockKind::Mutex => "mutex",
+            LockKind::RwLock => "rwlock",
+            LockKind::Semaphore => "semaphore",
+            LockKind::Condvar => "condvar",
+        }
+    }
+    fn code(self) -> u64 {
+        self as u64
+    }
+    fn from_code(c: u64) -> Option<Self> {
+        Some(match c {
+            0 => LockKind::Mutex,
+            1 => LockKind::RwLock,
+            2 => LockKind::Semaphore,
+            3 => LockKind::Condvar,
+            _ => return None,
+        })
+    }
+}
+
+/// How an actor asks for or holds a lock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Mutex lock or RwLock write.
+    Exclusive,
+    /// RwLock read.
+    Shared,
+    /// Semaphore permits.
+    Permits(u32),
+    /// Waiting on a condition variable.
+    Condvar,
+}
+
+impl Mode {
+    /// Short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Exclusive => "exclusive",
+            Mode::Shared => "shared",
+            Mode::Permits(_) => "permit",
+            Mode::Condvar => "condvar-wait",
+        }
+    }
+    fn encode(self, out: &mut Vec<u8>) {
+        match self {
+            Mode::Exclusive => put_u64(out, 0),
+            Mode::Shared => put_u64(out, 1),
+            Mode::Condvar => put_u64(out, 2),
+            Mode::Permits(n) => put_u64(out, 3 + u64::from(n)),
+        }
+    }
+    fn decode(c: &mut Cursor<'_>) -> Option<Self> {
+        Some(match c.u64()? {
+            0 => Mode::Exclusive,
+            1 => Mode::Shared,
+            2 => Mode::Condvar,
+            n => Mode::Permits(u32::try_from(n - 3).ok()?),
+        })
+    }
+}
+
+/// How a wait ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// The lock (or permit, or notification) was obtained.
+    Acquired,
+    /// A timed wait gave up.
+    TimedOut,
+    /// The resource was closed (a closed semaphore).
+    Closed,
+}
+
+impl Outcome {
+    fn from_code(c: u64) -> Option<Self> {
+        Some(match c {
+            0 => Outcome::Acquired,
+            1 => Outcome::TimedOut,
+            2 => Outcome::Closed,
+            _ => return None,
+        })
+    }
+}
+
+/// An actor is a thread (or, with the `tokio` feature, a task).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActorKind {
+    /// An OS thread.
+    Thread,
+    /// An async task.
+    Task,
+}
+
+/// One record of a trace. Ids (`actor`, `lock`, `class`, `stack`, `frame`) are process-wide
+/// and dense; string fields hold string-table ids (`0` is the empty string / "none").
+/// Timestamps are nanoseconds since the trace's epoch (see the header).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// Interns `text` as string `id`.
+    String {
+        /// String id (never 0).
+        id: u64,
+        /// The text.
+        text: String,
+    },
+    /// Names an actor.
+    Actor {
+        /// Actor id.
+        actor: u64,
+        /// Thread or task.
+        kind: ActorKind,
+        /// OS thread id (tid), or tokio task id for tasks.
+        os_id: u64,
+        /// Name (string id).
+        name: u64,
+    },
+    /// A lock class: a creation site or a user-given name.
+    Class {
+        /// Class id.
+        class: u64,
+        /// Primitive kind.
+        kind: LockKind,
+        /// User-given name (string id, 0 when unnamed).
+        name: u64,
+        /// Creation site `file:line:column` (string id).
+        site: u64,
+    },
+    /// A lock instance and its class.
+    Lock {
+        /// Lock instance id.
+        lock: u64,
+        /// Its class.
+        class: u64,
+        /// Permits for a semaphore, 1 otherwise.
+        capacity: u64,
+    },
+    /// A resolved code location (symbol table entry).
+    Frame {
+        /// Frame id.
+        frame: u64,
+        /// Function name, demangled (string id).
+        function: u64,
+        /// Source file (string id, 0 when unknown).
+        file: u64,
+        /// Line (0 when unknown).
+        line: u32,
+    },
+    /// An interned stack: frame ids, innermost first.
+    Stack {
+        /// Stack id (never 0; 0 means "no stack").
+        stack: u64,
+        /// Frame ids, innermost first.
+        frames: Vec<u64>,
+    },
+    /// An actor started waiting for a lock; `holders` are the wait-for edges.
+    WaitBegin {
+        /// When.
+        ts_ns: u64,
+        /// Who waits.
+        actor: u64,
+        /// For what.
+        lock: u64,
+        /// In which mode.
+        mode: Mode,
+        /// Where (the call site of `lock()`, string id).
+        site: u64,
+        /// The waiter's stack (0 when not captured).
+        stack: u64,
+        /// Actors holding the lock when the wait began.
+        holders: Vec<u64>,
+    },
+    /// The wait started by the matching `WaitBegin` of `actor` on `lock` ended.
+    WaitEnd {
+        /// When.
+        ts_ns: u64,
+        /// Who waited.
+        actor: u64,
+        /// For what.
+        lock: u64,
+        /// How it ended.
+        outcome: Outcome,
+    },
+    /// A timed hold: emitted for sampled acquisitions and for every hold that others waited on.
+    Hold {
+        /// When the hold began; 0 when it was not timed (then `contended_ns` is the
+        /// earliest known moment).
+        begin_ns: u64,
+        /// When the first waiter arrived, 0 when nobody waited.
+        contended_ns: u64,
+        /// When the lock was released.
+        end_ns: u64,
+        /// Who held.
+        actor: u64,
+        /// What.
+        lock: u64,
+        /// How.
+        mode: Mode,
+        /// Where it was taken (string id).
+        site: u64,
+    },
+    /// Cumulative per-lock-class figures, written periodically; the last one per class wins.
+    ClassStats {
+        /// Class id.
+        class: u64,
+        /// Instances of the class seen so far.
+        instances: u64,
+        /// Acquisitions (exact for dropped locks, within the hold sampling period for live ones).
+        acquisitions: u64,
+        /// Acquisitions that had to wait.
+        contentions: u64,
+        /// Most actors waiting at once on one instance.
+        max_waiters: u64,
+        /// Hold-time sampling period (1 = every hold timed).
+        hold_sample_period: u64,
+        /// Wait times of contended acquisitions.
+        wait: Histogram,
+        /// Sampled hold times.
+        hold: Histogram,
+    },
+    /// Events lost so far because a buffer was full (cumulative).
+    Dropped {
+        /// Events dropped.
+        events: u64,
+    },
+    /// A detector's alert (deadlock, lock-order inversion, stampede, pool saturation...).
+    Alert {
+        /// When.
+        ts_ns: u64,
+        /// `deadlock`, `lock_order_inversion`, ...
+        kind: String,
+        /// Human-readable report.
+        text: String,
+        /// Machine-readable report (JSON).
+        json: String,
+    },
+    /// The trace was closed cleanly.
+    End {
+        /// When.
+        ts_ns: u64,
+    },
+}
+
+/// Record tags (one byte before each record).
+pub mod tag {
+    #![allow(missing_docs)]
+    pub const STRING: u8 = 0x01;
+    pub const ACTOR: u8 = 0x02;
+    pub const CLASS: u8 = 0x03;
+    pub const LOCK: u8 = 0x04;
+    pub const FRAME: u8 = 0x05;
+    pub const STACK: u8 = 0x06;
+    pub const WAIT_BEGIN: u8 = 0x10;
+    pub const WAIT_END: u8 = 0x11;
+    pub const HOLD: u8 = 0x12;
+    pub const CLASS_STATS: u8 = 0x20;
+    pub const DROPPED: u8 = 0x30;
+    pub const ALERT: u8 = 0x40;
+    pub const END: u8 = 0x7f;
+}
+
+impl Record {
+    /// Appends the record: tag, body length (varint), body.
+    /// Writes straight into `out`: no allocation when `out` has room.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        out.extend_from_slice(&[0, 0]);
+        let t = self.encode_body(out);
+        out[start] = t;
+        finish_length(out, start + 1);
+    }
+
+    fn encode_body(&self, b: &mut Vec<u8>) -> u8 {
+        match self {
+            Record::String { id, text } => {
+                put_u64(b, *id);
+                put_str(b, text);
+                tag::STRING
+            }
+            Record::Actor { actor, kind, os_id, name } => {
+                put_u64(b, *actor);
+                put_u64(b, matches!(kind, ActorKind::Task) as u64);
+                put_u64(b, *os_id);
+                put_u64(b, *name);
+                tag::ACTOR
+            }
+            Record::Class { class, kind, name, site } => {
+                for v in [*class, kind.code(), *name, *site] {
+                    put_u64(b, v);
+                }
+                tag::CLASS
+            }
+            Record::Lock { lock, class, capacity } => {
+                for v in [*lock, *class, *capacity] {
+                    put_u64(b, v);
+                }
+                tag::LOCK
+            }
+            Record::Frame { frame, function, file, line } => {
+                for v in [*frame, *function, *file, u64::from(*line)] {
+                    put_u64(b, v);
+                }
+                tag::FRAME
+            }
+            Record::Stack { stack, frames } => {
+                put_u64(b, *stack);
+                put_u64(b, frames.len() as u64);
+                frames.iter().for_each(|f| put_u64(b, *f));
+                tag::STACK
+            }
+            Record::WaitBegin { ts_ns, actor, lock, mode, site, stack, holders } => {
+                encode_wait_begin(b, *ts_ns, *actor, *lock, *mode, *site, *stack, holders);
+                tag::WAIT_BEGIN
+            }
+            Record::WaitEnd { ts_ns, actor, lock, outcome } => {
+                for v in [*ts_ns, *actor, *lock, *outcome as u64] {
+                    put_u64(b, v);
+                }
+                tag::WAIT_END
+            }
+            Record::Hold { begin_ns, contended_ns, end_ns, actor, lock, mode, site } => {
+                for v in [*begin_ns, *contended_ns, *end_ns, *actor, *lock] {
+                    put_u64(b, v);
+                }
+                mode.encode(b);
+                put_u64(b, *site);
+                tag::HOLD
+            }
+            Record::ClassStats {
+                class,
+                instances,
+                acquisitions,
+                contentions,
+                max_waiters,
+                hold_sample_period,
+                wait,
+                hold,
+            } => {
+                for v in [*class, *instances, *acquisitions, *contentions, *max_waiters, *hold_sample_period] {
+                    put_u64(b, v);
+                }
+                wait.encode(b);
+                hold.encode(b);
+                tag::CLASS_STATS
+            }
+            Record::Dropped { events } => {
+                put_u64(b, *events);
+                tag::DROPPED
+            }
+            Record::Alert { ts_ns, kind, text, json } => {
+                put_u64(b, *ts_ns);
+                put_str(b, kind);
+                put_str(b, text);
+                put_str(b, json);
+                tag::ALERT
+            }
+            Record::End { ts_ns } => {
+                put_u64(b, *ts_ns);
+                tag::END
+            }
+        }
+    }
+
+    /// Decodes one record body. `Ok(None)` means a tag this reader does not know (a record a
+    /// newer minor revision added), which the caller skips; `Err(())` means a malformed body.
+    pub(crate) fn decode_body(t: u8, body: &[u8]) -> Result<Option<Record>, ()> {
+        let c = &mut Cursor::new(body);
+        let r = (|| -> Option<Option<Record>> {
+            Some(Some(match t {
+                tag::STRING => Record::String { id: c.u64()?, text: c.str()?.to_owned() },
+                tag::ACTOR => Record::Actor {
+                    actor: c.u64()?,
+                    kind: if c.u64()? == 1 { ActorKind::Task } else { ActorKind::Thread },
+                    os_id: c.u64()?,
+                    name: c.u64()?,
+                },
+                tag::CLASS => Record::Class {
+                    class: c.u64()?,
+                    kind: LockKind::from_code(c.u64()?)?,
+                    name: c.u64()?,
+                    site: c.u64()?,
+                },
+                tag::LOCK => Record::Lock { lock: c.u64()?, class: c.u64()?, capacity: c.u64()? },
+                tag::FRAME => Record::Frame {
+                    frame: c.u64()?,
+                    function: c.u64()?,
+                    file: c.u64()?,
+                    line: c.u32()?,
+                },
+                tag::STACK => {
+                    let stack = c.u64()?;
+                    let n = c.count()?;
+                    let frames = (0..n).map(|_| c.u64()).collect::<Option<Vec<_>>>()?;
+                    Record::Stack { stack, frames }
+                }
+                tag::WAIT_BEGIN => {
+                    let (ts_ns, actor, lock) = (c.u64()?, c.u64()?, c.u64()?);
+                    let mode = Mode::decode(c)?;
+                    let (site, stack) = (c.u64()?, c.u64()?);
+                    let n = c.count()?;
+                    let holders = (0..n).map(|_| c.u64()).collect::<Option<Vec<_>>>()?;
+                    Record::WaitBegin { ts_ns, actor, lock, mode, site, stack, holders }
+                }
+                tag::WAIT_END => Record::WaitEnd {
+                    ts_ns: c.u64()?,
+                    actor: c.u64()?,
+                    lock: c.u64()?,
+                    outcome: Outcome::from_code(c.u64()?)?,
+                },
+                tag::HOLD => Record::Hold {
+                    begin_ns: c.u64()?,
+                    contended_ns: c.u64()?,
+                    end_ns: c.u64()?,
+                    actor: c.u64()?,
+                    lock: c.u64()?,
+                    mode: Mode::decode(c)?,
+                    site: c.u64()?,
+                },
+                tag::CLASS_STATS => Record::ClassStats {
+                    class: c.u64()?,
+                    instances: c.u64()?,
+                    acquisitions: c.u64()?,
+                    contentions: c.u64()?,
+                    max_waiters: c.u64()?,
+                    hold_sample_period: c.u64()?,
+                    wait: Histogram::decode(c)?,
+                    hold: Histogram::decode(c)?,
+                },
+                tag::DROPPED => Record::Dropped { events: c.u64()? },
+                tag::ALERT => Record::Alert {
+                    ts_ns: c.u64()?,
+                    kind: c.str()?.to_owned(),
+                    text: c.str()?.to_owned(),
+                    json: c.str()?.to_owned(),
+                },
+                tag::END => Record::End { ts_ns: c.u64()? },
+                _ => return Some(None),
+            }))
+        })();
+        r.ok_or(())
+    }
+}
+
+/// Encodes a `WaitBegin` body straight from its parts, so the probe's slow path can write the
+/// record into its buffer without building a `Vec` of holders.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn encode_wait_begin(
+    b: &mut Vec<u8>,
+    ts_ns: u64,
+    actor: u64,
+    lock: u64,
+    mode: Mode,
+    site: u64,
+    stack: u64,
+    holders: &[u64],
+) {
+    for v in [ts_ns, actor, lock] {
+        put_u64(b, v);
+    }
+    mode.encode(b);
+    put_u64(b, site);
+    put_u64(b, stack);
+    put_u64(b, holders.len() as u64);
+    holders.iter().for_each(|h| put_u64(b, *h));
+}
+
+/// Fixes up the one-byte length placeholder at `at` once the body after it is written. Bodies
+/// under 128 bytes (nearly all) need no move; longer ones shift the body right.
+pub(crate) fn finish_length(out: &mut Vec<u8>, at: usize) {
+    let len = (out.len() - at - 1) as u64;
+    if len < 0x80 {
+        out[at] = len as u8;
+        return;
+    }
+    let mut prefix = Vec::with_capacity(10);
+    put_u64(&mut prefix, len);
+    out[at] = prefix[0];
+    let extra = prefix.len() - 1;
+    let old_len = out.len();
+    out.resize(old_len + extra, 0);
+    out.copy_within(at + 1..old_len, at + 1 + extra);
+    out[at + 1..at + 1 + extra].copy_from_slice(&prefix[1..]);
+}

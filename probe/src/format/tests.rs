@@ -1,0 +1,163 @@
+use super::*;
+
+fn sample_records() -> Vec<Record> {
+    let mut wait = Histogram::default();
+    wait.record(1_500);
+    wait.record(2_000_000);
+    let mut hold = Histogram::default();
+    hold.record(40);
+    vec![
+        Record::String { id: 1, text: "ledger".into() },
+        Record::String { id: 2, text: "src/bank.rs:10:5".into() },
+        Record::Actor { actor: 1, kind: ActorKind::Thread, os_id: 4242, name: 1 },
+        Record::Class { class: 1, kind: LockKind::Mutex, name: 1, site: 2 },
+        Record::Lock { lock: 7, class: 1, capacity: 1 },
+        Record::Frame { frame: 1, function: 1, file: 2, line: 10 },
+        Record::Stack { stack: 3, frames: vec![1, 1] },
+        Record::WaitBegin {
+            ts_ns: 100,
+            actor: 1,
+            lock: 7,
+            mode: Mode::Permits(2),
+            site: 2,
+            stack: 3,
+            holders: vec![2, 3],
+        },
+        Record::WaitEnd { ts_ns: 250, actor: 1, lock: 7, outcome: Outcome::TimedOut },
+        Record::Hold {
+            begin_ns: 0,
+            contended_ns: 120,
+            end_ns: 260,
+            actor: 2,
+            lock: 7,
+            mode: Mode::Shared,
+            site: 2,
+        },
+        Record::ClassStats {
+            class: 1,
+            instances: 3,
+            acquisitions: 1000,
+            contentions: 2,
+            max_waiters: 1,
+            hold_sample_period: 64,
+            wait,
+            hold,
+        },
+        Record::Dropped { events: 5 },
+        Record::Alert { ts_ns: 300, kind: "deadlock".into(), text: "x".repeat(300), json: "{}".into() },
+        Record::End { ts_ns: 400 },
+    ]
+}
+
+fn header() -> Header {
+    Header { version: VERSION, flags: 0, epoch_unix_ns: 1_700_000_000_000_000_000, pid: 99 }
+}
+
+/// Header plus one chunk per record, so truncation can be checked at every boundary.
+fn encode_trace(records: &[Record]) -> (Vec<u8>, Vec<usize>) {
+    let mut out = header().to_bytes().to_vec();
+    let mut ends = Vec::new();
+    for r in records {
+        let mut payload = Vec::new();
+        r.encode(&mut payload);
+        write_chunk(&mut out, &payload);
+        ends.push(out.len());
+    }
+    (out, ends)
+}
+
+#[test]
+fn every_record_round_trips() {
+    let records = sample_records();
+    let (bytes, _) = encode_trace(&records);
+    let t = decode(&bytes).unwrap();
+    assert_eq!(t.header, header());
+    assert_eq!(t.records, records);
+    assert!(t.is_complete());
+}
+
+#[test]
+fn a_trace_cut_at_any_byte_decodes_everything_before_the_cut() {
+    let records = sample_records();
+    let (bytes, ends) = encode_trace(&records);
+    for cut in HEADER_LEN..bytes.len() {
+        let t = decode(&bytes[..cut]).unwrap();
+        let whole = ends.iter().filter(|&&e| e <= cut).count();
+        assert_eq!(t.records, records[..whole], "cut at {cut}");
+        let boundary = cut == HEADER_LEN || ends.contains(&cut);
+        assert_eq!(t.truncated.is_some(), !boundary, "cut at {cut}");
+        assert!(!t.is_complete());
+    }
+}
+
+#[test]
+fn a_newer_version_is_a_clear_error() {
+    let mut h = header();
+    h.version = VERSION + 1;
+    let err = decode(&h.to_bytes()).unwrap_err();
+    assert!(matches!(err, DecodeError::UnsupportedVersion { found, .. } if found == VERSION + 1));
+    assert!(err.to_string().contains("upgrade"), "{err}");
+}
+
+#[test]
+fn garbage_and_short_input_are_clear_errors() {
+    let err = decode(b"{\"not\": \"a trace\"}").unwrap_err();
+    assert!(matches!(err, DecodeError::NotATrace { .. }));
+    assert!(err.to_string().contains("not a lockscope trace"));
+    assert!(matches!(decode(&MAGIC[..5]).unwrap_err(), DecodeError::TooShort { len: 5 }));
+    assert!(matches!(decode(&[]).unwrap_err(), DecodeError::TooShort { len: 0 }));
+}
+
+#[test]
+fn a_corrupt_chunk_is_skipped_and_the_rest_still_decodes() {
+    let records = sample_records();
+    let (mut bytes, ends) = encode_trace(&records);
+    // Flip a payload byte of the third chunk.
+    bytes[ends[1] + CHUNK_HEADER_LEN] ^= 0xff;
+    let t = decode(&bytes).unwrap();
+    assert_eq!(t.damage.len(), 1);
+    assert_eq!(t.damage[0].offset, ends[1] as u64);
+    let mut expect = records.clone();
+    expect.remove(2);
+    assert_eq!(t.records, expect);
+}
+
+#[test]
+fn unknown_record_tags_are_skipped() {
+    let mut payload = Vec::new();
+    payload.extend_from_slice(&[0x6e, 3, 1, 2, 3]);
+    Record::End { ts_ns: 9 }.encode(&mut payload);
+    let mut bytes = header().to_bytes().to_vec();
+    write_chunk(&mut bytes, &payload);
+    assert_eq!(decode(&bytes).unwrap().records, vec![Record::End { ts_ns: 9 }]);
+}
+
+#[test]
+fn stream_decoder_fed_byte_by_byte_matches_whole_decode() {
+    let records = sample_records();
+    let (bytes, _) = encode_trace(&records);
+    let mut d = StreamDecoder::default();
+    let mut got = Vec::new();
+    for b in &bytes {
+        d.feed(std::slice::from_ref(b), &mut got).unwrap();
+    }
+    assert_eq!(got, records);
+    assert_eq!(d.pending_len(), 0);
+}
+
+#[test]
+fn stream_decoder_rejects_garbage_from_its_first_bytes() {
+    let mut d = StreamDecoder::default();
+    assert!(d.feed(b"GET / HTTP/1.1", &mut Vec::new()).is_err());
+}
+
+#[test]
+fn long_records_get_multi_byte_lengths() {
+    let r = Record::String { id: 5, text: "é".repeat(200) };
+    let mut buf = Vec::new();
+    r.encode(&mut buf);
+    assert_eq!(buf[1] & 0x80, 0x80, "length should need two bytes");
+    let mut bytes = header().to_bytes().to_vec();
+    write_chunk(&mut bytes, &buf);
+    assert_eq!(decode(&bytes).unwrap().records, vec![r]);
+}

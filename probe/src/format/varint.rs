@@ -1,0 +1,128 @@
+//! LEB128 variable-length integers, the encoding of every integer field inside a record.
+
+/// Appends `v` as an unsigned LEB128 varint (1 to 10 bytes).
+#[inline]
+pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Appends a length-prefixed UTF-8 string.
+pub fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_u64(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// A cursor over one record body. Every read is bounds-checked; running past the end is
+/// reported as `None` so a corrupt record can never make the decoder panic.
+#[derive(Debug)]
+pub struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    /// A cursor at the start of `buf`.
+    pub fn new(buf: &'a [u8]) -> Self {
+        Cursor { buf, pos: 0 }
+    }
+
+    /// Bytes consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// True when every byte was consumed.
+    pub fn is_empty(&self) -> bool {
+        self.pos >= self.buf.len()
+    }
+
+    /// Reads one unsigned LEB128 varint.
+    pub fn u64(&mut self) -> Option<u64> {
+        let mut v: u64 = 0;
+        for shift in (0..70).step_by(7) {
+            let b = *self.buf.get(self.pos)?;
+            self.pos += 1;
+            if shift == 63 && b > 1 {
+                return None;
+            }
+            v |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// Reads a varint that must fit in a `u32`.
+    pub fn u32(&mut self) -> Option<u32> {
+        self.u64().and_then(|v| u32::try_from(v).ok())
+    }
+
+    /// Reads one byte.
+    pub fn u8(&mut self) -> Option<u8> {
+        let b = *self.buf.get(self.pos)?;
+        self.pos += 1;
+        Some(b)
+    }
+
+    /// Reads `n` raw bytes.
+    pub fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.pos.checked_add(n)?;
+        let s = self.buf.get(self.pos..end)?;
+        self.pos = end;
+        Some(s)
+    }
+
+    /// Reads a length-prefixed UTF-8 string.
+    pub fn str(&mut self) -> Option<&'a str> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        std::str::from_utf8(self.bytes(n)?).ok()
+    }
+
+    /// Reads a varint count and checks it against the bytes left, so garbage can never
+    /// ask for a huge allocation (every counted item takes at least one byte).
+    pub fn count(&mut self) -> Option<usize> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        (n <= self.buf.len() - self.pos).then_some(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_round_trip_at_every_width() {
+        let values = [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX - 1, u64::MAX];
+        let mut buf = Vec::new();
+        for v in values {
+            put_u64(&mut buf, v);
+        }
+        let mut c = Cursor::new(&buf);
+        for v in values {
+            assert_eq!(c.u64(), Some(v));
+        }
+        assert!(c.is_empty());
+        assert_eq!(c.u64(), None);
+    }
+
+    #[test]
+    fn overlong_varint_is_rejected_not_wrapped() {
+        let buf = [0xff; 11];
+        assert_eq!(Cursor::new(&buf).u64(), None);
+        let mut eleven = vec![0xff; 9];
+        eleven.push(0x02);
+        assert_eq!(Cursor::new(&eleven).u64(), None);
+    }
+
+    #[test]
+    fn count_larger_than_the_buffer_is_rejected() {
+        let mut buf = Vec::new();
+        put_u64(&mut buf, 1 << 40);
+        assert_eq!(Cursor::new(&buf).count(), None);
+    }
+}

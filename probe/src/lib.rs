@@ -1,0 +1,2 @@
+//! lockscope probe (work in progress)
+pub mod format;
