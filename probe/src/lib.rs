@@ -1,2 +1,46 @@
-//! lockscope probe (work in progress)
+#![doc = include_str!("../../README.md")]
+#![deny(missing_docs)]
+
+mod actor;
+mod class;
+mod clock;
+mod config;
+mod dump;
 pub mod format;
+mod lock;
+mod meta;
+mod raw;
+mod recorder;
+mod stats;
+
+pub use config::{
+    DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,
+};
+pub use dump::{ActorDump, Dump, HeldLock, dump};
+pub use lock::{
+    Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
+    SemaphorePermit, WaitTimeoutResult,
+};
+pub use recorder::{RecordError, Recorder, Recording, flush};
+pub use stats::{ClassStats, LockStats};
+
+/// Figures for every lock class used so far (creation site or name), most waited-on first.
+///
+/// ```
+/// let m = lockscope::Mutex::named("class-stats-doc", 0);
+/// *m.lock() += 1;
+/// let all = lockscope::class_stats();
+/// let row = all.iter().find(|c| c.name == "class-stats-doc").unwrap();
+/// assert_eq!(row.instances, 1);
+/// ```
+pub fn class_stats() -> Vec<ClassStats> {
+    let period = hold_sample_period();
+    let mut v: Vec<ClassStats> = class::all().iter().map(|c| c.stats(period)).collect();
+    v.sort_by(|a, b| {
+        b.wait_ns
+            .total
+            .cmp(&a.wait_ns.total)
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    v
+}

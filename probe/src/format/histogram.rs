@@ -51,7 +51,12 @@ impl std::fmt::Debug for Histogram {
 
 impl Default for Histogram {
     fn default() -> Self {
-        Histogram { counts: vec![0; BUCKETS], count: 0, total: 0, max: 0 }
+        Histogram {
+            counts: vec![0; BUCKETS],
+            count: 0,
+            total: 0,
+            max: 0,
+        }
     }
 }
 

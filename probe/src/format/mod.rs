@@ -65,8 +65,8 @@ mod record;
 pub mod varint;
 
 pub use histogram::{Histogram, Summary};
-pub(crate) use record::{encode_wait_begin, finish_length};
 pub use record::{ActorKind, LockKind, Mode, Outcome, Record, tag};
+pub(crate) use record::{encode_wait_begin, finish_length};
 
 use std::path::{Path, PathBuf};
 
@@ -122,7 +122,10 @@ impl Header {
         }
         let version = u16::from_le_bytes([b[8], b[9]]);
         if version > VERSION || version == 0 {
-            return Err(DecodeError::UnsupportedVersion { found: version, supported: VERSION });
+            return Err(DecodeError::UnsupportedVersion {
+                found: version,
+                supported: VERSION,
+            });
         }
         Ok(Header {
             version,
@@ -221,13 +224,21 @@ pub fn decode(bytes: &[u8]) -> Result<Trace, DecodeError> {
     d.feed(bytes, &mut records)?;
     let header = d.header.ok_or(DecodeError::TooShort { len: bytes.len() })?;
     let truncated = (!d.pending.is_empty()).then_some(d.offset);
-    Ok(Trace { header, records, truncated, damage: d.damage })
+    Ok(Trace {
+        header,
+        records,
+        truncated,
+        damage: d.damage,
+    })
 }
 
 /// Reads and decodes a trace file.
 pub fn read_file(path: impl AsRef<Path>) -> Result<Trace, DecodeError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| DecodeError::Io { path: path.into(), source })?;
+    let bytes = std::fs::read(path).map_err(|source| DecodeError::Io {
+        path: path.into(),
+        source,
+    })?;
     decode(&bytes)
 }
 
@@ -299,7 +310,10 @@ impl StreamDecoder {
                     reason: format!("chunk of {len} bytes fails its checksum; skipped"),
                 });
             } else if let Err(reason) = decode_payload(payload, out) {
-                self.damage.push(Damage { offset: self.offset, reason });
+                self.damage.push(Damage {
+                    offset: self.offset,
+                    reason,
+                });
             }
             pos += total;
             self.offset += total as u64;
@@ -314,12 +328,20 @@ fn decode_payload(payload: &[u8], out: &mut Vec<Record>) -> Result<(), String> {
     while !c.is_empty() {
         let at = c.position();
         let t = c.u8().ok_or("record tag missing")?;
-        let len = c.count().ok_or_else(|| format!("record at +{at}: bad length"))?;
-        let body = c.bytes(len).ok_or_else(|| format!("record at +{at}: body cut short"))?;
+        let len = c
+            .count()
+            .ok_or_else(|| format!("record at +{at}: bad length"))?;
+        let body = c
+            .bytes(len)
+            .ok_or_else(|| format!("record at +{at}: body cut short"))?;
         match Record::decode_body(t, body) {
             Ok(Some(r)) => out.push(r),
             Ok(None) => {}
-            Err(()) => return Err(format!("record 0x{t:02x} at +{at} is malformed; rest of chunk skipped")),
+            Err(()) => {
+                return Err(format!(
+                    "record 0x{t:02x} at +{at} is malformed; rest of chunk skipped"
+                ));
+            }
         }
     }
     Ok(())

@@ -297,26 +297,45 @@ impl Record {
                 put_str(b, text);
                 tag::STRING
             }
-            Record::Actor { actor, kind, os_id, name } => {
+            Record::Actor {
+                actor,
+                kind,
+                os_id,
+                name,
+            } => {
                 put_u64(b, *actor);
                 put_u64(b, matches!(kind, ActorKind::Task) as u64);
                 put_u64(b, *os_id);
                 put_u64(b, *name);
                 tag::ACTOR
             }
-            Record::Class { class, kind, name, site } => {
+            Record::Class {
+                class,
+                kind,
+                name,
+                site,
+            } => {
                 for v in [*class, kind.code(), *name, *site] {
                     put_u64(b, v);
                 }
                 tag::CLASS
             }
-            Record::Lock { lock, class, capacity } => {
+            Record::Lock {
+                lock,
+                class,
+                capacity,
+            } => {
                 for v in [*lock, *class, *capacity] {
                     put_u64(b, v);
                 }
                 tag::LOCK
             }
-            Record::Frame { frame, function, file, line } => {
+            Record::Frame {
+                frame,
+                function,
+                file,
+                line,
+            } => {
                 for v in [*frame, *function, *file, u64::from(*line)] {
                     put_u64(b, v);
                 }
@@ -328,17 +347,38 @@ impl Record {
                 frames.iter().for_each(|f| put_u64(b, *f));
                 tag::STACK
             }
-            Record::WaitBegin { ts_ns, actor, lock, mode, site, stack, holders } => {
+            Record::WaitBegin {
+                ts_ns,
+                actor,
+                lock,
+                mode,
+                site,
+                stack,
+                holders,
+            } => {
                 encode_wait_begin(b, *ts_ns, *actor, *lock, *mode, *site, *stack, holders);
                 tag::WAIT_BEGIN
             }
-            Record::WaitEnd { ts_ns, actor, lock, outcome } => {
+            Record::WaitEnd {
+                ts_ns,
+                actor,
+                lock,
+                outcome,
+            } => {
                 for v in [*ts_ns, *actor, *lock, *outcome as u64] {
                     put_u64(b, v);
                 }
                 tag::WAIT_END
             }
-            Record::Hold { begin_ns, contended_ns, end_ns, actor, lock, mode, site } => {
+            Record::Hold {
+                begin_ns,
+                contended_ns,
+                end_ns,
+                actor,
+                lock,
+                mode,
+                site,
+            } => {
                 for v in [*begin_ns, *contended_ns, *end_ns, *actor, *lock] {
                     put_u64(b, v);
                 }
@@ -356,7 +396,14 @@ impl Record {
                 wait,
                 hold,
             } => {
-                for v in [*class, *instances, *acquisitions, *contentions, *max_waiters, *hold_sample_period] {
+                for v in [
+                    *class,
+                    *instances,
+                    *acquisitions,
+                    *contentions,
+                    *max_waiters,
+                    *hold_sample_period,
+                ] {
                     put_u64(b, v);
                 }
                 wait.encode(b);
@@ -367,7 +414,12 @@ impl Record {
                 put_u64(b, *events);
                 tag::DROPPED
             }
-            Record::Alert { ts_ns, kind, text, json } => {
+            Record::Alert {
+                ts_ns,
+                kind,
+                text,
+                json,
+            } => {
                 put_u64(b, *ts_ns);
                 put_str(b, kind);
                 put_str(b, text);
@@ -387,10 +439,17 @@ impl Record {
         let c = &mut Cursor::new(body);
         let r = (|| -> Option<Option<Record>> {
             Some(Some(match t {
-                tag::STRING => Record::String { id: c.u64()?, text: c.str()?.to_owned() },
+                tag::STRING => Record::String {
+                    id: c.u64()?,
+                    text: c.str()?.to_owned(),
+                },
                 tag::ACTOR => Record::Actor {
                     actor: c.u64()?,
-                    kind: if c.u64()? == 1 { ActorKind::Task } else { ActorKind::Thread },
+                    kind: if c.u64()? == 1 {
+                        ActorKind::Task
+                    } else {
+                        ActorKind::Thread
+                    },
                     os_id: c.u64()?,
                     name: c.u64()?,
                 },
@@ -400,7 +459,11 @@ impl Record {
                     name: c.u64()?,
                     site: c.u64()?,
                 },
-                tag::LOCK => Record::Lock { lock: c.u64()?, class: c.u64()?, capacity: c.u64()? },
+                tag::LOCK => Record::Lock {
+                    lock: c.u64()?,
+                    class: c.u64()?,
+                    capacity: c.u64()?,
+                },
                 tag::FRAME => Record::Frame {
                     frame: c.u64()?,
                     function: c.u64()?,
@@ -419,7 +482,15 @@ impl Record {
                     let (site, stack) = (c.u64()?, c.u64()?);
                     let n = c.count()?;
                     let holders = (0..n).map(|_| c.u64()).collect::<Option<Vec<_>>>()?;
-                    Record::WaitBegin { ts_ns, actor, lock, mode, site, stack, holders }
+                    Record::WaitBegin {
+                        ts_ns,
+                        actor,
+                        lock,
+                        mode,
+                        site,
+                        stack,
+                        holders,
+                    }
                 }
                 tag::WAIT_END => Record::WaitEnd {
                     ts_ns: c.u64()?,

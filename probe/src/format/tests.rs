@@ -7,13 +7,41 @@ fn sample_records() -> Vec<Record> {
     let mut hold = Histogram::default();
     hold.record(40);
     vec![
-        Record::String { id: 1, text: "ledger".into() },
-        Record::String { id: 2, text: "src/bank.rs:10:5".into() },
-        Record::Actor { actor: 1, kind: ActorKind::Thread, os_id: 4242, name: 1 },
-        Record::Class { class: 1, kind: LockKind::Mutex, name: 1, site: 2 },
-        Record::Lock { lock: 7, class: 1, capacity: 1 },
-        Record::Frame { frame: 1, function: 1, file: 2, line: 10 },
-        Record::Stack { stack: 3, frames: vec![1, 1] },
+        Record::String {
+            id: 1,
+            text: "ledger".into(),
+        },
+        Record::String {
+            id: 2,
+            text: "src/bank.rs:10:5".into(),
+        },
+        Record::Actor {
+            actor: 1,
+            kind: ActorKind::Thread,
+            os_id: 4242,
+            name: 1,
+        },
+        Record::Class {
+            class: 1,
+            kind: LockKind::Mutex,
+            name: 1,
+            site: 2,
+        },
+        Record::Lock {
+            lock: 7,
+            class: 1,
+            capacity: 1,
+        },
+        Record::Frame {
+            frame: 1,
+            function: 1,
+            file: 2,
+            line: 10,
+        },
+        Record::Stack {
+            stack: 3,
+            frames: vec![1, 1],
+        },
         Record::WaitBegin {
             ts_ns: 100,
             actor: 1,
@@ -23,7 +51,12 @@ fn sample_records() -> Vec<Record> {
             stack: 3,
             holders: vec![2, 3],
         },
-        Record::WaitEnd { ts_ns: 250, actor: 1, lock: 7, outcome: Outcome::TimedOut },
+        Record::WaitEnd {
+            ts_ns: 250,
+            actor: 1,
+            lock: 7,
+            outcome: Outcome::TimedOut,
+        },
         Record::Hold {
             begin_ns: 0,
             contended_ns: 120,
@@ -44,13 +77,23 @@ fn sample_records() -> Vec<Record> {
             hold,
         },
         Record::Dropped { events: 5 },
-        Record::Alert { ts_ns: 300, kind: "deadlock".into(), text: "x".repeat(300), json: "{}".into() },
+        Record::Alert {
+            ts_ns: 300,
+            kind: "deadlock".into(),
+            text: "x".repeat(300),
+            json: "{}".into(),
+        },
         Record::End { ts_ns: 400 },
     ]
 }
 
 fn header() -> Header {
-    Header { version: VERSION, flags: 0, epoch_unix_ns: 1_700_000_000_000_000_000, pid: 99 }
+    Header {
+        version: VERSION,
+        flags: 0,
+        epoch_unix_ns: 1_700_000_000_000_000_000,
+        pid: 99,
+    }
 }
 
 /// Header plus one chunk per record, so truncation can be checked at every boundary.
@@ -104,8 +147,14 @@ fn garbage_and_short_input_are_clear_errors() {
     let err = decode(b"{\"not\": \"a trace\"}").unwrap_err();
     assert!(matches!(err, DecodeError::NotATrace { .. }));
     assert!(err.to_string().contains("not a lockscope trace"));
-    assert!(matches!(decode(&MAGIC[..5]).unwrap_err(), DecodeError::TooShort { len: 5 }));
-    assert!(matches!(decode(&[]).unwrap_err(), DecodeError::TooShort { len: 0 }));
+    assert!(matches!(
+        decode(&MAGIC[..5]).unwrap_err(),
+        DecodeError::TooShort { len: 5 }
+    ));
+    assert!(matches!(
+        decode(&[]).unwrap_err(),
+        DecodeError::TooShort { len: 0 }
+    ));
 }
 
 #[test]
@@ -129,7 +178,10 @@ fn unknown_record_tags_are_skipped() {
     Record::End { ts_ns: 9 }.encode(&mut payload);
     let mut bytes = header().to_bytes().to_vec();
     write_chunk(&mut bytes, &payload);
-    assert_eq!(decode(&bytes).unwrap().records, vec![Record::End { ts_ns: 9 }]);
+    assert_eq!(
+        decode(&bytes).unwrap().records,
+        vec![Record::End { ts_ns: 9 }]
+    );
 }
 
 #[test]
@@ -153,7 +205,10 @@ fn stream_decoder_rejects_garbage_from_its_first_bytes() {
 
 #[test]
 fn long_records_get_multi_byte_lengths() {
-    let r = Record::String { id: 5, text: "é".repeat(200) };
+    let r = Record::String {
+        id: 5,
+        text: "é".repeat(200),
+    };
     let mut buf = Vec::new();
     r.encode(&mut buf);
     assert_eq!(buf[1] & 0x80, 0x80, "length should need two bytes");

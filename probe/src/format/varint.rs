@@ -97,7 +97,18 @@ mod tests {
 
     #[test]
     fn varints_round_trip_at_every_width() {
-        let values = [0, 1, 127, 128, 300, 16_383, 16_384, u32::MAX as u64, u64::MAX - 1, u64::MAX];
+        let values = [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX - 1,
+            u64::MAX,
+        ];
         let mut buf = Vec::new();
         for v in values {
             put_u64(&mut buf, v);

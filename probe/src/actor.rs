@@ -1,0 +1,451 @@
+//! Actors (threads; tokio tasks come later) and what each holds and waits for.
+//!
+//! Each thread gets an `ActorShared` on its first recorded acquisition. Its held-lock list is
+//! written only by the owning thread, with plain relaxed stores published through a sequence
+//! lock, so the fast path takes no lock and other threads (detectors, `dump()`) still read a
+//! consistent snapshot.
+
+use crate::format::{ActorKind, Mode, Record};
+use crate::meta::META;
+use crate::raw;
+use parking_lot::{Mutex, RwLock};
+use std::cell::Cell;
+use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, fence};
+
+/// Locks tracked per actor; deeper nesting is counted, not tracked.
+pub(crate) const MAX_HELD: usize = 32;
+/// Bytes of encoded events a thread buffers between recorder visits.
+pub(crate) const BUF_BYTES: usize = 64 * 1024;
+/// Room kept for the largest single record.
+const MAX_RECORD: usize = 1024;
+/// Raw stacks a thread buffers between recorder visits (as u64 words).
+const STACK_WORDS: usize = 16 * (raw::MAX_FRAMES + 2);
+
+#[derive(Default)]
+struct Slot {
+    lock: AtomicU64,
+    class_mode: AtomicU64,
+    site: AtomicUsize,
+    since_ns: AtomicU64,
+}
+
+/// One entry of an actor's held list, or its current wait, as read by another thread.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Held {
+    pub(crate) lock: u64,
+    pub(crate) class: u32,
+    pub(crate) mode: Mode,
+    pub(crate) site: &'static Location<'static>,
+    pub(crate) since_ns: u64,
+}
+
+/// A consistent read of one actor.
+#[derive(Clone, Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) id: u64,
+    pub(crate) name: String,
+    pub(crate) held: Vec<Held>,
+    pub(crate) waiting: Option<Held>,
+}
+
+/// Encodes class, mode and permit count in one word.
+#[inline]
+pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
+    let (code, n) = match mode {
+        Mode::Exclusive => (0u64, 0u64),
+        Mode::Shared => (1, 0),
+        Mode::Condvar => (2, 0),
+        Mode::Permits(n) => (3, u64::from(n) & 0xff_ffff),
+    };
+    (u64::from(class) << 32) | (n << 8) | code
+}
+
+fn decode_class_mode(w: u64) -> (u32, Mode) {
+    let n = ((w >> 8) & 0xff_ffff) as u32;
+    let mode = match w & 0xff {
+        0 => Mode::Exclusive,
+        1 => Mode::Shared,
+        2 => Mode::Condvar,
+        _ => Mode::Permits(n),
+    };
+    ((w >> 32) as u32, mode)
+}
+
+/// Events and raw stacks waiting for the recorder.
+pub(crate) struct ThreadBuf {
+    pub(crate) events: Vec<u8>,
+    pub(crate) stacks: Vec<u64>,
+    seen_stacks: [u64; 64],
+}
+
+impl ThreadBuf {
+    pub(crate) fn new() -> Self {
+        ThreadBuf {
+            events: Vec::new(),
+            stacks: Vec::with_capacity(STACK_WORDS),
+            seen_stacks: [0; 64],
+        }
+    }
+}
+
+/// Everything other threads may read about one actor.
+pub(crate) struct ActorShared {
+    pub(crate) id: AtomicU64,
+    pub(crate) name: Mutex<String>,
+    seq: AtomicU32,
+    depth: AtomicU32,
+    held: [Slot; MAX_HELD],
+    waiting: Slot,
+    pub(crate) buf: Mutex<ThreadBuf>,
+    pub(crate) dropped: AtomicU64,
+    wake_sent: AtomicBool,
+    /// The owning thread has exited; the recorder recycles the actor once drained.
+    pub(crate) exited: AtomicBool,
+}
+
+struct Registry {
+    all: Vec<&'static ActorShared>,
+    free: Vec<&'static ActorShared>,
+}
+
+static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
+    all: Vec::new(),
+    free: Vec::new(),
+});
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    static CURRENT: Cell<Option<&'static ActorShared>> = const { Cell::new(None) };
+    static EXIT: ExitGuard = const { ExitGuard };
+}
+
+struct ExitGuard;
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        if let Some(a) = CURRENT.with(Cell::get) {
+            CURRENT.with(|c| c.set(None));
+            a.exited.store(true, Release);
+            // With no recorder to drain it, the slot can be reused at once.
+            if !crate::recorder::recording() && a.buf.lock().events.is_empty() {
+                recycle(a);
+            }
+        }
+    }
+}
+
+/// The calling thread's actor, registering it on first use.
+#[inline]
+pub(crate) fn current() -> &'static ActorShared {
+    match CURRENT.with(Cell::get) {
+        Some(a) => a,
+        None => register(),
+    }
+}
+
+#[cold]
+fn register() -> &'static ActorShared {
+    let id = NEXT_ID.fetch_add(1, Relaxed);
+    let name = std::thread::current()
+        .name()
+        .map_or_else(|| format!("thread-{id}"), str::to_owned);
+    let tid = raw::current_tid();
+    let recycled = REGISTRY.write().free.pop();
+    let actor = match recycled {
+        Some(a) => {
+            a.depth.store(0, Relaxed);
+            a.exited.store(false, Relaxed);
+            a
+        }
+        None => {
+            let a: &'static ActorShared = Box::leak(Box::new(ActorShared {
+                id: AtomicU64::new(0),
+                name: Mutex::new(String::new()),
+                seq: AtomicU32::new(0),
+                depth: AtomicU32::new(0),
+                held: Default::default(),
+                waiting: Slot::default(),
+                buf: Mutex::new(ThreadBuf::new()),
+                dropped: AtomicU64::new(0),
+                wake_sent: AtomicBool::new(false),
+                exited: AtomicBool::new(false),
+            }));
+            REGISTRY.write().all.push(a);
+            a
+        }
+    };
+    actor.id.store(id, Relaxed);
+    *actor.name.lock() = name.clone();
+    {
+        let mut meta = META.lock();
+        let name_id = meta.intern(&name);
+        meta.define(&Record::Actor {
+            actor: id,
+            kind: ActorKind::Thread,
+            os_id: tid,
+            name: name_id,
+        });
+    }
+    CURRENT.with(|c| c.set(Some(actor)));
+    // Registers the exit hook; fails harmlessly when the thread is already tearing down.
+    let _ = EXIT.try_with(|_| ());
+    actor
+}
+
+/// Every actor slot ever created (live, exited or free).
+pub(crate) fn all() -> Vec<&'static ActorShared> {
+    REGISTRY.read().all.clone()
+}
+
+/// Returns drained, exited actors to the free list (called by the recorder).
+pub(crate) fn recycle(a: &'static ActorShared) {
+    if a.exited.swap(false, Relaxed) {
+        a.id.store(0, Relaxed);
+        REGISTRY.write().free.push(a);
+    }
+}
+
+impl ActorShared {
+    #[inline]
+    fn write_slot(
+        slot: &Slot,
+        lock: u64,
+        cm: u64,
+        site: &'static Location<'static>,
+        since_ns: u64,
+    ) {
+        slot.lock.store(lock, Relaxed);
+        slot.class_mode.store(cm, Relaxed);
+        slot.site
+            .store(site as *const Location<'static> as usize, Relaxed);
+        slot.since_ns.store(since_ns, Relaxed);
+    }
+
+    #[inline]
+    fn begin_write(&self) -> u32 {
+        let s = self.seq.load(Relaxed);
+        self.seq.store(s.wrapping_add(1), Relaxed);
+        fence(Release);
+        s
+    }
+
+    #[inline]
+    fn end_write(&self, s: u32) {
+        self.seq.store(s.wrapping_add(2), Release);
+    }
+
+    /// Records that this (owning) thread now holds `lock`.
+    #[inline]
+    pub(crate) fn push_held(
+        &self,
+        lock: u64,
+        cm: u64,
+        site: &'static Location<'static>,
+        since_ns: u64,
+    ) {
+        let d = self.depth.load(Relaxed);
+        let s = self.begin_write();
+        if let Some(slot) = self.held.get(d as usize) {
+            Self::write_slot(slot, lock, cm, site, since_ns);
+        }
+        self.depth.store(d + 1, Relaxed);
+        self.end_write(s);
+    }
+
+    /// Records that this (owning) thread released `lock`: removes the topmost entry for it.
+    #[inline]
+    pub(crate) fn pop_held(&self, lock: u64) {
+        let d = self.depth.load(Relaxed) as usize;
+        if d == 0 {
+            return;
+        }
+        let top = d.min(MAX_HELD);
+        if top == d && self.held[d - 1].lock.load(Relaxed) == lock {
+            let s = self.begin_write();
+            self.depth.store((d - 1) as u32, Relaxed);
+            self.end_write(s);
+            return;
+        }
+        self.pop_held_slow(lock, d, top);
+    }
+
+    #[cold]
+    fn pop_held_slow(&self, lock: u64, d: usize, top: usize) {
+        let s = self.begin_write();
+        if let Some(i) = (0..top)
+            .rev()
+            .find(|&i| self.held[i].lock.load(Relaxed) == lock)
+        {
+            for j in i..top - 1 {
+                let (a, b) = (&self.held[j], &self.held[j + 1]);
+                a.lock.store(b.lock.load(Relaxed), Relaxed);
+                a.class_mode.store(b.class_mode.load(Relaxed), Relaxed);
+                a.site.store(b.site.load(Relaxed), Relaxed);
+                a.since_ns.store(b.since_ns.load(Relaxed), Relaxed);
+            }
+        }
+        self.depth.store((d - 1) as u32, Relaxed);
+        self.end_write(s);
+    }
+
+    /// Sets (or with `lock == 0`, clears) what this thread is waiting for.
+    pub(crate) fn set_waiting(
+        &self,
+        lock: u64,
+        cm: u64,
+        site: &'static Location<'static>,
+        since_ns: u64,
+    ) {
+        let s = self.begin_write();
+        Self::write_slot(&self.waiting, lock, cm, site, since_ns);
+        self.end_write(s);
+    }
+
+    /// A consistent copy of what this actor holds and waits for, or `None` if it kept changing.
+    pub(crate) fn snapshot(&self) -> Option<Snapshot> {
+        for _ in 0..1000 {
+            let s1 = self.seq.load(Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let id = self.id.load(Relaxed);
+            let d = (self.depth.load(Relaxed) as usize).min(MAX_HELD);
+            let raw: Vec<[u64; 4]> = self.held[..d].iter().map(read_slot).collect();
+            let waiting = read_slot(&self.waiting);
+            fence(Acquire);
+            if self.seq.load(Relaxed) != s1 {
+                continue;
+            }
+            return Some(Snapshot {
+                id,
+                name: self.name.lock().clone(),
+                held: raw.into_iter().map(to_held).collect(),
+                waiting: (waiting[0] != 0).then(|| to_held(waiting)),
+            });
+        }
+        None
+    }
+
+    /// Appends one record to this thread's buffer. Never blocks for long and never allocates:
+    /// if the recorder is swapping the buffer out right now or the buffer is full, the event
+    /// is dropped and counted.
+    pub(crate) fn emit(&self, write: impl FnOnce(&mut Vec<u8>)) {
+        let Some(mut b) = self.try_buf() else {
+            self.dropped.fetch_add(1, Relaxed);
+            return;
+        };
+        if b.events.capacity() == 0 {
+            // First event of this thread: one allocation per thread lifetime.
+            b.events.reserve_exact(BUF_BYTES);
+        }
+        if b.events.len() + MAX_RECORD > b.events.capacity() {
+            drop(b);
+            self.dropped.fetch_add(1, Relaxed);
+            self.wake_recorder();
+            return;
+        }
+        write(&mut b.events);
+        let half = b.events.len() > BUF_BYTES / 2;
+        drop(b);
+        if half {
+            self.wake_recorder();
+        }
+    }
+
+    /// Queues a raw stack for symbolization unless this thread already sent it; returns its id
+    /// (0 when it could not be queued).
+    pub(crate) fn queue_stack(&self, st: &raw::RawStack) -> u64 {
+        let id = st.id();
+        let Some(mut b) = self.try_buf() else {
+            return 0;
+        };
+        let slot = (id % 64) as usize;
+        if b.seen_stacks[slot] == id {
+            return id;
+        }
+        if b.stacks.len() + st.len + 2 > b.stacks.capacity() {
+            return 0;
+        }
+        b.stacks.push(id);
+        b.stacks.push(st.len as u64);
+        b.stacks.extend(st.frames().iter().map(|&ip| ip as u64));
+        b.seen_stacks[slot] = id;
+        id
+    }
+
+    fn try_buf(&self) -> Option<parking_lot::MutexGuard<'_, ThreadBuf>> {
+        for _ in 0..256 {
+            if let Some(b) = self.buf.try_lock() {
+                return Some(b);
+            }
+            std::hint::spin_loop();
+        }
+        None
+    }
+
+    fn wake_recorder(&self) {
+        if !self.wake_sent.swap(true, Relaxed) {
+            crate::recorder::wake();
+        }
+    }
+
+    /// Called by the recorder after it swapped the buffer out.
+    pub(crate) fn drained(&self) {
+        self.wake_sent.store(false, Relaxed);
+    }
+}
+
+fn read_slot(s: &Slot) -> [u64; 4] {
+    [
+        s.lock.load(Relaxed),
+        s.class_mode.load(Relaxed),
+        s.site.load(Relaxed) as u64,
+        s.since_ns.load(Relaxed),
+    ]
+}
+
+fn to_held(w: [u64; 4]) -> Held {
+    let (class, mode) = decode_class_mode(w[1]);
+    Held {
+        lock: w[0],
+        class,
+        mode,
+        site: raw::location_from_addr(w[2] as usize),
+        since_ns: w[3],
+    }
+}
+
+/// Calls `f` with the id of every live actor that holds `lock` right now (bounded snapshot
+/// reads, no allocation).
+pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
+    let reg = REGISTRY.read();
+    for a in &reg.all {
+        if let Some(id) = a.holds(lock) {
+            f(id);
+        }
+    }
+}
+
+impl ActorShared {
+    /// `Some(actor id)` if this actor holds `lock` (consistent read), else `None`.
+    fn holds(&self, lock: u64) -> Option<u64> {
+        for _ in 0..1000 {
+            let s1 = self.seq.load(Acquire);
+            if s1 & 1 == 1 {
+                std::hint::spin_loop();
+                continue;
+            }
+            let id = self.id.load(Relaxed);
+            let d = (self.depth.load(Relaxed) as usize).min(MAX_HELD);
+            let found = self.held[..d].iter().any(|s| s.lock.load(Relaxed) == lock);
+            fence(Acquire);
+            if self.seq.load(Relaxed) == s1 {
+                return (found && id != 0).then_some(id);
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,132 @@
+//! Lock classes: a creation site or a user-given name, registered once, then known by id.
+
+use crate::format::{LockKind, Record};
+use crate::meta::META;
+use crate::stats::{ClassCounters, ClassStats};
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::panic::Location;
+use std::sync::LazyLock;
+use std::sync::atomic::Ordering::Relaxed;
+
+/// One lock class. Leaked on registration: classes are few and live for the process.
+pub(crate) struct ClassInfo {
+    pub(crate) id: u32,
+    pub(crate) kind: LockKind,
+    /// The name reports use: the user-given name, else `file:line`.
+    pub(crate) label: String,
+    pub(crate) site: String,
+    pub(crate) named: bool,
+    pub(crate) counters: ClassCounters,
+}
+
+type Key = (LockKind, &'static str, u32, u32, Option<String>);
+
+struct Table {
+    by_key: HashMap<Key, &'static ClassInfo>,
+    list: Vec<&'static ClassInfo>,
+}
+
+static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
+    Mutex::new(Table {
+        by_key: HashMap::new(),
+        list: Vec::new(),
+    })
+});
+
+/// The class of a lock created at `site` with an optional name, registering it on first use.
+pub(crate) fn class_for(
+    kind: LockKind,
+    site: &'static Location<'static>,
+    name: Option<&str>,
+) -> &'static ClassInfo {
+    let key: Key = (
+        kind,
+        site.file(),
+        site.line(),
+        site.column(),
+        name.map(str::to_owned),
+    );
+    let mut table = TABLE.lock();
+    if let Some(c) = table.by_key.get(&key) {
+        return c;
+    }
+    let id = table.list.len() as u32 + 1;
+    let site_text = format!("{}:{}:{}", site.file(), site.line(), site.column());
+    let label = name.map_or_else(|| format!("{}:{}", site.file(), site.line()), str::to_owned);
+    let info: &'static ClassInfo = Box::leak(Box::new(ClassInfo {
+        id,
+        kind,
+        label,
+        site: site_text,
+        named: name.is_some(),
+        counters: ClassCounters::new(),
+    }));
+    {
+        let mut meta = META.lock();
+        let name_id = if info.named {
+            meta.intern(&info.label)
+        } else {
+            0
+        };
+        let site_id = meta.intern(&info.site);
+        meta.define(&Record::Class {
+            class: u64::from(id),
+            kind,
+            name: name_id,
+            site: site_id,
+        });
+    }
+    table.by_key.insert(key, info);
+    table.list.push(info);
+    info
+}
+
+/// Every class registered so far.
+pub(crate) fn all() -> Vec<&'static ClassInfo> {
+    TABLE.lock().list.clone()
+}
+
+/// The class with id `id`.
+pub(crate) fn by_id(id: u32) -> Option<&'static ClassInfo> {
+    TABLE
+        .lock()
+        .list
+        .get((id as usize).checked_sub(1)?)
+        .copied()
+}
+
+impl ClassInfo {
+    pub(crate) fn stats(&self, sample_period: u64) -> ClassStats {
+        let c = &self.counters;
+        let wait = c.wait.snapshot();
+        let hold = c.hold.snapshot();
+        let mut hold_ns = hold.summary();
+        hold_ns.total = hold_ns.total.saturating_mul(sample_period);
+        ClassStats {
+            name: self.label.clone(),
+            kind: self.kind,
+            site: self.site.clone(),
+            instances: c.instances.load(Relaxed),
+            acquisitions: c.acquisitions.load(Relaxed),
+            contentions: c.contentions.load(Relaxed),
+            max_waiters: c.max_waiters.load(Relaxed),
+            wait_ns: wait.summary(),
+            hold_ns,
+        }
+    }
+
+    pub(crate) fn stats_record(&self, sample_period: u64) -> Record {
+        let c = &self.counters;
+        Record::ClassStats {
+            class: u64::from(self.id),
+            instances: c.instances.load(Relaxed),
+            acquisitions: c.acquisitions.load(Relaxed),
+            contentions: c.contentions.load(Relaxed),
+            max_waiters: c.max_waiters.load(Relaxed),
+            hold_sample_period: sample_period,
+            wait: c.wait.snapshot(),
+            hold: c.hold.snapshot(),
+        }
+    }
+}

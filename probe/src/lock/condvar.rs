@@ -1,0 +1,167 @@
+//! `Condvar`: parking_lot's condition variable, recording each wait.
+
+use super::meta::LockMeta;
+use super::mutex::MutexGuard;
+use crate::LockStats;
+use crate::format::{LockKind, Mode};
+use std::fmt;
+use std::panic::Location;
+use std::time::{Duration, Instant};
+
+pub use parking_lot::WaitTimeoutResult;
+
+/// A condition variable for [`crate::Mutex`] that records how long each waiter waited.
+///
+/// While a thread waits, the mutex counts as released (it is not a holder in the wait-for
+/// graph); waking re-acquires it and is recorded as an acquisition of the mutex. Like
+/// parking_lot's, it has no spurious wake-ups but waiters must still re-check their condition.
+///
+/// ```
+/// use std::sync::Arc;
+/// let pair = Arc::new((lockscope::Mutex::new(false), lockscope::Condvar::new()));
+/// let p = pair.clone();
+/// let t = std::thread::spawn(move || {
+///     *p.0.lock() = true;
+///     p.1.notify_one();
+/// });
+/// let mut ready = pair.0.lock();
+/// while !*ready {
+///     pair.1.wait(&mut ready);
+/// }
+/// t.join().unwrap();
+/// ```
+pub struct Condvar {
+    meta: LockMeta,
+    inner: parking_lot::Condvar,
+}
+
+impl Condvar {
+    /// A new condition variable whose class is the caller's location.
+    #[track_caller]
+    pub const fn new() -> Self {
+        Condvar {
+            meta: LockMeta::new(LockKind::Condvar, Location::caller(), 1),
+            inner: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// A new condition variable in the class `name`.
+    #[track_caller]
+    pub fn named(name: impl AsRef<str>) -> Self {
+        Condvar {
+            meta: LockMeta::named(LockKind::Condvar, Location::caller(), 1, name.as_ref()),
+            inner: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Releases the mutex, waits for a notification, re-acquires the mutex.
+    #[track_caller]
+    pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
+        let site = Location::caller();
+        self.recorded(guard, site, |inner| {
+            self.inner.wait(inner);
+            true
+        });
+    }
+
+    /// Like [`Condvar::wait`] but gives up after `timeout`.
+    #[track_caller]
+    pub fn wait_for<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        self.wait_until_at(guard, Instant::now() + timeout, Location::caller())
+    }
+
+    /// Like [`Condvar::wait`] but gives up at `deadline`.
+    #[track_caller]
+    pub fn wait_until<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
+        self.wait_until_at(guard, deadline, Location::caller())
+    }
+
+    fn wait_until_at<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        deadline: Instant,
+        site: &'static Location<'static>,
+    ) -> WaitTimeoutResult {
+        let mut result = None;
+        self.recorded(guard, site, |inner| {
+            let r = self.inner.wait_until(inner, deadline);
+            result = Some(r);
+            !r.timed_out()
+        });
+        result.expect("the wait ran")
+    }
+
+    /// Waits while `condition` holds.
+    #[track_caller]
+    pub fn wait_while<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+    ) {
+        let site = Location::caller();
+        while condition(&mut *guard) {
+            self.recorded(guard, site, |inner| {
+                self.inner.wait(inner);
+                true
+            });
+        }
+    }
+
+    /// Wakes one waiter; returns whether one was woken.
+    pub fn notify_one(&self) -> bool {
+        self.inner.notify_one()
+    }
+
+    /// Wakes every waiter; returns how many were woken.
+    pub fn notify_all(&self) -> usize {
+        self.inner.notify_all()
+    }
+
+    /// This condvar's figures: `acquisitions` counts waits.
+    pub fn stats(&self) -> LockStats {
+        self.meta.stats()
+    }
+
+    /// Runs one wait with the mutex's hold closed before and re-opened after, and the wait
+    /// itself recorded against the condvar.
+    fn recorded<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        site: &'static Location<'static>,
+        wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> bool,
+    ) {
+        let tracked = guard.tok.lock != 0;
+        if !tracked || !crate::config::enabled() {
+            wait(&mut guard.inner);
+            return;
+        }
+        let mutex_site = guard.tok.site;
+        guard.meta.released(&guard.tok, Mode::Exclusive);
+        self.meta.count_wait();
+        let w = self.meta.begin_wait(Mode::Condvar, site);
+        let notified = wait(&mut guard.inner);
+        self.meta.end_wait(&w, notified);
+        guard.tok = guard.meta.acquired(Mode::Exclusive, mutex_site);
+    }
+}
+
+impl Default for Condvar {
+    #[track_caller]
+    fn default() -> Self {
+        Condvar::new()
+    }
+}
+
+impl fmt::Debug for Condvar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Condvar").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,457 @@
+//! Per-instance bookkeeping shared by every primitive: the fast path (a few relaxed loads and
+//! stores on the lock's own cache line and the thread's held list: no clock, no allocation,
+//! no atomic read-modify-write for exclusive modes) and the cold paths (sampling, waits).
+
+use crate::actor::{self, ActorShared, class_mode};
+use crate::class::{ClassInfo, class_for};
+use crate::config::{enabled, init, sample_mask};
+use crate::format::{LockKind, Mode, Outcome, Record, encode_wait_begin, finish_length, tag};
+use crate::meta::META;
+use crate::{clock, raw, recorder};
+use std::panic::Location;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
+use std::sync::atomic::{AtomicU32, AtomicU64};
+
+static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
+
+/// A wait in progress.
+pub(crate) struct Wait {
+    pub(crate) lock: u64,
+    actor: &'static ActorShared,
+    actor_id: u64,
+    t0: u64,
+}
+
+/// Holders listed per wait event.
+pub(crate) const MAX_HOLDERS: usize = 16;
+
+/// What a guard remembers about its acquisition.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Token {
+    /// Lock id; 0 when the acquisition was not tracked (recording was off).
+    pub(crate) lock: u64,
+    /// When the hold began; 0 when untimed.
+    pub(crate) since_ns: u64,
+    /// This acquisition is in the hold-time sample.
+    pub(crate) sampled: bool,
+    pub(crate) site: &'static Location<'static>,
+}
+
+impl Token {
+    pub(crate) const fn untracked(site: &'static Location<'static>) -> Token {
+        Token {
+            lock: 0,
+            since_ns: 0,
+            sampled: false,
+            site,
+        }
+    }
+}
+
+/// The recorded state of one lock instance.
+pub(crate) struct LockMeta {
+    site: &'static Location<'static>,
+    class: OnceLock<&'static ClassInfo>,
+    kind: LockKind,
+    class_id: AtomicU32,
+    waiters: AtomicU32,
+    id: AtomicU64,
+    /// Exclusive holder's actor id (0: none, or only shared holders).
+    pub(crate) holder: AtomicU64,
+    acquisitions: AtomicU64,
+    published: AtomicU64,
+    contentions: AtomicU64,
+    max_waiters: AtomicU32,
+    announced: AtomicU32,
+    contended_since_ns: AtomicU64,
+    capacity: u64,
+}
+
+impl std::fmt::Debug for LockMeta {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LockMeta")
+            .field("id", &self.id.load(Relaxed))
+            .field("site", &self.site)
+            .field("acquisitions", &self.acquisitions.load(Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LockMeta {
+    pub(crate) const fn new(
+        kind: LockKind,
+        site: &'static Location<'static>,
+        capacity: u64,
+    ) -> Self {
+        LockMeta {
+            site,
+            class: OnceLock::new(),
+            kind,
+            class_id: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+            id: AtomicU64::new(0),
+            holder: AtomicU64::new(0),
+            acquisitions: AtomicU64::new(0),
+            published: AtomicU64::new(0),
+            contentions: AtomicU64::new(0),
+            max_waiters: AtomicU32::new(0),
+            announced: AtomicU32::new(0),
+            contended_since_ns: AtomicU64::new(0),
+            capacity,
+        }
+    }
+
+    /// A lock with a user-given name: its class is the name (plus kind and site).
+    pub(crate) fn named(
+        kind: LockKind,
+        site: &'static Location<'static>,
+        capacity: u64,
+        name: &str,
+    ) -> Self {
+        let m = LockMeta::new(kind, site, capacity);
+        let _ = m.class.set(class_for(kind, site, Some(name)));
+        m
+    }
+
+    /// The class, registering it on first use.
+    pub(crate) fn class(&self) -> &'static ClassInfo {
+        self.class
+            .get_or_init(|| class_for(self.kind, self.site, None))
+    }
+
+    /// This instance's id, registering it on first use.
+    pub(crate) fn id(&self) -> u64 {
+        let id = self.id.load(Acquire);
+        if id != 0 { id } else { self.register() }
+    }
+
+    #[cold]
+    fn register(&self) -> u64 {
+        init();
+        let class = self.class();
+        self.class_id.store(class.id, Relaxed);
+        let new = NEXT_LOCK.fetch_add(1, Relaxed);
+        match self.id.compare_exchange(0, new, AcqRel, Acquire) {
+            Ok(_) => {
+                class.counters.instances.fetch_add(1, Relaxed);
+                new
+            }
+            Err(cur) => cur,
+        }
+    }
+
+    /// Makes sure the running recorder has this instance's definition.
+    fn announce(&self, id: u64) {
+        let session = recorder::session();
+        if session != 0 && self.announced.swap(session, Relaxed) != session {
+            let r = Record::Lock {
+                lock: id,
+                class: u64::from(self.class().id),
+                capacity: self.capacity,
+            };
+            r.encode(&mut META.lock().instances);
+        }
+    }
+
+    // ----- acquisition -----
+
+    /// Bookkeeping after an uncontended acquisition. `exclusive` modes are serialised by the
+    /// lock itself, so their counter needs no read-modify-write.
+    #[inline]
+    pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Token {
+        if !enabled() {
+            return Token::untracked(site);
+        }
+        let n = self.count(mode);
+        let id = self.id.load(Acquire);
+        if n & sample_mask() != 0 && id != 0 {
+            let actor = actor::current();
+            if mode == Mode::Exclusive {
+                self.holder.store(actor.id.load(Relaxed), Relaxed);
+            }
+            actor.push_held(id, class_mode(self.class_id.load(Relaxed), mode), site, 0);
+            return Token {
+                lock: id,
+                since_ns: 0,
+                sampled: false,
+                site,
+            };
+        }
+        self.acquired_sampled(n, mode, site)
+    }
+
+    #[inline]
+    fn count(&self, mode: Mode) -> u64 {
+        if mode == Mode::Exclusive {
+            let n = self.acquisitions.load(Relaxed);
+            self.acquisitions.store(n + 1, Relaxed);
+            n
+        } else {
+            self.acquisitions.fetch_add(1, Relaxed)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn acquired_sampled(&self, n: u64, mode: Mode, site: &'static Location<'static>) -> Token {
+        let id = self.id();
+        let now = clock::now_ns();
+        self.after_acquire(id, n, mode, site, now, true)
+    }
+
+    /// Shared tail of every timed acquisition.
+    fn after_acquire(
+        &self,
+        id: u64,
+        n: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+        now: u64,
+        sampled: bool,
+    ) -> Token {
+        let actor = actor::current();
+        if mode == Mode::Exclusive {
+            self.holder.store(actor.id.load(Relaxed), Relaxed);
+        }
+        actor.push_held(id, class_mode(self.class_id.load(Relaxed), mode), site, now);
+        if sampled {
+            self.publish(n + 1);
+        }
+        Token {
+            lock: id,
+            since_ns: now,
+            sampled,
+            site,
+        }
+    }
+
+    /// Moves this instance's acquisitions (up to `upto`) into its class total.
+    fn publish(&self, upto: u64) {
+        let prev = self.published.fetch_max(upto, Relaxed);
+        if upto > prev {
+            self.class()
+                .counters
+                .acquisitions
+                .fetch_add(upto - prev, Relaxed);
+        }
+    }
+
+    // ----- release -----
+
+    /// Bookkeeping before the real unlock.
+    #[inline]
+    pub(crate) fn released(&self, tok: &Token, mode: Mode) {
+        if tok.lock == 0 {
+            return;
+        }
+        if mode == Mode::Exclusive {
+            self.holder.store(0, Relaxed);
+        }
+        let actor = actor::current();
+        actor.pop_held(tok.lock);
+        if tok.since_ns != 0 || self.waiters.load(Relaxed) != 0 {
+            self.released_slow(actor, tok, mode);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn released_slow(&self, actor: &ActorShared, tok: &Token, mode: Mode) {
+        let end = clock::now_ns();
+        if tok.sampled && tok.since_ns != 0 {
+            self.class()
+                .counters
+                .hold
+                .record(end.saturating_sub(tok.since_ns));
+        }
+        let contended = if mode == Mode::Exclusive {
+            self.contended_since_ns.swap(0, Relaxed)
+        } else {
+            0
+        };
+        if recorder::recording() {
+            self.announce(tok.lock);
+            let actor_id = actor.id.load(Relaxed);
+            let site = site_id(tok.site);
+            actor.emit(|b| {
+                Record::Hold {
+                    begin_ns: tok.since_ns,
+                    contended_ns: contended,
+                    end_ns: end,
+                    actor: actor_id,
+                    lock: tok.lock,
+                    mode,
+                    site,
+                }
+                .encode(b)
+            });
+        }
+    }
+
+    // ----- waiting -----
+
+    /// The contended path: records the wait (with the holders at its start as wait-for edges),
+    /// runs `block` (the real blocking acquisition, `None` on timeout), then records the
+    /// outcome and, on success, the acquisition.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wait<G>(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        block: impl FnOnce() -> Option<G>,
+    ) -> (Option<G>, Token) {
+        if !enabled() {
+            return (block(), Token::untracked(site));
+        }
+        let w = self.begin_wait(mode, site);
+        let got = block();
+        let t1 = self.end_wait(&w, got.is_some());
+        if got.is_none() {
+            return (None, Token::untracked(site));
+        }
+        let n = self.count(mode);
+        if mode == Mode::Exclusive && self.waiters.load(Relaxed) != 0 {
+            self.contended_since_ns.store(t1, Relaxed);
+        }
+        let sampled = n & sample_mask() == 0;
+        (got, self.after_acquire(w.lock, n, mode, site, t1, sampled))
+    }
+
+    /// Records the start of a wait: counts the waiter, publishes what this actor waits for,
+    /// and writes a `WaitBegin` with the current holders as wait-for edges.
+    pub(crate) fn begin_wait(&self, mode: Mode, site: &'static Location<'static>) -> Wait {
+        let id = self.id();
+        let actor = actor::current();
+        let actor_id = actor.id.load(Relaxed);
+        let t0 = clock::now_ns();
+        let w = self.waiters.fetch_add(1, Relaxed) + 1;
+        self.max_waiters.fetch_max(w, Relaxed);
+        self.class()
+            .counters
+            .max_waiters
+            .fetch_max(u64::from(w), Relaxed);
+        if mode != Mode::Condvar {
+            let _ = self
+                .contended_since_ns
+                .compare_exchange(0, t0, Relaxed, Relaxed);
+        }
+        actor.set_waiting(id, class_mode(self.class_id.load(Relaxed), mode), site, t0);
+        if recorder::recording() {
+            self.announce(id);
+            let (holders, n) = self.holders(mode, actor_id);
+            let stack = actor.queue_stack(&raw::capture(3));
+            let site_id = site_id(site);
+            actor.emit(|b| {
+                let start = b.len();
+                b.extend_from_slice(&[tag::WAIT_BEGIN, 0]);
+                encode_wait_begin(b, t0, actor_id, id, mode, site_id, stack, &holders[..n]);
+                finish_length(b, start + 1);
+            });
+        }
+        Wait {
+            lock: id,
+            actor,
+            actor_id,
+            t0,
+        }
+    }
+
+    /// Records the end of a wait begun with [`LockMeta::begin_wait`]; returns the time.
+    pub(crate) fn end_wait(&self, w: &Wait, acquired: bool) -> u64 {
+        w.actor.set_waiting(0, 0, self.site, 0);
+        self.waiters.fetch_sub(1, Relaxed);
+        let t1 = clock::now_ns();
+        let counters = &self.class().counters;
+        self.contentions.fetch_add(1, Relaxed);
+        counters.contentions.fetch_add(1, Relaxed);
+        counters.wait.record(t1.saturating_sub(w.t0));
+        if recorder::recording() {
+            let outcome = if acquired {
+                Outcome::Acquired
+            } else {
+                Outcome::TimedOut
+            };
+            let (actor_id, lock) = (w.actor_id, w.lock);
+            w.actor.emit(|b| {
+                Record::WaitEnd {
+                    ts_ns: t1,
+                    actor: actor_id,
+                    lock,
+                    outcome,
+                }
+                .encode(b)
+            });
+        }
+        t1
+    }
+
+    /// Counts one condvar wait as an acquisition of the condvar (its "lock" figures are waits).
+    pub(crate) fn count_wait(&self) {
+        let n = self.acquisitions.fetch_add(1, Relaxed);
+        self.publish(n + 1);
+    }
+
+    /// The actors holding this lock right now (the wait-for edges of a new waiter).
+    fn holders(&self, mode: Mode, me: u64) -> ([u64; MAX_HOLDERS], usize) {
+        let mut out = [0u64; MAX_HOLDERS];
+        let mut n = 0;
+        let h = self.holder.load(Relaxed);
+        if h != 0 && h != me {
+            out[0] = h;
+            n = 1;
+        }
+        let scan =
+            matches!(self.kind, LockKind::RwLock | LockKind::Semaphore) && mode != Mode::Condvar;
+        if scan && h == 0 {
+            let id = self.id.load(Relaxed);
+            actor::holders_of(id, |a| {
+                if n < MAX_HOLDERS && a != me {
+                    out[n] = a;
+                    n += 1;
+                }
+            });
+        }
+        (out, n)
+    }
+
+    /// A snapshot of this instance's figures.
+    pub(crate) fn stats(&self) -> crate::LockStats {
+        crate::LockStats {
+            id: self.id.load(Relaxed),
+            acquisitions: self.acquisitions.load(Relaxed),
+            contentions: self.contentions.load(Relaxed),
+            waiters: u64::from(self.waiters.load(Relaxed)),
+            max_waiters: u64::from(self.max_waiters.load(Relaxed)),
+            holder: self.holder.load(Relaxed),
+        }
+    }
+}
+
+impl Drop for LockMeta {
+    fn drop(&mut self) {
+        if *self.id.get_mut() != 0 {
+            let total = *self.acquisitions.get_mut();
+            self.publish(total);
+        }
+    }
+}
+
+/// The string id of a call site (`file:line:column`), cached per thread for the last few sites.
+fn site_id(site: &'static Location<'static>) -> u64 {
+    thread_local! {
+        static CACHE: std::cell::Cell<[(usize, u64); 4]> = const { std::cell::Cell::new([(0, 0); 4]) };
+    }
+    let key = site as *const Location<'static> as usize;
+    let mut c = CACHE.with(std::cell::Cell::get);
+    if let Some(&(_, id)) = c.iter().find(|(k, _)| *k == key) {
+        return id;
+    }
+    let text = format!("{}:{}:{}", site.file(), site.line(), site.column());
+    let id = crate::meta::intern(&text);
+    c.rotate_right(1);
+    c[0] = (key, id);
+    CACHE.with(|cell| cell.set(c));
+    id
+}

@@ -1,0 +1,12 @@
+//! The instrumented primitives.
+
+mod condvar;
+pub(crate) mod meta;
+mod mutex;
+mod rwlock;
+mod semaphore;
+
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use mutex::{Mutex, MutexGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use semaphore::{Semaphore, SemaphorePermit};

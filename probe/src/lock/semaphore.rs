@@ -1,0 +1,236 @@
+//! `Semaphore`: a counting semaphore (and a pool: its name is the pool's name).
+
+use super::meta::{LockMeta, Token};
+use crate::LockStats;
+use crate::format::{LockKind, Mode};
+use std::fmt;
+use std::panic::Location;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::time::{Duration, Instant};
+
+/// A counting semaphore that records who holds permits and who waits for them.
+///
+/// Acquiring is lock-free while permits are available; waiters park on a parking_lot
+/// condition variable. Each permit is a [`SemaphorePermit`] that gives the permit back on drop.
+/// lockscope treats every semaphore as a pool of `permits` resources.
+///
+/// ```
+/// let pool = lockscope::Semaphore::named("db-pool", 2);
+/// let a = pool.acquire();
+/// let _b = pool.acquire();
+/// assert!(pool.try_acquire().is_none());
+/// drop(a);
+/// assert!(pool.try_acquire().is_some());
+/// ```
+pub struct Semaphore {
+    meta: LockMeta,
+    available: AtomicUsize,
+    capacity: AtomicUsize,
+    sleepers: AtomicUsize,
+    park: parking_lot::Mutex<()>,
+    wake: parking_lot::Condvar,
+}
+
+/// One or more permits of a [`Semaphore`]; returned on drop.
+#[must_use = "if unused the permit is returned at once"]
+pub struct SemaphorePermit<'a> {
+    sem: &'a Semaphore,
+    permits: u32,
+    tok: Token,
+}
+
+impl Semaphore {
+    /// A semaphore with `permits` permits, whose class is the caller's location.
+    #[track_caller]
+    pub const fn new(permits: usize) -> Self {
+        Semaphore::with_meta(
+            LockMeta::new(LockKind::Semaphore, Location::caller(), permits as u64),
+            permits,
+        )
+    }
+
+    /// A semaphore (pool) named `name` with `permits` permits.
+    #[track_caller]
+    pub fn named(name: impl AsRef<str>, permits: usize) -> Self {
+        let meta = LockMeta::named(
+            LockKind::Semaphore,
+            Location::caller(),
+            permits as u64,
+            name.as_ref(),
+        );
+        Semaphore::with_meta(meta, permits)
+    }
+
+    const fn with_meta(meta: LockMeta, permits: usize) -> Self {
+        Semaphore {
+            meta,
+            available: AtomicUsize::new(permits),
+            capacity: AtomicUsize::new(permits),
+            sleepers: AtomicUsize::new(0),
+            park: parking_lot::Mutex::new(()),
+            wake: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Takes one permit, blocking until one is free.
+    #[track_caller]
+    pub fn acquire(&self) -> SemaphorePermit<'_> {
+        self.acquire_many_at(1, None, Location::caller())
+            .expect("an untimed acquire always succeeds")
+    }
+
+    /// Takes `n` permits at once, blocking until they are free.
+    #[track_caller]
+    pub fn acquire_many(&self, n: u32) -> SemaphorePermit<'_> {
+        self.acquire_many_at(n, None, Location::caller())
+            .expect("an untimed acquire always succeeds")
+    }
+
+    /// Takes one permit if one is free right now.
+    #[track_caller]
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        let site = Location::caller();
+        self.take(1)
+            .then(|| self.permit(1, self.meta.acquired(Mode::Permits(1), site)))
+    }
+
+    /// Takes one permit, waiting at most `timeout`.
+    #[track_caller]
+    pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
+        self.acquire_many_at(1, Some(Instant::now() + timeout), Location::caller())
+    }
+
+    fn acquire_many_at(
+        &self,
+        n: u32,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> Option<SemaphorePermit<'_>> {
+        let mode = Mode::Permits(n);
+        if self.take(n as usize) {
+            return Some(self.permit(n, self.meta.acquired(mode, site)));
+        }
+        let (ok, tok) = self.meta.wait(mode, site, || {
+            self.block(n as usize, deadline).then_some(())
+        });
+        ok.map(|()| self.permit(n, tok))
+    }
+
+    fn permit(&self, permits: u32, tok: Token) -> SemaphorePermit<'_> {
+        SemaphorePermit {
+            sem: self,
+            permits,
+            tok,
+        }
+    }
+
+    /// Lock-free take of `n` permits.
+    fn take(&self, n: usize) -> bool {
+        let mut cur = self.available.load(Relaxed);
+        loop {
+            if cur < n {
+                return false;
+            }
+            match self
+                .available
+                .compare_exchange_weak(cur, cur - n, SeqCst, Relaxed)
+            {
+                Ok(_) => return true,
+                Err(c) => cur = c,
+            }
+        }
+    }
+
+    /// Parks until `n` permits can be taken or the deadline passes.
+    fn block(&self, n: usize, deadline: Option<Instant>) -> bool {
+        self.sleepers.fetch_add(1, SeqCst);
+        let mut g = self.park.lock();
+        let got = loop {
+            if self.take(n) {
+                break true;
+            }
+            match deadline {
+                None => self.wake.wait(&mut g),
+                Some(d) => {
+                    if self.wake.wait_until(&mut g, d).timed_out() {
+                        break self.take(n);
+                    }
+                }
+            }
+        };
+        drop(g);
+        self.sleepers.fetch_sub(1, SeqCst);
+        got
+    }
+
+    fn give_back(&self, n: usize) {
+        self.available.fetch_add(n, SeqCst);
+        if self.sleepers.load(SeqCst) != 0 {
+            let _g = self.park.lock();
+            self.wake.notify_all();
+        }
+    }
+
+    /// Adds `n` permits (grows the pool).
+    pub fn add_permits(&self, n: usize) {
+        self.capacity.fetch_add(n, Relaxed);
+        self.give_back(n);
+    }
+
+    /// Permits free right now.
+    pub fn available_permits(&self) -> usize {
+        self.available.load(Relaxed)
+    }
+
+    /// Total permits (the pool's capacity).
+    pub fn capacity(&self) -> usize {
+        self.capacity.load(Relaxed)
+    }
+
+    /// This instance's figures.
+    pub fn stats(&self) -> LockStats {
+        self.meta.stats()
+    }
+}
+
+impl SemaphorePermit<'_> {
+    /// Keeps the permits taken forever (shrinks the pool).
+    pub fn forget(self) {
+        let mut me = std::mem::ManuallyDrop::new(self);
+        me.sem.meta.released(&me.tok, Mode::Permits(me.permits));
+        me.sem.capacity.fetch_sub(me.permits as usize, Relaxed);
+        me.permits = 0;
+    }
+
+    /// How many permits this holds.
+    pub fn num_permits(&self) -> u32 {
+        self.permits
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        self.sem
+            .meta
+            .released(&self.tok, Mode::Permits(self.permits));
+        self.sem.give_back(self.permits as usize);
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Semaphore")
+            .field("available", &self.available_permits())
+            .field("capacity", &self.capacity())
+            .finish()
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit")
+            .field("permits", &self.permits)
+            .finish()
+    }
+}

@@ -1,0 +1,32 @@
+//! The only `unsafe` code in the probe: stack walking and the OS thread id. The lock wrappers
+//! themselves need none: they sit on parking_lot's safe `Mutex`/`RwLock`/`Condvar`, whose
+//! `lock_api` layer owns the `UnsafeCell`.
+
+mod os;
+mod stack;
+
+pub(crate) use os::{current_tid, register_at_exit};
+pub(crate) use stack::{MAX_FRAMES, RawStack, capture};
+
+use std::panic::Location;
+
+/// A placeholder location for slots read before they were ever written.
+#[track_caller]
+fn unknown_location() -> &'static Location<'static> {
+    Location::caller()
+}
+
+/// Turns an address stored by [`crate::actor`] back into the `&'static Location` it came from.
+///
+/// Held-list slots store `&'static Location` pointers as integers so they can sit in atomics;
+/// the actor's sequence lock guarantees a snapshot never mixes a pointer with another write.
+pub(crate) fn location_from_addr(addr: usize) -> &'static Location<'static> {
+    if addr == 0 {
+        return unknown_location();
+    }
+    // SAFETY: every non-zero value stored in a held-list slot's `site` was produced from a
+    // `&'static Location<'static>` (see `ActorShared::write_slot`), and snapshots are only
+    // used when their sequence numbers match, so the address is one of those, still valid
+    // for 'static.
+    unsafe { &*(addr as *const Location<'static>) }
+}

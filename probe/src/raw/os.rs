@@ -1,0 +1,19 @@
+/// The OS thread id (Linux `gettid`), 0 where there is none.
+pub(crate) fn current_tid() -> u64 {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid takes no arguments, touches no memory and cannot fail.
+        unsafe { libc::gettid() as u64 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        0
+    }
+}
+
+/// Runs `f` when the process exits normally (returning from `main` or `std::process::exit`).
+pub(crate) fn register_at_exit(f: extern "C" fn()) {
+    // SAFETY: `atexit` only stores the function pointer. `f` is a plain `extern "C" fn()`;
+    // the callers' functions catch their own panics so none unwinds across the C boundary.
+    let _ = unsafe { libc::atexit(f) };
+}

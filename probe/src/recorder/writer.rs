@@ -1,0 +1,212 @@
+//! The recorder thread's loop: drain, resolve, encode, write, flush.
+
+use super::Shared;
+use super::symbols::Symbols;
+use crate::actor::{self, BUF_BYTES};
+use crate::format::{self, Header, MAX_CHUNK, Record, VERSION};
+use crate::meta::META;
+use crate::{class, clock, config};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
+use std::time::{Duration, Instant};
+
+/// How often cumulative class figures are written.
+const STATS_EVERY: Duration = Duration::from_millis(250);
+
+struct Writer {
+    out: BufWriter<File>,
+    meta_pos: usize,
+    symbols: Symbols,
+    spares: Vec<Vec<u8>>,
+    last_stats: Vec<(u64, u64, u64)>,
+    dropped_written: u64,
+    io_failed: bool,
+}
+
+pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
+    let mut w = Writer {
+        out: BufWriter::with_capacity(256 * 1024, file),
+        meta_pos: 0,
+        symbols: Symbols::default(),
+        spares: Vec::new(),
+        last_stats: Vec::new(),
+        dropped_written: 0,
+        io_failed: false,
+    };
+    let header = Header {
+        version: VERSION,
+        flags: 0,
+        epoch_unix_ns: clock::epoch_unix_ns(),
+        pid: std::process::id(),
+    };
+    w.write(&header.to_bytes());
+    let mut stats_due = Instant::now();
+    loop {
+        std::thread::park_timeout(interval);
+        let ticket = shared.flush_req.load(Relaxed);
+        let stopping = shared.stop.load(Acquire);
+        w.cycle();
+        let done = *shared.flush_done.lock();
+        if stopping || ticket > done || Instant::now() >= stats_due {
+            w.write_stats();
+            stats_due = Instant::now() + STATS_EVERY;
+        }
+        if stopping {
+            w.cycle();
+            w.write_stats();
+            w.write_records(&[Record::End {
+                ts_ns: clock::now_ns(),
+            }]);
+        }
+        w.flush();
+        *shared.flush_done.lock() = ticket;
+        if stopping {
+            shared.finished.store(true, Release);
+        }
+        shared.flushed.notify_all();
+        if stopping {
+            return;
+        }
+    }
+}
+
+impl Writer {
+    /// One pass: take every thread's buffer, resolve new stacks, write definitions then events.
+    fn cycle(&mut self) {
+        let mut batches = Vec::new();
+        let mut stacks = Vec::new();
+        for a in actor::all() {
+            let mut b = a.buf.lock();
+            if !b.events.is_empty() {
+                let spare = self
+                    .spares
+                    .pop()
+                    .unwrap_or_else(|| Vec::with_capacity(BUF_BYTES));
+                batches.push(std::mem::replace(&mut b.events, spare));
+            }
+            if !b.stacks.is_empty() {
+                stacks.extend_from_slice(&b.stacks);
+                b.stacks.clear();
+            }
+            drop(b);
+            a.drained();
+            if a.exited.load(Acquire) && a.buf.lock().events.is_empty() {
+                actor::recycle(a);
+            }
+        }
+        let mut symbol_records = Vec::new();
+        self.symbols.resolve(&stacks, &mut symbol_records);
+        // Definitions strictly before the events that use them: every event in `batches` was
+        // written after its definitions entered the log, and the log is read after the swap.
+        let (defs, instances) = {
+            let mut meta = META.lock();
+            let defs = meta.history[self.meta_pos..].to_vec();
+            self.meta_pos = meta.history.len();
+            (defs, std::mem::take(&mut meta.instances))
+        };
+        self.write_payload(&defs);
+        self.write_payload(&instances);
+        self.write_records(&symbol_records);
+        for mut b in batches {
+            self.write_payload(&b);
+            b.clear();
+            if self.spares.len() < 64 {
+                self.spares.push(b);
+            }
+        }
+    }
+
+    /// Cumulative figures of every class that changed, and the dropped-event count.
+    fn write_stats(&mut self) {
+        let period = config::hold_sample_period();
+        let mut records = Vec::new();
+        for c in class::all() {
+            let i = c.id as usize;
+            if self.last_stats.len() <= i {
+                self.last_stats.resize(i + 1, (u64::MAX, 0, 0));
+            }
+            let k = &c.counters;
+            let now = (
+                k.acquisitions.load(Relaxed),
+                k.contentions.load(Relaxed),
+                k.instances.load(Relaxed),
+            );
+            if self.last_stats[i] != now {
+                self.last_stats[i] = now;
+                records.push(c.stats_record(period));
+            }
+        }
+        let dropped: u64 = actor::all().iter().map(|a| a.dropped.load(Relaxed)).sum();
+        if dropped != self.dropped_written {
+            self.dropped_written = dropped;
+            records.push(Record::Dropped { events: dropped });
+        }
+        self.write_records(&records);
+    }
+
+    fn write_records(&mut self, records: &[Record]) {
+        let mut payload = Vec::new();
+        for r in records {
+            r.encode(&mut payload);
+            if payload.len() > (MAX_CHUNK as usize) / 2 {
+                self.write_payload(&payload);
+                payload.clear();
+            }
+        }
+        self.write_payload(&payload);
+    }
+
+    /// Frames `payload` (records back to back) into chunks no larger than the format allows.
+    fn write_payload(&mut self, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        let mut rest = payload;
+        while !rest.is_empty() {
+            let cut = split_point(rest, MAX_CHUNK as usize);
+            let mut chunk = Vec::with_capacity(cut + 8);
+            format::write_chunk(&mut chunk, &rest[..cut]);
+            self.write(&chunk);
+            rest = &rest[cut..];
+        }
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        if self.io_failed {
+            return;
+        }
+        if let Err(e) = self.out.write_all(bytes) {
+            self.io_failed = true;
+            config::warn(&format!(
+                "writing the trace failed ({e}); recording stops writing, the program goes on"
+            ));
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.io_failed && self.out.flush().is_err() {
+            self.io_failed = true;
+        }
+    }
+}
+
+/// The largest prefix of `records` (whole records only) that fits in `max` bytes.
+fn split_point(records: &[u8], max: usize) -> usize {
+    if records.len() <= max {
+        return records.len();
+    }
+    let mut c = format::varint::Cursor::new(records);
+    let mut last = 0;
+    while !c.is_empty() {
+        let ok = c
+            .u8()
+            .and_then(|_| c.u64())
+            .and_then(|n| c.bytes(n as usize));
+        if ok.is_none() || c.position() > max {
+            break;
+        }
+        last = c.position();
+    }
+    last.max(1).min(records.len())
+}

@@ -1,0 +1,104 @@
+//! Always-on figures: lock-free histograms per lock class, and the public read-out types.
+
+use crate::format::histogram::{BUCKETS, bucket_of};
+use crate::format::{Histogram, LockKind, Summary};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// A histogram many threads record into without a lock (slow paths only).
+pub(crate) struct AtomicHistogram {
+    counts: Box<[AtomicU64]>,
+    total: AtomicU64,
+    max: AtomicU64,
+}
+
+impl AtomicHistogram {
+    pub(crate) fn new() -> Self {
+        AtomicHistogram {
+            counts: (0..BUCKETS).map(|_| AtomicU64::new(0)).collect(),
+            total: AtomicU64::new(0),
+            max: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn record(&self, v: u64) {
+        self.counts[bucket_of(v)].fetch_add(1, Relaxed);
+        self.total.fetch_add(v, Relaxed);
+        self.max.fetch_max(v, Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Histogram {
+        let counts: Vec<u64> = self.counts.iter().map(|c| c.load(Relaxed)).collect();
+        Histogram::from_parts(&counts, self.total.load(Relaxed), self.max.load(Relaxed))
+    }
+}
+
+/// Per-class counters and histograms, shared by every instance of the class.
+pub(crate) struct ClassCounters {
+    pub(crate) instances: AtomicU64,
+    pub(crate) acquisitions: AtomicU64,
+    pub(crate) contentions: AtomicU64,
+    pub(crate) max_waiters: AtomicU64,
+    pub(crate) wait: AtomicHistogram,
+    pub(crate) hold: AtomicHistogram,
+}
+
+impl ClassCounters {
+    pub(crate) fn new() -> Self {
+        ClassCounters {
+            instances: AtomicU64::new(0),
+            acquisitions: AtomicU64::new(0),
+            contentions: AtomicU64::new(0),
+            max_waiters: AtomicU64::new(0),
+            wait: AtomicHistogram::new(),
+            hold: AtomicHistogram::new(),
+        }
+    }
+}
+
+/// The figures of one lock class (every lock created at one site, or sharing one name).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ClassStats {
+    /// The user-given name, or the creation site.
+    pub name: String,
+    /// Primitive kind.
+    pub kind: LockKind,
+    /// Creation site, `file:line:column`.
+    pub site: String,
+    /// Instances created and used so far.
+    pub instances: u64,
+    /// Acquisitions: exact for dropped instances; for live ones, counted up to the last
+    /// sampled acquisition (at most one hold-sampling period behind).
+    pub acquisitions: u64,
+    /// Acquisitions that had to wait.
+    pub contentions: u64,
+    /// Most actors waiting at once on one instance.
+    pub max_waiters: u64,
+    /// Wait time of contended acquisitions (every one measured).
+    pub wait_ns: Summary,
+    /// Hold time of sampled acquisitions (see [`crate::hold_sample_period`]); `total` is
+    /// scaled up to an estimate for all acquisitions.
+    pub hold_ns: Summary,
+}
+
+/// The live figures of one lock instance, from [`crate::Mutex::stats`] and friends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct LockStats {
+    /// Process-unique id of this instance (0 until first used with recording on).
+    pub id: u64,
+    /// Acquisitions of this instance (exact).
+    pub acquisitions: u64,
+    /// Acquisitions of this instance that had to wait (exact).
+    pub contentions: u64,
+    /// Actors waiting right now.
+    pub waiters: u64,
+    /// Most actors waiting at once.
+    pub max_waiters: u64,
+    /// The actor holding it exclusively right now (0: none, or only readers/permit holders).
+    pub holder: u64,
+}
+
+impl serde::Serialize for LockKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
