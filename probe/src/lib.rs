@@ -7,6 +7,7 @@ mod clock;
 mod config;
 mod dump;
 pub mod format;
+pub mod stdsync;
 mod lock;
 mod meta;
 mod raw;

@@ -8,7 +8,16 @@ use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
-pub use parking_lot::WaitTimeoutResult;
+/// Whether a timed condvar wait returned because its time ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WaitTimeoutResult(pub(crate) bool);
+
+impl WaitTimeoutResult {
+    /// True if the wait ended because the timeout elapsed.
+    pub fn timed_out(self) -> bool {
+        self.0
+    }
+}
 
 /// A condition variable for [`crate::Mutex`] that records how long each waiter waited.
 ///
@@ -90,13 +99,12 @@ impl Condvar {
         deadline: Instant,
         site: &'static Location<'static>,
     ) -> WaitTimeoutResult {
-        let mut result = None;
+        let mut timed_out = false;
         self.recorded(guard, site, |inner| {
-            let r = self.inner.wait_until(inner, deadline);
-            result = Some(r);
-            !r.timed_out()
+            timed_out = self.inner.wait_until(inner, deadline).timed_out();
+            !timed_out
         });
-        result.expect("the wait ran")
+        WaitTimeoutResult(timed_out)
     }
 
     /// Waits while `condition` holds.
