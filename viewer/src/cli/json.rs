@@ -1,0 +1,256 @@
+//! The machine-readable report, schema 1. Fields may be added, never renamed or removed:
+//! scripts and CI checks read it.
+
+use std::path::Path;
+
+use lockscope::format::Summary;
+use serde::Serialize;
+
+use crate::model::{Model, WaitState};
+
+/// The schema version of [`Report`].
+pub const SCHEMA: u32 = 1;
+
+/// The whole report.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Always [`SCHEMA`].
+    pub schema: u32,
+    /// Events the probe dropped because its buffers were full.
+    pub dropped_events: u64,
+    /// One row per lock class, most total wait first.
+    pub locks: Vec<Lock>,
+    /// One row per actor, most total wait first.
+    pub threads: Vec<Thread>,
+    /// Semaphore pools (empty until the pool gauges are recorded).
+    pub pools: Vec<serde_json::Value>,
+    /// Detector alerts, in trace order.
+    pub alerts: Vec<Alert>,
+    /// The trace closed cleanly and nothing was lost.
+    pub complete: bool,
+    /// The trace was cut short mid-write.
+    pub truncated: bool,
+    /// Where the trace came from and how whole it is.
+    pub trace: TraceInfo,
+    /// (lock, wait site) pairs, most total wait first.
+    pub sites: Vec<Site>,
+    /// Waits that had not ended when the trace did.
+    pub still_waiting: Vec<StillWaiting>,
+}
+
+/// The trace itself.
+#[derive(Debug, Serialize)]
+pub struct TraceInfo {
+    /// The file.
+    pub path: String,
+    /// Recording process id.
+    pub pid: u32,
+    /// Format version.
+    pub format_version: u16,
+    /// Wall-clock time of the trace epoch, Unix nanoseconds.
+    pub epoch_unix_ns: u64,
+    /// Time from the epoch to the last record.
+    pub duration_ns: u64,
+    /// `complete`, `truncated`, `damaged` or `unclosed`.
+    pub status: &'static str,
+    /// Byte offset where a truncated trace ends.
+    pub truncated_at: Option<u64>,
+    /// Chunks skipped as corrupt.
+    pub damaged_chunks: usize,
+}
+
+/// A lock class.
+#[derive(Debug, Serialize)]
+pub struct Lock {
+    pub name: String,
+    /// `mutex`, `rwlock`, `semaphore`, `condvar` (`unknown` when its definition was lost).
+    pub kind: &'static str,
+    /// Creation site.
+    pub site: String,
+    pub acquisitions: u64,
+    pub contentions: u64,
+    pub max_waiters: u64,
+    /// Wait times of contended acquisitions (exact totals and max).
+    pub wait_ns: Summary,
+    /// Hold times: percentiles and max from the sample, total estimated for all holds.
+    pub hold_ns: Summary,
+    pub instances: u64,
+    /// 1 in this many holds was timed.
+    pub hold_sample_period: u64,
+    /// Contentions / acquisitions × 100.
+    pub contention_pct: f64,
+    /// Waits not ended when the trace did.
+    pub still_waiting: u64,
+    /// `class_stats` (exact counters) or `events` (derived; the process died first).
+    pub figures_from: &'static str,
+}
+
+/// An actor.
+#[derive(Debug, Serialize)]
+pub struct Thread {
+    pub id: u64,
+    pub name: String,
+    /// Context switches (0 until the sampler records them).
+    pub voluntary_switches: u64,
+    pub involuntary_switches: u64,
+    /// `thread`, `task` or `unknown`.
+    pub kind: &'static str,
+    /// OS thread id or task id.
+    pub os_id: u64,
+    pub waits: u64,
+    pub wait_ns_total: u64,
+    pub wait_ns_max: u64,
+    pub still_waiting: u64,
+}
+
+/// An alert.
+#[derive(Debug, Serialize)]
+pub struct Alert {
+    pub kind: String,
+    pub locks: Vec<String>,
+    pub actors: Vec<String>,
+    pub text: String,
+    pub ts_ns: u64,
+    /// The detector's full JSON report, when it parsed.
+    pub details: Option<serde_json::Value>,
+}
+
+/// A (lock, wait site) pair.
+#[derive(Debug, Serialize)]
+pub struct Site {
+    pub lock: String,
+    pub site: String,
+    pub waits: u64,
+    pub wait_ns_total: u64,
+    pub wait_ns_max: u64,
+    pub still_waiting: u64,
+    /// Who held the lock when the waits began, most frequent first.
+    pub holders: Vec<Holder>,
+}
+
+/// A holder of a contended lock.
+#[derive(Debug, Serialize)]
+pub struct Holder {
+    pub actor: String,
+    /// Where it took the lock, when its hold was recorded.
+    pub site: Option<String>,
+    pub waits: u64,
+}
+
+/// A wait with no end.
+#[derive(Debug, Serialize)]
+pub struct StillWaiting {
+    pub actor: String,
+    pub lock: String,
+    pub mode: &'static str,
+    pub site: String,
+    pub since_ns: u64,
+    pub holders: Vec<String>,
+}
+
+/// Builds the report of `m`, read from `path`.
+pub fn report(m: &Model, path: &Path) -> Report {
+    let locks = (m.lock_rows().into_iter())
+        .map(|r| Lock {
+            kind: r.kind.map_or("unknown", |k| k.as_str()),
+            acquisitions: r.acquisitions,
+            contentions: r.contentions,
+            max_waiters: r.max_waiters,
+            wait_ns: r.wait_summary(),
+            hold_ns: r.hold_summary(),
+            instances: r.instances,
+            hold_sample_period: r.hold_sample_period,
+            contention_pct: (r.contention_pct() * 100.0).round() / 100.0,
+            still_waiting: r.still_waiting,
+            figures_from: r.figures_from.as_str(),
+            name: r.name,
+            site: r.site,
+        })
+        .collect();
+    let threads = (m.actor_rows().into_iter())
+        .map(|a| Thread {
+            id: a.id,
+            name: a.name,
+            voluntary_switches: 0,
+            involuntary_switches: 0,
+            kind: match a.kind {
+                Some(lockscope::format::ActorKind::Thread) => "thread",
+                Some(lockscope::format::ActorKind::Task) => "task",
+                None => "unknown",
+            },
+            os_id: a.os_id,
+            waits: a.waits,
+            wait_ns_total: a.wait_total_ns,
+            wait_ns_max: a.wait_max_ns,
+            still_waiting: a.still_waiting,
+        })
+        .collect();
+    let alerts = (m.alerts.iter())
+        .map(|a| Alert {
+            kind: a.kind.clone(),
+            locks: a.locks.clone(),
+            actors: a.actors.clone(),
+            text: a.text.clone(),
+            ts_ns: a.ts_ns,
+            details: a.details.clone(),
+        })
+        .collect();
+    let sites = (m.site_rows().into_iter())
+        .map(|s| Site {
+            lock: m.class_name(s.class).to_owned(),
+            site: m.site_name(s.site),
+            waits: s.waits,
+            wait_ns_total: s.wait_total_ns,
+            wait_ns_max: s.wait_max_ns,
+            still_waiting: s.still_waiting,
+            holders: (s.holders.iter())
+                .map(|h| Holder {
+                    actor: m.actor_name(h.actor),
+                    site: h.site.map(|x| m.site_name(x)),
+                    waits: h.waits,
+                })
+                .collect(),
+        })
+        .collect();
+    let still_waiting = (m
+        .waits
+        .iter()
+        .filter(|w| w.state == WaitState::StillWaiting))
+    .map(|w| StillWaiting {
+        actor: m.actor_name(w.actor),
+        lock: m.class_name(w.class).to_owned(),
+        mode: w.mode.as_str(),
+        site: m.site_name(w.site),
+        since_ns: w.begin_ns,
+        holders: w.holders.iter().map(|&h| m.actor_name(h)).collect(),
+    })
+    .collect();
+    let header = m.header.unwrap_or(lockscope::format::Header {
+        version: 0,
+        flags: 0,
+        epoch_unix_ns: 0,
+        pid: 0,
+    });
+    Report {
+        schema: SCHEMA,
+        dropped_events: m.dropped_events,
+        locks,
+        threads,
+        pools: Vec::new(),
+        alerts,
+        complete: m.integrity.is_complete(),
+        truncated: m.integrity.truncated_at.is_some(),
+        trace: TraceInfo {
+            path: path.display().to_string(),
+            pid: header.pid,
+            format_version: header.version,
+            epoch_unix_ns: header.epoch_unix_ns,
+            duration_ns: m.end_ns,
+            status: m.integrity.label(),
+            truncated_at: m.integrity.truncated_at,
+            damaged_chunks: m.integrity.damage.len(),
+        },
+        sites,
+        still_waiting,
+    }
+}

@@ -1,0 +1,262 @@
+//! The text report: header, lock table, top contended sites, per-thread waits, alerts and
+//! still-waiting actors.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::fmt::{Table, clip_left, ns, ns_or_dash, utc};
+use crate::model::Model;
+
+/// How many contended sites the report lists.
+const TOP_SITES: usize = 10;
+/// How many holders it names per site.
+const TOP_HOLDERS: usize = 3;
+/// Longest lock name or site in a table cell.
+const NAME_WIDTH: usize = 48;
+
+/// Renders the text report of `m`, read from `path`.
+pub fn text(m: &Model, path: &Path) -> String {
+    let mut out = String::new();
+    header(&mut out, m, path);
+    locks(&mut out, m);
+    sites(&mut out, m);
+    threads(&mut out, m);
+    alerts(&mut out, m);
+    still_waiting(&mut out, m);
+    out
+}
+
+fn header(out: &mut String, m: &Model, path: &Path) {
+    let _ = writeln!(out, "lockscope report: {}", path.display());
+    if let Some(h) = m.header {
+        let _ = writeln!(
+            out,
+            "  pid {}, recorded {}, duration {}, format v{}",
+            h.pid,
+            utc(h.epoch_unix_ns),
+            ns(m.end_ns),
+            h.version
+        );
+    }
+    let i = &m.integrity;
+    let status = match (i.truncated_at, i.damage.len()) {
+        (Some(at), 0) => format!("truncated at byte {at} (events after it are lost)"),
+        (Some(at), n) => format!("truncated at byte {at}, {n} damaged chunks skipped"),
+        (None, 0) if i.closed => "complete".to_owned(),
+        (None, 0) => "unclosed (no end record; unflushed events are lost)".to_owned(),
+        (None, n) => format!("damaged ({n} chunks skipped)"),
+    };
+    let _ = writeln!(
+        out,
+        "  trace: {status}; dropped events: {}",
+        m.dropped_events
+    );
+    let _ = writeln!(
+        out,
+        "  {}, {}, {}, {}",
+        count(m.classes.len(), "lock class", "lock classes"),
+        count(m.actors.len(), "actor", "actors"),
+        count(m.waits.len(), "contended wait", "contended waits"),
+        count(m.alerts.len(), "alert", "alerts"),
+    );
+}
+
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn locks(out: &mut String, m: &Model) {
+    let rows = m.lock_rows();
+    let _ = writeln!(out, "\nLocks, by total wait time");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (no locks recorded)");
+        return;
+    }
+    let mut t = Table::new(&[
+        ("lock", false),
+        ("kind", false),
+        ("acquired", true),
+        ("contended", true),
+        ("cont%", true),
+        ("wait p50", true),
+        ("p99", true),
+        ("max", true),
+        ("total", true),
+        ("hold p50", true),
+        ("p99", true),
+        ("max", true),
+        ("waiters", true),
+        ("site", false),
+    ]);
+    let mut estimated = false;
+    for r in &rows {
+        let (w, h) = (r.wait_summary(), r.hold_summary());
+        let (waited, held) = (r.wait.count() > 0, r.hold.count() > 0);
+        estimated |= r.figures_from == crate::model::FiguresFrom::Events;
+        t.row(vec![
+            clip_left(&r.name, NAME_WIDTH),
+            r.kind.map_or("?", |k| k.as_str()).to_owned(),
+            r.acquisitions.to_string(),
+            r.contentions.to_string(),
+            format!("{:.1}", r.contention_pct()),
+            ns_or_dash(w.p50, waited),
+            ns_or_dash(w.p99, waited),
+            ns_or_dash(w.max, waited),
+            ns_or_dash(w.total, waited),
+            ns_or_dash(h.p50, held),
+            ns_or_dash(h.p99, held),
+            ns_or_dash(h.max, held),
+            r.max_waiters.to_string(),
+            if r.site == r.name {
+                String::new()
+            } else {
+                r.site.clone()
+            },
+        ]);
+    }
+    out.push_str(&t.render());
+    if estimated {
+        let _ = writeln!(
+            out,
+            "  (some classes have no statistics snapshot: their figures come from the recorded \
+             events, so acquisitions are a lower bound)"
+        );
+    }
+}
+
+fn sites(out: &mut String, m: &Model) {
+    let rows = m.site_rows();
+    let _ = writeln!(out, "\nTop contended sites");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (no contended waits recorded)");
+        return;
+    }
+    for (n, s) in rows.iter().take(TOP_SITES).enumerate() {
+        let mut line = format!(
+            "  {:>2}. {} waited at {}: {} waits, {} total, max {}",
+            n + 1,
+            m.class_name(s.class),
+            m.site_name(s.site),
+            s.waits,
+            ns(s.wait_total_ns),
+            ns(s.wait_max_ns)
+        );
+        if s.still_waiting > 0 {
+            let _ = write!(line, ", {} still waiting", s.still_waiting);
+        }
+        let _ = writeln!(out, "{line}");
+        let holders: Vec<String> = (s.holders.iter().take(TOP_HOLDERS))
+            .map(|h| {
+                let at = h
+                    .site
+                    .map_or_else(|| "an unrecorded site".to_owned(), |x| m.site_name(x));
+                format!("{} at {} ({}×)", m.actor_name(h.actor), at, h.waits)
+            })
+            .collect();
+        if !holders.is_empty() {
+            let more = s.holders.len().saturating_sub(TOP_HOLDERS);
+            let more = if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "      held by {}{more}", holders.join(", "));
+        }
+    }
+    if rows.len() > TOP_SITES {
+        let _ = writeln!(
+            out,
+            "  ({} more sites; `--json` lists them all)",
+            rows.len() - TOP_SITES
+        );
+    }
+}
+
+fn threads(out: &mut String, m: &Model) {
+    let rows = m.actor_rows();
+    let _ = writeln!(out, "\nThreads, by total wait time");
+    if rows.is_empty() {
+        let _ = writeln!(out, "  (no actors recorded)");
+        return;
+    }
+    let mut t = Table::new(&[
+        ("thread", false),
+        ("id", true),
+        ("waits", true),
+        ("total wait", true),
+        ("max wait", true),
+        ("still waiting", true),
+    ]);
+    for a in rows {
+        t.row(vec![
+            clip_left(&a.name, NAME_WIDTH),
+            a.id.to_string(),
+            a.waits.to_string(),
+            ns(a.wait_total_ns),
+            ns(a.wait_max_ns),
+            a.still_waiting.to_string(),
+        ]);
+    }
+    out.push_str(&t.render());
+}
+
+fn alerts(out: &mut String, m: &Model) {
+    let _ = writeln!(out, "\nAlerts");
+    if m.alerts.is_empty() {
+        let _ = writeln!(out, "  (none)");
+        return;
+    }
+    for a in &m.alerts {
+        let _ = write!(out, "  [{}] at {}", a.kind, ns(a.ts_ns));
+        if !a.locks.is_empty() {
+            let _ = write!(out, "; locks: {}", a.locks.join(", "));
+        }
+        if !a.actors.is_empty() {
+            let _ = write!(out, "; actors: {}", a.actors.join(", "));
+        }
+        out.push('\n');
+        for line in a.text.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
+fn still_waiting(out: &mut String, m: &Model) {
+    let waits: Vec<_> = m.still_waiting().collect();
+    if waits.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nStill waiting at end of trace");
+    if m.integrity.truncated_at.is_some() || !m.integrity.closed {
+        let _ = writeln!(
+            out,
+            "  (the trace did not close cleanly: some of these waits may have ended after it stops)"
+        );
+    }
+    for w in waits {
+        let _ = write!(
+            out,
+            "  {} waits for {} ({}) at {} since {} ({} before the end)",
+            m.actor_name(w.actor),
+            m.class_name(w.class),
+            w.mode.as_str(),
+            m.site_name(w.site),
+            ns(w.begin_ns),
+            ns(m.end_ns.saturating_sub(w.begin_ns))
+        );
+        let holders: Vec<String> = (w.holders.iter())
+            .map(|&h| match m.holder_hold(w, h) {
+                Some(hold) => format!(
+                    "{} (took it at {})",
+                    m.actor_name(h),
+                    m.site_name(hold.site)
+                ),
+                None => m.actor_name(h),
+            })
+            .collect();
+        if !holders.is_empty() {
+            let _ = write!(out, ", held by {}", holders.join(", "));
+        }
+        out.push('\n');
+    }
+}

@@ -1,0 +1,279 @@
+//! Builds a [`Model`] from decoded records.
+
+use std::collections::HashMap;
+
+use lockscope::format::{Record, Trace};
+
+use super::{
+    Actor, Alert, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Model, Wait, WaitState,
+};
+
+impl Model {
+    /// Indexes a decoded trace. Never fails: records that refer to definitions lost to damage
+    /// get placeholder names (`actor N`, `lock #N (definition lost)`).
+    pub fn from_trace(trace: &Trace) -> Model {
+        let mut m = Model {
+            header: Some(trace.header),
+            integrity: Integrity {
+                closed: false,
+                truncated_at: trace.truncated,
+                damage: trace.damage.clone(),
+                orphan_wait_ends: 0,
+            },
+            ..Model::default()
+        };
+        // Open wait per actor: an actor waits for one thing at a time.
+        let mut open: HashMap<u64, usize> = HashMap::new();
+        for r in &trace.records {
+            m.add(r, &mut open);
+        }
+        m.resolve_lost_locks();
+        m.index_holds();
+        m
+    }
+
+    fn add(&mut self, r: &Record, open: &mut HashMap<u64, usize>) {
+        match r {
+            Record::String { id, text } => {
+                self.strings.insert(*id, text.clone());
+            }
+            Record::Actor {
+                actor,
+                kind,
+                os_id,
+                name,
+            } => {
+                let name = match self.text(*name) {
+                    "" => format!("actor {actor}"),
+                    n => n.to_owned(),
+                };
+                self.actors.insert(
+                    *actor,
+                    Actor {
+                        id: *actor,
+                        kind: *kind,
+                        os_id: *os_id,
+                        name,
+                    },
+                );
+            }
+            Record::Class {
+                class,
+                kind,
+                name,
+                site,
+            } => {
+                let site = self.text(*site).to_owned();
+                let name = match self.text(*name) {
+                    "" if site.is_empty() => format!("class #{class}"),
+                    "" => site.clone(),
+                    n => n.to_owned(),
+                };
+                self.classes.insert(
+                    *class,
+                    Class {
+                        id: *class,
+                        kind: Some(*kind),
+                        name,
+                        site,
+                    },
+                );
+            }
+            Record::Lock {
+                lock,
+                class,
+                capacity,
+            } => {
+                self.locks.insert(
+                    *lock,
+                    LockInstance {
+                        class: *class,
+                        capacity: *capacity,
+                    },
+                );
+            }
+            Record::Frame {
+                frame,
+                function,
+                file,
+                line,
+            } => {
+                let f = Frame {
+                    function: self.text(*function).to_owned(),
+                    file: self.text(*file).to_owned(),
+                    line: *line,
+                };
+                self.frames.insert(*frame, f);
+            }
+            Record::Stack { stack, frames } => {
+                self.stacks.insert(*stack, frames.clone());
+            }
+            Record::WaitBegin {
+                ts_ns,
+                actor,
+                lock,
+                mode,
+                site,
+                stack,
+                holders,
+            } => {
+                self.see(*ts_ns);
+                if let Some(prev) = open.insert(*actor, self.waits.len()) {
+                    self.waits[prev].state = WaitState::Lost;
+                }
+                self.waits.push(Wait {
+                    actor: *actor,
+                    lock: *lock,
+                    class: self.class_of(*lock),
+                    mode: *mode,
+                    site: *site,
+                    stack: *stack,
+                    holders: holders.clone(),
+                    begin_ns: *ts_ns,
+                    state: WaitState::StillWaiting,
+                });
+            }
+            Record::WaitEnd {
+                ts_ns,
+                actor,
+                lock,
+                outcome,
+            } => {
+                self.see(*ts_ns);
+                match open.get(actor) {
+                    Some(&i) if self.waits[i].lock == *lock => {
+                        open.remove(actor);
+                        self.waits[i].state = WaitState::Ended {
+                            end_ns: *ts_ns,
+                            outcome: *outcome,
+                        };
+                    }
+                    _ => self.integrity.orphan_wait_ends += 1,
+                }
+            }
+            Record::Hold {
+                begin_ns,
+                contended_ns,
+                end_ns,
+                actor,
+                lock,
+                mode,
+                site,
+            } => {
+                self.see(*end_ns);
+                self.holds.push(Hold {
+                    begin_ns: (*begin_ns != 0).then_some(*begin_ns),
+                    contended_ns: (*contended_ns != 0).then_some(*contended_ns),
+                    end_ns: *end_ns,
+                    actor: *actor,
+                    lock: *lock,
+                    class: self.class_of(*lock),
+                    mode: *mode,
+                    site: *site,
+                });
+            }
+            Record::ClassStats {
+                class,
+                instances,
+                acquisitions,
+                contentions,
+                max_waiters,
+                hold_sample_period,
+                wait,
+                hold,
+            } => {
+                let s = ClassStats {
+                    instances: *instances,
+                    acquisitions: *acquisitions,
+                    contentions: *contentions,
+                    max_waiters: *max_waiters,
+                    hold_sample_period: (*hold_sample_period).max(1),
+                    wait: wait.clone(),
+                    hold: hold.clone(),
+                };
+                self.class_stats.insert(*class, s);
+            }
+            Record::Dropped { events } => self.dropped_events = *events,
+            Record::Alert {
+                ts_ns,
+                kind,
+                text,
+                json,
+            } => {
+                self.see(*ts_ns);
+                self.alerts.push(parse_alert(*ts_ns, kind, text, json));
+            }
+            Record::End { ts_ns } => {
+                self.see(*ts_ns);
+                self.integrity.closed = true;
+            }
+        }
+    }
+
+    fn see(&mut self, ts_ns: u64) {
+        self.end_ns = self.end_ns.max(ts_ns);
+    }
+
+    /// The class of a lock instance; `u64::MAX - lock` stands in for a lock whose `Lock`
+    /// record was lost, and is given a placeholder class by `resolve_lost_locks`.
+    fn class_of(&self, lock: u64) -> u64 {
+        self.locks.get(&lock).map_or(u64::MAX - lock, |l| l.class)
+    }
+
+    fn resolve_lost_locks(&mut self) {
+        let lost: Vec<(u64, u64)> = (self.waits.iter().map(|w| (w.lock, w.class)))
+            .chain(self.holds.iter().map(|h| (h.lock, h.class)))
+            .filter(|(_, c)| !self.classes.contains_key(c))
+            .collect();
+        for (lock, class) in lost {
+            self.classes.entry(class).or_insert_with(|| Class {
+                id: class,
+                kind: None,
+                name: if class == u64::MAX - lock {
+                    format!("lock #{lock} (definition lost)")
+                } else {
+                    format!("class #{class} (definition lost)")
+                },
+                site: String::new(),
+            });
+        }
+    }
+
+    fn index_holds(&mut self) {
+        let mut index: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+        for (i, h) in self.holds.iter().enumerate() {
+            index.entry((h.lock, h.actor)).or_default().push(i);
+        }
+        for v in index.values_mut() {
+            v.sort_by_key(|&i| self.holds[i].end_ns);
+        }
+        self.hold_index = index;
+    }
+}
+
+fn parse_alert(ts_ns: u64, kind: &str, text: &str, json: &str) -> Alert {
+    let details: Option<serde_json::Value> = serde_json::from_str(json).ok();
+    let names = |key: &str| -> Vec<String> {
+        let Some(arr) = details
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|v| v.as_array())
+        else {
+            return Vec::new();
+        };
+        arr.iter()
+            .map(|v| match v {
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect()
+    };
+    Alert {
+        ts_ns,
+        kind: kind.to_owned(),
+        text: text.to_owned(),
+        locks: names("locks"),
+        actors: names("actors"),
+        details,
+    }
+}

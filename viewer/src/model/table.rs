@@ -1,0 +1,332 @@
+//! Tabular analyses: the lock table, the most contended sites and per-actor wait totals.
+
+use std::collections::{BTreeMap, HashMap};
+
+use lockscope::format::{ActorKind, Histogram, LockKind, Summary};
+
+use super::{Model, WaitState};
+
+/// Where a lock row's figures come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FiguresFrom {
+    /// The class's last `ClassStats` snapshot (exact counters, full histograms).
+    ClassStats,
+    /// No snapshot was written (the process died first): derived from wait and hold events,
+    /// so acquisitions are a lower bound and hold figures cover recorded holds only.
+    Events,
+}
+
+impl FiguresFrom {
+    /// `class_stats` or `events`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FiguresFrom::ClassStats => "class_stats",
+            FiguresFrom::Events => "events",
+        }
+    }
+}
+
+/// One lock class in the lock table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockRow {
+    /// Class id.
+    pub class: u64,
+    /// Display name.
+    pub name: String,
+    /// Primitive kind (`None` when its definition was lost).
+    pub kind: Option<LockKind>,
+    /// Creation site.
+    pub site: String,
+    /// Instances of the class.
+    pub instances: u64,
+    /// Acquisitions.
+    pub acquisitions: u64,
+    /// Acquisitions that waited.
+    pub contentions: u64,
+    /// Most actors waiting at once on one instance.
+    pub max_waiters: u64,
+    /// 1 in this many holds was timed.
+    pub hold_sample_period: u64,
+    /// Wait times of contended acquisitions.
+    pub wait: Histogram,
+    /// Timed hold times (a sample: see `hold_sample_period`).
+    pub hold: Histogram,
+    /// Waits on the class that had not ended when the trace did.
+    pub still_waiting: u64,
+    /// Where the figures come from.
+    pub figures_from: FiguresFrom,
+}
+
+impl LockRow {
+    /// Contentions as a percentage of acquisitions.
+    pub fn contention_pct(&self) -> f64 {
+        if self.acquisitions == 0 {
+            0.0
+        } else {
+            self.contentions as f64 * 100.0 / self.acquisitions as f64
+        }
+    }
+
+    /// Wait percentiles, max and total.
+    pub fn wait_summary(&self) -> Summary {
+        self.wait.summary()
+    }
+
+    /// Hold percentiles and max from the timed sample; the total is estimated for every
+    /// acquisition (sampled total × sampling period).
+    pub fn hold_summary(&self) -> Summary {
+        let mut s = self.hold.summary();
+        s.total = s.total.saturating_mul(self.hold_sample_period);
+        s
+    }
+}
+
+/// A (lock class, wait site) pair and who made it wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteRow {
+    /// Class id.
+    pub class: u64,
+    /// Call site of the waits (string id).
+    pub site: u64,
+    /// Waits at this site.
+    pub waits: u64,
+    /// Summed time of the waits that ended.
+    pub wait_total_ns: u64,
+    /// Longest wait that ended.
+    pub wait_max_ns: u64,
+    /// Of them, still waiting at the end of the trace.
+    pub still_waiting: u64,
+    /// Who held the lock when these waits began, most frequent first.
+    pub holders: Vec<HolderCount>,
+}
+
+/// How often one actor, having taken the lock at one site, made waiters wait.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HolderCount {
+    /// The holding actor.
+    pub actor: u64,
+    /// Where it took the lock (string id), when its hold was recorded.
+    pub site: Option<u64>,
+    /// Waits it caused.
+    pub waits: u64,
+}
+
+/// One actor's waiting.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActorRow {
+    /// Actor id.
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Thread or task (`None` when its definition was lost).
+    pub kind: Option<ActorKind>,
+    /// OS thread id or task id (0 when unknown).
+    pub os_id: u64,
+    /// Contended acquisitions.
+    pub waits: u64,
+    /// Summed time of the waits that ended.
+    pub wait_total_ns: u64,
+    /// Longest wait that ended.
+    pub wait_max_ns: u64,
+    /// Waits not ended when the trace did.
+    pub still_waiting: u64,
+}
+
+#[derive(Default)]
+struct EventFigures {
+    waits: u64,
+    wait: Histogram,
+    hold: Histogram,
+    holds: u64,
+    still_waiting: u64,
+    max_waiters: u64,
+    instances: u64,
+}
+
+impl Model {
+    /// One row per lock class, most total wait first.
+    pub fn lock_rows(&self) -> Vec<LockRow> {
+        let mut ev = self.event_figures();
+        let mut rows: Vec<LockRow> = (self.classes.values())
+            .map(|c| {
+                let e = ev.remove(&c.id).unwrap_or_default();
+                let mut row = LockRow {
+                    class: c.id,
+                    name: c.name.clone(),
+                    kind: c.kind,
+                    site: c.site.clone(),
+                    instances: e.instances,
+                    acquisitions: e.waits.max(e.holds),
+                    contentions: e.waits,
+                    max_waiters: e.max_waiters,
+                    hold_sample_period: 1,
+                    wait: e.wait,
+                    hold: e.hold,
+                    still_waiting: e.still_waiting,
+                    figures_from: FiguresFrom::Events,
+                };
+                if let Some(s) = self.class_stats.get(&c.id) {
+                    row.instances = s.instances;
+                    row.acquisitions = s.acquisitions;
+                    row.contentions = s.contentions;
+                    row.max_waiters = s.max_waiters;
+                    row.hold_sample_period = s.hold_sample_period;
+                    row.wait = s.wait.clone();
+                    row.hold = s.hold.clone();
+                    row.figures_from = FiguresFrom::ClassStats;
+                }
+                row
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.wait.total().cmp(&a.wait.total()))
+                .then(b.contentions.cmp(&a.contentions))
+                .then(a.name.cmp(&b.name))
+        });
+        rows
+    }
+
+    fn event_figures(&self) -> HashMap<u64, EventFigures> {
+        let mut ev: HashMap<u64, EventFigures> = HashMap::new();
+        for l in self.locks.values() {
+            ev.entry(l.class).or_default().instances += 1;
+        }
+        // (lock, ts, +1/-1) for the sweep that finds the most simultaneous waiters.
+        let mut edges: Vec<(u64, u64, i64)> = Vec::new();
+        for w in &self.waits {
+            let e = ev.entry(w.class).or_default();
+            e.waits += 1;
+            match w.state {
+                WaitState::Ended { end_ns, .. } => {
+                    e.wait.record(end_ns.saturating_sub(w.begin_ns));
+                    edges.push((w.lock, w.begin_ns, 1));
+                    edges.push((w.lock, end_ns, -1));
+                }
+                WaitState::StillWaiting => {
+                    e.still_waiting += 1;
+                    edges.push((w.lock, w.begin_ns, 1));
+                }
+                WaitState::Lost => {}
+            }
+        }
+        for h in &self.holds {
+            let e = ev.entry(h.class).or_default();
+            e.holds += 1;
+            if let Some(b) = h.begin_ns {
+                e.hold.record(h.end_ns.saturating_sub(b));
+            }
+        }
+        edges.sort_unstable();
+        let mut per_lock: HashMap<u64, (i64, i64)> = HashMap::new();
+        for (lock, _, d) in edges {
+            let (now, max) = per_lock.entry(lock).or_default();
+            *now += d;
+            *max = (*max).max(*now);
+        }
+        for (lock, (_, max)) in per_lock {
+            let class = self.locks.get(&lock).map_or(u64::MAX - lock, |l| l.class);
+            let e = ev.entry(class).or_default();
+            e.max_waiters = e.max_waiters.max(max as u64);
+        }
+        ev
+    }
+
+    /// (lock class, wait site) pairs, most total wait first.
+    pub fn site_rows(&self) -> Vec<SiteRow> {
+        // (class, site) → the row, and waits per (holder actor, holder's site).
+        type Holders = HashMap<(u64, Option<u64>), u64>;
+        let mut by_site: BTreeMap<(u64, u64), (SiteRow, Holders)> = BTreeMap::new();
+        for w in &self.waits {
+            let (row, holders) = by_site.entry((w.class, w.site)).or_insert_with(|| {
+                let row = SiteRow {
+                    class: w.class,
+                    site: w.site,
+                    waits: 0,
+                    wait_total_ns: 0,
+                    wait_max_ns: 0,
+                    still_waiting: 0,
+                    holders: Vec::new(),
+                };
+                (row, HashMap::new())
+            });
+            row.waits += 1;
+            if let Some(d) = w.duration_ns() {
+                row.wait_total_ns = row.wait_total_ns.saturating_add(d);
+                row.wait_max_ns = row.wait_max_ns.max(d);
+            }
+            if w.state == WaitState::StillWaiting {
+                row.still_waiting += 1;
+            }
+            for &h in &w.holders {
+                let site = self.holder_hold(w, h).map(|hold| hold.site);
+                *holders.entry((h, site)).or_default() += 1;
+            }
+        }
+        let mut rows: Vec<SiteRow> = (by_site.into_values())
+            .map(|(mut row, holders)| {
+                row.holders = (holders.into_iter())
+                    .map(|((actor, site), waits)| HolderCount { actor, site, waits })
+                    .collect();
+                row.holders.sort_by(|a, b| {
+                    b.waits
+                        .cmp(&a.waits)
+                        .then(a.actor.cmp(&b.actor))
+                        .then(a.site.cmp(&b.site))
+                });
+                row
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            (b.wait_total_ns.cmp(&a.wait_total_ns))
+                .then(b.waits.cmp(&a.waits))
+                .then((a.class, a.site).cmp(&(b.class, b.site)))
+        });
+        rows
+    }
+
+    /// Every actor that was defined or waited, most total wait first.
+    pub fn actor_rows(&self) -> Vec<ActorRow> {
+        let mut rows: BTreeMap<u64, ActorRow> = (self.actors.values())
+            .map(|a| {
+                let row = ActorRow {
+                    id: a.id,
+                    name: a.name.clone(),
+                    kind: Some(a.kind),
+                    os_id: a.os_id,
+                    waits: 0,
+                    wait_total_ns: 0,
+                    wait_max_ns: 0,
+                    still_waiting: 0,
+                };
+                (a.id, row)
+            })
+            .collect();
+        for w in &self.waits {
+            let row = rows.entry(w.actor).or_insert_with(|| ActorRow {
+                id: w.actor,
+                name: self.actor_name(w.actor),
+                kind: None,
+                os_id: 0,
+                waits: 0,
+                wait_total_ns: 0,
+                wait_max_ns: 0,
+                still_waiting: 0,
+            });
+            row.waits += 1;
+            if let Some(d) = w.duration_ns() {
+                row.wait_total_ns = row.wait_total_ns.saturating_add(d);
+                row.wait_max_ns = row.wait_max_ns.max(d);
+            }
+            if w.state == WaitState::StillWaiting {
+                row.still_waiting += 1;
+            }
+        }
+        let mut rows: Vec<ActorRow> = rows.into_values().collect();
+        rows.sort_by(|a, b| b.wait_total_ns.cmp(&a.wait_total_ns).then(a.id.cmp(&b.id)));
+        rows
+    }
+}
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;
