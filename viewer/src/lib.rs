@@ -2,7 +2,9 @@
 //!
 //! - [`model`] decodes a trace and analyses it (lock table, contended sites, flame trees), with
 //!   no GUI code in it.
-//! - [`cli`] is `lockscope report|view`.
+//! - [`export`] turns a model into folded stacks, flame-graph SVG, Chrome trace JSON or pprof.
+//! - [`cli`] is `lockscope report|export|flamegraph|view`.
 
 pub mod cli;
+pub mod export;
 pub mod model;

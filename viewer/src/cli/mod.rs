@@ -4,14 +4,15 @@ mod fmt;
 pub mod json;
 mod report;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
 
-use crate::model::{self, Model};
+use crate::export;
+use crate::model::{self, FlameKind, Model};
 
 /// Lock contention profiler: reads traces written by the lockscope probe.
 #[derive(Debug, Parser)]
@@ -34,11 +35,50 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Convert a trace for other tools: folded stacks, Chrome/Perfetto JSON or pprof.
+    Export {
+        /// The trace file.
+        trace: PathBuf,
+        /// Output format.
+        #[arg(long, short = 'f', value_enum)]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(long, short = 'o')]
+        output: Option<PathBuf>,
+        /// Folded stacks of hold time (by the holder's site) instead of wait time.
+        #[arg(long)]
+        hold: bool,
+    },
+    /// Draw a flame graph (SVG) of where actors waited for locks.
+    Flamegraph {
+        /// The trace file.
+        trace: PathBuf,
+        /// The SVG file to write (`-` for standard output).
+        #[arg(long, short = 'o')]
+        output: PathBuf,
+        /// Show hold time by the holder's site instead of wait time by the waiter's stack.
+        #[arg(long)]
+        hold: bool,
+        /// Title of the graph.
+        #[arg(long)]
+        title: Option<String>,
+    },
     /// Open the desktop viewer.
     View {
         /// The trace file to open.
         trace: Option<PathBuf>,
     },
+}
+
+/// Formats of `lockscope export`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// `frame;frame;...;lock wait_ns` lines, for inferno or flamegraph.pl.
+    Folded,
+    /// Chrome trace-event JSON, for Perfetto or chrome://tracing.
+    Chrome,
+    /// gzip-compressed pprof protobuf, for `go tool pprof`.
+    Pprof,
 }
 
 /// Parses the command line, runs it, and prints any error with its causes.
@@ -66,8 +106,75 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             write_output(None, out.as_bytes())?;
         }
+        Command::Export {
+            trace,
+            format,
+            output,
+            hold,
+        } => {
+            if hold && format != ExportFormat::Folded {
+                bail!(
+                    "--hold applies to --format folded only (chrome and pprof carry both waits and holds)"
+                );
+            }
+            if format == ExportFormat::Pprof && output.is_none() && std::io::stdout().is_terminal()
+            {
+                bail!(
+                    "pprof output is binary: give -o FILE, or redirect standard output to a file"
+                );
+            }
+            let m = open(&trace)?;
+            let bytes = match format {
+                ExportFormat::Folded => export::folded(
+                    &m,
+                    if hold {
+                        FlameKind::Hold
+                    } else {
+                        FlameKind::Wait
+                    },
+                )
+                .into_bytes(),
+                ExportFormat::Chrome => serde_json::to_vec(&export::chrome_trace(&m))?,
+                ExportFormat::Pprof => {
+                    export::pprof_bytes(&m).context("cannot compress the pprof profile")?
+                }
+            };
+            write_output(output.as_deref(), &bytes)?;
+        }
+        Command::Flamegraph {
+            trace,
+            output,
+            hold,
+            title,
+        } => {
+            let m = open(&trace)?;
+            let kind = if hold {
+                FlameKind::Hold
+            } else {
+                FlameKind::Wait
+            };
+            let svg = export::flamegraph_svg(&m, kind, title.as_deref())
+                .context("cannot draw the flame graph")?;
+            let Some(svg) = svg else {
+                let what = if hold {
+                    "no hold was recorded"
+                } else {
+                    "no contended wait ended"
+                };
+                bail!(
+                    "nothing to draw from {}: {what}; {} not written (try `lockscope report` to see the trace's figures)",
+                    trace.display(),
+                    output.display()
+                );
+            };
+            let out = (output.as_os_str() != "-").then_some(output.as_path());
+            write_output(out, &svg)?;
+        }
         Command::View { .. } => {
-            eprintln!("the desktop viewer is not built yet: use `lockscope report TRACE`");
+            eprintln!(
+                "the desktop viewer is not built yet: use `lockscope report TRACE` or \
+                 `lockscope export TRACE --format chrome` and open the result in Perfetto"
+            );
             return Ok(ExitCode::from(2));
         }
     }

@@ -1,0 +1,54 @@
+//! Converters from a [`Model`] to the formats other tools read: folded stacks, flame-graph
+//! SVG, Chrome trace-event JSON and pprof. No GUI code: the desktop viewer's export buttons
+//! use the same functions as `lockscope export`.
+
+mod chrome;
+mod pprof;
+pub mod proto;
+
+pub use chrome::chrome_trace;
+pub use pprof::{SAMPLE_TYPES, pprof_bytes, profile};
+
+use crate::model::flame::to_folded;
+use crate::model::{FlameKind, Model};
+
+/// Folded stacks (`root;...;lock weight_ns` lines) of `kind`.
+pub fn folded(m: &Model, kind: FlameKind) -> String {
+    to_folded(&m.folded_stacks(kind))
+}
+
+/// A flame graph of `kind` as SVG. `None` when there is nothing to draw (no wait ended, or
+/// no hold was recorded).
+pub fn flamegraph_svg(
+    m: &Model,
+    kind: FlameKind,
+    title: Option<&str>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    let stacks = m.folded_stacks(kind);
+    if stacks.is_empty() {
+        return Ok(None);
+    }
+    let text = to_folded(&stacks);
+    let mut opt = inferno::flamegraph::Options::default();
+    let pid = m.header.map_or(0, |h| h.pid);
+    opt.title = match title {
+        Some(t) => t.to_owned(),
+        None => match kind {
+            FlameKind::Wait => format!("Lock wait time by waiter stack (pid {pid})"),
+            FlameKind::Hold => format!("Lock hold time by holder site (pid {pid})"),
+        },
+    };
+    opt.subtitle = Some(match kind {
+        FlameKind::Wait => {
+            "Leaves are the locks waited for; widths are nanoseconds of waiting".to_owned()
+        }
+        FlameKind::Hold => {
+            "Leaves are the locks held; widths are nanoseconds of recorded holds".to_owned()
+        }
+    });
+    opt.count_name = "ns".to_owned();
+    opt.name_type = "Frame:".to_owned();
+    let mut svg = Vec::new();
+    inferno::flamegraph::from_lines(&mut opt, text.lines(), &mut svg)?;
+    Ok(Some(svg))
+}

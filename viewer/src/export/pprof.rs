@@ -1,0 +1,225 @@
+//! pprof profiles: a gzip-compressed `perftools.profiles.Profile`, as `go tool pprof` reads.
+//!
+//! Sample types are `contentions/count`, `delay/nanoseconds` (wait time, the default) and
+//! `hold/nanoseconds`. A wait sample's stack is the waiter's stack, or its call site when no
+//! stack was captured; a hold sample's stack is the site where the holder took the lock. Each
+//! stack ends in a frame named after the lock, so `-top` ranks locks, and every sample carries
+//! `lock` and `thread` labels.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write as _;
+
+use flate2::{Compression, write::GzEncoder};
+use prost::Message as _;
+
+use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::model::Model;
+
+/// The sample types, in value order.
+pub const SAMPLE_TYPES: [(&str, &str); 3] = [
+    ("contentions", "count"),
+    ("delay", "nanoseconds"),
+    ("hold", "nanoseconds"),
+];
+
+/// What a location stands for.
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Place {
+    Frame(u64),
+    Site(u64),
+    Lock(u64),
+}
+
+#[derive(Default)]
+struct Builder {
+    p: Profile,
+    strings: HashMap<String, i64>,
+    functions: HashMap<(i64, i64), u64>,
+    locations: HashMap<Place, u64>,
+    /// (leaf-first location ids, lock name, thread name) → values.
+    samples: BTreeMap<(Vec<u64>, i64, i64), [i64; 3]>,
+}
+
+impl Builder {
+    fn string(&mut self, s: &str) -> i64 {
+        if let Some(&i) = self.strings.get(s) {
+            return i;
+        }
+        let i = self.p.string_table.len() as i64;
+        self.p.string_table.push(s.to_owned());
+        self.strings.insert(s.to_owned(), i);
+        i
+    }
+
+    fn location(&mut self, m: &Model, place: Place) -> u64 {
+        if let Some(&id) = self.locations.get(&place) {
+            return id;
+        }
+        let (name, file, line) = match &place {
+            Place::Frame(f) => match m.frames.get(f) {
+                Some(fr) => (m.frame_name(*f), fr.file.clone(), i64::from(fr.line)),
+                None => (m.frame_name(*f), String::new(), 0),
+            },
+            Place::Site(s) => {
+                let site = m.site_name(*s);
+                let (file, line) = split_site(&site);
+                (site.clone(), file.to_owned(), line)
+            }
+            Place::Lock(class) => (format!("lock {}", m.class_name(*class)), String::new(), 0),
+        };
+        let (name, filename) = (self.string(&name), self.string(&file));
+        let next_fn = self.functions.len() as u64 + 1;
+        let function_id = *self.functions.entry((name, filename)).or_insert(next_fn);
+        if function_id == next_fn {
+            let f = Function {
+                id: function_id,
+                name,
+                system_name: name,
+                filename,
+                start_line: 0,
+            };
+            self.p.function.push(f);
+        }
+        let id = self.p.location.len() as u64 + 1;
+        self.p.location.push(Location {
+            id,
+            mapping_id: 1,
+            address: 0,
+            line: vec![Line { function_id, line }],
+            is_folded: false,
+        });
+        self.locations.insert(place, id);
+        id
+    }
+
+    fn add(&mut self, stack: Vec<u64>, lock: &str, thread: &str, values: [i64; 3]) {
+        let key = (stack, self.string(lock), self.string(thread));
+        let v = self.samples.entry(key).or_default();
+        for (a, b) in v.iter_mut().zip(values) {
+            *a = a.saturating_add(b);
+        }
+    }
+}
+
+/// `file:line:column` → (`file`, line); the whole string and 0 when it has no line.
+fn split_site(site: &str) -> (&str, i64) {
+    let mut parts = site.rsplitn(3, ':');
+    let (col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (
+        col.map(str::parse::<u64>),
+        line.map(str::parse::<i64>),
+        file,
+    ) {
+        (Some(Ok(_)), Some(Ok(line)), Some(file)) => (file, line),
+        _ => (site, 0),
+    }
+}
+
+/// Builds the profile of `m`.
+pub fn profile(m: &Model) -> Profile {
+    let mut b = Builder::default();
+    b.string("");
+    for (ty, unit) in SAMPLE_TYPES {
+        let v = ValueType {
+            r#type: b.string(ty),
+            unit: b.string(unit),
+        };
+        b.p.sample_type.push(v);
+    }
+    let period_type = ValueType {
+        r#type: b.string("contentions"),
+        unit: b.string("count"),
+    };
+    b.p.period_type = Some(period_type);
+    b.p.period = 1;
+    b.p.default_sample_type = b.string("delay");
+    let filename = b.string("lockscope");
+    b.p.mapping.push(Mapping {
+        id: 1,
+        filename,
+        has_functions: true,
+        has_filenames: true,
+        has_line_numbers: true,
+        ..Mapping::default()
+    });
+
+    for w in &m.waits {
+        let Some(ns) = w.duration_ns() else { continue };
+        let mut stack = vec![b.location(m, Place::Lock(w.class))];
+        match m.stacks.get(&w.stack) {
+            Some(frames) if w.stack != 0 && !frames.is_empty() => {
+                for &f in frames {
+                    stack.push(b.location(m, Place::Frame(f)));
+                }
+            }
+            _ => stack.push(b.location(m, Place::Site(w.site))),
+        }
+        let values = [1, i64::try_from(ns).unwrap_or(i64::MAX), 0];
+        b.add(stack, m.class_name(w.class), &m.actor_name(w.actor), values);
+    }
+    for h in &m.holds {
+        let ns = h.known_ns();
+        if ns == 0 {
+            continue;
+        }
+        let stack = vec![
+            b.location(m, Place::Lock(h.class)),
+            b.location(m, Place::Site(h.site)),
+        ];
+        b.add(
+            stack,
+            m.class_name(h.class),
+            &m.actor_name(h.actor),
+            [0, 0, i64::try_from(ns).unwrap_or(i64::MAX)],
+        );
+    }
+
+    let (lock_key, thread_key) = (b.string("lock"), b.string("thread"));
+    let samples = std::mem::take(&mut b.samples);
+    b.p.sample = (samples.into_iter())
+        .map(|((location_id, lock, thread), value)| Sample {
+            location_id,
+            value: value.to_vec(),
+            label: vec![
+                Label {
+                    key: lock_key,
+                    str: lock,
+                    ..Label::default()
+                },
+                Label {
+                    key: thread_key,
+                    str: thread,
+                    ..Label::default()
+                },
+            ],
+        })
+        .collect();
+    if let Some(h) = m.header {
+        b.p.time_nanos = i64::try_from(h.epoch_unix_ns).unwrap_or(0);
+        let comment = b.string(&format!("lockscope trace of pid {}", h.pid));
+        b.p.comment.push(comment);
+    }
+    b.p.duration_nanos = i64::try_from(m.end_ns).unwrap_or(i64::MAX);
+    b.p
+}
+
+/// The profile of `m`, protobuf-encoded and gzip-compressed.
+pub fn pprof_bytes(m: &Model) -> std::io::Result<Vec<u8>> {
+    let raw = profile(m).encode_to_vec();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    gz.write_all(&raw)?;
+    gz.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_site;
+
+    #[test]
+    fn sites_split_into_file_and_line() {
+        assert_eq!(split_site("src/bank.rs:42:9"), ("src/bank.rs", 42));
+        assert_eq!(split_site("C:\\src\\a.rs:7:1"), ("C:\\src\\a.rs", 7));
+        assert_eq!(split_site("ledger"), ("ledger", 0));
+        assert_eq!(split_site("a:b:c"), ("a:b:c", 0));
+    }
+}
