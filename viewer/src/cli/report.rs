@@ -133,11 +133,11 @@ fn sites(out: &mut String, m: &Model) {
     }
     for (n, s) in rows.iter().take(TOP_SITES).enumerate() {
         let mut line = format!(
-            "  {:>2}. {} waited at {}: {} waits, {} total, max {}",
+            "  {:>2}. {} waited at {}: {}, {} total, max {}",
             n + 1,
             m.class_name(s.class),
             m.site_name(s.site),
-            s.waits,
+            count(s.waits as usize, "wait", "waits"),
             ns(s.wait_total_ns),
             ns(s.wait_max_ns)
         );
@@ -147,10 +147,11 @@ fn sites(out: &mut String, m: &Model) {
         let _ = writeln!(out, "{line}");
         let holders: Vec<String> = (s.holders.iter().take(TOP_HOLDERS))
             .map(|h| {
-                let at = h
-                    .site
-                    .map_or_else(|| "an unrecorded site".to_owned(), |x| m.site_name(x));
-                format!("{} at {} ({}×)", m.actor_name(h.actor), at, h.waits)
+                let who = m.actor_name(h.actor);
+                match h.site {
+                    Some(at) => format!("{who} at {} ({}×)", m.site_name(at), h.waits),
+                    None => format!("{who}, hold not recorded ({}×)", h.waits),
+                }
             })
             .collect();
         if !holders.is_empty() {
