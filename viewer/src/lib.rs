@@ -5,6 +5,8 @@
 //! - [`export`] turns a model into folded stacks, flame-graph SVG, Chrome trace JSON or pprof.
 //! - [`cli`] is `lockscope report|export|flamegraph|view`.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod export;
 pub mod model;

@@ -62,18 +62,23 @@ pub struct TraceInfo {
 /// A lock class.
 #[derive(Debug, Serialize)]
 pub struct Lock {
+    /// Display name: the user-given name, else the creation site.
     pub name: String,
     /// `mutex`, `rwlock`, `semaphore`, `condvar` (`unknown` when its definition was lost).
     pub kind: &'static str,
     /// Creation site.
     pub site: String,
+    /// Acquisitions (a lower bound when `figures_from` is `events`).
     pub acquisitions: u64,
+    /// Acquisitions that had to wait.
     pub contentions: u64,
+    /// Most actors waiting at once on one instance.
     pub max_waiters: u64,
     /// Wait times of contended acquisitions (exact totals and max).
     pub wait_ns: Summary,
     /// Hold times: percentiles and max from the sample, total estimated for all holds.
     pub hold_ns: Summary,
+    /// Instances of the class.
     pub instances: u64,
     /// 1 in this many holds was timed.
     pub hold_sample_period: u64,
@@ -88,28 +93,40 @@ pub struct Lock {
 /// An actor.
 #[derive(Debug, Serialize)]
 pub struct Thread {
+    /// Actor id.
     pub id: u64,
+    /// Thread (or task) name.
     pub name: String,
     /// Context switches (0 until the sampler records them).
     pub voluntary_switches: u64,
+    /// Involuntary context switches (0 until the sampler records them).
     pub involuntary_switches: u64,
     /// `thread`, `task` or `unknown`.
     pub kind: &'static str,
     /// OS thread id or task id.
     pub os_id: u64,
+    /// Contended acquisitions.
     pub waits: u64,
+    /// Summed time of the waits that ended.
     pub wait_ns_total: u64,
+    /// Longest wait that ended.
     pub wait_ns_max: u64,
+    /// Waits not ended when the trace did.
     pub still_waiting: u64,
 }
 
 /// An alert.
 #[derive(Debug, Serialize)]
 pub struct Alert {
+    /// `deadlock`, `lock_order_inversion`, `stampede`, `pool_saturation`, ...
     pub kind: String,
+    /// Names of the locks involved.
     pub locks: Vec<String>,
+    /// Names of the actors involved.
     pub actors: Vec<String>,
+    /// The human-readable report.
     pub text: String,
+    /// When it was raised, nanoseconds since the trace epoch.
     pub ts_ns: u64,
     /// The detector's full JSON report, when it parsed.
     pub details: Option<serde_json::Value>,
@@ -118,11 +135,17 @@ pub struct Alert {
 /// A (lock, wait site) pair.
 #[derive(Debug, Serialize)]
 pub struct Site {
+    /// Lock name.
     pub lock: String,
+    /// Call site of the waits.
     pub site: String,
+    /// Waits at this site.
     pub waits: u64,
+    /// Summed time of the waits that ended.
     pub wait_ns_total: u64,
+    /// Longest wait that ended.
     pub wait_ns_max: u64,
+    /// Of them, still waiting at the end of the trace.
     pub still_waiting: u64,
     /// Who held the lock when the waits began, most frequent first.
     pub holders: Vec<Holder>,
@@ -131,20 +154,28 @@ pub struct Site {
 /// A holder of a contended lock.
 #[derive(Debug, Serialize)]
 pub struct Holder {
+    /// The holding actor.
     pub actor: String,
     /// Where it took the lock, when its hold was recorded.
     pub site: Option<String>,
+    /// Waits it caused.
     pub waits: u64,
 }
 
 /// A wait with no end.
 #[derive(Debug, Serialize)]
 pub struct StillWaiting {
+    /// Who waits.
     pub actor: String,
+    /// For which lock.
     pub lock: String,
+    /// `exclusive`, `shared`, `permit` or `condvar-wait`.
     pub mode: &'static str,
+    /// Call site of the acquisition.
     pub site: String,
+    /// When the wait began, nanoseconds since the trace epoch.
     pub since_ns: u64,
+    /// Who held the lock when the wait began.
     pub holders: Vec<String>,
 }
 
