@@ -16,7 +16,7 @@ use crate::model::{self, FlameKind, Model};
 
 /// Lock contention profiler: reads traces written by the lockscope probe.
 #[derive(Debug, Parser)]
-#[command(name = "lockscope", version, about, propagate_version = true)]
+#[command(name = "lockscope", version, propagate_version = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -22,17 +22,20 @@ impl Model {
             },
             ..Model::default()
         };
-        // Open wait per actor: an actor waits for one thing at a time.
-        let mut open: HashMap<u64, usize> = HashMap::new();
+        // Open waits per actor, oldest first. An actor waits for one thing at a time, but a
+        // wait may nest in another (re-taking a mutex inside a condvar wait), so an end
+        // matches the newest open wait on its lock.
+        let mut open: HashMap<u64, Vec<usize>> = HashMap::new();
         for r in &trace.records {
             m.add(r, &mut open);
         }
+        m.settle_open_waits(open);
         m.resolve_lost_locks();
         m.index_holds();
         m
     }
 
-    fn add(&mut self, r: &Record, open: &mut HashMap<u64, usize>) {
+    fn add(&mut self, r: &Record, open: &mut HashMap<u64, Vec<usize>>) {
         match r {
             Record::String { id, text } => {
                 self.strings.insert(*id, text.clone());
@@ -118,9 +121,7 @@ impl Model {
                 holders,
             } => {
                 self.see(*ts_ns);
-                if let Some(prev) = open.insert(*actor, self.waits.len()) {
-                    self.waits[prev].state = WaitState::Lost;
-                }
+                open.entry(*actor).or_default().push(self.waits.len());
                 self.waits.push(Wait {
                     actor: *actor,
                     lock: *lock,
@@ -140,15 +141,16 @@ impl Model {
                 outcome,
             } => {
                 self.see(*ts_ns);
-                match open.get(actor) {
-                    Some(&i) if self.waits[i].lock == *lock => {
-                        open.remove(actor);
+                let stack = open.entry(*actor).or_default();
+                match stack.iter().rposition(|&i| self.waits[i].lock == *lock) {
+                    Some(at) => {
+                        let i = stack.remove(at);
                         self.waits[i].state = WaitState::Ended {
                             end_ns: *ts_ns,
                             outcome: *outcome,
                         };
                     }
-                    _ => self.integrity.orphan_wait_ends += 1,
+                    None => self.integrity.orphan_wait_ends += 1,
                 }
             }
             Record::Hold {
@@ -206,6 +208,25 @@ impl Model {
             Record::End { ts_ns } => {
                 self.see(*ts_ns);
                 self.integrity.closed = true;
+            }
+        }
+    }
+
+    /// Waits left open are still waiting at the end of the trace, unless the same actor
+    /// later began a wait that ended: then it was running again, and this wait's end was
+    /// lost (to damage or dropped events).
+    fn settle_open_waits(&mut self, open: HashMap<u64, Vec<usize>>) {
+        let mut last_ended: HashMap<u64, usize> = HashMap::new();
+        for (i, w) in self.waits.iter().enumerate() {
+            if matches!(w.state, WaitState::Ended { .. }) {
+                last_ended.insert(w.actor, i);
+            }
+        }
+        for (actor, waits) in open {
+            for i in waits {
+                if last_ended.get(&actor).is_some_and(|&e| e > i) {
+                    self.waits[i].state = WaitState::Lost;
+                }
             }
         }
     }

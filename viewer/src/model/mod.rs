@@ -145,7 +145,8 @@ pub enum WaitState {
     /// No `WaitEnd`: the actor was still waiting when the trace ended (a deadlock, or a
     /// trace cut short).
     StillWaiting,
-    /// The end was lost: the same actor began another wait before any `WaitEnd` arrived.
+    /// The end was lost (damage, dropped events): no `WaitEnd`, yet the same actor later
+    /// began another wait that ended, so it was not stuck here.
     Lost,
 }
 
@@ -345,7 +346,9 @@ pub fn load(path: &Path) -> anyhow::Result<Model> {
                 path.display()
             )
         }
-        Err(e @ DecodeError::Io { .. }) => return Err(e.into()),
+        Err(e @ DecodeError::Io { .. }) => {
+            anyhow::bail!("{e}; check that the path names a readable trace file")
+        }
         Err(e) => {
             return Err(e)
                 .with_context(|| format!("cannot read {} as a lockscope trace", path.display()));

@@ -265,6 +265,22 @@ fn a_wait_whose_end_was_lost_is_not_reported_as_still_waiting() {
 }
 
 #[test]
+fn a_wait_nested_in_another_ends_without_closing_it() {
+    let mut r = defs();
+    // A condvar-style wait on lock 20, a nested wait to re-take lock 10, then both end.
+    r.extend([
+        begin(100, 1, 20, 7, &[]),
+        begin(150, 1, 10, 7, &[2]),
+        end(170, 1, 10),
+        end(180, 1, 20),
+    ]);
+    let m = model(r);
+    assert_eq!(m.waits[0].duration_ns(), Some(80));
+    assert_eq!(m.waits[1].duration_ns(), Some(20));
+    assert_eq!(m.integrity.orphan_wait_ends, 0);
+}
+
+#[test]
 fn records_about_undefined_locks_and_actors_get_placeholder_names() {
     let m = model(vec![begin(5, 9, 77, 0, &[8]), end(15, 9, 77)]);
     let rows = m.lock_rows();
