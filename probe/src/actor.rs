@@ -16,8 +16,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, fence};
 
 /// Locks tracked per actor; deeper nesting is counted, not tracked.
 pub(crate) const MAX_HELD: usize = 32;
-/// Bytes of encoded events a thread buffers between recorder visits.
-pub(crate) const BUF_BYTES: usize = 64 * 1024;
+/// Bytes of encoded events a thread buffers per half between recorder visits.
+pub(crate) const BUF_BYTES: usize = 128 * 1024;
 /// Room kept for the largest single record.
 const MAX_RECORD: usize = 1024;
 /// Raw stacks a thread buffers between recorder visits (as u64 words).
@@ -81,10 +81,16 @@ pub(crate) struct ThreadBuf {
 }
 
 impl ThreadBuf {
+    pub(crate) fn clear(&mut self) {
+        self.events.clear();
+        self.stacks.clear();
+        self.seen_stacks = [0; 64];
+    }
+
     pub(crate) fn new() -> Self {
         ThreadBuf {
             events: Vec::new(),
-            stacks: Vec::with_capacity(STACK_WORDS),
+            stacks: Vec::new(),
             seen_stacks: [0; 64],
         }
     }
@@ -98,7 +104,8 @@ pub(crate) struct ActorShared {
     depth: AtomicU32,
     held: [Slot; MAX_HELD],
     waiting: Slot,
-    pub(crate) buf: Mutex<ThreadBuf>,
+    /// Written by the owning thread, collected by whoever holds [`COLLECTOR`].
+    pub(crate) buf: raw::DoubleBuf<ThreadBuf>,
     pub(crate) dropped: AtomicU64,
     wake_sent: AtomicBool,
     /// The owning thread has exited; the recorder recycles the actor once drained.
@@ -128,13 +135,23 @@ impl Drop for ExitGuard {
         if let Some(a) = CURRENT.with(Cell::get) {
             CURRENT.with(|c| c.set(None));
             a.exited.store(true, Release);
-            // With no recorder to drain it, the slot can be reused at once.
-            if !crate::recorder::recording() && a.buf.lock().events.is_empty() {
-                recycle(a);
+            // With no recorder to drain it, the slot can be reused at once; while one runs it
+            // drains and recycles the slot itself.
+            if !crate::recorder::recording() {
+                if let Some(_c) = COLLECTOR.try_lock() {
+                    for _ in 0..2 {
+                        a.buf.collect(|b| b.clear());
+                    }
+                    recycle(a);
+                }
             }
         }
     }
 }
+
+/// Held by whoever collects actors' buffers (the recorder, or an exiting thread when none
+/// runs): `DoubleBuf` allows one collector at a time.
+pub(crate) static COLLECTOR: Mutex<()> = Mutex::new(());
 
 /// The calling thread's actor, registering it on first use.
 #[inline]
@@ -167,7 +184,7 @@ fn register() -> &'static ActorShared {
                 depth: AtomicU32::new(0),
                 held: Default::default(),
                 waiting: Slot::default(),
-                buf: Mutex::new(ThreadBuf::new()),
+                buf: raw::DoubleBuf::new(ThreadBuf::new(), ThreadBuf::new()),
                 dropped: AtomicU64::new(0),
                 wake_sent: AtomicBool::new(false),
                 exited: AtomicBool::new(false),
@@ -329,61 +346,51 @@ impl ActorShared {
         None
     }
 
-    /// Appends one record to this thread's buffer. Never blocks for long and never allocates:
-    /// if the recorder is swapping the buffer out right now or the buffer is full, the event
-    /// is dropped and counted.
+    /// Appends one record to this thread's buffer (owning thread only). Never waits and
+    /// never fails but for a full buffer, which drops the event and counts it.
     pub(crate) fn emit(&self, write: impl FnOnce(&mut Vec<u8>)) {
-        let Some(mut b) = self.try_buf() else {
-            self.dropped.fetch_add(1, Relaxed);
-            return;
-        };
-        if b.events.capacity() == 0 {
-            // First event of this thread: one allocation per thread lifetime.
-            b.events.reserve_exact(BUF_BYTES);
-        }
-        if b.events.len() + MAX_RECORD > b.events.capacity() {
-            drop(b);
-            self.dropped.fetch_add(1, Relaxed);
-            self.wake_recorder();
-            return;
-        }
-        write(&mut b.events);
-        let half = b.events.len() > BUF_BYTES / 2;
-        drop(b);
-        if half {
-            self.wake_recorder();
+        let half_full = self.buf.write(|b| {
+            if b.events.capacity() == 0 {
+                // First event into this half: one allocation per half per thread lifetime.
+                b.events.reserve_exact(BUF_BYTES);
+            }
+            if b.events.len() + MAX_RECORD > b.events.capacity() {
+                return None;
+            }
+            write(&mut b.events);
+            Some(b.events.len() > BUF_BYTES / 2)
+        });
+        match half_full {
+            None => {
+                self.dropped.fetch_add(1, Relaxed);
+                self.wake_recorder();
+            }
+            Some(true) => self.wake_recorder(),
+            Some(false) => {}
         }
     }
 
-    /// Queues a raw stack for symbolization unless this thread already sent it; returns its id
-    /// (0 when it could not be queued).
+    /// Queues a raw stack for symbolization unless this half already carries it; returns its
+    /// id (0 when there was no room).
     pub(crate) fn queue_stack(&self, st: &raw::RawStack) -> u64 {
         let id = st.id();
-        let Some(mut b) = self.try_buf() else {
-            return 0;
-        };
-        let slot = (id % 64) as usize;
-        if b.seen_stacks[slot] == id {
-            return id;
-        }
-        if b.stacks.len() + st.len + 2 > b.stacks.capacity() {
-            return 0;
-        }
-        b.stacks.push(id);
-        b.stacks.push(st.len as u64);
-        b.stacks.extend(st.frames().iter().map(|&ip| ip as u64));
-        b.seen_stacks[slot] = id;
-        id
-    }
-
-    fn try_buf(&self) -> Option<parking_lot::MutexGuard<'_, ThreadBuf>> {
-        for _ in 0..256 {
-            if let Some(b) = self.buf.try_lock() {
-                return Some(b);
+        self.buf.write(|b| {
+            let slot = (id % 64) as usize;
+            if b.seen_stacks[slot] == id {
+                return id;
             }
-            std::hint::spin_loop();
-        }
-        None
+            if b.stacks.capacity() == 0 {
+                b.stacks.reserve_exact(STACK_WORDS);
+            }
+            if b.stacks.len() + st.len + 2 > b.stacks.capacity() {
+                return 0;
+            }
+            b.stacks.push(id);
+            b.stacks.push(st.len as u64);
+            b.stacks.extend(st.frames().iter().map(|&ip| ip as u64));
+            b.seen_stacks[slot] = id;
+            id
+        })
     }
 
     fn wake_recorder(&self) {

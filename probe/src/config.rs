@@ -1,12 +1,12 @@
 //! Runtime switches and the environment variables read once, at the first recorded lock.
 
-use std::sync::Once;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64};
 
 static ENABLED: AtomicBool = AtomicBool::new(true);
 static SAMPLE_MASK: AtomicU64 = AtomicU64::new(DEFAULT_HOLD_SAMPLE - 1);
-static INIT: Once = Once::new();
+/// 0: environment not read yet, 1: being read, 2: read.
+static INIT: AtomicU8 = AtomicU8::new(0);
 
 /// Default hold-time sampling period: one uncontended acquisition in 64 is timed.
 pub const DEFAULT_HOLD_SAMPLE: u64 = 64;
@@ -48,16 +48,23 @@ pub fn set_hold_sample_period(period: u64) {
 }
 
 /// Reads the environment once. Called from cold paths (first registration of a lock).
+///
+/// Never blocks: a thread that finds another one (or itself, re-entering through the
+/// recorder it is starting) in the middle of reading simply goes on with the defaults.
 #[inline]
 pub(crate) fn init() {
-    if !INIT.is_completed() {
+    if INIT.load(std::sync::atomic::Ordering::Acquire) != 2 {
         init_slow();
     }
 }
 
 #[cold]
 fn init_slow() {
-    INIT.call_once(|| {
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+    if INIT.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
+        return;
+    }
+    {
         if let Some(v) = env("LOCKSCOPE_HOLD_SAMPLE") {
             match parse_sample(&v) {
                 Ok(p) => set_hold_sample_period(p),
@@ -74,7 +81,8 @@ fn init_slow() {
             }
         }
         crate::recorder::start_from_env();
-    });
+    }
+    INIT.store(2, Release);
 }
 
 fn env(name: &str) -> Option<String> {

@@ -7,12 +7,12 @@ mod clock;
 mod config;
 mod dump;
 pub mod format;
-pub mod stdsync;
 mod lock;
 mod meta;
 mod raw;
 mod recorder;
 mod stats;
+pub mod stdsync;
 
 pub use config::{
     DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,

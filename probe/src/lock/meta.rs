@@ -245,13 +245,15 @@ impl LockMeta {
         if tok.lock == 0 {
             return;
         }
-        if mode == Mode::Exclusive {
-            self.holder.store(0, Relaxed);
-        }
         let actor = actor::current();
         actor.pop_held(tok.lock);
         if tok.since_ns != 0 || self.waiters.load(Relaxed) != 0 {
             self.released_slow(actor, tok, mode);
+        }
+        // Last, right before the real unlock: a waiter that reads the holder while we are
+        // still inside must find us, or its wait-for edge is lost.
+        if mode == Mode::Exclusive {
+            self.holder.store(0, Relaxed);
         }
     }
 
@@ -312,8 +314,14 @@ impl LockMeta {
             return (None, Token::untracked(site));
         }
         let n = self.count(mode);
-        if mode == Mode::Exclusive && self.waiters.load(Relaxed) != 0 {
-            self.contended_since_ns.store(t1, Relaxed);
+        if mode == Mode::Exclusive {
+            // Whoever still waits now waits on us.
+            let still = if self.waiters.load(Relaxed) != 0 {
+                t1
+            } else {
+                0
+            };
+            self.contended_since_ns.store(still, Relaxed);
         }
         let sampled = n & sample_mask() == 0;
         (got, self.after_acquire(w.lock, n, mode, site, t1, sampled))
@@ -326,21 +334,29 @@ impl LockMeta {
         let actor = actor::current();
         let actor_id = actor.id.load(Relaxed);
         let t0 = clock::now_ns();
-        let w = self.waiters.fetch_add(1, Relaxed) + 1;
-        self.max_waiters.fetch_max(w, Relaxed);
-        self.class()
-            .counters
-            .max_waiters
-            .fetch_max(u64::from(w), Relaxed);
+        // Edges and the contention mark come first: only once `waiters` counts us may a
+        // holder see a waiter and release, so the holders read here are the real ones.
+        let recording = recorder::recording();
+        let holders = if recording {
+            self.holders(mode, actor_id)
+        } else {
+            ([0; MAX_HOLDERS], 0)
+        };
         if mode != Mode::Condvar {
             let _ = self
                 .contended_since_ns
                 .compare_exchange(0, t0, Relaxed, Relaxed);
         }
         actor.set_waiting(id, class_mode(self.class_id.load(Relaxed), mode), site, t0);
-        if recorder::recording() {
+        let w = self.waiters.fetch_add(1, Relaxed) + 1;
+        self.max_waiters.fetch_max(w, Relaxed);
+        self.class()
+            .counters
+            .max_waiters
+            .fetch_max(u64::from(w), Relaxed);
+        if recording {
             self.announce(id);
-            let (holders, n) = self.holders(mode, actor_id);
+            let (holders, n) = holders;
             let stack = actor.queue_stack(&raw::capture(3));
             let site_id = site_id(site);
             actor.emit(|b| {
@@ -397,7 +413,19 @@ impl LockMeta {
     fn holders(&self, mode: Mode, me: u64) -> ([u64; MAX_HOLDERS], usize) {
         let mut out = [0u64; MAX_HOLDERS];
         let mut n = 0;
-        let h = self.holder.load(Relaxed);
+        let mut h = self.holder.load(Relaxed);
+        if h == 0 && self.kind == LockKind::Mutex {
+            // The mutex is held (our try failed) but its holder is between its CAS and its
+            // holder store, or between its release bookkeeping and its unlock: a few spins
+            // usually show who it is.
+            for _ in 0..128 {
+                std::hint::spin_loop();
+                h = self.holder.load(Relaxed);
+                if h != 0 {
+                    break;
+                }
+            }
+        }
         if h != 0 && h != me {
             out[0] = h;
             n = 1;

@@ -2,9 +2,11 @@
 //! themselves need none: they sit on parking_lot's safe `Mutex`/`RwLock`/`Condvar`, whose
 //! `lock_api` layer owns the `UnsafeCell`.
 
+mod double;
 mod os;
 mod stack;
 
+pub(crate) use double::DoubleBuf;
 pub(crate) use os::{current_tid, register_at_exit};
 pub(crate) use stack::{MAX_FRAMES, RawStack, capture};
 

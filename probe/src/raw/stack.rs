@@ -46,7 +46,11 @@ pub(crate) fn capture(skip: usize) -> RawStack {
             if seen <= skip + 1 {
                 return true;
             }
-            s.ips[s.len] = frame.ip() as usize;
+            let ip = frame.ip() as usize;
+            if ip == 0 {
+                return false; // the walk's terminating frame
+            }
+            s.ips[s.len] = ip;
             s.len += 1;
             s.len < MAX_FRAMES
         });
@@ -57,7 +61,11 @@ pub(crate) fn capture(skip: usize) -> RawStack {
         if seen <= skip + 1 {
             return true;
         }
-        s.ips[s.len] = frame.ip() as usize;
+        let ip = frame.ip() as usize;
+        if ip == 0 {
+            return false;
+        }
+        s.ips[s.len] = ip;
         s.len += 1;
         s.len < MAX_FRAMES
     });

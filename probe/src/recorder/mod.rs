@@ -24,6 +24,8 @@ static NEXT_SESSION: AtomicU32 = AtomicU32::new(1);
 static ACTIVE: Mutex<Option<Arc<Shared>>> = Mutex::new(None);
 static ENV_RECORDING: Mutex<Option<Recording>> = Mutex::new(None);
 static HOOKS: std::sync::Once = std::sync::Once::new();
+/// The recorder thread, for waking it without touching `ACTIVE`.
+static WRITER_THREAD: parking_lot::RwLock<Option<Thread>> = parking_lot::RwLock::new(None);
 
 /// How long a flush requested on panic, exit or deadlock may take before lockscope gives up
 /// waiting (the host must never hang on our account).
@@ -42,8 +44,8 @@ pub(crate) fn session() -> u32 {
 
 /// Wakes the recorder early (a thread's buffer is half full).
 pub(crate) fn wake() {
-    if let Some(s) = ACTIVE.try_lock().and_then(|a| a.clone()) {
-        s.thread.unpark();
+    if let Some(t) = WRITER_THREAD.try_read().as_deref().and_then(Option::as_ref) {
+        t.unpark();
     }
 }
 
@@ -139,8 +141,8 @@ impl Recorder {
         SESSION.store(session, Relaxed);
         RECORDING.store(true, Release);
         *ACTIVE.lock() = Some(shared.clone());
+        *WRITER_THREAD.write() = Some(shared.thread.clone());
         let _ = tx.send(shared.clone());
-        crate::config::init();
         Recording {
             shared: Some(shared),
             handle: Some(handle),

@@ -1,7 +1,7 @@
 //! The recorder thread's loop: drain, resolve, encode, write, flush.
 
 use super::Shared;
-use super::symbols::Symbols;
+use super::symbols::SymbolThread;
 use crate::actor::{self, BUF_BYTES};
 use crate::format::{self, Header, MAX_CHUNK, Record, VERSION};
 use crate::meta::META;
@@ -17,7 +17,7 @@ const STATS_EVERY: Duration = Duration::from_millis(250);
 struct Writer {
     out: BufWriter<File>,
     meta_pos: usize,
-    symbols: Symbols,
+    symbols: SymbolThread,
     spares: Vec<Vec<u8>>,
     last_stats: Vec<(u64, u64, u64)>,
     dropped_written: u64,
@@ -28,7 +28,7 @@ pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
     let mut w = Writer {
         out: BufWriter::with_capacity(256 * 1024, file),
         meta_pos: 0,
-        symbols: Symbols::default(),
+        symbols: SymbolThread::spawn(),
         spares: Vec::new(),
         last_stats: Vec::new(),
         dropped_written: 0,
@@ -54,6 +54,9 @@ pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
         }
         if stopping {
             w.cycle();
+            let late = w.symbols.finish(Duration::from_secs(5));
+            w.cycle();
+            w.write_records(&late);
             w.write_stats();
             w.write_records(&[Record::End {
                 ts_ns: clock::now_ns(),
@@ -75,28 +78,39 @@ impl Writer {
     /// One pass: take every thread's buffer, resolve new stacks, write definitions then events.
     fn cycle(&mut self) {
         let mut batches = Vec::new();
-        let mut stacks = Vec::new();
+        let mut stacks: Vec<u64> = Vec::new();
+        let _collector = actor::COLLECTOR.lock();
         for a in actor::all() {
-            let mut b = a.buf.lock();
-            if !b.events.is_empty() {
-                let spare = self
+            let exited = a.exited.load(Acquire);
+            // An exited thread writes no more: drain both halves, then reuse its slot.
+            for _ in 0..if exited { 2 } else { 1 } {
+                let mut spare = self
                     .spares
                     .pop()
                     .unwrap_or_else(|| Vec::with_capacity(BUF_BYTES));
-                batches.push(std::mem::replace(&mut b.events, spare));
+                a.buf.collect(|b| {
+                    if !b.events.is_empty() {
+                        std::mem::swap(&mut b.events, &mut spare);
+                    }
+                    stacks.extend_from_slice(&b.stacks);
+                    b.stacks.clear();
+                });
+                if spare.is_empty() {
+                    self.spares.push(spare);
+                } else {
+                    batches.push(spare);
+                }
             }
-            if !b.stacks.is_empty() {
-                stacks.extend_from_slice(&b.stacks);
-                b.stacks.clear();
-            }
-            drop(b);
             a.drained();
-            if a.exited.load(Acquire) && a.buf.lock().events.is_empty() {
+            if exited {
                 actor::recycle(a);
             }
         }
-        let mut symbol_records = Vec::new();
-        self.symbols.resolve(&stacks, &mut symbol_records);
+        drop(_collector);
+        // Symbols resolve on their own thread (the first lookup loads debug info and can take
+        // half a second); stack definitions follow the events that use them.
+        self.symbols.submit(stacks);
+        let symbol_records = self.symbols.take_ready();
         // Definitions strictly before the events that use them: every event in `batches` was
         // written after its definitions entered the log, and the log is read after the swap.
         let (defs, instances) = {

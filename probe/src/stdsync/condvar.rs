@@ -11,12 +11,17 @@ impl Condvar {
     /// A new condition variable whose class is the caller's location.
     #[track_caller]
     pub const fn new() -> Condvar {
-        Condvar { inner: crate::Condvar::new() }
+        Condvar {
+            inner: crate::Condvar::new(),
+        }
     }
 
     /// Blocks until notified; returns the re-acquired guard (`Err` if the mutex is poisoned).
     #[track_caller]
-    pub fn wait<'a, T: ?Sized>(&self, mut guard: MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
+    pub fn wait<'a, T: ?Sized>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+    ) -> LockResult<MutexGuard<'a, T>> {
         self.inner.wait(&mut guard.inner);
         let poisoned = guard.poison.get();
         map_result(poisoned, guard)
@@ -24,7 +29,11 @@ impl Condvar {
 
     /// Blocks while `condition` returns true.
     #[track_caller]
-    pub fn wait_while<'a, T, F>(&self, mut guard: MutexGuard<'a, T>, mut condition: F) -> LockResult<MutexGuard<'a, T>>
+    pub fn wait_while<'a, T, F>(
+        &self,
+        mut guard: MutexGuard<'a, T>,
+        mut condition: F,
+    ) -> LockResult<MutexGuard<'a, T>>
     where
         F: FnMut(&mut T) -> bool,
     {
@@ -61,7 +70,11 @@ impl Condvar {
             if !condition(&mut *guard) {
                 return finish(guard, WaitTimeoutResult(false));
             }
-            if self.inner.wait_until(&mut guard.inner, deadline).timed_out() {
+            if self
+                .inner
+                .wait_until(&mut guard.inner, deadline)
+                .timed_out()
+            {
                 let still = condition(&mut *guard);
                 return finish(guard, WaitTimeoutResult(still));
             }
@@ -79,7 +92,10 @@ impl Condvar {
     }
 }
 
-fn finish<T: ?Sized>(guard: MutexGuard<'_, T>, r: WaitTimeoutResult) -> LockResult<(MutexGuard<'_, T>, WaitTimeoutResult)> {
+fn finish<T: ?Sized>(
+    guard: MutexGuard<'_, T>,
+    r: WaitTimeoutResult,
+) -> LockResult<(MutexGuard<'_, T>, WaitTimeoutResult)> {
     let poisoned = guard.poison.get();
     map_result(poisoned, (guard, r))
 }

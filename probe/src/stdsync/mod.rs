@@ -47,7 +47,9 @@ impl Flag {
 
     /// Taken at acquisition: was the thread already panicking?
     pub(crate) fn guard(&self) -> Guard {
-        Guard { panicking: std::thread::panicking() }
+        Guard {
+            panicking: std::thread::panicking(),
+        }
     }
 
     /// At release: a panic that started while the lock was held poisons it.
@@ -65,5 +67,9 @@ pub(crate) struct Guard {
 
 /// `Ok(guard)` or, for a poisoned lock, `Err(PoisonError::new(guard))`, as std returns.
 pub(crate) fn map_result<G>(poisoned: bool, guard: G) -> LockResult<G> {
-    if poisoned { Err(PoisonError::new(guard)) } else { Ok(guard) }
+    if poisoned {
+        Err(PoisonError::new(guard))
+    } else {
+        Ok(guard)
+    }
 }

@@ -20,13 +20,19 @@ impl<T> Mutex<T> {
     /// A new unlocked mutex whose class is the caller's location.
     #[track_caller]
     pub const fn new(t: T) -> Mutex<T> {
-        Mutex { poison: Flag::new(), inner: crate::Mutex::new(t) }
+        Mutex {
+            poison: Flag::new(),
+            inner: crate::Mutex::new(t),
+        }
     }
 
     /// A new unlocked mutex in the class `name` (a lockscope addition).
     #[track_caller]
     pub fn named(name: impl AsRef<str>, t: T) -> Mutex<T> {
-        Mutex { poison: Flag::new(), inner: crate::Mutex::named(name, t) }
+        Mutex {
+            poison: Flag::new(),
+            inner: crate::Mutex::named(name, t),
+        }
     }
 
     /// Consumes the mutex, returning the value (`Err` if poisoned, value inside).
@@ -54,7 +60,11 @@ impl<T: ?Sized> Mutex<T> {
     }
 
     fn wrap<'a>(&'a self, inner: crate::MutexGuard<'a, T>) -> LockResult<MutexGuard<'a, T>> {
-        let g = MutexGuard { inner, poison: &self.poison, guard: self.poison.guard() };
+        let g = MutexGuard {
+            inner,
+            poison: &self.poison,
+            guard: self.poison.guard(),
+        };
         map_result(self.poison.get(), g)
     }
 
@@ -115,7 +125,10 @@ impl<T> From<T> for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Mutex").field("inner", &&self.inner).field("poisoned", &self.poison.get()).finish()
+        f.debug_struct("Mutex")
+            .field("inner", &&self.inner)
+            .field("poisoned", &self.poison.get())
+            .finish()
     }
 }
 

@@ -26,13 +26,19 @@ impl<T> RwLock<T> {
     /// A new unlocked lock whose class is the caller's location.
     #[track_caller]
     pub const fn new(t: T) -> RwLock<T> {
-        RwLock { poison: Flag::new(), inner: crate::RwLock::new(t) }
+        RwLock {
+            poison: Flag::new(),
+            inner: crate::RwLock::new(t),
+        }
     }
 
     /// A new unlocked lock in the class `name` (a lockscope addition).
     #[track_caller]
     pub fn named(name: impl AsRef<str>, t: T) -> RwLock<T> {
-        RwLock { poison: Flag::new(), inner: crate::RwLock::named(name, t) }
+        RwLock {
+            poison: Flag::new(),
+            inner: crate::RwLock::named(name, t),
+        }
     }
 
     /// Consumes the lock, returning the value (`Err` if poisoned, value inside).
@@ -61,7 +67,8 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn try_read(&self) -> TryLockResult<RwLockReadGuard<'_, T>> {
         match self.inner.try_read() {
-            Some(inner) => map_result(self.poison.get(), RwLockReadGuard { inner }).map_err(TryLockError::Poisoned),
+            Some(inner) => map_result(self.poison.get(), RwLockReadGuard { inner })
+                .map_err(TryLockError::Poisoned),
             None => Err(TryLockError::WouldBlock),
         }
     }
@@ -75,8 +82,15 @@ impl<T: ?Sized> RwLock<T> {
         }
     }
 
-    fn wrap_write<'a>(&'a self, inner: crate::RwLockWriteGuard<'a, T>) -> LockResult<RwLockWriteGuard<'a, T>> {
-        let g = RwLockWriteGuard { inner, poison: &self.poison, guard: self.poison.guard() };
+    fn wrap_write<'a>(
+        &'a self,
+        inner: crate::RwLockWriteGuard<'a, T>,
+    ) -> LockResult<RwLockWriteGuard<'a, T>> {
+        let g = RwLockWriteGuard {
+            inner,
+            poison: &self.poison,
+            guard: self.poison.guard(),
+        };
         map_result(self.poison.get(), g)
     }
 
@@ -132,7 +146,10 @@ impl<T: Default> Default for RwLock<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RwLock").field("inner", &&self.inner).field("poisoned", &self.poison.get()).finish()
+        f.debug_struct("RwLock")
+            .field("inner", &&self.inner)
+            .field("poisoned", &self.poison.get())
+            .finish()
     }
 }
 

@@ -1,0 +1,105 @@
+//! Helpers shared by the integration tests: running a test body in a fresh child process
+//! (recording state is process-wide) and looking things up in decoded traces.
+
+#![allow(dead_code)]
+
+use lockscope::format::{Record, Trace};
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The env var that tells a re-executed test binary which body to run.
+pub const CHILD: &str = "LOCKSCOPE_TEST_CHILD";
+
+/// True inside the child run of test `name`.
+pub fn is_child(name: &str) -> bool {
+    std::env::var(CHILD).as_deref() == Ok(name)
+}
+
+/// Re-runs this test binary with only test `name`, as a child, with extra env vars.
+pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
+    let exe = std::env::current_exe().expect("test binary path");
+    let mut cmd = Command::new(exe);
+    cmd.args([name, "--exact", "--nocapture", "--test-threads=1"])
+        .env(CHILD, name)
+        .env(DIR, test_dir());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run child test process")
+}
+
+/// Where a parent and its children put trace files.
+const DIR: &str = "LOCKSCOPE_TEST_DIR";
+
+fn test_dir() -> PathBuf {
+    let dir = std::env::var_os(DIR).map(PathBuf::from).unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("lockscope-tests-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// The trace file path for test `name` (the same in the parent and its child).
+pub fn trace_path(name: &str) -> PathBuf {
+    test_dir().join(format!("{name}.lstrace"))
+}
+
+/// The string with id `id`.
+pub fn string(t: &Trace, id: u64) -> Option<&str> {
+    t.records.iter().find_map(|r| match r {
+        Record::String { id: i, text } if *i == id => Some(text.as_str()),
+        _ => None,
+    })
+}
+
+/// The actor id of the thread named `name`.
+pub fn actor_named(t: &Trace, name: &str) -> u64 {
+    t.records
+        .iter()
+        .find_map(|r| match r {
+            Record::Actor { actor, name: n, .. } if string(t, *n) == Some(name) => Some(*actor),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no actor named {name}"))
+}
+
+/// The class id of the class named `name`.
+pub fn class_named(t: &Trace, name: &str) -> u64 {
+    t.records
+        .iter()
+        .find_map(|r| match r {
+            Record::Class { class, name: n, .. } if string(t, *n) == Some(name) => Some(*class),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no class named {name}"))
+}
+
+/// The instance ids of class `class`.
+pub fn locks_of(t: &Trace, class: u64) -> Vec<u64> {
+    t.records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Lock { lock, class: c, .. } if *c == class => Some(*lock),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The last `ClassStats` record of `class`.
+pub fn last_stats(t: &Trace, class: u64) -> Option<&Record> {
+    t.records
+        .iter()
+        .rev()
+        .find(|r| matches!(r, Record::ClassStats { class: c, .. } if *c == class))
+}
+
+/// Fails with the child's output when it did not succeed.
+pub fn assert_child_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "child failed: {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
