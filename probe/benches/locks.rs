@@ -1,1 +1,183 @@
-fn main() {}
+//! lockscope against std and parking_lot, side by side in one run: uncontended Mutex,
+//! RwLock read and write, a nested pair, Semaphore acquire+release, and two threads hammering
+//! one Mutex. "off" is recording switched off at runtime; "on" is the default (figures,
+//! holders and held lists kept; events buffered only while a trace records).
+//!
+//! `cargo bench -p lockscope --bench locks`
+
+use criterion::{
+    BenchmarkGroup, Criterion, criterion_group, criterion_main, measurement::WallTime,
+};
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+fn variants(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    mut f: impl FnMut(&mut BenchmarkGroup<'_, WallTime>, &str),
+) {
+    for name in ["lockscope-off", "lockscope-on"] {
+        lockscope::set_enabled(name == "lockscope-on");
+        f(g, name);
+    }
+    lockscope::set_enabled(true);
+}
+
+fn mutex_uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mutex_lock_unlock");
+    let s = std::sync::Mutex::new(0u64);
+    g.bench_function("std", |b| b.iter(|| *black_box(&s).lock().unwrap() += 1));
+    let p = parking_lot::Mutex::new(0u64);
+    g.bench_function("parking_lot", |b| b.iter(|| *black_box(&p).lock() += 1));
+    let l = lockscope::Mutex::new(0u64);
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| b.iter(|| *black_box(&l).lock() += 1));
+    });
+    g.finish();
+}
+
+fn rwlock(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rwlock_read");
+    let s = std::sync::RwLock::new(1u64);
+    g.bench_function("std", |b| b.iter(|| *black_box(&s).read().unwrap()));
+    let p = parking_lot::RwLock::new(1u64);
+    g.bench_function("parking_lot", |b| b.iter(|| *black_box(&p).read()));
+    let l = lockscope::RwLock::new(1u64);
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| b.iter(|| *black_box(&l).read()));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("rwlock_write");
+    g.bench_function("std", |b| b.iter(|| *black_box(&s).write().unwrap() += 1));
+    g.bench_function("parking_lot", |b| b.iter(|| *black_box(&p).write() += 1));
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| b.iter(|| *black_box(&l).write() += 1));
+    });
+    g.finish();
+}
+
+fn nested_pair(c: &mut Criterion) {
+    let mut g = c.benchmark_group("nested_a_then_b");
+    let (sa, sb) = (std::sync::Mutex::new(0u64), std::sync::Mutex::new(0u64));
+    g.bench_function("std", |b| {
+        b.iter(|| {
+            let mut x = sa.lock().unwrap();
+            let mut y = sb.lock().unwrap();
+            *x += 1;
+            *y += 1;
+        })
+    });
+    let (pa, pb) = (parking_lot::Mutex::new(0u64), parking_lot::Mutex::new(0u64));
+    g.bench_function("parking_lot", |b| {
+        b.iter(|| {
+            let mut x = pa.lock();
+            let mut y = pb.lock();
+            *x += 1;
+            *y += 1;
+        })
+    });
+    let (la, lb) = (lockscope::Mutex::new(0u64), lockscope::Mutex::new(0u64));
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut x = la.lock();
+                let mut y = lb.lock();
+                *x += 1;
+                *y += 1;
+            })
+        });
+    });
+    g.finish();
+}
+
+/// The semaphore most std users write: a counter under a Mutex plus a Condvar.
+struct StdSemaphore {
+    permits: std::sync::Mutex<usize>,
+    cv: std::sync::Condvar,
+}
+
+impl StdSemaphore {
+    fn acquire(&self) {
+        let mut p = self.permits.lock().unwrap();
+        while *p == 0 {
+            p = self.cv.wait(p).unwrap();
+        }
+        *p -= 1;
+    }
+    fn release(&self) {
+        *self.permits.lock().unwrap() += 1;
+        self.cv.notify_one();
+    }
+}
+
+fn semaphore(c: &mut Criterion) {
+    let mut g = c.benchmark_group("semaphore_acquire_release");
+    let s = StdSemaphore {
+        permits: std::sync::Mutex::new(4),
+        cv: std::sync::Condvar::new(),
+    };
+    g.bench_function("std-mutex-condvar", |b| {
+        b.iter(|| {
+            s.acquire();
+            s.release();
+        })
+    });
+    let l = lockscope::Semaphore::new(4);
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| b.iter(|| drop(black_box(&l).acquire())));
+    });
+    g.finish();
+}
+
+/// Two threads, one lock, `iters` acquisitions in total: time per acquisition.
+fn contended<L: Send + Sync + 'static>(lock: Arc<L>, iters: u64, op: fn(&L)) -> Duration {
+    let start = Arc::new(Barrier::new(3));
+    let hs: Vec<_> = (0..2)
+        .map(|_| {
+            let (lock, start) = (lock.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..iters / 2 {
+                    op(&lock);
+                }
+            })
+        })
+        .collect();
+    start.wait();
+    let t = Instant::now();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.elapsed()
+}
+
+fn mutex_contended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("mutex_2_threads_contended");
+    g.bench_function("std", |b| {
+        let l = Arc::new(std::sync::Mutex::new(0u64));
+        b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock().unwrap() += 1))
+    });
+    g.bench_function("parking_lot", |b| {
+        let l = Arc::new(parking_lot::Mutex::new(0u64));
+        b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock() += 1))
+    });
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| {
+            let l = Arc::new(lockscope::Mutex::new(0u64));
+            b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock() += 1))
+        });
+    });
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = mutex_uncontended, rwlock, nested_pair, semaphore, mutex_contended
+}
+criterion_main!(benches);

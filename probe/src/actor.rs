@@ -254,6 +254,9 @@ impl ActorShared {
     }
 
     /// Records that this (owning) thread now holds `lock`.
+    ///
+    /// The slot written is above the published depth, so no reader looks at it until the
+    /// depth store (Release) publishes it: a push needs no sequence bump.
     #[inline]
     pub(crate) fn push_held(
         &self,
@@ -263,29 +266,30 @@ impl ActorShared {
         since_ns: u64,
     ) {
         let d = self.depth.load(Relaxed);
-        let s = self.begin_write();
         if let Some(slot) = self.held.get(d as usize) {
             Self::write_slot(slot, lock, cm, site, since_ns);
         }
-        self.depth.store(d + 1, Relaxed);
-        self.end_write(s);
+        self.depth.store(d + 1, Release);
     }
 
     /// Records that this (owning) thread released `lock`: removes the topmost entry for it.
+    ///
+    /// Popping makes a slot reusable, so it bumps the sequence (by 2: it stays even); a
+    /// reader that read slots across a pop and a re-push sees the change and retries.
     #[inline]
     pub(crate) fn pop_held(&self, lock: u64) {
         let d = self.depth.load(Relaxed) as usize;
         if d == 0 {
             return;
         }
-        let top = d.min(MAX_HELD);
-        if top == d && self.held[d - 1].lock.load(Relaxed) == lock {
-            let s = self.begin_write();
+        if d <= MAX_HELD && self.held[d - 1].lock.load(Relaxed) == lock {
             self.depth.store((d - 1) as u32, Relaxed);
-            self.end_write(s);
+            let s = self.seq.load(Relaxed);
+            self.seq.store(s.wrapping_add(2), Relaxed);
+            fence(Release);
             return;
         }
-        self.pop_held_slow(lock, d, top);
+        self.pop_held_slow(lock, d, d.min(MAX_HELD));
     }
 
     #[cold]
@@ -329,7 +333,7 @@ impl ActorShared {
                 continue;
             }
             let id = self.id.load(Relaxed);
-            let d = (self.depth.load(Relaxed) as usize).min(MAX_HELD);
+            let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
             let raw: Vec<[u64; 4]> = self.held[..d].iter().map(read_slot).collect();
             let waiting = read_slot(&self.waiting);
             fence(Acquire);
@@ -446,7 +450,7 @@ impl ActorShared {
                 continue;
             }
             let id = self.id.load(Relaxed);
-            let d = (self.depth.load(Relaxed) as usize).min(MAX_HELD);
+            let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
             let found = self.held[..d].iter().any(|s| s.lock.load(Relaxed) == lock);
             fence(Acquire);
             if self.seq.load(Relaxed) == s1 {

@@ -26,15 +26,13 @@ pub(crate) struct Wait {
 /// Holders listed per wait event.
 pub(crate) const MAX_HOLDERS: usize = 16;
 
-/// What a guard remembers about its acquisition.
+/// What a guard remembers about its acquisition (24 bytes, so guards stay small).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Token {
     /// Lock id; 0 when the acquisition was not tracked (recording was off).
     pub(crate) lock: u64,
-    /// When the hold began; 0 when untimed.
-    pub(crate) since_ns: u64,
-    /// This acquisition is in the hold-time sample.
-    pub(crate) sampled: bool,
+    /// When the hold began, with bit 0 set when the hold is in the sample; 0 when untimed.
+    stamp: u64,
     pub(crate) site: &'static Location<'static>,
 }
 
@@ -42,10 +40,26 @@ impl Token {
     pub(crate) const fn untracked(site: &'static Location<'static>) -> Token {
         Token {
             lock: 0,
-            since_ns: 0,
-            sampled: false,
+            stamp: 0,
             site,
         }
+    }
+
+    fn timed(lock: u64, since_ns: u64, sampled: bool, site: &'static Location<'static>) -> Token {
+        Token {
+            lock,
+            stamp: (since_ns & !1).max(2) | u64::from(sampled),
+            site,
+        }
+    }
+
+    /// When the hold began (to within 1 ns); 0 when untimed.
+    pub(crate) fn since_ns(&self) -> u64 {
+        self.stamp & !1
+    }
+
+    fn sampled(&self) -> bool {
+        self.stamp & 1 == 1
     }
 }
 
@@ -158,11 +172,16 @@ impl LockMeta {
 
     /// Bookkeeping after an uncontended acquisition. `exclusive` modes are serialised by the
     /// lock itself, so their counter needs no read-modify-write.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Token {
         if !enabled() {
             return Token::untracked(site);
         }
+        self.acquire_tracked(mode, site)
+    }
+
+    #[inline(always)]
+    fn acquire_tracked(&self, mode: Mode, site: &'static Location<'static>) -> Token {
         let n = self.count(mode);
         let id = self.id.load(Acquire);
         if n & sample_mask() != 0 && id != 0 {
@@ -173,8 +192,7 @@ impl LockMeta {
             actor.push_held(id, class_mode(self.class_id.load(Relaxed), mode), site, 0);
             return Token {
                 lock: id,
-                since_ns: 0,
-                sampled: false,
+                stamp: 0,
                 site,
             };
         }
@@ -218,12 +236,7 @@ impl LockMeta {
         if sampled {
             self.publish(n + 1);
         }
-        Token {
-            lock: id,
-            since_ns: now,
-            sampled,
-            site,
-        }
+        Token::timed(id, now, sampled, site)
     }
 
     /// Moves this instance's acquisitions (up to `upto`) into its class total.
@@ -239,15 +252,20 @@ impl LockMeta {
 
     // ----- release -----
 
-    /// Bookkeeping before the real unlock.
-    #[inline]
+    /// Bookkeeping before the real unlock. Untracked guards (taken while recording was off)
+    /// cost one compare.
+    #[inline(always)]
     pub(crate) fn released(&self, tok: &Token, mode: Mode) {
-        if tok.lock == 0 {
-            return;
+        if tok.lock != 0 {
+            self.release_tracked(tok, mode);
         }
+    }
+
+    #[inline(never)]
+    fn release_tracked(&self, tok: &Token, mode: Mode) {
         let actor = actor::current();
         actor.pop_held(tok.lock);
-        if tok.since_ns != 0 || self.waiters.load(Relaxed) != 0 {
+        if tok.stamp != 0 || self.waiters.load(Relaxed) != 0 {
             self.released_slow(actor, tok, mode);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are
@@ -261,11 +279,11 @@ impl LockMeta {
     #[inline(never)]
     fn released_slow(&self, actor: &ActorShared, tok: &Token, mode: Mode) {
         let end = clock::now_ns();
-        if tok.sampled && tok.since_ns != 0 {
+        if tok.sampled() {
             self.class()
                 .counters
                 .hold
-                .record(end.saturating_sub(tok.since_ns));
+                .record(end.saturating_sub(tok.since_ns()));
         }
         let contended = if mode == Mode::Exclusive {
             self.contended_since_ns.swap(0, Relaxed)
@@ -278,7 +296,7 @@ impl LockMeta {
             let site = site_id(tok.site);
             actor.emit(|b| {
                 Record::Hold {
-                    begin_ns: tok.since_ns,
+                    begin_ns: tok.since_ns(),
                     contended_ns: contended,
                     end_ns: end,
                     actor: actor_id,
