@@ -4,9 +4,15 @@
 //!   no GUI code in it.
 //! - [`export`] turns a model into folded stacks, flame-graph SVG, Chrome trace JSON or pprof.
 //! - [`cli`] is `lockscope report|export|flamegraph|view`.
+//! - [`app`] is the desktop viewer, drawing the [`panels`] over a [`source`]; [`window`] puts
+//!   it on screen.
 
 #![warn(missing_docs)]
 
+pub mod app;
 pub mod cli;
 pub mod export;
 pub mod model;
+pub mod panels;
+pub mod source;
+pub mod window;

@@ -318,8 +318,23 @@ fn a_trace_from_a_newer_probe_asks_for_an_upgrade() {
 }
 
 #[test]
-fn view_says_the_desktop_viewer_is_not_built_yet() {
-    let out = lockscope(&["view"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("the desktop viewer is not built yet"));
+fn view_screenshot_without_a_trace_says_what_is_missing() {
+    let out = lockscope(&["view", "--screenshot", "out.png"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("--screenshot needs a trace"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn view_rejects_a_window_size_it_cannot_use() {
+    let out = lockscope(&["view", "--size", "10x10", "t.lst"]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("at least 200x150"),
+        "{}",
+        stderr(&out)
+    );
 }

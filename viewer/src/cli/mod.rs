@@ -1,6 +1,6 @@
 //! `lockscope report|export|flamegraph|view`: the headless commands, for terminals and CI.
 
-mod fmt;
+pub(crate) mod fmt;
 pub mod json;
 mod report;
 
@@ -13,6 +13,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::export;
 use crate::model::{self, FlameKind, Model};
+use crate::panels::Panel;
+use crate::window::{self, WindowOptions};
 
 /// Lock contention profiler: reads traces written by the lockscope probe.
 #[derive(Debug, Parser)]
@@ -65,8 +67,17 @@ pub enum Command {
     },
     /// Open the desktop viewer.
     View {
-        /// The trace file to open.
-        trace: Option<PathBuf>,
+        /// Trace files to open, one tab each.
+        traces: Vec<PathBuf>,
+        /// The panel to show first.
+        #[arg(long, value_enum, default_value_t = Panel::Overview)]
+        panel: Panel,
+        /// Render the window once the traces loaded, save it as this PNG and exit.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
+        /// Window size, `WIDTHxHEIGHT` in points.
+        #[arg(long, default_value = "1400x900", value_parser = parse_size)]
+        size: (f32, f32),
     },
 }
 
@@ -170,12 +181,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let out = (output.as_os_str() != "-").then_some(output.as_path());
             write_output(out, &svg)?;
         }
-        Command::View { .. } => {
-            eprintln!(
-                "the desktop viewer is not built yet: use `lockscope report TRACE` or \
-                 `lockscope export TRACE --format chrome` and open the result in Perfetto"
-            );
-            return Ok(ExitCode::from(2));
+        Command::View {
+            traces,
+            panel,
+            screenshot,
+            size,
+        } => {
+            if screenshot.is_some() && traces.is_empty() {
+                bail!(
+                    "--screenshot needs a trace to show: lockscope view TRACE --screenshot out.png"
+                );
+            }
+            window::run(WindowOptions {
+                traces,
+                panel,
+                screenshot,
+                size: [size.0, size.1],
+            })?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -205,4 +227,18 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Parses `WIDTHxHEIGHT`.
+fn parse_size(s: &str) -> Result<(f32, f32), String> {
+    let bad = || format!("expected WIDTHxHEIGHT such as 1400x900, got {s:?}");
+    let (w, h) = s.split_once('x').ok_or_else(bad)?;
+    let (w, h) = (
+        w.parse::<f32>().map_err(|_| bad())?,
+        h.parse::<f32>().map_err(|_| bad())?,
+    );
+    if w < 200.0 || h < 150.0 {
+        return Err(format!("the window must be at least 200x150, got {s}"));
+    }
+    Ok((w, h))
 }

@@ -260,7 +260,7 @@ impl Model {
         }
     }
 
-    fn index_holds(&mut self) {
+    pub(super) fn index_holds(&mut self) {
         let mut index: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
         for (i, h) in self.holds.iter().enumerate() {
             index.entry((h.lock, h.actor)).or_default().push(i);

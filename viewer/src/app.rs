@@ -1,0 +1,232 @@
+//! The desktop viewer: tabs of open traces, each loading on a background thread.
+//!
+//! [`ViewerApp::show_ui`] draws everything into a [`egui::Ui`], so tests drive the app
+//! without a window; [`run`] puts it in an eframe window.
+
+use std::path::PathBuf;
+
+use egui::RichText;
+
+use crate::model::Model;
+use crate::panels::style::WARN;
+use crate::panels::{OtherTrace, Panel, TraceView};
+use crate::source::{Loading, Source};
+
+/// One open trace.
+#[derive(Debug)]
+pub struct Tab {
+    /// Where it comes from.
+    pub source: Source,
+    /// Loading, loaded or failed.
+    pub state: TabState,
+}
+
+/// A tab's progress.
+#[derive(Debug)]
+pub enum TabState {
+    /// Being read on a background thread.
+    Loading(Loading),
+    /// Ready to look at.
+    Ready(Box<TraceView>),
+    /// Could not be read: the reason, shown in the window.
+    Failed(String),
+}
+
+/// The viewer.
+#[derive(Debug, Default)]
+pub struct ViewerApp {
+    /// Open traces.
+    pub tabs: Vec<Tab>,
+    /// The tab shown.
+    pub active: usize,
+    /// The "open a path" box.
+    pub path_input: String,
+    /// The panel newly loaded traces open on.
+    pub first_panel: Panel,
+}
+
+impl ViewerApp {
+    /// An empty viewer.
+    pub fn new() -> Self {
+        ViewerApp::default()
+    }
+
+    /// Starts loading `path` in a new tab; `ctx` is repainted as loading progresses.
+    pub fn open(&mut self, path: PathBuf, ctx: Option<&egui::Context>) {
+        let source = Source::File(path);
+        let ctx = ctx.cloned();
+        let loading = source.load(move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        });
+        self.tabs.push(Tab {
+            source,
+            state: TabState::Loading(loading),
+        });
+        self.active = self.tabs.len() - 1;
+    }
+
+    /// Adds an already decoded trace as a new tab.
+    pub fn add_model(&mut self, path: PathBuf, model: Model) {
+        let mut view = TraceView::new(path.clone(), model);
+        view.panel = self.first_panel;
+        self.tabs.push(Tab {
+            source: Source::File(path),
+            state: TabState::Ready(Box::new(view)),
+        });
+        self.active = self.tabs.len() - 1;
+    }
+
+    /// Blocks until every tab finished loading (for tests and screenshots).
+    pub fn wait_for_loads(&mut self) {
+        for t in &mut self.tabs {
+            if let TabState::Loading(l) = &t.state {
+                let r = l.wait();
+                t.state = finish(&t.source, r, self.first_panel);
+            }
+        }
+    }
+
+    /// True while some tab is still loading.
+    pub fn is_loading(&self) -> bool {
+        (self.tabs.iter()).any(|t| matches!(t.state, TabState::Loading(_)))
+    }
+
+    /// The active tab's view, once loaded.
+    pub fn active_view(&mut self) -> Option<&mut TraceView> {
+        match &mut self.tabs.get_mut(self.active)?.state {
+            TabState::Ready(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn poll_loads(&mut self) {
+        for t in &mut self.tabs {
+            if let TabState::Loading(l) = &t.state
+                && let Some(r) = l.try_finish()
+            {
+                t.state = finish(&t.source, r, self.first_panel);
+            }
+        }
+    }
+
+    /// Draws the whole viewer into `ui`.
+    pub fn show_ui(&mut self, ui: &mut egui::Ui) {
+        self.poll_loads();
+        let dropped: Vec<PathBuf> = ui.input(|i| {
+            (i.raw.dropped_files.iter())
+                .map(|f| f.path().to_owned())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        for p in dropped {
+            self.open(p, Some(ui.ctx()));
+        }
+        egui::Panel::top("viewer-top").show(ui, |ui| self.top_bar_ui(ui));
+        egui::CentralPanel::default().show(ui, |ui| self.body_ui(ui));
+    }
+
+    fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.strong("lockscope");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.path_input)
+                    .hint_text("Path to a trace file")
+                    .desired_width(320.0),
+            );
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if (ui.button("Open").clicked() || enter) && !self.path_input.trim().is_empty() {
+                let p = PathBuf::from(self.path_input.trim());
+                self.path_input.clear();
+                self.open(p, Some(ui.ctx()));
+            }
+            ui.label("or drop trace files on the window");
+        });
+        if self.tabs.is_empty() {
+            return;
+        }
+        let mut close = None;
+        ui.horizontal_wrapped(|ui| {
+            for (i, t) in self.tabs.iter().enumerate() {
+                let mark = match t.state {
+                    TabState::Loading(_) => " …",
+                    TabState::Failed(_) => " ⚠",
+                    TabState::Ready(_) => "",
+                };
+                let label = format!("{}{mark}", t.source.label());
+                let r = ui.selectable_label(self.active == i, label);
+                if r.on_hover_text(t.source.path().display().to_string())
+                    .clicked()
+                {
+                    self.active = i;
+                }
+                if ui
+                    .small_button("×")
+                    .on_hover_text("Close this trace")
+                    .clicked()
+                {
+                    close = Some(i);
+                }
+                ui.separator();
+            }
+        });
+        if let Some(i) = close {
+            self.tabs.remove(i);
+            self.active = self.active.min(self.tabs.len().saturating_sub(1));
+        }
+    }
+
+    fn body_ui(&mut self, ui: &mut egui::Ui) {
+        if self.tabs.is_empty() {
+            ui.centered_and_justified(|ui| {
+                ui.label("Open a lockscope trace: type its path above, or drop the file here.");
+            });
+            return;
+        }
+        let active = self.active.min(self.tabs.len() - 1);
+        let (before, rest) = self.tabs.split_at_mut(active);
+        let (tab, after) = rest.split_first_mut().expect("active tab exists");
+        let others: Vec<OtherTrace<'_>> = (before.iter().chain(after.iter()))
+            .filter_map(|t| match &t.state {
+                TabState::Ready(v) => Some(OtherTrace {
+                    label: t.source.label(),
+                    model: &v.model,
+                }),
+                _ => None,
+            })
+            .collect();
+        match &mut tab.state {
+            TabState::Loading(l) => {
+                let (read, total) = l.progress();
+                ui.label(format!("Loading {} …", tab.source.path().display()));
+                let frac = if total == 0 {
+                    0.0
+                } else {
+                    read as f32 / total as f32
+                };
+                ui.add(egui::ProgressBar::new(frac).show_percentage());
+            }
+            TabState::Failed(e) => {
+                ui.label(
+                    RichText::new("This trace could not be opened")
+                        .strong()
+                        .size(16.0),
+                );
+                ui.label(RichText::new(e.as_str()).color(WARN));
+            }
+            TabState::Ready(v) => v.ui(ui, &others),
+        }
+    }
+}
+
+fn finish(source: &Source, r: Result<Model, String>, panel: Panel) -> TabState {
+    match r {
+        Ok(m) => {
+            let mut v = TraceView::new(source.path().to_owned(), m);
+            v.panel = panel;
+            TabState::Ready(Box::new(v))
+        }
+        Err(e) => TabState::Failed(e),
+    }
+}

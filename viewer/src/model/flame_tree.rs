@@ -1,0 +1,195 @@
+//! Flame trees for drawing: the folded stacks of [`super::flame`] merged into a tree whose
+//! children are ordered either heaviest first or by when they first happened.
+
+use std::collections::HashMap;
+
+use super::{FlameKind, Model};
+
+/// How siblings are ordered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FlameOrder {
+    /// Heaviest child first (speedscope's left-heavy view).
+    #[default]
+    LeftHeavy,
+    /// The child that happened first, first.
+    TimeOrder,
+}
+
+/// One node: a frame under its parent's path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlameNode {
+    /// Frame name (a lock name at the leaves; `all` at the root).
+    pub name: String,
+    /// Nanoseconds under this node.
+    pub total_ns: u64,
+    /// Waits (or holds) under this node.
+    pub count: u64,
+    /// When the first of them began.
+    pub first_ns: u64,
+    /// Depth, 0 at the root.
+    pub depth: usize,
+    /// Parent index, `None` at the root.
+    pub parent: Option<usize>,
+    /// Children indexes, in the tree's order.
+    pub children: Vec<usize>,
+}
+
+/// A flame tree; node 0 is the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlameTree {
+    /// Nodes, root first.
+    pub nodes: Vec<FlameNode>,
+}
+
+impl FlameTree {
+    fn new() -> Self {
+        FlameTree {
+            nodes: vec![FlameNode {
+                name: "all".to_owned(),
+                total_ns: 0,
+                count: 0,
+                first_ns: u64::MAX,
+                depth: 0,
+                parent: None,
+                children: Vec::new(),
+            }],
+        }
+    }
+
+    fn add(
+        &mut self,
+        index: &mut HashMap<(usize, String), usize>,
+        frames: Vec<String>,
+        ns: u64,
+        at_ns: u64,
+    ) {
+        let mut at = 0;
+        self.bump(0, ns, at_ns);
+        for f in frames {
+            let next = match index.get(&(at, f.clone())) {
+                Some(&i) => i,
+                None => {
+                    let i = self.nodes.len();
+                    self.nodes.push(FlameNode {
+                        name: f.clone(),
+                        total_ns: 0,
+                        count: 0,
+                        first_ns: u64::MAX,
+                        depth: self.nodes[at].depth + 1,
+                        parent: Some(at),
+                        children: Vec::new(),
+                    });
+                    self.nodes[at].children.push(i);
+                    index.insert((at, f), i);
+                    i
+                }
+            };
+            self.bump(next, ns, at_ns);
+            at = next;
+        }
+    }
+
+    fn bump(&mut self, i: usize, ns: u64, at_ns: u64) {
+        let n = &mut self.nodes[i];
+        n.total_ns = n.total_ns.saturating_add(ns);
+        n.count += 1;
+        n.first_ns = n.first_ns.min(at_ns);
+    }
+
+    fn order(&mut self, order: FlameOrder) {
+        for i in 0..self.nodes.len() {
+            let mut c = std::mem::take(&mut self.nodes[i].children);
+            match order {
+                FlameOrder::LeftHeavy => c.sort_by(|&a, &b| {
+                    let (a, b) = (&self.nodes[a], &self.nodes[b]);
+                    b.total_ns.cmp(&a.total_ns).then(a.name.cmp(&b.name))
+                }),
+                FlameOrder::TimeOrder => c.sort_by_key(|&a| self.nodes[a].first_ns),
+            }
+            self.nodes[i].children = c;
+        }
+    }
+
+    /// The root's weight.
+    pub fn total_ns(&self) -> u64 {
+        self.nodes[0].total_ns
+    }
+
+    /// The deepest depth.
+    pub fn max_depth(&self) -> usize {
+        self.nodes.iter().map(|n| n.depth).max().unwrap_or(0)
+    }
+
+    /// Node `i` and its ancestors, root first.
+    pub fn path(&self, i: usize) -> Vec<usize> {
+        let mut p: Vec<usize> =
+            std::iter::successors(Some(i), |&j| self.nodes.get(j).and_then(|n| n.parent)).collect();
+        p.reverse();
+        p
+    }
+}
+
+impl Model {
+    /// The flame tree of `kind`: wait time by the waiter's stack, or hold time by the
+    /// holder's site, each with the lock as the leaf.
+    pub fn flame_tree(&self, kind: FlameKind, order: FlameOrder) -> FlameTree {
+        let mut t = FlameTree::new();
+        let mut index = HashMap::new();
+        match kind {
+            FlameKind::Wait => {
+                for w in &self.waits {
+                    if let Some(ns) = w.duration_ns().filter(|&ns| ns > 0) {
+                        t.add(&mut index, self.wait_frames(w), ns, w.begin_ns);
+                    }
+                }
+            }
+            FlameKind::Hold => {
+                for h in &self.holds {
+                    let ns = h.known_ns();
+                    if ns > 0 {
+                        t.add(&mut index, self.hold_frames(h), ns, h.start_ns());
+                    }
+                }
+            }
+        }
+        t.order(order);
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::tests_support::{begin, definitions, end, model, two_locks};
+
+    #[test]
+    fn leaves_are_locks_and_weights_add_up() {
+        let (m, _, _) = two_locks();
+        let t = m.flame_tree(FlameKind::Wait, FlameOrder::LeftHeavy);
+        assert_eq!(t.total_ns(), 150 + 200);
+        let leaves: Vec<(&str, u64)> = (t.nodes.iter())
+            .filter(|n| n.children.is_empty())
+            .map(|n| (n.name.as_str(), n.total_ns))
+            .collect();
+        assert!(leaves.contains(&("alpha", 150)) && leaves.contains(&("beta", 200)));
+    }
+
+    #[test]
+    fn left_heavy_puts_the_heaviest_first_and_time_order_the_earliest() {
+        let mut r = definitions();
+        r.push(begin(10, 1, 11, &[2]));
+        r.push(end(20, 1, 11));
+        r.push(begin(30, 1, 21, &[2]));
+        r.push(end(130, 1, 21));
+        let m = model(r);
+        let names = |order| {
+            let t = m.flame_tree(FlameKind::Wait, order);
+            let site = t.nodes[0].children[0];
+            (t.nodes[site].children.iter())
+                .map(|&c| t.nodes[c].name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names(FlameOrder::LeftHeavy), ["beta", "alpha"]);
+        assert_eq!(names(FlameOrder::TimeOrder), ["alpha", "beta"]);
+    }
+}

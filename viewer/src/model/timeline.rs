@@ -1,0 +1,145 @@
+//! Per-actor timelines: when each actor waited, held a lock others waited for, or held one.
+
+use super::{Model, WaitState};
+
+/// What an actor was doing during a span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanKind {
+    /// Waiting for a lock.
+    Wait,
+    /// Holding a lock while at least one other actor waited for it.
+    HoldContended,
+    /// Holding a lock, nobody waiting.
+    Hold,
+}
+
+/// One span on a lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    /// Start.
+    pub from_ns: u64,
+    /// End (the trace's end for a wait that never ended).
+    pub to_ns: u64,
+    /// Waiting or holding.
+    pub kind: SpanKind,
+    /// The lock class.
+    pub class: u64,
+    /// Index into [`Model::waits`] for a wait, [`Model::holds`] for a hold.
+    pub index: usize,
+}
+
+/// One actor's spans, in start order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lane {
+    /// Actor id.
+    pub actor: u64,
+    /// Actor name.
+    pub name: String,
+    /// Its spans, sorted by start.
+    pub spans: Vec<Span>,
+}
+
+impl Model {
+    /// One lane per actor that waited or held, by actor id. A hold splits where its first
+    /// waiter arrived: plain hold before, contended hold after.
+    pub fn lanes(&self) -> Vec<Lane> {
+        let mut lanes: std::collections::BTreeMap<u64, Vec<Span>> = Default::default();
+        for (index, w) in self.waits.iter().enumerate() {
+            let to_ns = match w.state {
+                WaitState::Ended { end_ns, .. } => end_ns,
+                WaitState::StillWaiting => self.end_ns,
+                WaitState::Lost => continue,
+            };
+            lanes.entry(w.actor).or_default().push(Span {
+                from_ns: w.begin_ns,
+                to_ns,
+                kind: SpanKind::Wait,
+                class: w.class,
+                index,
+            });
+        }
+        for (index, h) in self.holds.iter().enumerate() {
+            let spans = lanes.entry(h.actor).or_default();
+            let span = |from_ns, to_ns, kind| Span {
+                from_ns,
+                to_ns,
+                kind,
+                class: h.class,
+                index,
+            };
+            let start = h.start_ns();
+            match h.contended_ns {
+                Some(c) => {
+                    if c > start {
+                        spans.push(span(start, c, SpanKind::Hold));
+                    }
+                    spans.push(span(c.max(start), h.end_ns, SpanKind::HoldContended));
+                }
+                None => spans.push(span(start, h.end_ns, SpanKind::Hold)),
+            }
+        }
+        (lanes.into_iter())
+            .map(|(actor, mut spans)| {
+                spans.sort_by_key(|s| (s.from_ns, s.to_ns));
+                Lane {
+                    actor,
+                    name: self.actor_name(actor),
+                    spans,
+                }
+            })
+            .collect()
+    }
+
+    /// Who made wait `index` wait: each holder and, when recorded, its hold (an index into
+    /// [`Model::holds`]).
+    pub fn wait_holders(&self, index: usize) -> Vec<(u64, Option<usize>)> {
+        let Some(w) = self.waits.get(index) else {
+            return Vec::new();
+        };
+        (w.holders.iter())
+            .map(|&h| (h, self.holder_hold_index(w, h)))
+            .collect()
+    }
+
+    /// The first and last timestamps of waits and holds: the span a timeline shows.
+    pub fn time_span(&self) -> (u64, u64) {
+        let first = (self.waits.iter().map(|w| w.begin_ns))
+            .chain(self.holds.iter().map(|h| h.start_ns()))
+            .min()
+            .unwrap_or(0);
+        (first, self.end_ns.max(first + 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tests_support::two_locks;
+
+    use super::SpanKind;
+
+    #[test]
+    fn a_hold_turns_yellow_when_its_first_waiter_arrives() {
+        let (m, _, _) = two_locks();
+        let lanes = m.lanes();
+        let t2 = lanes.iter().find(|l| l.name == "t2").unwrap();
+        let kinds: Vec<(u64, u64, SpanKind)> = t2
+            .spans
+            .iter()
+            .map(|s| (s.from_ns, s.to_ns, s.kind))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (100, 150, SpanKind::Hold),
+                (150, 300, SpanKind::HoldContended),
+                (500, 700, SpanKind::Wait)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_wait_knows_its_holder_and_the_holders_hold() {
+        let (m, _, _) = two_locks();
+        assert_eq!(m.wait_holders(0), [(2, Some(0))]);
+    }
+}

@@ -1,0 +1,168 @@
+//! Wait-for graph snapshots: at one instant, who waits for which lock and who holds it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Model, WaitState};
+
+/// One open wait at the snapshot's instant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitEdge {
+    /// The waiting actor.
+    pub waiter: u64,
+    /// The lock instance it waits for.
+    pub lock: u64,
+    /// That lock's class.
+    pub class: u64,
+    /// Who held the lock at that instant (recorded holds), else when the wait began.
+    pub holders: Vec<u64>,
+    /// When the wait began.
+    pub since_ns: u64,
+    /// Waiter and a holder wait for each other, directly or through others: a deadlock.
+    pub in_cycle: bool,
+}
+
+/// The wait-for graph at one instant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WaitForGraph {
+    /// The instant.
+    pub at_ns: u64,
+    /// Open waits, by waiter.
+    pub edges: Vec<WaitEdge>,
+    /// Actors on a cycle.
+    pub cycle_actors: BTreeSet<u64>,
+}
+
+impl WaitForGraph {
+    /// Every actor in the graph, waiting or holding.
+    pub fn actors(&self) -> BTreeSet<u64> {
+        (self.edges.iter())
+            .flat_map(|e| std::iter::once(e.waiter).chain(e.holders.iter().copied()))
+            .collect()
+    }
+
+    /// Every lock instance waited for, with its class.
+    pub fn locks(&self) -> BTreeMap<u64, u64> {
+        self.edges.iter().map(|e| (e.lock, e.class)).collect()
+    }
+}
+
+impl Model {
+    /// The waits open at `at_ns`, their holders, and the cycles among them.
+    pub fn wait_for_at(&self, at_ns: u64) -> WaitForGraph {
+        let mut edges: Vec<WaitEdge> = (self.waits.iter())
+            .filter(|w| {
+                w.begin_ns <= at_ns
+                    && match w.state {
+                        WaitState::Ended { end_ns, .. } => end_ns > at_ns,
+                        WaitState::StillWaiting => true,
+                        WaitState::Lost => false,
+                    }
+            })
+            .map(|w| {
+                let mut holders: Vec<u64> = (self.holds.iter())
+                    .filter(|h| h.lock == w.lock && h.start_ns() <= at_ns && h.end_ns > at_ns)
+                    .map(|h| h.actor)
+                    .collect();
+                if holders.is_empty() {
+                    holders = w.holders.clone();
+                }
+                holders.sort_unstable();
+                holders.dedup();
+                WaitEdge {
+                    waiter: w.actor,
+                    lock: w.lock,
+                    class: w.class,
+                    holders,
+                    since_ns: w.begin_ns,
+                    in_cycle: false,
+                }
+            })
+            .collect();
+        edges.sort_by_key(|e| (e.waiter, e.since_ns));
+        let next: BTreeMap<u64, Vec<u64>> = (edges.iter())
+            .map(|e| (e.waiter, e.holders.clone()))
+            .collect();
+        let reaches = |from: u64, to: u64| -> bool {
+            let mut seen = BTreeSet::new();
+            let mut todo = vec![from];
+            while let Some(a) = todo.pop() {
+                if a == to {
+                    return true;
+                }
+                if seen.insert(a) {
+                    todo.extend(next.get(&a).into_iter().flatten().copied());
+                }
+            }
+            false
+        };
+        let mut cycle_actors = BTreeSet::new();
+        for e in &mut edges {
+            e.in_cycle = e.holders.iter().any(|&h| reaches(h, e.waiter));
+            if e.in_cycle {
+                cycle_actors.insert(e.waiter);
+            }
+        }
+        WaitForGraph {
+            at_ns,
+            edges,
+            cycle_actors,
+        }
+    }
+
+    /// The instant worth looking at first: the trace's end when someone never stopped
+    /// waiting (a deadlock shows there), else when the most waits were open at once.
+    pub fn busiest_instant(&self) -> u64 {
+        if self.still_waiting().next().is_some() {
+            return self.end_ns;
+        }
+        let mut edges: Vec<(u64, i64)> = Vec::new();
+        for w in &self.waits {
+            if let WaitState::Ended { end_ns, .. } = w.state {
+                edges.push((w.begin_ns, 1));
+                edges.push((end_ns, -1));
+            }
+        }
+        edges.sort_unstable();
+        let (mut now, mut best, mut at) = (0i64, 0i64, self.end_ns);
+        for (ts, d) in edges {
+            now += d;
+            if now > best {
+                (best, at) = (now, ts);
+            }
+        }
+        at
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lockscope::format::Record;
+
+    use crate::model::tests_support::{begin, definitions, model, two_locks};
+
+    #[test]
+    fn an_open_wait_points_at_the_holder_of_that_instant() {
+        let (m, a, _) = two_locks();
+        let g = m.wait_for_at(200);
+        assert_eq!(g.edges.len(), 1);
+        assert_eq!((g.edges[0].waiter, g.edges[0].class), (1, a));
+        assert_eq!(g.edges[0].holders, [2]);
+        assert!(g.cycle_actors.is_empty());
+        assert!(m.wait_for_at(350).edges.is_empty());
+    }
+
+    #[test]
+    fn two_actors_waiting_for_each_other_form_a_cycle() {
+        let mut r = definitions();
+        r.push(begin(200, 2, 11, &[1]));
+        r.push(begin(210, 1, 21, &[2]));
+        r.push(begin(220, 3, 11, &[1]));
+        r.push(Record::End { ts_ns: 1_000 });
+        let m = model(r);
+        assert_eq!(m.busiest_instant(), 1_000);
+        let g = m.wait_for_at(1_000);
+        assert_eq!(g.cycle_actors.iter().copied().collect::<Vec<_>>(), [1, 2]);
+        let t3 = g.edges.iter().find(|e| e.waiter == 3).unwrap();
+        assert!(!t3.in_cycle, "t3 waits on the cycle but is not part of it");
+    }
+}

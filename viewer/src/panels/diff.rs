@@ -1,0 +1,88 @@
+//! Diff: per-lock deltas of this trace against another open trace (the base).
+
+use egui::RichText;
+
+use super::style::{delta_color, signed};
+use super::{OtherTrace, TraceView, signed_ns};
+use crate::model::lock_deltas;
+
+/// The chosen base.
+#[derive(Debug, Default)]
+pub struct DiffState {
+    /// Label of the base trace's tab.
+    pub base: Option<String>,
+}
+
+/// Draws the per-lock deltas against the chosen base.
+pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) {
+    if others.is_empty() {
+        ui.label("Open a second trace to compare: this trace is the new one, the other the base.");
+        return;
+    }
+    let base_label = match &v.diff.base {
+        Some(l) if others.iter().any(|o| &o.label == l) => l.clone(),
+        _ => others[0].label.clone(),
+    };
+    let mut chosen = base_label.clone();
+    ui.horizontal(|ui| {
+        ui.label("Base trace");
+        egui::ComboBox::from_id_salt("diff-base")
+            .selected_text(&chosen)
+            .show_ui(ui, |ui| {
+                for o in others {
+                    ui.selectable_value(&mut chosen, o.label.clone(), &o.label);
+                }
+            });
+    });
+    v.diff.base = Some(chosen.clone());
+    let Some(base) = others.iter().find(|o| o.label == chosen) else {
+        return;
+    };
+    ui.label(format!(
+        "Changes from {} to this trace (red: worse, green: better).",
+        base.label
+    ));
+    let deltas = lock_deltas(base.model, v.view());
+    egui::ScrollArea::both().show(ui, |ui| {
+        egui::Grid::new("diff-table")
+            .striped(true)
+            .spacing([20.0, 4.0])
+            .show(ui, |ui| {
+                for h in [
+                    "Lock",
+                    "Contentions",
+                    "Δ",
+                    "Total wait",
+                    "Δ total wait",
+                    "Δ wait p99",
+                    "Δ hold p99",
+                ] {
+                    ui.strong(h);
+                }
+                ui.end_row();
+                for d in &deltas {
+                    let count =
+                        |r: &Option<crate::model::LockRow>| r.as_ref().map_or(0, |r| r.contentions);
+                    let total = |r: &Option<crate::model::LockRow>| {
+                        r.as_ref().map_or(0, |r| r.wait.total())
+                    };
+                    ui.label(&d.name);
+                    ui.label(format!("{} → {}", count(&d.base), count(&d.new)));
+                    colored(ui, signed(d.contentions()), d.contentions());
+                    ui.label(format!(
+                        "{} → {}",
+                        super::ns(total(&d.base)),
+                        super::ns(total(&d.new))
+                    ));
+                    colored(ui, signed_ns(d.wait_total_ns()), d.wait_total_ns());
+                    colored(ui, signed_ns(d.wait_p99_ns()), d.wait_p99_ns());
+                    colored(ui, signed_ns(d.hold_p99_ns()), d.hold_p99_ns());
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+fn colored(ui: &mut egui::Ui, text: String, v: i128) {
+    ui.label(RichText::new(text).color(delta_color(v)));
+}

@@ -1,0 +1,211 @@
+//! Locks: the sortable lock table. Selecting a lock filters every other panel.
+
+use egui::RichText;
+
+use super::{TraceView, ns};
+use crate::model::LockRow;
+
+/// Columns of the lock table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Column {
+    /// Lock name.
+    Name,
+    /// Acquisitions.
+    Acquisitions,
+    /// Contentions.
+    Contentions,
+    /// Contentions per acquisition.
+    ContentionPct,
+    /// Wait p50.
+    WaitP50,
+    /// Wait p90.
+    WaitP90,
+    /// Wait p99.
+    WaitP99,
+    /// Longest wait.
+    WaitMax,
+    /// Summed wait.
+    #[default]
+    WaitTotal,
+    /// Hold p50.
+    HoldP50,
+    /// Hold p99.
+    HoldP99,
+    /// Longest hold.
+    HoldMax,
+    /// Most simultaneous waiters.
+    MaxWaiters,
+}
+
+const COLUMNS: [(Column, &str); 13] = [
+    (Column::Name, "Lock"),
+    (Column::Acquisitions, "Acquisitions"),
+    (Column::Contentions, "Contentions"),
+    (Column::ContentionPct, "Contention %"),
+    (Column::WaitP50, "Wait p50"),
+    (Column::WaitP90, "Wait p90"),
+    (Column::WaitP99, "Wait p99"),
+    (Column::WaitMax, "Wait max"),
+    (Column::WaitTotal, "Wait total"),
+    (Column::HoldP50, "Hold p50"),
+    (Column::HoldP99, "Hold p99"),
+    (Column::HoldMax, "Hold max"),
+    (Column::MaxWaiters, "Max waiters"),
+];
+
+/// The table's sort order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocksState {
+    /// Sorted by this column.
+    pub sort: Column,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl Default for LocksState {
+    fn default() -> Self {
+        LocksState {
+            sort: Column::WaitTotal,
+            descending: true,
+        }
+    }
+}
+
+fn key(r: &LockRow, c: Column) -> u64 {
+    let (w, h) = (r.wait_summary(), r.hold_summary());
+    match c {
+        Column::Name => 0,
+        Column::Acquisitions => r.acquisitions,
+        Column::Contentions => r.contentions,
+        Column::ContentionPct => (r.contention_pct() * 1000.0) as u64,
+        Column::WaitP50 => w.p50,
+        Column::WaitP90 => w.p90,
+        Column::WaitP99 => w.p99,
+        Column::WaitMax => w.max,
+        Column::WaitTotal => w.total,
+        Column::HoldP50 => h.p50,
+        Column::HoldP99 => h.p99,
+        Column::HoldMax => h.max,
+        Column::MaxWaiters => r.max_waiters,
+    }
+}
+
+/// Sorts `rows` by `state`; ties keep the model's order (most total wait first).
+pub fn sorted(rows: &[LockRow], state: LocksState) -> Vec<&LockRow> {
+    let mut out: Vec<&LockRow> = rows.iter().collect();
+    out.sort_by(|a, b| {
+        let o = match state.sort {
+            Column::Name => a.name.cmp(&b.name),
+            c => key(a, c).cmp(&key(b, c)),
+        };
+        if state.descending { o.reverse() } else { o }
+    });
+    out
+}
+
+/// Draws the lock table and, for the selected lock, who made its waiters wait.
+pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    let mut pick = None;
+    let selected = v.filter().class;
+    egui::ScrollArea::both().show(ui, |ui| {
+        egui::Grid::new("lock-table")
+            .striped(true)
+            .spacing([16.0, 4.0])
+            .show(ui, |ui| {
+                for (c, title) in COLUMNS {
+                    let arrow = match (v.locks.sort == c, v.locks.descending) {
+                        (true, true) => " ↓",
+                        (true, false) => " ↑",
+                        _ => "",
+                    };
+                    let b = ui.button(RichText::new(format!("{title}{arrow}")).strong());
+                    if b.on_hover_text(format!("Sort by {title}")).clicked() {
+                        if v.locks.sort == c {
+                            v.locks.descending = !v.locks.descending;
+                        } else {
+                            v.locks.sort = c;
+                            v.locks.descending = c != Column::Name;
+                        }
+                    }
+                }
+                ui.strong("Site");
+                ui.end_row();
+                for r in sorted(v.rows(), v.locks) {
+                    row_ui(ui, r, selected == Some(r.class), &mut pick);
+                }
+            });
+        if let Some(c) = selected {
+            ui.add_space(12.0);
+            sites_ui(ui, v, c);
+        } else {
+            ui.add_space(12.0);
+            ui.label("Select a lock to see who made it wait and to filter the other panels.");
+        }
+    });
+    if let Some(c) = pick {
+        v.toggle_class(c);
+    }
+}
+
+fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>) {
+    let (w, h) = (r.wait_summary(), r.hold_summary());
+    let measured_hold = r.hold.count() > 0;
+    if ui
+        .selectable_label(selected, &r.name)
+        .on_hover_text(format!(
+            "{} ({}); click to filter the other panels",
+            r.name,
+            r.kind.map_or("kind unknown", |k| k.as_str())
+        ))
+        .clicked()
+    {
+        *pick = Some(r.class);
+    }
+    ui.label(r.acquisitions.to_string());
+    ui.label(r.contentions.to_string());
+    ui.label(format!("{:.1} %", r.contention_pct()));
+    for x in [w.p50, w.p90, w.p99, w.max, w.total] {
+        ui.label(if r.contentions > 0 { ns(x) } else { "-".into() });
+    }
+    for x in [h.p50, h.p99, h.max] {
+        ui.label(if measured_hold { ns(x) } else { "-".into() });
+    }
+    ui.label(r.max_waiters.to_string());
+    ui.label(&r.site);
+    ui.end_row();
+}
+
+fn sites_ui(ui: &mut egui::Ui, v: &TraceView, class: u64) {
+    let m = v.view();
+    ui.heading(format!("Who made {} wait", m.class_name(class)));
+    let rows: Vec<_> = m
+        .site_rows()
+        .into_iter()
+        .filter(|s| s.class == class)
+        .collect();
+    if rows.is_empty() {
+        ui.label("Nobody waited for this lock in the selection.");
+    }
+    for s in rows {
+        ui.label(
+            RichText::new(format!(
+                "{} waits at {} — {} in total, longest {}",
+                s.waits,
+                m.site_name(s.site),
+                ns(s.wait_total_ns),
+                ns(s.wait_max_ns)
+            ))
+            .strong(),
+        );
+        for h in s.holders.iter().take(8) {
+            let at = h
+                .site
+                .map_or_else(|| "hold not recorded".to_owned(), |site| m.site_name(site));
+            ui.label(format!(
+                "    held by {} (taken at {at}) — {} waits",
+                m.actor_name(h.actor),
+                h.waits
+            ));
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Overview: what the trace is, what it lost, and where to look first.
+
+use egui::RichText;
+
+use super::style::{CYCLE, WARN};
+use super::{Panel, TraceView, ns};
+use crate::cli::fmt::utc;
+
+/// Draws the overview of `v`.
+pub fn overview_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        facts_ui(ui, v);
+        warnings_ui(ui, v);
+        ui.add_space(8.0);
+        top_locks_ui(ui, v);
+        ui.add_space(8.0);
+        threads_ui(ui, v);
+        ui.add_space(8.0);
+        alerts_ui(ui, v);
+    });
+}
+
+fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
+    let m = &v.model;
+    ui.heading(v.path.display().to_string());
+    let (first, last) = m.time_span();
+    egui::Grid::new("overview-facts")
+        .num_columns(2)
+        .spacing([24.0, 4.0])
+        .show(ui, |ui| {
+            if let Some(h) = m.header {
+                ui.label("Process");
+                ui.label(format!("pid {}", h.pid));
+                ui.end_row();
+                ui.label("Recorded");
+                ui.label(utc(h.epoch_unix_ns));
+                ui.end_row();
+                ui.label("Format version");
+                ui.label(h.version.to_string());
+                ui.end_row();
+            }
+            ui.label("Duration");
+            ui.label(ns(last.saturating_sub(first)));
+            ui.end_row();
+            ui.label("Trace");
+            ui.label(m.integrity.label());
+            ui.end_row();
+            ui.label("Dropped events");
+            let dropped = m.dropped_events.to_string();
+            if m.dropped_events > 0 {
+                ui.label(RichText::new(dropped).color(WARN));
+            } else {
+                ui.label(dropped);
+            }
+            ui.end_row();
+            ui.label("Threads and tasks");
+            ui.label(m.actors.len().to_string());
+            ui.end_row();
+            ui.label("Lock classes");
+            ui.label(m.classes.len().to_string());
+            ui.end_row();
+            ui.label("Contended waits");
+            ui.label(m.waits.len().to_string());
+            ui.end_row();
+            ui.label("Recorded holds");
+            ui.label(m.holds.len().to_string());
+            ui.end_row();
+        });
+}
+
+fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
+    let m = &v.model;
+    for w in m.warnings(&v.path) {
+        ui.label(RichText::new(format!("⚠ {w}")).color(WARN));
+    }
+    let stuck: Vec<String> = (m.still_waiting())
+        .map(|w| {
+            format!(
+                "{} was still waiting for {} when the trace ended",
+                m.actor_name(w.actor),
+                m.class_name(w.class)
+            )
+        })
+        .collect();
+    for s in stuck {
+        ui.label(RichText::new(s).color(CYCLE));
+    }
+}
+
+fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    ui.heading("Most contended locks");
+    let mut pick = None;
+    egui::Grid::new("overview-locks")
+        .striped(true)
+        .spacing([24.0, 4.0])
+        .show(ui, |ui| {
+            for h in [
+                "Lock",
+                "Contentions",
+                "Total wait",
+                "Wait p99",
+                "Max waiters",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for r in v.rows().iter().filter(|r| r.contentions > 0).take(5) {
+                if ui
+                    .link(&r.name)
+                    .on_hover_text("Show in the lock table")
+                    .clicked()
+                {
+                    pick = Some(r.class);
+                }
+                let w = r.wait_summary();
+                ui.label(r.contentions.to_string());
+                ui.label(ns(w.total));
+                ui.label(ns(w.p99));
+                ui.label(r.max_waiters.to_string());
+                ui.end_row();
+            }
+        });
+    if v.rows().iter().all(|r| r.contentions == 0) {
+        ui.label("No lock was contended.");
+    }
+    if let Some(c) = pick {
+        if v.filter().class != Some(c) {
+            v.toggle_class(c);
+        }
+        v.panel = Panel::Locks;
+    }
+}
+
+fn threads_ui(ui: &mut egui::Ui, v: &TraceView) {
+    ui.heading("Threads");
+    egui::Grid::new("overview-threads")
+        .striped(true)
+        .spacing([24.0, 4.0])
+        .show(ui, |ui| {
+            for h in [
+                "Thread",
+                "Waits",
+                "Total wait",
+                "Longest wait",
+                "Still waiting",
+            ] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for a in v.view().actor_rows() {
+                ui.label(&a.name);
+                ui.label(a.waits.to_string());
+                ui.label(ns(a.wait_total_ns));
+                ui.label(ns(a.wait_max_ns));
+                ui.label(a.still_waiting.to_string());
+                ui.end_row();
+            }
+        });
+}
+
+fn alerts_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    ui.heading("Alerts");
+    let alerts = &v.view().alerts;
+    if alerts.is_empty() {
+        ui.label("No detector raised an alert.");
+        return;
+    }
+    let mut open = false;
+    for a in alerts {
+        let first = a.text.lines().next().unwrap_or_default();
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(&a.kind).color(CYCLE).strong());
+            ui.label(first);
+            if ui.small_button("Full report").clicked() {
+                open = true;
+            }
+        });
+    }
+    if open {
+        v.panel = Panel::Alerts;
+    }
+}

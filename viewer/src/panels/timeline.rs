@@ -1,0 +1,292 @@
+//! Timeline: a lane per thread — waits red, holds while others wait yellow, holds green.
+//! Hovering a wait shows its holder with an arrow; shift+scroll pans, ctrl+scroll zooms;
+//! dragging a time range filters every other panel.
+
+use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, pos2, vec2};
+
+use super::style::{HOLD, HOLD_CONTENDED, WAIT};
+use super::{TraceView, ns};
+use crate::model::{Filter, Lane, Model, SpanKind};
+
+const NAME_W: f32 = 130.0;
+const LANE_H: f32 = 22.0;
+const RULER_H: f32 = 20.0;
+
+/// The visible time window and the cached lanes.
+#[derive(Debug, Default)]
+pub struct TimelineState {
+    /// Visible window `[from, to]` in ns; `None`: the whole trace.
+    pub window: Option<(f64, f64)>,
+    lanes: Option<Vec<Lane>>,
+    drag_from: Option<f64>,
+}
+
+impl TimelineState {
+    /// Drops the cached lanes (the selection changed).
+    pub fn invalidate(&mut self) {
+        self.lanes = None;
+    }
+}
+
+/// What the pointer is over.
+#[derive(Clone, Copy)]
+enum Hit {
+    Wait(usize),
+    Hold(usize),
+}
+
+/// Draws the timeline panel.
+pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    let (first, last) = v.model.time_span();
+    let full = (first as f64, last as f64);
+    ui.horizontal(|ui| {
+        if ui.button("Fit").clicked() {
+            v.timeline.window = None;
+        }
+        let (a, b) = v.timeline.window.unwrap_or(full);
+        let mid = (a + b) / 2.0;
+        if ui.button("Zoom in").clicked() {
+            v.timeline.window = Some(clamp(mid - (b - a) / 4.0, mid + (b - a) / 4.0, full));
+        }
+        if ui.button("Zoom out").clicked() {
+            v.timeline.window = Some(clamp(mid - (b - a), mid + (b - a), full));
+        }
+        ui.separator();
+        legend_ui(ui, WAIT, "waiting");
+        legend_ui(ui, HOLD_CONTENDED, "holding while others wait");
+        legend_ui(ui, HOLD, "holding");
+    });
+    ui.label("Drag across the lanes to select a time range; shift+scroll pans, ctrl+scroll zooms.");
+    let model = &v.view;
+    let lanes = v.timeline.lanes.get_or_insert_with(|| model.lanes());
+    if lanes.is_empty() {
+        ui.label("No wait or hold was recorded in this selection.");
+        return;
+    }
+    let (a, b) = v.timeline.window.unwrap_or(full);
+    let details = ui.label("Hover a wait to see who held the lock.");
+    let width = ui.available_width().max(NAME_W + 100.0);
+    let height = RULER_H + lanes.len() as f32 * LANE_H;
+    let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
+    let plot = Rect::from_min_max(pos2(rect.left() + NAME_W, rect.top() + RULER_H), rect.max);
+    let to_x = |t: f64| plot.left() + ((t - a) / (b - a).max(1.0)) as f32 * plot.width();
+    let to_t = |x: f32| a + f64::from((x - plot.left()) / plot.width()) * (b - a);
+    let painter = ui.painter_at(rect);
+    ruler(&painter, rect, plot, a, b);
+    let resp = ui.interact(
+        plot,
+        ui.scope_id().with("timeline-plot"),
+        Sense::click_and_drag(),
+    );
+    let pointer = resp.hover_pos();
+    let mut hit = None;
+    let mut lane_y = std::collections::HashMap::new();
+    for (li, lane) in lanes.iter().enumerate() {
+        let y = plot.top() + li as f32 * LANE_H;
+        lane_y.insert(lane.actor, y);
+        let name_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(NAME_W - 6.0, LANE_H));
+        ui.put(name_rect, egui::Label::new(&lane.name).truncate());
+        if li % 2 == 1 {
+            painter.rect_filled(
+                Rect::from_min_size(pos2(plot.left(), y), vec2(plot.width(), LANE_H)),
+                0.0,
+                ui.visuals().faint_bg_color,
+            );
+        }
+        for s in &lane.spans {
+            if (s.to_ns as f64) < a || (s.from_ns as f64) > b {
+                continue;
+            }
+            let x0 = to_x(s.from_ns as f64).max(plot.left());
+            let x1 = to_x(s.to_ns as f64).min(plot.right()).max(x0 + 1.0);
+            let (color, inset) = match s.kind {
+                SpanKind::Wait => (WAIT, 3.0),
+                SpanKind::HoldContended => (HOLD_CONTENDED, 5.0),
+                SpanKind::Hold => (HOLD, 5.0),
+            };
+            let r = Rect::from_min_max(pos2(x0, y + inset), pos2(x1, y + LANE_H - inset));
+            painter.rect_filled(r, 1.0, color);
+            if s.kind == SpanKind::Wait && x1 - x0 >= 3.0 {
+                // Named so that screen readers (and tests) can find each wait.
+                let id = ui.scope_id().with(("wait", s.index));
+                let w = ui.interact(r, id, Sense::hover());
+                let label = format!("{} waits for {}", lane.name, model.class_name(s.class));
+                w.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
+            }
+            if pointer.is_some_and(|p| r.expand2(vec2(1.0, 0.0)).contains(p)) {
+                let h = match s.kind {
+                    SpanKind::Wait => Hit::Wait(s.index),
+                    _ => Hit::Hold(s.index),
+                };
+                if hit.is_none() || matches!(h, Hit::Wait(_)) {
+                    hit = Some(h);
+                }
+            }
+        }
+    }
+    if let Some(h) = hit {
+        let text = describe(model, h);
+        if let Hit::Wait(i) = h {
+            holder_arrows(&painter, model, i, &lane_y, &to_x);
+        }
+        details.on_hover_text(text.clone());
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            ui.scope_id().with("timeline-tip"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| ui.label(text.clone()));
+        ui.label(text);
+    }
+    let st = &mut v.timeline;
+    let mut select = None;
+    if resp.drag_started() {
+        st.drag_from = resp.interact_pointer_pos().map(|p| to_t(p.x));
+    }
+    if let (Some(from), Some(p)) = (st.drag_from, resp.interact_pointer_pos()) {
+        let (x0, x1) = (to_x(from), p.x);
+        let sel = Rect::from_x_y_ranges(x0.min(x1)..=x0.max(x1), plot.y_range());
+        painter.rect_filled(sel, 0.0, Color32::from_rgba_unmultiplied(120, 160, 255, 40));
+        if resp.drag_stopped() {
+            if (x1 - x0).abs() > 3.0 {
+                let (t0, t1) = (from.min(to_t(x1)), from.max(to_t(x1)));
+                select = Some((t0.max(0.0) as u64, t1.max(0.0) as u64));
+            }
+            st.drag_from = None;
+        }
+    } else if resp.drag_stopped() {
+        st.drag_from = None;
+    }
+    if resp.hovered() {
+        let (scroll, zoom) = ui.input(|i| (i.smooth_scroll_delta, i.zoom_delta()));
+        let span = b - a;
+        if zoom != 1.0 {
+            let at = pointer.map_or((a + b) / 2.0, |p| to_t(p.x));
+            let k = 1.0 / f64::from(zoom);
+            st.window = Some(clamp(at - (at - a) * k, at + (b - at) * k, full));
+        } else if scroll.x != 0.0 {
+            let dt = -f64::from(scroll.x / plot.width()) * span;
+            st.window = Some(clamp(a + dt, b + dt, full));
+        }
+    }
+    if let Some(range) = select {
+        v.set_filter(Filter {
+            range_ns: Some(range),
+            ..v.filter()
+        });
+    }
+}
+
+/// Keeps a window inside the trace and at least 100 ns wide.
+fn clamp(a: f64, b: f64, (lo, hi): (f64, f64)) -> (f64, f64) {
+    let w = (b - a).clamp(100.0, hi - lo);
+    let a = a.clamp(lo, hi - w);
+    (a, a + w)
+}
+
+fn legend_ui(ui: &mut egui::Ui, color: Color32, text: &str) {
+    let (r, _) = ui.allocate_exact_size(vec2(12.0, 12.0), Sense::hover());
+    ui.painter().rect_filled(r, 2.0, color);
+    ui.label(text);
+}
+
+fn ruler(painter: &egui::Painter, rect: Rect, plot: Rect, a: f64, b: f64) {
+    let color = painter.ctx().global_style().visuals.text_color();
+    for k in 0..=4 {
+        let t = a + (b - a) * f64::from(k) / 4.0;
+        let x = plot.left() + plot.width() * k as f32 / 4.0;
+        painter.line_segment(
+            [pos2(x, rect.top() + RULER_H - 4.0), pos2(x, rect.bottom())],
+            Stroke::new(1.0, Color32::from_gray(90).gamma_multiply(0.5)),
+        );
+        let align = match k {
+            0 => Align2::LEFT_TOP,
+            4 => Align2::RIGHT_TOP,
+            _ => Align2::CENTER_TOP,
+        };
+        painter.text(
+            pos2(x, rect.top()),
+            align,
+            ns(t as u64),
+            FontId::proportional(11.0),
+            color,
+        );
+    }
+}
+
+/// Arrows from each holder's lane (at its hold) to the start of wait `i`.
+fn holder_arrows(
+    painter: &egui::Painter,
+    m: &Model,
+    i: usize,
+    lane_y: &std::collections::HashMap<u64, f32>,
+    to_x: &impl Fn(f64) -> f32,
+) {
+    let w = &m.waits[i];
+    let Some(&wy) = lane_y.get(&w.actor) else {
+        return;
+    };
+    let to = pos2(to_x(w.begin_ns as f64), wy + LANE_H / 2.0);
+    for (holder, hold) in m.wait_holders(i) {
+        let Some(&hy) = lane_y.get(&holder) else {
+            continue;
+        };
+        let t = hold.map_or(w.begin_ns, |h| {
+            m.holds[h].start_ns().max(w.begin_ns.min(m.holds[h].end_ns))
+        });
+        let from = Pos2::new(to_x(t as f64), hy + LANE_H / 2.0);
+        painter.arrow(from, to - from, Stroke::new(2.0, Color32::WHITE));
+    }
+}
+
+/// One line about what the pointer is over.
+fn describe(m: &Model, hit: Hit) -> String {
+    match hit {
+        Hit::Wait(i) => {
+            let w = &m.waits[i];
+            let how_long = w.duration_ns().map_or_else(
+                || "was still waiting at the end".to_owned(),
+                |d| format!("waited {}", ns(d)),
+            );
+            let holders: Vec<String> = (m.wait_holders(i).into_iter())
+                .map(|(h, hold)| match hold {
+                    Some(hi) => {
+                        let hold = &m.holds[hi];
+                        format!(
+                            "{} (took it at {}, held {})",
+                            m.actor_name(h),
+                            m.site_name(hold.site),
+                            ns(hold.known_ns())
+                        )
+                    }
+                    None => format!("{} (hold not recorded)", m.actor_name(h)),
+                })
+                .collect();
+            format!(
+                "{} {how_long} for {} at {}; held by {}",
+                m.actor_name(w.actor),
+                m.class_name(w.class),
+                m.site_name(w.site),
+                if holders.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    holders.join(", ")
+                }
+            )
+        }
+        Hit::Hold(i) => {
+            let h = &m.holds[i];
+            let waited = h
+                .contended_ns
+                .map_or_else(String::new, |c| format!(", others waited from {}", ns(c)));
+            format!(
+                "{} held {} for {} (taken at {}){waited}",
+                m.actor_name(h.actor),
+                m.class_name(h.class),
+                ns(h.known_ns()),
+                m.site_name(h.site)
+            )
+        }
+    }
+}
