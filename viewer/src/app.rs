@@ -151,7 +151,7 @@ impl ViewerApp {
             for (i, t) in self.tabs.iter().enumerate() {
                 let mark = match t.state {
                     TabState::Loading(_) => " …",
-                    TabState::Failed(_) => " ⚠",
+                    TabState::Failed(_) => " (failed)",
                     TabState::Ready(_) => "",
                 };
                 let label = format!("{}{mark}", t.source.label());

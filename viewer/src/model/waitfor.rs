@@ -15,10 +15,16 @@ pub struct WaitEdge {
     pub class: u64,
     /// Who held the lock at that instant (recorded holds), else when the wait began.
     pub holders: Vec<u64>,
+    /// Who held it when the wait began and had released it by this instant (the lock was
+    /// free, its waiters not yet running).
+    pub released_by: Vec<u64>,
     /// When the wait began.
     pub since_ns: u64,
-    /// Waiter and a holder wait for each other, directly or through others: a deadlock.
+    /// Waiter and a holder wait for each other, directly or through others.
     pub in_cycle: bool,
+    /// The wait ended later (so if it is on a cycle, the cycle broke: the holders known
+    /// for it were stale, or a timeout ended it).
+    pub ended: bool,
 }
 
 /// The wait-for graph at one instant.
@@ -30,6 +36,8 @@ pub struct WaitForGraph {
     pub edges: Vec<WaitEdge>,
     /// Actors on a cycle.
     pub cycle_actors: BTreeSet<u64>,
+    /// Actors on a cycle of waits that never ended: a deadlock.
+    pub deadlocked: BTreeSet<u64>,
 }
 
 impl WaitForGraph {
@@ -63,8 +71,15 @@ impl Model {
                     .filter(|h| h.lock == w.lock && h.start_ns() <= at_ns && h.end_ns > at_ns)
                     .map(|h| h.actor)
                     .collect();
+                let mut released_by = Vec::new();
                 if holders.is_empty() {
-                    holders = w.holders.clone();
+                    // Holds are sampled: fall back on who held the lock when the wait began,
+                    // minus those whose recorded hold had ended by now.
+                    let ended = |&h: &u64| {
+                        self.holder_hold(w, h)
+                            .is_some_and(|hold| hold.end_ns <= at_ns)
+                    };
+                    (released_by, holders) = w.holders.iter().copied().partition(ended);
                 }
                 holders.sort_unstable();
                 holders.dedup();
@@ -73,39 +88,21 @@ impl Model {
                     lock: w.lock,
                     class: w.class,
                     holders,
+                    released_by,
                     since_ns: w.begin_ns,
                     in_cycle: false,
+                    ended: matches!(w.state, WaitState::Ended { .. }),
                 }
             })
             .collect();
         edges.sort_by_key(|e| (e.waiter, e.since_ns));
-        let next: BTreeMap<u64, Vec<u64>> = (edges.iter())
-            .map(|e| (e.waiter, e.holders.clone()))
-            .collect();
-        let reaches = |from: u64, to: u64| -> bool {
-            let mut seen = BTreeSet::new();
-            let mut todo = vec![from];
-            while let Some(a) = todo.pop() {
-                if a == to {
-                    return true;
-                }
-                if seen.insert(a) {
-                    todo.extend(next.get(&a).into_iter().flatten().copied());
-                }
-            }
-            false
-        };
-        let mut cycle_actors = BTreeSet::new();
-        for e in &mut edges {
-            e.in_cycle = e.holders.iter().any(|&h| reaches(h, e.waiter));
-            if e.in_cycle {
-                cycle_actors.insert(e.waiter);
-            }
-        }
+        let cycle_actors = mark_cycles(&mut edges, false);
+        let deadlocked = mark_cycles(&mut edges.clone(), true);
         WaitForGraph {
             at_ns,
             edges,
             cycle_actors,
+            deadlocked,
         }
     }
 
@@ -134,11 +131,41 @@ impl Model {
     }
 }
 
+/// Marks the edges on a wait-for cycle (among open-ended waits only, with `open_only`) and
+/// returns the waiters on one.
+fn mark_cycles(edges: &mut [WaitEdge], open_only: bool) -> BTreeSet<u64> {
+    let next: BTreeMap<u64, Vec<u64>> = (edges.iter())
+        .filter(|e| !(open_only && e.ended))
+        .map(|e| (e.waiter, e.holders.clone()))
+        .collect();
+    let reaches = |from: u64, to: u64| -> bool {
+        let mut seen = BTreeSet::new();
+        let mut todo = vec![from];
+        while let Some(a) = todo.pop() {
+            if a == to {
+                return true;
+            }
+            if seen.insert(a) {
+                todo.extend(next.get(&a).into_iter().flatten().copied());
+            }
+        }
+        false
+    };
+    let mut on_cycle = BTreeSet::new();
+    for e in edges.iter_mut().filter(|e| !(open_only && e.ended)) {
+        e.in_cycle = e.holders.iter().any(|&h| reaches(h, e.waiter));
+        if e.in_cycle {
+            on_cycle.insert(e.waiter);
+        }
+    }
+    on_cycle
+}
+
 #[cfg(test)]
 mod tests {
     use lockscope::format::Record;
 
-    use crate::model::tests_support::{begin, definitions, model, two_locks};
+    use crate::model::tests_support::{begin, definitions, end, hold, model, two_locks};
 
     #[test]
     fn an_open_wait_points_at_the_holder_of_that_instant() {
@@ -162,7 +189,32 @@ mod tests {
         assert_eq!(m.busiest_instant(), 1_000);
         let g = m.wait_for_at(1_000);
         assert_eq!(g.cycle_actors.iter().copied().collect::<Vec<_>>(), [1, 2]);
+        assert_eq!(g.deadlocked, g.cycle_actors, "the waits never ended");
         let t3 = g.edges.iter().find(|e| e.waiter == 3).unwrap();
         assert!(!t3.in_cycle, "t3 waits on the cycle but is not part of it");
+    }
+
+    #[test]
+    fn a_cycle_of_waits_that_ended_is_not_called_a_deadlock() {
+        let mut r = definitions();
+        r.push(begin(200, 2, 11, &[1]));
+        r.push(begin(210, 1, 21, &[2]));
+        r.push(end(300, 2, 11));
+        r.push(end(310, 1, 21));
+        let g = model(r).wait_for_at(250);
+        assert_eq!(g.cycle_actors.len(), 2);
+        assert!(g.deadlocked.is_empty());
+    }
+
+    #[test]
+    fn a_holder_whose_recorded_hold_ended_no_longer_holds() {
+        let mut r = definitions();
+        r.push(hold(100, 150, 180, 2, 11));
+        r.push(begin(150, 1, 11, &[2]));
+        r.push(Record::End { ts_ns: 1_000 });
+        let g = model(r).wait_for_at(500);
+        assert_eq!(g.edges.len(), 1);
+        assert!(g.edges[0].holders.is_empty());
+        assert_eq!(g.edges[0].released_by, [2]);
     }
 }

@@ -3,8 +3,8 @@
 use egui::RichText;
 
 use super::style::{delta_color, signed};
-use super::{OtherTrace, TraceView, signed_ns};
-use crate::model::lock_deltas;
+use super::{OtherTrace, TraceView, ns, signed_ns};
+use crate::model::{LockRow, lock_deltas};
 
 /// The chosen base.
 #[derive(Debug, Default)]
@@ -25,14 +25,16 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
     };
     let mut chosen = base_label.clone();
     ui.horizontal(|ui| {
-        ui.label("Base trace");
+        let label = ui.label("Base trace");
         egui::ComboBox::from_id_salt("diff-base")
             .selected_text(&chosen)
             .show_ui(ui, |ui| {
                 for o in others {
                     ui.selectable_value(&mut chosen, o.label.clone(), &o.label);
                 }
-            });
+            })
+            .response
+            .labelled_by(label.id);
     });
     v.diff.base = Some(chosen.clone());
     let Some(base) = others.iter().find(|o| o.label == chosen) else {
@@ -50,9 +52,11 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
             .show(ui, |ui| {
                 for h in [
                     "Lock",
-                    "Contentions",
-                    "Δ",
-                    "Total wait",
+                    "Contentions (base)",
+                    "Contentions (new)",
+                    "Δ contentions",
+                    "Total wait (base)",
+                    "Total wait (new)",
                     "Δ total wait",
                     "Δ wait p99",
                     "Δ hold p99",
@@ -61,19 +65,14 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
                 }
                 ui.end_row();
                 for d in &deltas {
-                    let count =
-                        |r: &Option<crate::model::LockRow>| r.as_ref().map_or(0, |r| r.contentions);
-                    let total = |r: &Option<crate::model::LockRow>| {
-                        r.as_ref().map_or(0, |r| r.wait.total())
-                    };
+                    let count = |r: &Option<LockRow>| r.as_ref().map_or(0, |r| r.contentions);
+                    let total = |r: &Option<LockRow>| r.as_ref().map_or(0, |r| r.wait.total());
                     ui.label(&d.name);
-                    ui.label(format!("{} → {}", count(&d.base), count(&d.new)));
+                    ui.label(count(&d.base).to_string());
+                    ui.label(count(&d.new).to_string());
                     colored(ui, signed(d.contentions()), d.contentions());
-                    ui.label(format!(
-                        "{} → {}",
-                        super::ns(total(&d.base)),
-                        super::ns(total(&d.new))
-                    ));
+                    ui.label(ns(total(&d.base)));
+                    ui.label(ns(total(&d.new)));
                     colored(ui, signed_ns(d.wait_total_ns()), d.wait_total_ns());
                     colored(ui, signed_ns(d.wait_p99_ns()), d.wait_p99_ns());
                     colored(ui, signed_ns(d.hold_p99_ns()), d.hold_p99_ns());

@@ -84,6 +84,13 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             st.zoom = 0;
         }
         figures_ui(ui, &tree, st.hovered.unwrap_or(st.zoom));
+        if !st.search.is_empty() {
+            let needle = st.search.to_lowercase();
+            let n = (tree.nodes.iter())
+                .filter(|n| n.name.to_lowercase().contains(&needle))
+                .count();
+            ui.label(format!("{n} frames match “{}”", st.search));
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             graph_ui(ui, &tree, st, kind == FlameKind::Hold);
         });

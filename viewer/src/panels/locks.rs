@@ -113,12 +113,17 @@ pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             .spacing([16.0, 4.0])
             .show(ui, |ui| {
                 for (c, title) in COLUMNS {
-                    let arrow = match (v.locks.sort == c, v.locks.descending) {
-                        (true, true) => " ↓",
-                        (true, false) => " ↑",
-                        _ => "",
+                    let sorted = v.locks.sort == c;
+                    // Room for the sort triangle, painted: the default font has no arrows.
+                    let text = if sorted {
+                        format!("{title}    ")
+                    } else {
+                        title.to_owned()
                     };
-                    let b = ui.button(RichText::new(format!("{title}{arrow}")).strong());
+                    let b = ui.button(RichText::new(text).strong());
+                    if sorted {
+                        sort_mark(ui, b.rect, v.locks.descending);
+                    }
                     if b.on_hover_text(format!("Sort by {title}")).clicked() {
                         if v.locks.sort == c {
                             v.locks.descending = !v.locks.descending;
@@ -145,6 +150,23 @@ pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     if let Some(c) = pick {
         v.toggle_class(c);
     }
+}
+
+/// A small triangle at the right end of a header button: down when largest first.
+fn sort_mark(ui: &egui::Ui, rect: egui::Rect, descending: bool) {
+    let c = egui::pos2(rect.right() - 12.0, rect.center().y);
+    let (tip, base) = if descending { (4.0, -4.0) } else { (-4.0, 4.0) };
+    let points = vec![
+        c + egui::vec2(0.0, tip),
+        c + egui::vec2(-4.5, base),
+        c + egui::vec2(4.5, base),
+    ];
+    let color = ui.visuals().strong_text_color();
+    ui.painter().add(egui::Shape::convex_polygon(
+        points,
+        color,
+        egui::Stroke::NONE,
+    ));
 }
 
 fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>) {

@@ -146,6 +146,7 @@ impl TraceView {
         self.rows = self.model.filtered(&range_only).lock_rows();
         self.flame.invalidate();
         self.timeline.invalidate();
+        self.waitfor.invalidate();
     }
 
     /// Selects lock class `class`, or clears the selection when it is already selected.

@@ -71,7 +71,7 @@ fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
 fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
     let m = &v.model;
     for w in m.warnings(&v.path) {
-        ui.label(RichText::new(format!("⚠ {w}")).color(WARN));
+        ui.label(RichText::new(format!("Warning: {w}")).color(WARN));
     }
     let stuck: Vec<String> = (m.still_waiting())
         .map(|w| {

@@ -78,6 +78,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         ui.scope_id().with("timeline-plot"),
         Sense::click_and_drag(),
     );
+    resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline lanes"));
     let pointer = resp.hover_pos();
     let mut hit = None;
     let mut lane_y = std::collections::HashMap::new();
@@ -85,7 +86,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         let y = plot.top() + li as f32 * LANE_H;
         lane_y.insert(lane.actor, y);
         let name_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(NAME_W - 6.0, LANE_H));
-        ui.put(name_rect, egui::Label::new(&lane.name).truncate());
+        let layout = egui::Layout::left_to_right(egui::Align::Center);
+        ui.scope_builder(
+            egui::UiBuilder::new().max_rect(name_rect).layout(layout),
+            |ui| ui.add(egui::Label::new(&lane.name).truncate()),
+        );
         if li % 2 == 1 {
             painter.rect_filled(
                 Rect::from_min_size(pos2(plot.left(), y), vec2(plot.width(), LANE_H)),

@@ -1,19 +1,33 @@
 //! Wait-for graph: at a chosen instant, who waits for which lock and who holds it;
 //! deadlock cycles highlighted with their report.
+//!
+//! Layout: threads that only wait on the left, locks in the middle, threads that hold a
+//! lock on the right. "Waits for" arrows point at locks, "held by" arrows at holders, so
+//! a cycle shows as arrows running back and forth between the last two columns.
 
 use std::collections::BTreeMap;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, StrokeKind, pos2, vec2};
 
-use super::style::{CYCLE, HOLD, WAIT};
+use super::style::{CYCLE, HOLD, WAIT, WARN};
 use super::{TraceView, ns};
 use crate::model::{Model, WaitForGraph};
 
-/// The chosen instant.
+/// The chosen instant and the cached graph.
 #[derive(Debug, Default)]
 pub struct WaitForState {
     /// The instant; `None`: the busiest one.
     pub at_ns: Option<u64>,
+    busiest: Option<u64>,
+    graph: Option<WaitForGraph>,
+}
+
+impl WaitForState {
+    /// Drops what depends on the selection.
+    pub fn invalidate(&mut self) {
+        self.busiest = None;
+        self.graph = None;
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -25,36 +39,82 @@ enum Node {
 /// Draws the wait-for graph panel.
 pub fn waitfor_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let m = &v.view;
+    let st = &mut v.waitfor;
     let (first, last) = v.model.time_span();
-    let busiest = m.busiest_instant();
-    let mut at = v.waitfor.at_ns.unwrap_or(busiest).clamp(first, last);
+    let busiest = *st.busiest.get_or_insert_with(|| m.busiest_instant());
+    let mut at = st.at_ns.unwrap_or(busiest).clamp(first, last);
     ui.horizontal(|ui| {
-        ui.label("Instant");
-        let slider = egui::Slider::new(&mut at, first..=last).custom_formatter(|x, _| ns(x as u64));
-        if ui.add(slider).changed() {
-            v.waitfor.at_ns = Some(at);
+        let label = ui.label("Instant");
+        let slider = egui::Slider::new(&mut at, first..=last)
+            .custom_formatter(|x, _| ns(x as u64))
+            .step_by(1.0);
+        if ui.add(slider).labelled_by(label.id).changed() {
+            st.at_ns = Some(at);
         }
         if ui.button("Busiest instant").clicked() {
             at = busiest;
-            v.waitfor.at_ns = None;
+            st.at_ns = None;
         }
         if ui.button("End of trace").clicked() {
             at = last;
-            v.waitfor.at_ns = Some(last);
+            st.at_ns = Some(last);
         }
     });
-    let g = m.wait_for_at(at);
+    if st.graph.as_ref().is_none_or(|g| g.at_ns != at) {
+        st.graph = Some(m.wait_for_at(at));
+    }
+    let Some(g) = &st.graph else { return };
     if g.edges.is_empty() {
         ui.label(format!("Nobody was waiting at {}.", ns(at)));
         return;
     }
-    let actors = g.actors();
-    if !g.cycle_actors.is_empty() {
-        let names: Vec<String> = g.cycle_actors.iter().map(|&a| m.actor_name(a)).collect();
+    headline_ui(ui, m, g);
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        for e in &g.edges {
+            let names = |ids: &[u64]| -> String {
+                ids.iter()
+                    .map(|&h| m.actor_name(h))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let held = if !e.holders.is_empty() {
+                format!("held by {}", names(&e.holders))
+            } else if !e.released_by.is_empty() {
+                format!(
+                    "free at this instant: {} released it and the waiters were not running yet",
+                    names(&e.released_by)
+                )
+            } else {
+                "holder unknown (its hold was not recorded)".to_owned()
+            };
+            let text = format!(
+                "{} waits for {} (since {}), {held}",
+                m.actor_name(e.waiter),
+                m.class_name(e.class),
+                ns(e.since_ns),
+            );
+            let color = match (e.in_cycle, e.ended) {
+                (true, false) => CYCLE,
+                (true, true) => WARN,
+                _ => ui.visuals().text_color(),
+            };
+            ui.label(RichText::new(text).color(color));
+        }
+        ui.add_space(8.0);
+        graph_ui(ui, m, g);
+    });
+}
+
+fn headline_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
+    let names = |set: &std::collections::BTreeSet<u64>| -> Vec<String> {
+        set.iter().map(|&a| m.actor_name(a)).collect()
+    };
+    if !g.deadlocked.is_empty() {
+        let names = names(&g.deadlocked);
         ui.label(
             RichText::new(format!(
-                "Deadlock at {}: {} wait for each other",
-                ns(at),
+                "Deadlock at {}: {} wait for each other and never stop waiting",
+                ns(g.at_ns),
                 names.join(", ")
             ))
             .color(CYCLE)
@@ -67,118 +127,123 @@ pub fn waitfor_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 });
             }
         }
+    } else if !g.cycle_actors.is_empty() {
+        ui.label(
+            RichText::new(format!(
+                "{} appear to wait for each other at {}, but their waits ended: the holders known \
+             from when the waits began had moved on (holds are sampled), so this is no deadlock",
+                names(&g.cycle_actors).join(", "),
+                ns(g.at_ns)
+            ))
+            .color(WARN),
+        );
     }
-    egui::ScrollArea::vertical().show(ui, |ui| {
-        for e in &g.edges {
-            let holders: Vec<String> = e.holders.iter().map(|&h| m.actor_name(h)).collect();
-            let text = format!(
-                "{} waits for {} (since {}), held by {}",
-                m.actor_name(e.waiter),
-                m.class_name(e.class),
-                ns(e.since_ns),
-                if holders.is_empty() {
-                    "unknown".to_owned()
-                } else {
-                    holders.join(", ")
-                }
-            );
-            let color = if e.in_cycle {
-                CYCLE
-            } else {
-                ui.visuals().text_color()
-            };
-            ui.label(RichText::new(text).color(color));
-        }
-        ui.add_space(8.0);
-        graph_ui(ui, m, &g, actors.len());
-    });
 }
 
-fn graph_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph, actors: usize) {
-    // Nodes around a circle, in edge order, so a cycle sits together.
-    let mut order: Vec<Node> = Vec::new();
-    let mut push = |n: Node| {
-        if !order.contains(&n) {
-            order.push(n);
-        }
-    };
-    for e in &g.edges {
-        push(Node::Actor(e.waiter));
-        push(Node::Lock(e.lock));
-        e.holders.iter().for_each(|&h| push(Node::Actor(h)));
-    }
-    let size = ui.available_width().clamp(240.0, 640.0);
-    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), size), Sense::hover());
-    let painter = ui.painter_at(rect);
-    let center = pos2(rect.left() + size / 2.0 + 20.0, rect.center().y);
-    let radius = size / 2.0 - 50.0;
-    let n = order.len().max(1) as f32;
-    let pos: BTreeMap<Node, Pos2> = (order.iter().enumerate())
-        .map(|(i, &node)| {
-            let a = std::f32::consts::TAU * i as f32 / n - std::f32::consts::FRAC_PI_2;
-            (node, center + radius * vec2(a.cos(), a.sin()))
-        })
+fn graph_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
+    let holders: std::collections::BTreeSet<u64> = g
+        .edges
+        .iter()
+        .flat_map(|e| e.holders.iter().copied())
         .collect();
-    let text_color = ui.visuals().text_color();
+    let mut columns: [Vec<Node>; 3] = Default::default();
     for e in &g.edges {
-        let (w, l) = (pos[&Node::Actor(e.waiter)], pos[&Node::Lock(e.lock)]);
-        let stroke = Stroke::new(
-            if e.in_cycle { 3.0 } else { 1.5 },
-            if e.in_cycle { CYCLE } else { WAIT },
-        );
-        arrow(&painter, w, l, stroke);
-        for &h in &e.holders {
-            let hp = pos[&Node::Actor(h)];
-            let stroke = Stroke::new(
-                if e.in_cycle { 3.0 } else { 1.5 },
-                if e.in_cycle { CYCLE } else { HOLD },
-            );
-            arrow(&painter, l, hp, stroke);
+        let col = if holders.contains(&e.waiter) { 2 } else { 0 };
+        columns[col].push(Node::Actor(e.waiter));
+        columns[1].push(Node::Lock(e.lock));
+        columns[2].extend(e.holders.iter().map(|&h| Node::Actor(h)));
+    }
+    for c in &mut columns {
+        let mut seen = std::collections::BTreeSet::new();
+        c.retain(|n| seen.insert(*n));
+    }
+    let rows = columns.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let width = ui.available_width().clamp(480.0, 900.0);
+    let height = rows as f32 * 44.0 + 30.0;
+    let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
+    let painter = ui.painter_at(rect);
+    let mut pos: BTreeMap<Node, Pos2> = BTreeMap::new();
+    for (ci, col) in columns.iter().enumerate() {
+        let x = rect.left() + width * (0.15 + 0.35 * ci as f32);
+        let top = rect.top() + (height - 30.0 - col.len() as f32 * 44.0) / 2.0 + 22.0;
+        for (ri, n) in col.iter().enumerate() {
+            pos.insert(*n, pos2(x, top + ri as f32 * 44.0));
         }
     }
     let classes = g.locks();
+    let mut boxes: BTreeMap<Node, Rect> = BTreeMap::new();
+    let mut galleys = Vec::new();
     for (node, p) in &pos {
-        let (text, fill) = match *node {
-            Node::Actor(a) => (m.actor_name(a), Color32::from_rgb(60, 90, 150)),
-            Node::Lock(l) => (
-                m.class_name(classes[&l]).to_owned(),
-                Color32::from_rgb(150, 100, 40),
-            ),
+        let text = match *node {
+            Node::Actor(a) => m.actor_name(a),
+            Node::Lock(l) => m.class_name(classes[&l]).to_owned(),
         };
         let galley = painter.layout_no_wrap(text, FontId::proportional(13.0), Color32::WHITE);
-        let r = Rect::from_center_size(*p, galley.size() + vec2(14.0, 8.0));
-        let rounding = if matches!(node, Node::Actor(_)) {
-            10.0
-        } else {
-            2.0
+        let r = Rect::from_center_size(*p, galley.size() + vec2(16.0, 10.0));
+        boxes.insert(*node, r);
+        galleys.push((*node, r, galley));
+    }
+    for e in &g.edges {
+        let (cycle, width) = (e.in_cycle && !e.ended, if e.in_cycle { 2.5 } else { 1.5 });
+        let wait = Stroke::new(width, if cycle { CYCLE } else { WAIT });
+        let held = Stroke::new(width, if cycle { CYCLE } else { HOLD });
+        let (w, l) = (boxes[&Node::Actor(e.waiter)], boxes[&Node::Lock(e.lock)]);
+        arrow(&painter, w, l, -5.0, wait);
+        for &h in &e.holders {
+            arrow(&painter, l, boxes[&Node::Actor(h)], 5.0, held);
+        }
+    }
+    for (node, r, galley) in galleys {
+        let (fill, rounding) = match node {
+            Node::Actor(_) => (Color32::from_rgb(58, 88, 150), 10.0),
+            Node::Lock(_) => (Color32::from_rgb(140, 96, 40), 2.0),
         };
         painter.rect_filled(r, rounding, fill);
-        let on_cycle = matches!(node, Node::Actor(a) if g.cycle_actors.contains(a));
-        if on_cycle {
+        if matches!(node, Node::Actor(a) if g.deadlocked.contains(&a)) {
             painter.rect_stroke(r, rounding, Stroke::new(2.5, CYCLE), StrokeKind::Outside);
         }
-        painter.galley(r.min + vec2(7.0, 4.0), galley, Color32::WHITE);
+        painter.galley(r.min + vec2(8.0, 5.0), galley, Color32::WHITE);
     }
-    let legend = format!(
-        "{actors} threads; blue: thread, brown: lock; red arrow: waits for, green arrow: held by"
-    );
     painter.text(
         rect.left_bottom() + vec2(4.0, -4.0),
         Align2::LEFT_BOTTOM,
-        legend,
+        "blue: thread   brown: lock   red arrow: waits for   green arrow: held by",
         FontId::proportional(11.0),
-        text_color,
+        ui.visuals().weak_text_color(),
     );
 }
 
-fn arrow(painter: &egui::Painter, from: Pos2, to: Pos2, stroke: Stroke) {
-    let d = to - from;
-    let len = d.length();
-    if len < 1.0 {
+/// An arrow between two boxes, edge to edge, shifted sideways by `offset` so that arrows
+/// in both directions between the same boxes stay apart.
+fn arrow(painter: &egui::Painter, from: Rect, to: Rect, offset: f32, stroke: Stroke) {
+    let d = to.center() - from.center();
+    if d.length() < 1.0 {
         return;
     }
-    // Stop short of the node boxes at both ends.
-    let dir = d / len;
-    let (a, b) = (from + dir * 24.0, to - dir * 24.0);
-    painter.arrow(a, b - a, stroke);
+    let dir = d.normalized();
+    let side = vec2(-dir.y, dir.x) * offset;
+    let exit = |r: Rect, dir: egui::Vec2| {
+        let tx = if dir.x.abs() > 1e-3 {
+            r.width() / 2.0 / dir.x.abs()
+        } else {
+            f32::INFINITY
+        };
+        let ty = if dir.y.abs() > 1e-3 {
+            r.height() / 2.0 / dir.y.abs()
+        } else {
+            f32::INFINITY
+        };
+        r.center() + dir * tx.min(ty)
+    };
+    let a = exit(from, dir) + side;
+    let b = exit(to, -dir) + side;
+    painter.line_segment([a, b], stroke);
+    let head = 9.0;
+    let back = b - dir * head;
+    let n = vec2(-dir.y, dir.x) * head * 0.45;
+    painter.add(egui::Shape::convex_polygon(
+        vec![b, back + n, back - n],
+        stroke.color,
+        Stroke::NONE,
+    ));
 }

@@ -1,0 +1,279 @@
+//! The desktop viewer driven without a window (egui_kittest): load synthetic traces, click
+//! through every panel and check what a user would read.
+
+mod support;
+
+use egui::accesskit::Role;
+use egui::{Event, Modifiers, PointerButton, Pos2, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use lockscope::format::{LockKind, Record};
+use lockscope_viewer::app::ViewerApp;
+use lockscope_viewer::source::Source;
+use support::{TraceBuilder, bank, write};
+
+/// A harness over a viewer with `files` opened (loaded on the background thread, awaited).
+fn viewer(files: &[(&str, Vec<u8>)]) -> Harness<'static, ViewerApp> {
+    let mut app = ViewerApp::new();
+    for (name, bytes) in files {
+        app.open(write(name, bytes), None);
+    }
+    app.wait_for_loads();
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .with_max_steps(16)
+        .build_ui_state(|ui, app: &mut ViewerApp| app.show_ui(ui), app);
+    h.run();
+    h
+}
+
+fn bank_viewer(name: &str) -> Harness<'static, ViewerApp> {
+    viewer(&[(name, bank().0.bytes())])
+}
+
+fn open_panel(h: &mut Harness<'_, ViewerApp>, title: &str) {
+    h.get_by_role_and_label(Role::Button, title).click();
+    h.run();
+}
+
+/// Focuses the text box whose hint is `hint` and types `text`.
+fn type_into(h: &mut Harness<'_, ViewerApp>, hint: &str, text: &str) {
+    let by_hint =
+        |n: &egui_kittest::kittest::AccessKitNode<'_>| n.data().placeholder() == Some(hint);
+    h.get_by(by_hint).focus();
+    h.run();
+    h.get_by(by_hint).type_text(text);
+    h.run();
+}
+
+fn shows(h: &Harness<'_, ViewerApp>, text: &str) -> bool {
+    h.query_all_by_label_contains(text).next().is_some()
+}
+
+#[test]
+fn overview_shows_facts_top_locks_threads_stuck_waiters_and_alerts() {
+    let h = bank_viewer("ui-overview.lst");
+    for text in [
+        "Dropped events",
+        "the probe dropped 3 events",
+        "Most contended locks",
+        "worker-1",
+        "main was still waiting for src/cache.rs:20:9 when the trace ended",
+        "deadlock: main waits for src/cache.rs:20:9 held by worker-1",
+    ] {
+        assert!(shows(&h, text), "overview lacks {text:?}");
+    }
+    assert!(h.query_by_label("ledger").is_some());
+}
+
+#[test]
+fn lock_table_shows_the_figures_sorts_and_selecting_a_lock_filters_the_flamegraph() {
+    let mut h = bank_viewer("ui-locks.lst");
+    open_panel(&mut h, "Locks");
+    for text in ["1000", "0.3 %", "103 µs", "100 µs", "src/bank.rs:10:5"] {
+        assert!(shows(&h, text), "lock table lacks {text:?}");
+    }
+    // The first node with the name is the lock column (an unnamed lock's name is its site).
+    let top = |h: &Harness<'_, ViewerApp>, name: &str| {
+        h.get_all_by_label(name).next().unwrap().rect().top()
+    };
+    assert!(
+        top(&h, "ledger") < top(&h, "src/cache.rs:20:9"),
+        "most wait first"
+    );
+    h.get_by_label_contains("Contentions").click();
+    h.run();
+    h.get_by_label_contains("Contentions").click();
+    h.run();
+    assert!(
+        top(&h, "src/cache.rs:20:9") < top(&h, "ledger"),
+        "ascending contentions: 2 before 3"
+    );
+
+    h.get_by_label("ledger").click();
+    h.run();
+    assert!(shows(&h, "Who made ledger wait"));
+    assert!(shows(
+        &h,
+        "held by worker-2 (taken at src/bank.rs:41:9) — 3 waits"
+    ));
+    assert!(
+        shows(&h, "lock ledger ×"),
+        "the selection bar names the lock"
+    );
+
+    open_panel(&mut h, "Flamegraph");
+    assert!(h.query_all_by_label("ledger").next().is_some());
+    assert!(
+        h.query_by_label("src/cache.rs:20:9").is_none(),
+        "the other lock is filtered out"
+    );
+    h.get_by_label("lock ledger ×").click();
+    h.run();
+    assert!(
+        h.query_by_label("src/cache.rs:20:9").is_some(),
+        "back after clearing"
+    );
+}
+
+#[test]
+fn flamegraph_shows_wait_by_stack_zooms_on_click_and_search_counts_matches() {
+    let mut h = bank_viewer("ui-flame.lst");
+    open_panel(&mut h, "Flamegraph");
+    assert!(shows(&h, "all — "), "the figures line");
+    assert!(shows(&h, "4 events"));
+    h.get_by_label("bank::transfer").click();
+    h.run();
+    assert!(shows(&h, "bank::transfer — 103 µs"), "zoomed on the frame");
+    assert!(
+        h.query_by_label("src/cache.rs:31:13").is_none(),
+        "sibling hidden"
+    );
+
+    type_into(&mut h, "Search frames", "bank::");
+    assert!(shows(&h, "2 frames match “bank::”"));
+
+    open_panel(&mut h, "Hold by holder site");
+    assert!(h.query_by_label("src/bank.rs:41:9").is_some());
+}
+
+#[test]
+fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels() {
+    let mut h = bank_viewer("ui-timeline.lst");
+    open_panel(&mut h, "Timeline");
+    assert!(shows(&h, "worker-2"));
+    h.get_all_by_label("worker-1 waits for ledger")
+        .next()
+        .unwrap()
+        .hover();
+    h.run();
+    assert!(shows(
+        &h,
+        "worker-1 waited 100 µs for ledger at src/bank.rs:42:9; held by worker-2 (took it at src/bank.rs:41:9"
+    ));
+
+    // Drag across the first half of the lanes: the alert at 950 µs falls outside.
+    let r = h.get_by_label("Timeline lanes").rect();
+    let (from, to) = (r.left_center() + vec2(2.0, 0.0), r.center());
+    drag(&mut h, from, to);
+    let range_button = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
+        n.label()
+            .is_some_and(|l| l.starts_with("time ") && l.ends_with(" ×"))
+    };
+    assert!(
+        h.query_by(range_button).is_some(),
+        "the selection bar shows the range"
+    );
+    open_panel(&mut h, "Alerts");
+    assert!(shows(&h, "No detector raised an alert in this selection."));
+}
+
+fn drag(h: &mut Harness<'_, ViewerApp>, from: Pos2, to: Pos2) {
+    let button = |pos, pressed| Event::PointerButton {
+        pos,
+        button: PointerButton::Primary,
+        pressed,
+        modifiers: Modifiers::default(),
+    };
+    h.event(Event::PointerMoved(from));
+    h.event(button(from, true));
+    h.step();
+    h.event(Event::PointerMoved(from + (to - from) / 2.0));
+    h.step();
+    h.event(Event::PointerMoved(to));
+    h.step();
+    h.event(button(to, false));
+    h.run();
+}
+
+/// Two threads each holding the lock the other waits for, until the trace ends.
+fn deadlock() -> Vec<u8> {
+    let mut t = TraceBuilder::new();
+    let (a, b) = (t.actor("philosopher-1"), t.actor("philosopher-2"));
+    let (_, fork1) = t.lock(LockKind::Mutex, "fork-1", "src/dine.rs:3:5");
+    let (_, fork2) = t.lock(LockKind::Mutex, "fork-2", "src/dine.rs:4:5");
+    t.wait(a, fork2, "src/dine.rs:10:9", 0, &[b], 1_000, None);
+    t.wait(b, fork1, "src/dine.rs:11:9", 0, &[a], 1_200, None);
+    t.push(Record::Alert {
+        ts_ns: 5_000,
+        kind: "deadlock".into(),
+        text: "deadlock: philosopher-1 waits for fork-2 held by philosopher-2".into(),
+        json: r#"{"locks": ["fork-1", "fork-2"], "actors": ["philosopher-1", "philosopher-2"]}"#
+            .into(),
+    });
+    t.push(Record::End { ts_ns: 10_000 });
+    t.bytes()
+}
+
+#[test]
+fn wait_for_graph_highlights_the_deadlock_with_its_report() {
+    let mut h = viewer(&[("ui-deadlock.lst", deadlock())]);
+    open_panel(&mut h, "Wait-for graph");
+    assert!(shows(
+        &h,
+        "philosopher-1, philosopher-2 wait for each other and never stop waiting"
+    ));
+    assert!(shows(
+        &h,
+        "philosopher-1 waits for fork-2 (since 1.00 µs), held by philosopher-2"
+    ));
+    assert!(shows(
+        &h,
+        "deadlock: philosopher-1 waits for fork-2 held by philosopher-2"
+    ));
+}
+
+#[test]
+fn alerts_panel_shows_each_report_in_full() {
+    let mut h = bank_viewer("ui-alerts.lst");
+    open_panel(&mut h, "Alerts");
+    assert!(shows(&h, "worker-1 waits for ledger held by main"));
+    assert!(shows(&h, "Threads: main, worker-1"));
+}
+
+#[test]
+fn diff_shows_per_lock_deltas_against_the_other_open_trace() {
+    let mut base = TraceBuilder::new();
+    base.lock(LockKind::Mutex, "ledger", "src/bank.rs:10:5");
+    base.push(Record::End { ts_ns: 1_000 });
+    let mut h = viewer(&[
+        ("ui-diff-base.lst", base.bytes()),
+        ("ui-diff-new.lst", bank().0.bytes()),
+    ]);
+    open_panel(&mut h, "Diff");
+    assert!(shows(&h, "Changes from ui-diff-base.lst to this trace"));
+    assert!(h.query_by_label("+3").is_some(), "three more contentions");
+    assert!(h.query_by_label("+103 µs").is_some(), "more total wait");
+}
+
+#[test]
+fn a_file_that_is_not_a_trace_shows_the_reason_in_the_window() {
+    let h = viewer(&[("ui-garbage.lst", b"hello, not a trace at all".to_vec())]);
+    assert!(shows(&h, "This trace could not be opened"));
+    assert!(shows(&h, "not a lockscope trace"));
+}
+
+#[test]
+fn opening_by_path_box_loads_the_trace_in_a_new_tab() {
+    let path = write("ui-path-box.lst", &bank().0.bytes());
+    let mut h = viewer(&[]);
+    assert!(shows(&h, "Open a lockscope trace"));
+    type_into(&mut h, "Path to a trace file", path.to_str().unwrap());
+    h.get_by_role_and_label(Role::Button, "Open").click();
+    h.run();
+    h.state_mut().wait_for_loads();
+    h.run();
+    assert!(shows(&h, "ui-path-box.lst"));
+    assert!(shows(&h, "Most contended locks"));
+}
+
+#[test]
+fn background_loading_reports_progress_up_to_the_file_size() {
+    let bytes = bank().0.bytes();
+    let path = write("ui-progress.lst", &bytes);
+    let loading = Source::File(path).load(|| {});
+    let model = loading.wait().unwrap();
+    assert_eq!(model.dropped_events, 3);
+    let n = bytes.len() as u64;
+    assert_eq!(loading.progress(), (n, n));
+}
