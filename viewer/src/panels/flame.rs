@@ -70,7 +70,7 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         FlameKind::Wait
     };
     let order = v.flame.order;
-    let model = &v.view;
+    let model = v.narrowed.as_ref().unwrap_or(&v.model);
     let st = &mut v.flame;
     let tree = (st.tree.take()).unwrap_or_else(|| model.flame_tree(kind, order));
     if tree.total_ns() == 0 {
@@ -147,6 +147,9 @@ fn graph_ui(ui: &mut egui::Ui, tree: &FlameTree, st: &mut FlameState, hold: bool
                 FontId::proportional(12.0),
                 Color32::BLACK,
             );
+        }
+        if w < 3.0 {
+            return;
         }
         let resp = ui.interact(r, ui.scope_id().with(("flame-node", i)), Sense::click());
         resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &n.name));

@@ -83,8 +83,9 @@ pub struct TraceView {
     /// The current panel.
     pub panel: Panel,
     filter: Filter,
-    /// The trace narrowed by `filter`: what every panel but the lock table shows.
-    view: Model,
+    /// The trace narrowed by `filter` (`None`: nothing selected, the whole trace): what
+    /// every panel but the lock table shows.
+    pub(super) narrowed: Option<Model>,
     /// Lock rows of the time range (not narrowed to the selected lock, so another can be
     /// picked).
     rows: Vec<LockRow>,
@@ -105,7 +106,7 @@ impl TraceView {
     pub fn new(path: PathBuf, model: Model) -> Self {
         let mut v = TraceView {
             path,
-            view: Model::default(),
+            narrowed: None,
             rows: Vec::new(),
             model,
             panel: Panel::Overview,
@@ -127,7 +128,7 @@ impl TraceView {
 
     /// The trace as the panels show it (narrowed by the selection).
     pub fn view(&self) -> &Model {
-        &self.view
+        self.narrowed.as_ref().unwrap_or(&self.model)
     }
 
     /// Lock rows of the selected time range.
@@ -138,12 +139,16 @@ impl TraceView {
     /// Changes the selection and recomputes what depends on it.
     pub fn set_filter(&mut self, filter: Filter) {
         self.filter = filter;
-        self.view = self.model.filtered(&filter);
+        self.narrowed = (!filter.is_empty()).then(|| self.model.filtered(&filter));
         let range_only = Filter {
             class: None,
             ..filter
         };
-        self.rows = self.model.filtered(&range_only).lock_rows();
+        self.rows = if range_only.is_empty() {
+            self.model.lock_rows()
+        } else {
+            self.model.filtered(&range_only).lock_rows()
+        };
         self.flame.invalidate();
         self.timeline.invalidate();
         self.waitfor.invalidate();

@@ -57,7 +57,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         legend_ui(ui, HOLD, "holding");
     });
     ui.label("Drag across the lanes to select a time range; shift+scroll pans, ctrl+scroll zooms.");
-    let model = &v.view;
+    let model = v.narrowed.as_ref().unwrap_or(&v.model);
     let lanes = v.timeline.lanes.get_or_insert_with(|| model.lanes());
     if lanes.is_empty() {
         ui.label("No wait or hold was recorded in this selection.");
@@ -98,19 +98,26 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 ui.visuals().faint_bg_color,
             );
         }
+        // Spans closer than a pixel merge into one shape, so a lane costs at most about
+        // one rectangle per pixel column and kind however many spans it holds.
+        let mut pending: [Option<Rect>; 3] = [None; 3];
         for s in &lane.spans {
             if (s.to_ns as f64) < a || (s.from_ns as f64) > b {
                 continue;
             }
             let x0 = to_x(s.from_ns as f64).max(plot.left());
             let x1 = to_x(s.to_ns as f64).min(plot.right()).max(x0 + 1.0);
-            let (color, inset) = match s.kind {
-                SpanKind::Wait => (WAIT, 3.0),
-                SpanKind::HoldContended => (HOLD_CONTENDED, 5.0),
-                SpanKind::Hold => (HOLD, 5.0),
-            };
+            let k = kind_slot(s.kind);
+            let inset = if s.kind == SpanKind::Wait { 3.0 } else { 5.0 };
             let r = Rect::from_min_max(pos2(x0, y + inset), pos2(x1, y + LANE_H - inset));
-            painter.rect_filled(r, 1.0, color);
+            match &mut pending[k] {
+                Some(p) if r.left() <= p.right() + 0.5 => p.max.x = p.max.x.max(r.right()),
+                slot => {
+                    if let Some(p) = slot.replace(r) {
+                        painter.rect_filled(p, 1.0, SLOT_COLORS[k]);
+                    }
+                }
+            }
             if s.kind == SpanKind::Wait && x1 - x0 >= 3.0 {
                 // Named so that screen readers (and tests) can find each wait.
                 let id = ui.scope_id().with(("wait", s.index));
@@ -126,6 +133,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 if hit.is_none() || matches!(h, Hit::Wait(_)) {
                     hit = Some(h);
                 }
+            }
+        }
+        for (k, p) in pending.into_iter().enumerate() {
+            if let Some(p) = p {
+                painter.rect_filled(p, 1.0, SLOT_COLORS[k]);
             }
         }
     }
@@ -180,6 +192,17 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             range_ns: Some(range),
             ..v.filter()
         });
+    }
+}
+
+/// Colours by [`kind_slot`].
+const SLOT_COLORS: [Color32; 3] = [WAIT, HOLD, HOLD_CONTENDED];
+
+fn kind_slot(kind: SpanKind) -> usize {
+    match kind {
+        SpanKind::Wait => 0,
+        SpanKind::Hold => 1,
+        SpanKind::HoldContended => 2,
     }
 }
 

@@ -38,7 +38,7 @@ enum Node {
 
 /// Draws the wait-for graph panel.
 pub fn waitfor_ui(ui: &mut egui::Ui, v: &mut TraceView) {
-    let m = &v.view;
+    let m = v.narrowed.as_ref().unwrap_or(&v.model);
     let st = &mut v.waitfor;
     let (first, last) = v.model.time_span();
     let busiest = *st.busiest.get_or_insert_with(|| m.busiest_instant());
