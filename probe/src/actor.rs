@@ -39,6 +39,8 @@ pub(crate) struct Held {
     pub(crate) mode: Mode,
     pub(crate) site: &'static Location<'static>,
     pub(crate) since_ns: u64,
+    /// A timed wait (`try_lock_for`, `acquire_timeout`): it gives up by itself.
+    pub(crate) timed: bool,
 }
 
 /// A consistent read of one actor.
@@ -48,7 +50,15 @@ pub(crate) struct Snapshot {
     pub(crate) name: String,
     pub(crate) held: Vec<Held>,
     pub(crate) waiting: Option<Held>,
+    /// The stack of the current wait, when one was captured (instruction pointers).
+    pub(crate) wait_stack: Vec<usize>,
 }
+
+/// Marks a timed wait in a class-mode word.
+pub(crate) const TIMED: u64 = 1 << 7;
+
+/// Actors waiting for a lock right now (not counting condvar waits).
+pub(crate) static WAITING: AtomicUsize = AtomicUsize::new(0);
 
 /// Encodes class, mode and permit count in one word.
 #[inline]
@@ -64,7 +74,7 @@ pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
 
 fn decode_class_mode(w: u64) -> (u32, Mode) {
     let n = ((w >> 8) & 0xff_ffff) as u32;
-    let mode = match w & 0xff {
+    let mode = match w & 0x7f {
         0 => Mode::Exclusive,
         1 => Mode::Shared,
         2 => Mode::Condvar,
@@ -104,6 +114,12 @@ pub(crate) struct ActorShared {
     depth: AtomicU32,
     held: [Slot; MAX_HELD],
     waiting: Slot,
+    wait_stack: [AtomicUsize; raw::MAX_FRAMES],
+    wait_stack_len: AtomicUsize,
+    /// Owner-only: `chain[d]` hashes the classes held in slots `0..=d`.
+    chain: [AtomicU64; MAX_HELD],
+    /// Owner-only: chains of held classes this thread has already validated (direct-mapped).
+    validated: [AtomicU64; 64],
     /// Written by the owning thread, collected by whoever holds [`COLLECTOR`].
     pub(crate) buf: raw::DoubleBuf<ThreadBuf>,
     pub(crate) dropped: AtomicU64,
@@ -173,6 +189,8 @@ fn register() -> &'static ActorShared {
     let actor = match recycled {
         Some(a) => {
             a.depth.store(0, Relaxed);
+            // A new thread has validated nothing: its witnesses count separately.
+            a.validated.iter().for_each(|v| v.store(0, Relaxed));
             a.exited.store(false, Relaxed);
             a
         }
@@ -184,6 +202,10 @@ fn register() -> &'static ActorShared {
                 depth: AtomicU32::new(0),
                 held: Default::default(),
                 waiting: Slot::default(),
+                wait_stack: Default::default(),
+                wait_stack_len: AtomicUsize::new(0),
+                chain: Default::default(),
+                validated: std::array::from_fn(|_| AtomicU64::new(0)),
                 buf: raw::DoubleBuf::new(ThreadBuf::new(), ThreadBuf::new()),
                 dropped: AtomicU64::new(0),
                 wake_sent: AtomicBool::new(false),
@@ -265,11 +287,30 @@ impl ActorShared {
         site: &'static Location<'static>,
         since_ns: u64,
     ) {
-        let d = self.depth.load(Relaxed);
-        if let Some(slot) = self.held.get(d as usize) {
-            Self::write_slot(slot, lock, cm, site, since_ns);
+        let d = self.depth.load(Relaxed) as usize;
+        let Some(slot) = self.held.get(d) else {
+            self.depth.store(d as u32 + 1, Release);
+            return;
+        };
+        Self::write_slot(slot, lock, cm, site, since_ns);
+        let prev = if d == 0 {
+            0x243f_6a88_85a3_08d3
+        } else {
+            self.chain[d - 1].load(Relaxed)
+        };
+        let key = (prev ^ (cm >> 32))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(29)
+            | 1;
+        self.chain[d].store(key, Relaxed);
+        self.depth.store(d as u32 + 1, Release);
+        if d > 0 {
+            let seen = &self.validated[(key >> 58) as usize];
+            if seen.load(Relaxed) != key {
+                seen.store(key, Relaxed);
+                crate::detect::validate_order(self);
+            }
         }
-        self.depth.store(d + 1, Release);
     }
 
     /// Records that this (owning) thread released `lock`: removes the topmost entry for it.
@@ -311,17 +352,35 @@ impl ActorShared {
         self.end_write(s);
     }
 
-    /// Sets (or with `lock == 0`, clears) what this thread is waiting for.
+    /// Sets (or with `lock == 0`, clears) what this thread is waiting for, and the stack of
+    /// the wait when one was captured.
     pub(crate) fn set_waiting(
         &self,
         lock: u64,
         cm: u64,
         site: &'static Location<'static>,
         since_ns: u64,
+        stack: Option<&raw::RawStack>,
     ) {
         let s = self.begin_write();
         Self::write_slot(&self.waiting, lock, cm, site, since_ns);
+        let frames = stack.map_or(&[][..], |st| st.frames());
+        for (slot, &ip) in self.wait_stack.iter().zip(frames) {
+            slot.store(ip, Relaxed);
+        }
+        self.wait_stack_len.store(frames.len(), Relaxed);
         self.end_write(s);
+    }
+
+    /// Locks held right now (owning thread only: others use [`ActorShared::snapshot`]).
+    #[inline]
+    pub(crate) fn depth(&self) -> usize {
+        self.depth.load(Relaxed) as usize
+    }
+
+    /// The lock this actor waits for right now (0: none); a single racy read.
+    pub(crate) fn waiting_for(&self) -> u64 {
+        self.waiting.lock.load(Relaxed)
     }
 
     /// A consistent copy of what this actor holds and waits for, or `None` if it kept changing.
@@ -336,6 +395,11 @@ impl ActorShared {
             let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
             let raw: Vec<[u64; 4]> = self.held[..d].iter().map(read_slot).collect();
             let waiting = read_slot(&self.waiting);
+            let n = self.wait_stack_len.load(Relaxed).min(raw::MAX_FRAMES);
+            let wait_stack: Vec<usize> = self.wait_stack[..n]
+                .iter()
+                .map(|a| a.load(Relaxed))
+                .collect();
             fence(Acquire);
             if self.seq.load(Relaxed) != s1 {
                 continue;
@@ -345,6 +409,7 @@ impl ActorShared {
                 name: self.name.lock().clone(),
                 held: raw.into_iter().map(to_held).collect(),
                 waiting: (waiting[0] != 0).then(|| to_held(waiting)),
+                wait_stack,
             });
         }
         None
@@ -426,6 +491,7 @@ fn to_held(w: [u64; 4]) -> Held {
         mode,
         site: raw::location_from_addr(w[2] as usize),
         since_ns: w[3],
+        timed: w[1] & TIMED != 0,
     }
 }
 
@@ -459,4 +525,24 @@ impl ActorShared {
         }
         None
     }
+}
+
+/// The live actor with id `id`.
+pub(crate) fn by_id(id: u64) -> Option<&'static ActorShared> {
+    REGISTRY
+        .read()
+        .all
+        .iter()
+        .copied()
+        .find(|a| a.id.load(Relaxed) == id && !a.exited.load(Relaxed))
+}
+
+/// Consistent snapshots of every live actor that holds or waits for something.
+pub(crate) fn snapshots() -> Vec<Snapshot> {
+    all()
+        .into_iter()
+        .filter(|a| !a.exited.load(Relaxed))
+        .filter_map(|a| a.snapshot())
+        .filter(|s| s.id != 0 && (s.waiting.is_some() || !s.held.is_empty()))
+        .collect()
 }

@@ -80,6 +80,21 @@ fn init_slow() {
                 )),
             }
         }
+        if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
+            match crate::detect::parse_policy(&v) {
+                Ok(p) => crate::detect::set_deadlock_policy(p),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_LOCK_ORDER") {
+            match v.as_str() {
+                "on" => crate::detect::set_lock_order_checks(true),
+                "off" => crate::detect::set_lock_order_checks(false),
+                other => warn(&format!(
+                    "LOCKSCOPE_LOCK_ORDER={other:?} is not understood; use on or off. Lock-order checks stay on."
+                )),
+            }
+        }
         crate::recorder::start_from_env();
     }
     INIT.store(2, Release);

@@ -5,6 +5,7 @@ mod actor;
 mod class;
 mod clock;
 mod config;
+mod detect;
 mod dump;
 pub mod format;
 mod lock;
@@ -16,6 +17,11 @@ pub mod stdsync;
 
 pub use config::{
     DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,
+};
+pub use detect::{
+    DEADLOCK_EXIT_CODE, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant, Policy,
+    lock_order_reports, on_deadlock, set_deadlock_policy, set_lock_order_checks,
+    suppress_lock_order,
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
 pub use lock::{

@@ -154,7 +154,7 @@ impl Condvar {
         let mutex_site = guard.tok.site;
         guard.meta.released(&guard.tok, Mode::Exclusive);
         self.meta.count_wait();
-        let w = self.meta.begin_wait(Mode::Condvar, site);
+        let w = self.meta.begin_wait(Mode::Condvar, site, false);
         let notified = wait(&mut guard.inner);
         self.meta.end_wait(&w, notified);
         guard.tok = guard.meta.acquired(Mode::Exclusive, mutex_site);

@@ -2,7 +2,7 @@
 //! stores on the lock's own cache line and the thread's held list: no clock, no allocation,
 //! no atomic read-modify-write for exclusive modes) and the cold paths (sampling, waits).
 
-use crate::actor::{self, ActorShared, class_mode};
+use crate::actor::{self, ActorShared, TIMED, WAITING, class_mode};
 use crate::class::{ClassInfo, class_for};
 use crate::config::{enabled, init, sample_mask};
 use crate::format::{LockKind, Mode, Outcome, Record, encode_wait_begin, finish_length, tag};
@@ -21,6 +21,7 @@ pub(crate) struct Wait {
     actor: &'static ActorShared,
     actor_id: u64,
     t0: u64,
+    lock_wait: bool,
 }
 
 /// Holders listed per wait event.
@@ -320,12 +321,13 @@ impl LockMeta {
         &self,
         mode: Mode,
         site: &'static Location<'static>,
+        timed: bool,
         block: impl FnOnce() -> Option<G>,
     ) -> (Option<G>, Token) {
         if !enabled() {
             return (block(), Token::untracked(site));
         }
-        let w = self.begin_wait(mode, site);
+        let w = self.begin_wait(mode, site, timed);
         let got = block();
         let t1 = self.end_wait(&w, got.is_some());
         if got.is_none() {
@@ -347,7 +349,12 @@ impl LockMeta {
 
     /// Records the start of a wait: counts the waiter, publishes what this actor waits for,
     /// and writes a `WaitBegin` with the current holders as wait-for edges.
-    pub(crate) fn begin_wait(&self, mode: Mode, site: &'static Location<'static>) -> Wait {
+    pub(crate) fn begin_wait(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        timed: bool,
+    ) -> Wait {
         let id = self.id();
         let actor = actor::current();
         let actor_id = actor.id.load(Relaxed);
@@ -360,12 +367,21 @@ impl LockMeta {
         } else {
             ([0; MAX_HOLDERS], 0)
         };
-        if mode != Mode::Condvar {
+        let lock_wait = mode != Mode::Condvar;
+        if lock_wait {
             let _ = self
                 .contended_since_ns
                 .compare_exchange(0, t0, Relaxed, Relaxed);
         }
-        actor.set_waiting(id, class_mode(self.class_id.load(Relaxed), mode), site, t0);
+        // Only a thread that holds something while it waits can close a wait-for cycle: only
+        // such waits pay for a stack (unless a trace records) and a deadlock check.
+        let may_deadlock = lock_wait && actor.depth() > 0;
+        let stack = (recording || may_deadlock).then(|| raw::capture(3));
+        let cm = class_mode(self.class_id.load(Relaxed), mode) | if timed { TIMED } else { 0 };
+        actor.set_waiting(id, cm, site, t0, stack.as_ref());
+        if lock_wait {
+            WAITING.fetch_add(1, Relaxed);
+        }
         let w = self.waiters.fetch_add(1, Relaxed) + 1;
         self.max_waiters.fetch_max(w, Relaxed);
         self.class()
@@ -375,7 +391,7 @@ impl LockMeta {
         if recording {
             self.announce(id);
             let (holders, n) = holders;
-            let stack = actor.queue_stack(&raw::capture(3));
+            let stack = stack.as_ref().map_or(0, |st| actor.queue_stack(st));
             let site_id = site_id(site);
             actor.emit(|b| {
                 let start = b.len();
@@ -384,17 +400,24 @@ impl LockMeta {
                 finish_length(b, start + 1);
             });
         }
+        if may_deadlock {
+            crate::detect::on_wait(actor_id, id, self.holder.load(Relaxed), self.kind);
+        }
         Wait {
             lock: id,
             actor,
             actor_id,
             t0,
+            lock_wait,
         }
     }
 
     /// Records the end of a wait begun with [`LockMeta::begin_wait`]; returns the time.
     pub(crate) fn end_wait(&self, w: &Wait, acquired: bool) -> u64 {
-        w.actor.set_waiting(0, 0, self.site, 0);
+        w.actor.set_waiting(0, 0, self.site, 0, None);
+        if w.lock_wait {
+            WAITING.fetch_sub(1, Relaxed);
+        }
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         let counters = &self.class().counters;

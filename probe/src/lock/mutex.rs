@@ -96,7 +96,7 @@ impl<T: ?Sized> Mutex<T> {
     fn lock_contended(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
         let (g, tok) = self
             .meta
-            .wait(Mode::Exclusive, site, || Some(self.inner.lock()));
+            .wait(Mode::Exclusive, site, false, || Some(self.inner.lock()));
         let inner = g.expect("an untimed lock always succeeds");
         MutexGuard {
             inner,
@@ -143,7 +143,7 @@ impl<T: ?Sized> Mutex<T> {
                 meta: &self.meta,
             });
         }
-        let (g, tok) = self.meta.wait(Mode::Exclusive, site, || {
+        let (g, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
             self.inner.try_lock_until(deadline)
         });
         g.map(|inner| MutexGuard {

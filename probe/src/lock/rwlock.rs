@@ -94,7 +94,7 @@ impl<T: ?Sized> RwLock<T> {
     fn read_contended(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
         let (g, tok) = self
             .meta
-            .wait(Mode::Shared, site, || Some(self.inner.read()));
+            .wait(Mode::Shared, site, false, || Some(self.inner.read()));
         RwLockReadGuard {
             inner: g.expect("an untimed read always succeeds"),
             meta: &self.meta,
@@ -129,7 +129,7 @@ impl<T: ?Sized> RwLock<T> {
     fn write_contended(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
         let (g, tok) = self
             .meta
-            .wait(Mode::Exclusive, site, || Some(self.inner.write()));
+            .wait(Mode::Exclusive, site, false, || Some(self.inner.write()));
         RwLockWriteGuard {
             inner: g.expect("an untimed write always succeeds"),
             meta: &self.meta,
@@ -175,9 +175,9 @@ impl<T: ?Sized> RwLock<T> {
             });
         }
         let deadline = Instant::now() + timeout;
-        let (g, tok) = self
-            .meta
-            .wait(Mode::Shared, site, || self.inner.try_read_until(deadline));
+        let (g, tok) = self.meta.wait(Mode::Shared, site, true, || {
+            self.inner.try_read_until(deadline)
+        });
         g.map(|inner| RwLockReadGuard {
             inner,
             meta: &self.meta,
@@ -197,7 +197,7 @@ impl<T: ?Sized> RwLock<T> {
             });
         }
         let deadline = Instant::now() + timeout;
-        let (g, tok) = self.meta.wait(Mode::Exclusive, site, || {
+        let (g, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
             self.inner.try_write_until(deadline)
         });
         g.map(|inner| RwLockWriteGuard {

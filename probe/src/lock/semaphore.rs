@@ -111,7 +111,7 @@ impl Semaphore {
         if self.take(n as usize) {
             return Some(self.permit(n, self.meta.acquired(mode, site)));
         }
-        let (ok, tok) = self.meta.wait(mode, site, || {
+        let (ok, tok) = self.meta.wait(mode, site, deadline.is_some(), || {
             self.block(n as usize, deadline).then_some(())
         });
         ok.map(|()| self.permit(n, tok))

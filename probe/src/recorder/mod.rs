@@ -5,7 +5,7 @@
 //! recorder swaps for an empty one (a pointer swap under a lock only the two of them use).
 //! A full buffer drops events and counts them; the count is written into the trace.
 
-mod symbols;
+pub(crate) mod symbols;
 mod writer;
 
 use crate::config::warn;

@@ -101,7 +101,8 @@ const OUTER_NOISE: &[&str] = &[
 ];
 const OUTER_EXACT: &[&str] = &["main", "_start", "start_thread", "clone", "clone3"];
 
-fn outer_noise(f: &str) -> bool {
+/// A frame of the runtime's or the test harness's, trimmed from the outer end of stacks.
+pub(crate) fn outer_noise(f: &str) -> bool {
     OUTER_EXACT.contains(&f) || OUTER_NOISE.iter().any(|p| f.starts_with(p))
 }
 

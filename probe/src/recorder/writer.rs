@@ -121,6 +121,8 @@ impl Writer {
         };
         self.write_payload(&defs);
         self.write_payload(&instances);
+        let alerts = std::mem::take(&mut *crate::detect::ALERTS.lock());
+        self.write_payload(&alerts);
         self.write_records(&symbol_records);
         for mut b in batches {
             self.write_payload(&b);

@@ -1,0 +1,239 @@
+//! Deadlock detection: actual deadlocks from the wait-for graph (checked when a wait begins,
+//! confirmed by a watchdog), and potential ones from the lock-order graph.
+
+mod graph;
+mod order;
+mod report;
+
+pub(crate) use order::validate as validate_order;
+pub use order::{
+    LockOrderReport, OrderEdge, lock_order_reports, set_lock_order_checks, suppress_lock_order,
+};
+pub use report::{DeadlockReport, LockRef, Participant};
+
+use crate::actor::{self, WAITING};
+use crate::config::warn;
+use crate::format::{LockKind, Record};
+use crate::{clock, recorder};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicU8, fence};
+use std::time::Duration;
+
+/// What happens when a deadlock is found (`LOCKSCOPE_ON_DEADLOCK`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    /// Print the report on stderr and carry on (the deadlocked threads stay blocked).
+    Log,
+    /// Print the report, then panic in the thread whose wait closed the cycle.
+    Panic,
+    /// Print the report, flush the trace, and exit the process with status 86.
+    Exit,
+}
+
+/// The exit status of `LOCKSCOPE_ON_DEADLOCK=exit`.
+pub const DEADLOCK_EXIT_CODE: i32 = 86;
+
+static POLICY: AtomicU8 = AtomicU8::new(0); // 0 unset (log unless callbacks), 1 log, 2 panic, 3 exit
+type Callback = Arc<dyn Fn(&DeadlockReport) + Send + Sync>;
+static CALLBACKS: RwLock<Vec<Callback>> = RwLock::new(Vec::new());
+static SEEN: Mutex<Option<HashSet<Vec<(u64, u64, u64)>>>> = Mutex::new(None);
+static WATCHDOG: std::sync::Once = std::sync::Once::new();
+/// Alerts waiting for the recorder (encoded `Alert` records); never dropped.
+pub(crate) static ALERTS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// Calls `f` with every deadlock report, from the thread that found it (the thread whose wait
+/// closed the cycle, or the `lockscope-watchdog` thread). Keeps reporting after the first one;
+/// each distinct cycle is reported once. With a callback registered and no
+/// `LOCKSCOPE_ON_DEADLOCK`, reports are not also printed.
+///
+/// The callback runs inside lockscope's wait path: it must not wait for locks the deadlocked
+/// threads hold.
+pub fn on_deadlock(f: impl Fn(&DeadlockReport) + Send + Sync + 'static) {
+    CALLBACKS.write().push(Arc::new(f));
+}
+
+/// Sets the deadlock policy in code (same as `LOCKSCOPE_ON_DEADLOCK`).
+pub fn set_deadlock_policy(p: Policy) {
+    POLICY.store(
+        match p {
+            Policy::Log => 1,
+            Policy::Panic => 2,
+            Policy::Exit => 3,
+        },
+        Relaxed,
+    );
+}
+
+/// Parses `LOCKSCOPE_ON_DEADLOCK`.
+pub(crate) fn parse_policy(v: &str) -> Result<Policy, String> {
+    match v.trim() {
+        "log" => Ok(Policy::Log),
+        "panic" => Ok(Policy::Panic),
+        "exit" => Ok(Policy::Exit),
+        other => Err(format!(
+            "LOCKSCOPE_ON_DEADLOCK={other:?} is not one of log, panic, exit; deadlocks will be logged (set it to log, panic or exit)"
+        )),
+    }
+}
+
+/// Called when a thread that holds locks starts waiting for `lock` (held exclusively by
+/// `holder`, 0 if by readers or permit holders).
+#[cold]
+pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
+    start_watchdog();
+    if holder != me {
+        // Another waiting actor is needed for a cycle through someone else; for a mutex
+        // (one holder), that holder must itself be waiting.
+        if WAITING.load(Relaxed) < 2 {
+            return;
+        }
+        if kind == LockKind::Mutex
+            && holder != 0
+            && actor::by_id(holder).is_none_or(|h| h.waiting_for() == 0)
+        {
+            return;
+        }
+    }
+    // Pairs with the other waiters' fences: of two threads closing a cycle at once, at least
+    // one sees the other's published wait. The watchdog catches anything else.
+    fence(std::sync::atomic::Ordering::SeqCst);
+    check(Some((me, lock)), "wait");
+}
+
+/// Runs the analysis; reports every validated, new cycle (only those containing `me`'s wait,
+/// when given).
+fn check(me: Option<(u64, u64)>, by: &str) {
+    let snaps = actor::snapshots();
+    for found in graph::analyse(&snaps) {
+        if !found.deadlock && (by == "wait" || !waited_long(&snaps, &found.cycle)) {
+            continue; // starvation needs time to show; the watchdog reports it
+        }
+        if let Some((me, lock)) = me
+            && !found.cycle.iter().any(|&i| {
+                snaps[i].id == me && snaps[i].waiting.as_ref().is_some_and(|w| w.lock == lock)
+            })
+        {
+            continue;
+        }
+        if !still_waiting(&snaps, &found.cycle) {
+            continue;
+        }
+        let key = key(&snaps, &found.cycle);
+        if !SEEN.lock().get_or_insert_with(HashSet::new).insert(key) {
+            continue;
+        }
+        let report = DeadlockReport::build(
+            &snaps,
+            &found.cycle,
+            found.deadlock,
+            found.timed,
+            by,
+            clock::now_ns(),
+        );
+        deliver(&report, me.is_some());
+    }
+}
+
+/// The second look: every participant is still in the very wait the first snapshot saw.
+/// Threads blocked in a wait release nothing, so a cycle seen twice is real.
+fn still_waiting(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
+    cycle.iter().all(|&i| {
+        let s = &snaps[i];
+        let Some(w) = &s.waiting else { return false };
+        actor::by_id(s.id)
+            .and_then(|a| a.snapshot())
+            .and_then(|now| now.waiting)
+            .is_some_and(|now| now.lock == w.lock && now.since_ns == w.since_ns)
+    })
+}
+
+/// Starvation is reported once every wait in the cycle has lasted this long.
+const STARVATION_NS: u64 = 1_000_000_000;
+
+fn waited_long(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
+    let now = clock::now_ns();
+    cycle.iter().all(|&i| {
+        snaps[i]
+            .waiting
+            .as_ref()
+            .is_some_and(|w| now.saturating_sub(w.since_ns) >= STARVATION_NS)
+    })
+}
+
+fn key(snaps: &[actor::Snapshot], cycle: &[usize]) -> Vec<(u64, u64, u64)> {
+    let mut k: Vec<(u64, u64, u64)> = cycle
+        .iter()
+        .filter_map(|&i| {
+            snaps[i]
+                .waiting
+                .as_ref()
+                .map(|w| (snaps[i].id, w.lock, w.since_ns))
+        })
+        .collect();
+    k.sort_unstable();
+    k
+}
+
+/// Sends a report everywhere it should go: the trace, the callbacks, then the policy.
+fn deliver(report: &DeadlockReport, in_participant: bool) {
+    record_alert(&report.kind, &report.to_string(), &report.to_json());
+    let callbacks = CALLBACKS.read().clone();
+    for cb in &callbacks {
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(report)));
+    }
+    let policy = match POLICY.load(Relaxed) {
+        2 => Policy::Panic,
+        3 => Policy::Exit,
+        1 => Policy::Log,
+        _ if !callbacks.is_empty() => return,
+        _ => Policy::Log,
+    };
+    eprintln!("{report}");
+    match policy {
+        Policy::Log => {}
+        Policy::Exit => {
+            // The exit hook finishes an environment-started trace; flush covers the rest.
+            recorder::flush();
+            std::process::exit(DEADLOCK_EXIT_CODE);
+        }
+        Policy::Panic if in_participant && report.kind == "deadlock" => {
+            recorder::flush();
+            panic!("lockscope: deadlock detected (report above)");
+        }
+        Policy::Panic => {}
+    }
+}
+
+/// Queues an alert record for the trace (written by the recorder; never dropped).
+pub(crate) fn record_alert(kind: &str, text: &str, json: &str) {
+    if !recorder::recording() {
+        return;
+    }
+    let r = Record::Alert {
+        ts_ns: clock::now_ns(),
+        kind: kind.to_owned(),
+        text: text.to_owned(),
+        json: json.to_owned(),
+    };
+    r.encode(&mut ALERTS.lock());
+    recorder::wake();
+}
+
+fn start_watchdog() {
+    WATCHDOG.call_once(|| {
+        let spawned = std::thread::Builder::new().name("lockscope-watchdog".into()).spawn(|| {
+            loop {
+                std::thread::sleep(Duration::from_millis(100));
+                if WAITING.load(Relaxed) > 0 {
+                    check(None, "watchdog");
+                }
+            }
+        });
+        if let Err(e) = spawned {
+            warn(&format!("cannot start the lockscope-watchdog thread ({e}); deadlocks are still checked when waits begin"));
+        }
+    });
+}

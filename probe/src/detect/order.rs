@@ -1,0 +1,318 @@
+//! Potential deadlocks: the lock-order graph by class.
+//!
+//! Every nested acquisition adds an edge from each held class to the new one. Each thread
+//! validates each distinct chain of held classes once (a hash probe afterwards), so the steady
+//! state costs a few instructions. A new edge that closes a cycle is an inversion, reported
+//! unless one thread walked the whole cycle, a common gate lock was held on every edge, or a
+//! class in it is suppressed.
+
+use crate::actor::{ActorShared, Held};
+use crate::{class, config};
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+
+/// Witnesses kept per edge (distinct threads or gate sets).
+const WITNESSES: usize = 4;
+
+static ENABLED: AtomicBool = AtomicBool::new(true);
+
+#[derive(Clone, Debug)]
+struct Witness {
+    actor: u64,
+    thread: String,
+    from_site: String,
+    to_site: String,
+    gates: Vec<u32>,
+}
+
+#[derive(Default)]
+struct Graph {
+    edges: HashMap<(u32, u32), Vec<Witness>>,
+    next: HashMap<u32, Vec<u32>>,
+    reported: HashSet<Vec<u32>>,
+    reports: Vec<LockOrderReport>,
+    suppressed: HashSet<String>,
+}
+
+static GRAPH: LazyLock<Mutex<Graph>> = LazyLock::new(|| {
+    let mut g = Graph::default();
+    if let Ok(v) = std::env::var("LOCKSCOPE_SUPPRESS_LOCK_ORDER") {
+        g.suppressed.extend(
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned),
+        );
+    }
+    Mutex::new(g)
+});
+
+/// Never report lock-order inversions that involve the lock class `name` (a user-given name,
+/// or a creation site `file:line`). Also `LOCKSCOPE_SUPPRESS_LOCK_ORDER=name,name`.
+pub fn suppress_lock_order(name: &str) {
+    GRAPH.lock().suppressed.insert(name.to_owned());
+}
+
+/// Switches the lock-order checks on or off (also `LOCKSCOPE_LOCK_ORDER=off`).
+pub fn set_lock_order_checks(on: bool) {
+    ENABLED.store(on, Relaxed);
+}
+
+/// Every lock-order inversion reported so far.
+pub fn lock_order_reports() -> Vec<LockOrderReport> {
+    GRAPH.lock().reports.clone()
+}
+
+/// One step of an inversion: a thread took `to` while holding `from`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OrderEdge {
+    /// The lock held.
+    pub from: String,
+    /// The lock taken while holding it.
+    pub to: String,
+    /// The thread that did it.
+    pub thread: String,
+    /// Where `from` was taken.
+    pub from_site: String,
+    /// Where `to` was taken.
+    pub to_site: String,
+}
+
+/// Locks taken in an order that can deadlock: each edge's thread holds `from` and takes `to`,
+/// and the edges form a cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LockOrderReport {
+    /// Always `lock_order_inversion`.
+    pub kind: String,
+    /// The cycle of orders.
+    pub edges: Vec<OrderEdge>,
+    /// Names of the locks in the cycle.
+    pub locks: Vec<String>,
+    /// Names of the threads that took them.
+    pub actors: Vec<String>,
+}
+
+impl LockOrderReport {
+    /// The report as a JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+impl fmt::Display for LockOrderReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "lockscope: LOCK ORDER INVERSION: {} are taken in conflicting orders; no deadlock yet, but these threads can deadlock",
+            self.locks.join(", ")
+        )?;
+        for e in &self.edges {
+            writeln!(
+                f,
+                "  thread {:?} takes {} (at {}) then {} (at {})",
+                e.thread, e.from, e.from_site, e.to, e.to_site
+            )?;
+        }
+        writeln!(f, "\npossible unsafe scenario:")?;
+        let width = 44;
+        let head: Vec<String> = self
+            .edges
+            .iter()
+            .map(|e| format!("thread {:?}", e.thread))
+            .collect();
+        writeln!(
+            f,
+            "  {}",
+            head.iter()
+                .map(|h| format!("{h:<width$}"))
+                .collect::<String>()
+        )?;
+        let row = |col: usize, text: String| format!("  {}{text}", " ".repeat(col * width));
+        for (i, e) in self.edges.iter().enumerate() {
+            writeln!(
+                f,
+                "{}",
+                row(i, format!("lock({})  {}", e.from, e.from_site))
+            )?;
+        }
+        for (i, e) in self.edges.iter().enumerate() {
+            let last = i + 1 == self.edges.len();
+            let note = if last {
+                "<- waits: deadlock"
+            } else {
+                "<- waits"
+            };
+            writeln!(f, "{}", row(i, format!("lock({})  {note}", e.to)))?;
+        }
+        Ok(())
+    }
+}
+
+fn site(h: &Held) -> String {
+    format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column())
+}
+
+/// Validates the chain of locks `actor` holds now (its last held entry is the new one).
+#[cold]
+#[inline(never)]
+pub(crate) fn validate(actor: &ActorShared) {
+    if !ENABLED.load(Relaxed) || !config::enabled() {
+        return;
+    }
+    let Some(snap) = actor.snapshot() else { return };
+    let Some((new, held)) = snap.held.split_last() else {
+        return;
+    };
+    let mut reports = Vec::new();
+    {
+        let mut g = GRAPH.lock();
+        for (i, h) in held.iter().enumerate() {
+            if h.class == new.class || h.class == 0 || new.class == 0 {
+                continue; // nesting within one class is not ordered by class
+            }
+            let gates: Vec<u32> = held
+                .iter()
+                .enumerate()
+                .filter(|&(j, o)| j != i && o.class != new.class)
+                .map(|(_, o)| o.class)
+                .collect();
+            let w = Witness {
+                actor: snap.id,
+                thread: snap.name.clone(),
+                from_site: site(h),
+                to_site: site(new),
+                gates,
+            };
+            if g.add(h.class, new.class, w)
+                && let Some(r) = g.find_cycle(h.class, new.class)
+            {
+                reports.push(r);
+            }
+        }
+        g.reports.extend(reports.iter().cloned());
+    }
+    for r in reports {
+        super::record_alert(&r.kind, &r.to_string(), &r.to_json());
+        eprintln!("{r}");
+    }
+}
+
+impl Graph {
+    /// Adds a witness of `from -> to`; true if the edge is new or the witness adds something.
+    fn add(&mut self, from: u32, to: u32, w: Witness) -> bool {
+        let ws = self.edges.entry((from, to)).or_default();
+        if ws.is_empty() {
+            self.next.entry(from).or_default().push(to);
+        } else if ws.len() >= WITNESSES
+            || ws.iter().any(|o| o.actor == w.actor && o.gates == w.gates)
+        {
+            return false;
+        }
+        ws.push(w);
+        true
+    }
+
+    /// A reportable, not yet reported cycle through the edge `from -> to`.
+    fn find_cycle(&mut self, from: u32, to: u32) -> Option<LockOrderReport> {
+        // `path` runs to ... from; with the new edge from -> to it closes the cycle.
+        let path = self.path(to, from)?;
+        let classes: Vec<u32> = std::iter::once(from)
+            .chain(path[..path.len() - 1].iter().copied())
+            .collect();
+        let labels: Vec<String> = classes
+            .iter()
+            .map(|&c| class::by_id(c).map_or_else(|| format!("class#{c}"), |c| c.label.clone()))
+            .collect();
+        if labels.iter().any(|l| self.suppressed.contains(l)) {
+            return None;
+        }
+        let edges: Vec<(u32, u32)> = (0..classes.len())
+            .map(|i| (classes[i], classes[(i + 1) % classes.len()]))
+            .collect();
+        let choice = self.pick_witnesses(&edges)?;
+        let mut key = classes.clone();
+        key.sort_unstable();
+        if !self.reported.insert(key) {
+            return None;
+        }
+        let edges: Vec<OrderEdge> = edges
+            .iter()
+            .zip(&choice)
+            .enumerate()
+            .map(|(i, (_, w))| OrderEdge {
+                from: labels[i].clone(),
+                to: labels[(i + 1) % labels.len()].clone(),
+                thread: w.thread.clone(),
+                from_site: w.from_site.clone(),
+                to_site: w.to_site.clone(),
+            })
+            .collect();
+        let mut actors: Vec<String> = edges.iter().map(|e| e.thread.clone()).collect();
+        actors.dedup();
+        Some(LockOrderReport {
+            kind: "lock_order_inversion".to_owned(),
+            edges,
+            locks: labels,
+            actors,
+        })
+    }
+
+    /// One witness per edge such that at least two threads are involved and no gate lock was
+    /// held on every edge; `None` when no such choice exists.
+    fn pick_witnesses(&self, edges: &[(u32, u32)]) -> Option<Vec<Witness>> {
+        let lists: Vec<&Vec<Witness>> = edges
+            .iter()
+            .map(|e| self.edges.get(e))
+            .collect::<Option<_>>()?;
+        let total: usize = lists.iter().map(|l| l.len()).product();
+        for n in 0..total.min(4096) {
+            let mut k = n;
+            let pick: Vec<&Witness> = lists
+                .iter()
+                .map(|l| {
+                    let w = &l[k % l.len()];
+                    k /= l.len();
+                    w
+                })
+                .collect();
+            let threads: HashSet<u64> = pick.iter().map(|w| w.actor).collect();
+            let common_gate = pick[0]
+                .gates
+                .iter()
+                .any(|g| pick.iter().all(|w| w.gates.contains(g)));
+            if threads.len() >= 2 && !common_gate {
+                return Some(pick.into_iter().cloned().collect());
+            }
+        }
+        None
+    }
+
+    /// Shortest path of classes from `start` to `goal`, both included, by BFS.
+    fn path(&self, start: u32, goal: u32) -> Option<Vec<u32>> {
+        let mut prev: HashMap<u32, u32> = HashMap::new();
+        let mut queue = VecDeque::from([start]);
+        while let Some(c) = queue.pop_front() {
+            if c == goal {
+                let mut path = vec![goal];
+                let mut cur = goal;
+                while cur != start {
+                    cur = prev[&cur];
+                    path.push(cur);
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for &n in self.next.get(&c).into_iter().flatten() {
+                if n != start && !prev.contains_key(&n) {
+                    prev.insert(n, c);
+                    queue.push_back(n);
+                }
+            }
+        }
+        None
+    }
+}

@@ -1,0 +1,233 @@
+//! Deadlock reports: evidence for every participant, as text (Display) and JSON (serde).
+
+use crate::actor::{Held, Snapshot};
+use crate::class;
+use parking_lot::Mutex;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
+
+/// One lock as a participant holds it or waits for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LockRef {
+    /// Lock instance id (the same id as in the trace).
+    pub lock: u64,
+    /// The lock's class: its user-given name or its creation site.
+    pub name: String,
+    /// `mutex`, `rwlock`, `semaphore` or `condvar`.
+    pub kind: String,
+    /// `exclusive`, `shared` or `permit`.
+    pub mode: String,
+    /// Where it was taken, or where the wait is: `file:line:column`.
+    pub site: String,
+    /// For how long it has been held or waited for, in nanoseconds, when known (waits always;
+    /// holds when the acquisition was timed: contended or sampled).
+    pub for_ns: Option<u64>,
+    /// A timed wait (`try_lock_for`, `acquire_timeout`) that gives up by itself.
+    pub timed: bool,
+}
+
+/// One actor caught in a deadlock (or starving) cycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Participant {
+    /// Actor id (the same id as in the trace).
+    pub actor: u64,
+    /// Thread name.
+    pub name: String,
+    /// What it waits for.
+    pub waits_for: LockRef,
+    /// What it holds, outermost first.
+    pub holds: Vec<LockRef>,
+    /// The stack of its wait, innermost first (empty when it was not captured).
+    pub stack: Vec<String>,
+}
+
+/// A wait-for cycle that can never resolve (`kind == "deadlock"`), or one through a counted
+/// resource that has a holder outside the cycle (`kind == "starvation"`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DeadlockReport {
+    /// `deadlock` or `starvation`.
+    pub kind: String,
+    /// A wait in the cycle has a timeout, so the deadlock breaks when it expires.
+    pub resolves_by_timeout: bool,
+    /// `wait` (found when the last wait began) or `watchdog` (found by the periodic check).
+    pub detected_by: String,
+    /// When it was found, nanoseconds since the trace epoch.
+    pub detected_at_ns: u64,
+    /// The cycle: each participant waits for a lock the next one holds.
+    pub participants: Vec<Participant>,
+    /// Names of the locks waited for in the cycle (for the report's `alerts` array).
+    pub locks: Vec<String>,
+    /// Names of the participants (for the report's `alerts` array).
+    pub actors: Vec<String>,
+}
+
+fn lock_ref(h: &Held, now: u64) -> LockRef {
+    let class = class::by_id(h.class);
+    LockRef {
+        lock: h.lock,
+        name: class.map_or_else(|| format!("lock#{}", h.lock), |c| c.label.clone()),
+        kind: class.map_or("mutex", |c| c.kind.as_str()).to_owned(),
+        mode: h.mode.as_str().to_owned(),
+        site: format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column()),
+        for_ns: (h.since_ns != 0).then(|| now.saturating_sub(h.since_ns)),
+        timed: h.timed,
+    }
+}
+
+impl DeadlockReport {
+    pub(crate) fn build(
+        snaps: &[Snapshot],
+        cycle: &[usize],
+        deadlock: bool,
+        timed: bool,
+        by: &str,
+        now: u64,
+    ) -> Self {
+        let participants: Vec<Participant> = cycle
+            .iter()
+            .filter_map(|&i| {
+                let s = &snaps[i];
+                let w = s.waiting.as_ref()?;
+                Some(Participant {
+                    actor: s.id,
+                    name: s.name.clone(),
+                    waits_for: lock_ref(w, now),
+                    holds: s.held.iter().map(|h| lock_ref(h, now)).collect(),
+                    stack: resolve(&s.wait_stack),
+                })
+            })
+            .collect();
+        let mut locks: Vec<String> = participants
+            .iter()
+            .map(|p| p.waits_for.name.clone())
+            .collect();
+        locks.dedup();
+        DeadlockReport {
+            kind: if deadlock { "deadlock" } else { "starvation" }.to_owned(),
+            resolves_by_timeout: timed,
+            detected_by: by.to_owned(),
+            detected_at_ns: now,
+            actors: participants.iter().map(|p| p.name.clone()).collect(),
+            locks,
+            participants,
+        }
+    }
+
+    /// The report as a JSON object.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+}
+
+fn ms(ns: Option<u64>) -> String {
+    ns.map_or_else(
+        || "for an unknown time".to_owned(),
+        |ns| format!("for {:.3} ms", ns as f64 / 1e6),
+    )
+}
+
+impl fmt::Display for DeadlockReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.participants.len();
+        match (self.kind.as_str(), n) {
+            ("deadlock", 1) => writeln!(
+                f,
+                "lockscope: DEADLOCK: a thread waits for a lock it holds itself"
+            )?,
+            ("deadlock", _) => writeln!(
+                f,
+                "lockscope: DEADLOCK: {n} threads wait for each other in a cycle"
+            )?,
+            _ => writeln!(
+                f,
+                "lockscope: STARVATION: {n} threads wait in a cycle through a pool whose other permit holders may never return"
+            )?,
+        }
+        if self.resolves_by_timeout {
+            writeln!(
+                f,
+                "  (a wait in the cycle has a timeout: it will break when that expires)"
+            )?;
+        }
+        for (k, p) in self.participants.iter().enumerate() {
+            let w = &p.waits_for;
+            writeln!(f, "\nthread {:?} (actor {})", p.name, p.actor)?;
+            writeln!(
+                f,
+                "  waits for {} ({} {}) at {} {}{}",
+                w.name,
+                w.kind,
+                w.mode,
+                w.site,
+                ms(w.for_ns),
+                if w.timed { ", with a timeout" } else { "" }
+            )?;
+            let next = &self.participants[(k + 1) % n];
+            if next.actor != p.actor {
+                writeln!(f, "    which thread {:?} holds", next.name)?;
+            } else {
+                writeln!(f, "    which it holds itself")?;
+            }
+            for h in &p.holds {
+                writeln!(
+                    f,
+                    "  holds     {} ({} {}) taken at {} {}",
+                    h.name,
+                    h.kind,
+                    h.mode,
+                    h.site,
+                    ms(h.for_ns)
+                )?;
+            }
+            if !p.stack.is_empty() {
+                writeln!(f, "  wait stack:")?;
+                for frame in &p.stack {
+                    writeln!(f, "    {frame}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Symbols for instruction pointers, cached: reports are rare, but the first lookup loads
+/// debug info.
+static SYMBOLS: LazyLock<Mutex<HashMap<usize, Vec<String>>>> = LazyLock::new(Default::default);
+
+/// Resolves a raw wait stack to `function (file:line)` frames, dropping lockscope's own.
+fn resolve(ips: &[usize]) -> Vec<String> {
+    let mut cache = SYMBOLS.lock();
+    let mut out = Vec::new();
+    for &ip in ips {
+        let frames = cache.entry(ip).or_insert_with(|| {
+            let mut v = Vec::new();
+            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |s| {
+                let name = s
+                    .name()
+                    .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
+                match (s.filename(), s.lineno()) {
+                    (Some(file), Some(line)) => {
+                        v.push(format!("{name} ({}:{line})", file.display()))
+                    }
+                    _ => v.push(name),
+                }
+            });
+            v
+        });
+        out.extend(frames.iter().cloned());
+    }
+    let first_user = out
+        .iter()
+        .position(|f| !f.starts_with("lockscope::") && !f.starts_with("<lockscope::"));
+    let mut out = out.split_off(first_user.unwrap_or(out.len()).min(out.len()));
+    while out.len() > 1
+        && out.last().is_some_and(|f| {
+            crate::recorder::symbols::outer_noise(f.split(" (").next().unwrap_or(f))
+        })
+    {
+        out.pop();
+    }
+    out
+}
