@@ -56,6 +56,9 @@ pub(crate) struct Snapshot {
 
 /// Marks a timed wait in a class-mode word.
 pub(crate) const TIMED: u64 = 1 << 7;
+/// Marks an acquisition that could not block (`try_lock`) or gave up by itself (timed): it
+/// adds no lock-order edges, like lockdep's trylock.
+pub(crate) const NO_ORDER: u64 = 1 << 6;
 
 /// Actors waiting for a lock right now (not counting condvar waits).
 pub(crate) static WAITING: AtomicUsize = AtomicUsize::new(0);
@@ -74,7 +77,7 @@ pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
 
 fn decode_class_mode(w: u64) -> (u32, Mode) {
     let n = ((w >> 8) & 0xff_ffff) as u32;
-    let mode = match w & 0x7f {
+    let mode = match w & 0x3f {
         0 => Mode::Exclusive,
         1 => Mode::Shared,
         2 => Mode::Condvar,
@@ -88,6 +91,8 @@ pub(crate) struct ThreadBuf {
     pub(crate) events: Vec<u8>,
     pub(crate) stacks: Vec<u64>,
     seen_stacks: [u64; 64],
+    /// The recording session `seen_stacks` belongs to: a new trace needs every stack again.
+    seen_session: u32,
 }
 
 impl ThreadBuf {
@@ -102,6 +107,7 @@ impl ThreadBuf {
             events: Vec::new(),
             stacks: Vec::new(),
             seen_stacks: [0; 64],
+            seen_session: 0,
         }
     }
 }
@@ -110,7 +116,7 @@ impl ThreadBuf {
 pub(crate) struct ActorShared {
     pub(crate) id: AtomicU64,
     pub(crate) name: Mutex<String>,
-    seq: AtomicU32,
+    seq: AtomicU64,
     depth: AtomicU32,
     held: [Slot; MAX_HELD],
     waiting: Slot,
@@ -198,7 +204,7 @@ fn register() -> &'static ActorShared {
             let a: &'static ActorShared = Box::leak(Box::new(ActorShared {
                 id: AtomicU64::new(0),
                 name: Mutex::new(String::new()),
-                seq: AtomicU32::new(0),
+                seq: AtomicU64::new(0),
                 depth: AtomicU32::new(0),
                 held: Default::default(),
                 waiting: Slot::default(),
@@ -263,7 +269,7 @@ impl ActorShared {
     }
 
     #[inline]
-    fn begin_write(&self) -> u32 {
+    fn begin_write(&self) -> u64 {
         let s = self.seq.load(Relaxed);
         self.seq.store(s.wrapping_add(1), Relaxed);
         fence(Release);
@@ -271,14 +277,15 @@ impl ActorShared {
     }
 
     #[inline]
-    fn end_write(&self, s: u32) {
+    fn end_write(&self, s: u64) {
         self.seq.store(s.wrapping_add(2), Release);
     }
 
     /// Records that this (owning) thread now holds `lock`.
     ///
-    /// The slot written is above the published depth, so no reader looks at it until the
-    /// depth store (Release) publishes it: a push needs no sequence bump.
+    /// The slot written is above the published depth. A reader holding a stale, larger depth
+    /// may look at it, but that depth predates a pop, and every pop bumps the sequence, so
+    /// such a reader retries: a push needs no sequence bump of its own.
     #[inline]
     pub(crate) fn push_held(
         &self,
@@ -304,7 +311,7 @@ impl ActorShared {
             | 1;
         self.chain[d].store(key, Relaxed);
         self.depth.store(d as u32 + 1, Release);
-        if d > 0 {
+        if d > 0 && cm & NO_ORDER == 0 {
             let seen = &self.validated[(key >> 58) as usize];
             if seen.load(Relaxed) != key {
                 seen.store(key, Relaxed);
@@ -326,7 +333,9 @@ impl ActorShared {
         if d <= MAX_HELD && self.held[d - 1].lock.load(Relaxed) == lock {
             self.depth.store((d - 1) as u32, Relaxed);
             let s = self.seq.load(Relaxed);
-            self.seq.store(s.wrapping_add(2), Relaxed);
+            // Release: a reader that sees the new sequence sees the new depth; the fence keeps
+            // the next push's slot writes after it.
+            self.seq.store(s.wrapping_add(2), Release);
             fence(Release);
             return;
         }
@@ -335,11 +344,14 @@ impl ActorShared {
 
     #[cold]
     fn pop_held_slow(&self, lock: u64, d: usize, top: usize) {
-        let s = self.begin_write();
-        if let Some(i) = (0..top)
+        let found = (0..top)
             .rev()
-            .find(|&i| self.held[i].lock.load(Relaxed) == lock)
-        {
+            .find(|&i| self.held[i].lock.load(Relaxed) == lock);
+        if found.is_none() && d <= MAX_HELD {
+            return; // not in our list (already gone): leave it alone
+        }
+        let s = self.begin_write();
+        if let Some(i) = found {
             for j in i..top - 1 {
                 let (a, b) = (&self.held[j], &self.held[j + 1]);
                 a.lock.store(b.lock.load(Relaxed), Relaxed);
@@ -443,7 +455,12 @@ impl ActorShared {
     /// id (0 when there was no room).
     pub(crate) fn queue_stack(&self, st: &raw::RawStack) -> u64 {
         let id = st.id();
+        let session = crate::recorder::session();
         self.buf.write(|b| {
+            if b.seen_session != session {
+                b.seen_stacks = [0; 64];
+                b.seen_session = session;
+            }
             let slot = (id % 64) as usize;
             if b.seen_stacks[slot] == id {
                 return id;

@@ -329,3 +329,32 @@ fn class_acquisitions_are_exact_once_instances_drop() {
     assert_eq!(done.acquisitions, 3_000);
     assert!(done.hold_ns.p50 > 0, "sampled holds were timed");
 }
+
+#[test]
+fn huge_timeouts_wait_forever_instead_of_panicking() {
+    let m = Mutex::new(1);
+    assert!(m.try_lock_for(Duration::MAX).is_some());
+    let l = RwLock::new(1);
+    assert!(l.try_read_for(Duration::MAX).is_some());
+    assert!(l.try_write_for(Duration::MAX).is_some());
+    let s = Semaphore::new(1);
+    assert!(s.acquire_timeout(Duration::MAX).is_some());
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let p = pair.clone();
+    let mut g = pair.0.lock();
+    let t = thread::spawn(move || {
+        *p.0.lock() = true;
+        p.1.notify_one();
+    });
+    while !*g {
+        assert!(!pair.1.wait_for(&mut g, Duration::MAX).timed_out());
+    }
+    drop(g);
+    t.join().unwrap();
+    let sm = stdsync::Mutex::new(true);
+    let sc = stdsync::Condvar::new();
+    let (_g, r) = sc
+        .wait_timeout_while(sm.lock().unwrap(), Duration::MAX, |ready| !*ready)
+        .unwrap();
+    assert!(!r.timed_out());
+}

@@ -299,3 +299,65 @@ fn a_real_trace_cut_anywhere_decodes_a_prefix() {
         );
     }
 }
+
+#[test]
+fn dropping_an_old_recording_does_not_stop_the_new_one() {
+    const NAME: &str = "dropping_an_old_recording_does_not_stop_the_new_one";
+    let (old, new) = (trace_path("old-recording"), trace_path(NAME));
+    if is_child(NAME) {
+        let first = Recorder::to_file(&old).unwrap().start();
+        let second = Recorder::to_file(&new).unwrap().start();
+        drop(first);
+        let m = Arc::new(Mutex::named("after-old-dropped", 0));
+        forced_contention(&m);
+        drop(second);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&new).unwrap();
+    let lock = locks_of(&t, class_named(&t, "after-old-dropped"))[0];
+    assert!(
+        t.records
+            .iter()
+            .any(|r| matches!(r, Record::WaitBegin { lock: l, .. } if *l == lock))
+    );
+    assert!(t.is_complete());
+}
+
+#[test]
+fn a_second_recording_defines_every_stack_it_uses() {
+    const NAME: &str = "a_second_recording_defines_every_stack_it_uses";
+    let (first, second) = (trace_path("first-session"), trace_path(NAME));
+    if is_child(NAME) {
+        let m = Arc::new(Mutex::named("two-sessions", 0));
+        for path in [&first, &second] {
+            let rec = Recorder::to_file(path).unwrap().start();
+            forced_contention(&m);
+            drop(rec);
+        }
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&second).unwrap();
+    let defined: Vec<u64> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Stack { stack, .. } => Some(*stack),
+            _ => None,
+        })
+        .collect();
+    let used: Vec<u64> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::WaitBegin { stack, .. } if *stack != 0 => Some(*stack),
+            _ => None,
+        })
+        .collect();
+    assert!(!used.is_empty());
+    assert!(
+        used.iter().all(|s| defined.contains(s)),
+        "used {used:?}, defined {defined:?}"
+    );
+}

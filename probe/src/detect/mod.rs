@@ -39,7 +39,9 @@ pub const DEADLOCK_EXIT_CODE: i32 = 86;
 static POLICY: AtomicU8 = AtomicU8::new(0); // 0 unset (log unless callbacks), 1 log, 2 panic, 3 exit
 type Callback = Arc<dyn Fn(&DeadlockReport) + Send + Sync>;
 static CALLBACKS: RwLock<Vec<Callback>> = RwLock::new(Vec::new());
-static SEEN: Mutex<Option<HashSet<Vec<(u64, u64, u64)>>>> = Mutex::new(None);
+/// A cycle's identity: (actor, lock, wait start) of each participant, sorted.
+type CycleKey = Vec<(u64, u64, u64)>;
+static SEEN: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
 static WATCHDOG: std::sync::Once = std::sync::Once::new();
 /// Alerts waiting for the recorder (encoded `Alert` records); never dropped.
 pub(crate) static ALERTS: Mutex<Vec<u8>> = Mutex::new(Vec::new());

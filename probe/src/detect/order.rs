@@ -146,7 +146,11 @@ impl fmt::Display for LockOrderReport {
             } else {
                 "<- waits"
             };
-            writeln!(f, "{}", row(i, format!("lock({})  {note}", e.to)))?;
+            writeln!(
+                f,
+                "{}",
+                row(i, format!("lock({})  {}  {note}", e.to, e.to_site))
+            )?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! `Condvar`: parking_lot's condition variable, recording each wait.
 
-use super::meta::LockMeta;
+use super::meta::{LockMeta, Token};
 use super::mutex::MutexGuard;
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
@@ -80,7 +80,17 @@ impl Condvar {
         guard: &mut MutexGuard<'_, T>,
         timeout: Duration,
     ) -> WaitTimeoutResult {
-        self.wait_until_at(guard, Instant::now() + timeout, Location::caller())
+        let site = Location::caller();
+        match super::deadline(timeout) {
+            Some(d) => self.wait_until_at(guard, d, site),
+            None => {
+                self.recorded(guard, site, |inner| {
+                    self.inner.wait(inner);
+                    true
+                });
+                WaitTimeoutResult(false)
+            }
+        }
     }
 
     /// Like [`Condvar::wait`] but gives up at `deadline`.
@@ -146,18 +156,24 @@ impl Condvar {
         site: &'static Location<'static>,
         wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> bool,
     ) {
-        let tracked = guard.tok.lock != 0;
-        if !tracked || !crate::config::enabled() {
-            wait(&mut guard.inner);
+        if guard.tok.lock == 0 {
+            wait(&mut guard.inner); // taken while recording was off: nothing to keep up to date
             return;
         }
+        // The guard gives up its hold before the wait whether or not recording is on now, so
+        // the held list never claims the mutex while another thread has it.
         let mutex_site = guard.tok.site;
-        guard.meta.released(&guard.tok, Mode::Exclusive);
-        self.meta.count_wait();
-        let w = self.meta.begin_wait(Mode::Condvar, site, false);
-        let notified = wait(&mut guard.inner);
-        self.meta.end_wait(&w, notified);
-        guard.tok = guard.meta.acquired(Mode::Exclusive, mutex_site);
+        let tok = std::mem::replace(&mut guard.tok, Token::untracked(mutex_site));
+        guard.meta.released(&tok, Mode::Exclusive);
+        if crate::config::enabled() {
+            self.meta.count_wait();
+            let w = self.meta.begin_wait(Mode::Condvar, site, false);
+            let notified = wait(&mut guard.inner);
+            self.meta.end_wait(&w, notified);
+            guard.tok = guard.meta.acquired(Mode::Exclusive, mutex_site, true);
+        } else {
+            wait(&mut guard.inner);
+        }
     }
 }
 

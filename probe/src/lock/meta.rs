@@ -2,7 +2,7 @@
 //! stores on the lock's own cache line and the thread's held list: no clock, no allocation,
 //! no atomic read-modify-write for exclusive modes) and the cold paths (sampling, waits).
 
-use crate::actor::{self, ActorShared, TIMED, WAITING, class_mode};
+use crate::actor::{self, ActorShared, NO_ORDER, TIMED, WAITING, class_mode};
 use crate::class::{ClassInfo, class_for};
 use crate::config::{enabled, init, sample_mask};
 use crate::format::{LockKind, Mode, Outcome, Record, encode_wait_begin, finish_length, tag};
@@ -159,13 +159,20 @@ impl LockMeta {
     /// Makes sure the running recorder has this instance's definition.
     fn announce(&self, id: u64) {
         let session = recorder::session();
-        if session != 0 && self.announced.swap(session, Relaxed) != session {
+        if session == 0 || self.announced.load(Relaxed) == session {
+            return;
+        }
+        // The definition enters the log before anyone can see `announced`, so no event of
+        // this lock reaches the recorder ahead of it.
+        let mut meta = META.lock();
+        if self.announced.load(Relaxed) != session {
             let r = Record::Lock {
                 lock: id,
                 class: u64::from(self.class().id),
                 capacity: self.capacity,
             };
-            r.encode(&mut META.lock().instances);
+            r.encode(&mut meta.instances);
+            self.announced.store(session, Relaxed);
         }
     }
 
@@ -174,15 +181,20 @@ impl LockMeta {
     /// Bookkeeping after an uncontended acquisition. `exclusive` modes are serialised by the
     /// lock itself, so their counter needs no read-modify-write.
     #[inline(always)]
-    pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Token {
+    pub(crate) fn acquired(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        blocking: bool,
+    ) -> Token {
         if !enabled() {
             return Token::untracked(site);
         }
-        self.acquire_tracked(mode, site)
+        self.acquire_tracked(mode, site, if blocking { 0 } else { NO_ORDER })
     }
 
     #[inline(always)]
-    fn acquire_tracked(&self, mode: Mode, site: &'static Location<'static>) -> Token {
+    fn acquire_tracked(&self, mode: Mode, site: &'static Location<'static>, flags: u64) -> Token {
         let n = self.count(mode);
         let id = self.id.load(Acquire);
         if n & sample_mask() != 0 && id != 0 {
@@ -190,14 +202,19 @@ impl LockMeta {
             if mode == Mode::Exclusive {
                 self.holder.store(actor.id.load(Relaxed), Relaxed);
             }
-            actor.push_held(id, class_mode(self.class_id.load(Relaxed), mode), site, 0);
+            actor.push_held(
+                id,
+                class_mode(self.class_id.load(Relaxed), mode) | flags,
+                site,
+                0,
+            );
             return Token {
                 lock: id,
                 stamp: 0,
                 site,
             };
         }
-        self.acquired_sampled(n, mode, site)
+        self.acquired_sampled(n, mode, site, flags)
     }
 
     #[inline]
@@ -213,10 +230,16 @@ impl LockMeta {
 
     #[cold]
     #[inline(never)]
-    fn acquired_sampled(&self, n: u64, mode: Mode, site: &'static Location<'static>) -> Token {
+    fn acquired_sampled(
+        &self,
+        n: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+        flags: u64,
+    ) -> Token {
         let id = self.id();
         let now = clock::now_ns();
-        self.after_acquire(id, n, mode, site, now, true)
+        self.after_acquire(id, n, mode, site, now, flags)
     }
 
     /// Shared tail of every timed acquisition.
@@ -227,13 +250,19 @@ impl LockMeta {
         mode: Mode,
         site: &'static Location<'static>,
         now: u64,
-        sampled: bool,
+        flags: u64,
     ) -> Token {
+        let sampled = n & sample_mask() == 0;
         let actor = actor::current();
         if mode == Mode::Exclusive {
             self.holder.store(actor.id.load(Relaxed), Relaxed);
         }
-        actor.push_held(id, class_mode(self.class_id.load(Relaxed), mode), site, now);
+        actor.push_held(
+            id,
+            class_mode(self.class_id.load(Relaxed), mode) | flags,
+            site,
+            now,
+        );
         if sampled {
             self.publish(n + 1);
         }
@@ -343,8 +372,8 @@ impl LockMeta {
             };
             self.contended_since_ns.store(still, Relaxed);
         }
-        let sampled = n & sample_mask() == 0;
-        (got, self.after_acquire(w.lock, n, mode, site, t1, sampled))
+        let flags = if timed { NO_ORDER } else { 0 };
+        (got, self.after_acquire(w.lock, n, mode, site, t1, flags))
     }
 
     /// Records the start of a wait: counts the waiter, publishes what this actor waits for,
@@ -363,7 +392,7 @@ impl LockMeta {
         // holder see a waiter and release, so the holders read here are the real ones.
         let recording = recorder::recording();
         let holders = if recording {
-            self.holders(mode, actor_id)
+            self.holders(mode)
         } else {
             ([0; MAX_HOLDERS], 0)
         };
@@ -451,7 +480,7 @@ impl LockMeta {
     }
 
     /// The actors holding this lock right now (the wait-for edges of a new waiter).
-    fn holders(&self, mode: Mode, me: u64) -> ([u64; MAX_HOLDERS], usize) {
+    fn holders(&self, mode: Mode) -> ([u64; MAX_HOLDERS], usize) {
         let mut out = [0u64; MAX_HOLDERS];
         let mut n = 0;
         let mut h = self.holder.load(Relaxed);
@@ -467,8 +496,8 @@ impl LockMeta {
                 }
             }
         }
-        if h != 0 && h != me {
-            out[0] = h;
+        if h != 0 {
+            out[0] = h; // may be `me`: a thread re-locking its own lock waits for itself
             n = 1;
         }
         let scan =
@@ -476,7 +505,7 @@ impl LockMeta {
         if scan && h == 0 {
             let id = self.id.load(Relaxed);
             actor::holders_of(id, |a| {
-                if n < MAX_HOLDERS && a != me {
+                if n < MAX_HOLDERS {
                     out[n] = a;
                     n += 1;
                 }
@@ -507,20 +536,28 @@ impl Drop for LockMeta {
     }
 }
 
-/// The string id of a call site (`file:line:column`), cached per thread for the last few sites.
+/// The string id of a call site (`file:line:column`), cached per thread (64 entries, direct
+/// mapped by the location's address) so steady-state releases take no global lock.
 fn site_id(site: &'static Location<'static>) -> u64 {
+    const SLOTS: usize = 64;
     thread_local! {
-        static CACHE: std::cell::Cell<[(usize, u64); 4]> = const { std::cell::Cell::new([(0, 0); 4]) };
+        static CACHE: std::cell::RefCell<[(usize, u64); SLOTS]> = const { std::cell::RefCell::new([(0, 0); SLOTS]) };
     }
     let key = site as *const Location<'static> as usize;
-    let mut c = CACHE.with(std::cell::Cell::get);
-    if let Some(&(_, id)) = c.iter().find(|(k, _)| *k == key) {
+    let slot = (key >> 3) % SLOTS;
+    if let Some(id) = CACHE.with(|c| {
+        c.try_borrow()
+            .ok()
+            .and_then(|c| (c[slot].0 == key).then_some(c[slot].1))
+    }) {
         return id;
     }
     let text = format!("{}:{}:{}", site.file(), site.line(), site.column());
     let id = crate::meta::intern(&text);
-    c.rotate_right(1);
-    c[0] = (key, id);
-    CACHE.with(|cell| cell.set(c));
+    CACHE.with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            c[slot] = (key, id);
+        }
+    });
     id
 }

@@ -83,7 +83,7 @@ impl<T: ?Sized> Mutex<T> {
         }
         match self.inner.try_lock() {
             Some(inner) => MutexGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site),
+                tok: self.meta.acquired(Mode::Exclusive, site, true),
                 inner,
                 meta: &self.meta,
             },
@@ -112,7 +112,7 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         let inner = self.inner.try_lock()?;
         Some(MutexGuard {
-            tok: self.meta.acquired(Mode::Exclusive, site),
+            tok: self.meta.acquired(Mode::Exclusive, site, false),
             inner,
             meta: &self.meta,
         })
@@ -122,7 +122,10 @@ impl<T: ?Sized> Mutex<T> {
     /// ended without the lock.
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
-        self.try_lock_until_at(Instant::now() + timeout, Location::caller())
+        match super::deadline(timeout) {
+            Some(d) => self.try_lock_until_at(d, Location::caller()),
+            None => Some(self.lock()),
+        }
     }
 
     /// Acquires the mutex, waiting until `deadline` at the latest.
@@ -138,7 +141,7 @@ impl<T: ?Sized> Mutex<T> {
     ) -> Option<MutexGuard<'_, T>> {
         if let Some(inner) = self.inner.try_lock() {
             return Some(MutexGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site),
+                tok: self.meta.acquired(Mode::Exclusive, site, false),
                 inner,
                 meta: &self.meta,
             });

@@ -6,7 +6,7 @@ use crate::format::{LockKind, Mode};
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 use std::panic::Location;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A reader-writer lock that records readers, writers and who waits on whom.
 ///
@@ -81,7 +81,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         match self.inner.try_read() {
             Some(inner) => RwLockReadGuard {
-                tok: self.meta.acquired(Mode::Shared, site),
+                tok: self.meta.acquired(Mode::Shared, site, true),
                 inner,
                 meta: &self.meta,
             },
@@ -116,7 +116,7 @@ impl<T: ?Sized> RwLock<T> {
         }
         match self.inner.try_write() {
             Some(inner) => RwLockWriteGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site),
+                tok: self.meta.acquired(Mode::Exclusive, site, true),
                 inner,
                 meta: &self.meta,
             },
@@ -144,7 +144,7 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         let inner = self.inner.try_read()?;
         Some(RwLockReadGuard {
-            tok: self.meta.acquired(Mode::Shared, site),
+            tok: self.meta.acquired(Mode::Shared, site, false),
             inner,
             meta: &self.meta,
         })
@@ -157,7 +157,7 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         let inner = self.inner.try_write()?;
         Some(RwLockWriteGuard {
-            tok: self.meta.acquired(Mode::Exclusive, site),
+            tok: self.meta.acquired(Mode::Exclusive, site, false),
             inner,
             meta: &self.meta,
         })
@@ -169,12 +169,14 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         if let Some(inner) = self.inner.try_read() {
             return Some(RwLockReadGuard {
-                tok: self.meta.acquired(Mode::Shared, site),
+                tok: self.meta.acquired(Mode::Shared, site, false),
                 inner,
                 meta: &self.meta,
             });
         }
-        let deadline = Instant::now() + timeout;
+        let Some(deadline) = super::deadline(timeout) else {
+            return Some(self.read());
+        };
         let (g, tok) = self.meta.wait(Mode::Shared, site, true, || {
             self.inner.try_read_until(deadline)
         });
@@ -191,12 +193,14 @@ impl<T: ?Sized> RwLock<T> {
         let site = Location::caller();
         if let Some(inner) = self.inner.try_write() {
             return Some(RwLockWriteGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site),
+                tok: self.meta.acquired(Mode::Exclusive, site, false),
                 inner,
                 meta: &self.meta,
             });
         }
-        let deadline = Instant::now() + timeout;
+        let Some(deadline) = super::deadline(timeout) else {
+            return Some(self.write());
+        };
         let (g, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
             self.inner.try_write_until(deadline)
         });

@@ -38,6 +38,9 @@ pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     permits: u32,
     tok: Token,
+    /// Released on the thread that took it (its held list records the permit), like
+    /// parking_lot's guards: not `Send`.
+    _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl Semaphore {
@@ -92,13 +95,17 @@ impl Semaphore {
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         let site = Location::caller();
         self.take(1)
-            .then(|| self.permit(1, self.meta.acquired(Mode::Permits(1), site)))
+            .then(|| self.permit(1, self.meta.acquired(Mode::Permits(1), site, false)))
     }
 
     /// Takes one permit, waiting at most `timeout`.
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
-        self.acquire_many_at(1, Some(Instant::now() + timeout), Location::caller())
+        let site = Location::caller();
+        match super::deadline(timeout) {
+            Some(d) => self.acquire_many_at(1, Some(d), site),
+            None => self.acquire_many_at(1, None, site),
+        }
     }
 
     fn acquire_many_at(
@@ -109,7 +116,7 @@ impl Semaphore {
     ) -> Option<SemaphorePermit<'_>> {
         let mode = Mode::Permits(n);
         if self.take(n as usize) {
-            return Some(self.permit(n, self.meta.acquired(mode, site)));
+            return Some(self.permit(n, self.meta.acquired(mode, site, deadline.is_none())));
         }
         let (ok, tok) = self.meta.wait(mode, site, deadline.is_some(), || {
             self.block(n as usize, deadline).then_some(())
@@ -122,6 +129,7 @@ impl Semaphore {
             sem: self,
             permits,
             tok,
+            _not_send: std::marker::PhantomData,
         }
     }
 
@@ -145,6 +153,8 @@ impl Semaphore {
     /// Parks until `n` permits can be taken or the deadline passes.
     fn block(&self, n: usize, deadline: Option<Instant>) -> bool {
         self.sleepers.fetch_add(1, SeqCst);
+        // Store-load ordering with give_back (store `available`, load `sleepers`).
+        std::sync::atomic::fence(SeqCst);
         let mut g = self.park.lock();
         let got = loop {
             if self.take(n) {
@@ -166,6 +176,7 @@ impl Semaphore {
 
     fn give_back(&self, n: usize) {
         self.available.fetch_add(n, SeqCst);
+        std::sync::atomic::fence(SeqCst);
         if self.sleepers.load(SeqCst) != 0 {
             let _g = self.park.lock();
             self.wake.notify_all();

@@ -30,6 +30,8 @@ static WRITER_THREAD: parking_lot::RwLock<Option<Thread>> = parking_lot::RwLock:
 /// How long a flush requested on panic, exit or deadlock may take before lockscope gives up
 /// waiting (the host must never hang on our account).
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
+/// The panic hook's bound: a caught panic must not stall a request for long.
+const PANIC_FLUSH_WAIT: Duration = Duration::from_millis(250);
 
 /// Is a recorder running? (Events are only buffered while one is.)
 #[inline]
@@ -104,7 +106,7 @@ impl Recorder {
     /// Starts recording. A recording already running is finished first (one trace at a time).
     pub fn start(self) -> Recording {
         install_hooks();
-        let previous = ACTIVE.lock().take();
+        let previous = ACTIVE.lock().clone();
         if let Some(p) = previous {
             p.finish();
         }
@@ -178,11 +180,6 @@ impl Recording {
 impl Drop for Recording {
     fn drop(&mut self) {
         if let Some(s) = self.shared.take() {
-            let mut active = ACTIVE.lock();
-            if active.as_ref().is_some_and(|a| Arc::ptr_eq(a, &s)) {
-                *active = None;
-            }
-            drop(active);
             s.finish();
             // Join only a writer that finished: never hang the host on a stuck disk.
             if let Some(h) = self.handle.take().filter(|_| s.finished.load(Acquire)) {
@@ -220,11 +217,24 @@ impl Shared {
         true
     }
 
-    /// Stops recording, writes the end marker and waits (bounded) for the writer to finish.
-    fn finish(&self) {
-        RECORDING.store(false, Release);
-        SESSION.store(0, Relaxed);
-        self.stop.store(true, Release);
+    /// Stops this recording (once), writes the end marker and waits (bounded) for the writer
+    /// to finish. Recording stops globally only if this is the active recording: an old
+    /// guard dropped late does not switch off its successor.
+    fn finish(self: &Arc<Self>) {
+        if self.stop.swap(true, Release) {
+            self.flush(FLUSH_WAIT);
+            return;
+        }
+        {
+            let mut active = ACTIVE.lock();
+            if active.as_ref().is_some_and(|a| Arc::ptr_eq(a, self)) {
+                *active = None;
+                RECORDING.store(false, Release);
+                SESSION.store(0, Relaxed);
+                *WRITER_THREAD.write() = None;
+            }
+        }
+        self.thread.unpark();
         self.flush(FLUSH_WAIT);
     }
 }
@@ -275,12 +285,21 @@ extern "C" fn at_exit() {
 }
 
 fn install_hooks() {
+    if std::thread::panicking() {
+        // Replacing the panic hook now would abort; the next recording installs it.
+        return;
+    }
     HOOKS.call_once(|| {
         crate::raw::register_at_exit(at_exit);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
-            flush();
+            // The process may abort right after this hook (panic = "abort"), so wait for the
+            // flush — normally one writer cycle, about a millisecond — but never long: services
+            // catch panics per request, and a stalled disk must not stall them.
+            if let Some(s) = ACTIVE.try_lock().and_then(|a| a.clone()) {
+                s.flush(PANIC_FLUSH_WAIT);
+            }
         }));
     });
 }

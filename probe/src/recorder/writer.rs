@@ -54,7 +54,8 @@ pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
         }
         if stopping {
             w.cycle();
-            let late = w.symbols.finish(Duration::from_secs(5));
+            w.flush(); // what is recorded is on disk before waiting for late symbols
+            let late = w.symbols.finish(Duration::from_secs(1));
             w.cycle();
             w.write_records(&late);
             w.write_stats();

@@ -1,4 +1,4 @@
-use super::{LockResult, MutexGuard, WaitTimeoutResult, map_result};
+use super::{LockResult, MutexGuard, PoisonError, WaitTimeoutResult, map_result};
 use std::time::Duration;
 
 /// `std::sync::Condvar`'s interface over [`crate::Condvar`].
@@ -65,7 +65,12 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        let deadline = std::time::Instant::now() + dur;
+        let Some(deadline) = crate::lock::deadline(dur) else {
+            return match self.wait_while(guard, condition) {
+                Ok(g) => finish(g, WaitTimeoutResult(false)),
+                Err(e) => Err(PoisonError::new((e.into_inner(), WaitTimeoutResult(false)))),
+            };
+        };
         loop {
             if !condition(&mut *guard) {
                 return finish(guard, WaitTimeoutResult(false));
