@@ -41,8 +41,31 @@ pub struct ViewerApp {
     pub active: usize,
     /// The "open a path" box.
     pub path_input: String,
-    /// The panel newly loaded traces open on.
-    pub first_panel: Panel,
+    /// How newly loaded traces are first shown.
+    pub first_look: FirstLook,
+}
+
+/// How a newly loaded trace is first shown.
+#[derive(Clone, Debug, Default)]
+pub struct FirstLook {
+    /// The panel it opens on.
+    pub panel: Panel,
+    /// The lock selected, by name, when the trace has one of that name.
+    pub lock: Option<String>,
+}
+
+impl FirstLook {
+    fn apply(&self, path: PathBuf, model: Model) -> TraceView {
+        let mut v = TraceView::new(path, model);
+        v.panel = self.panel;
+        let class = (self.lock.as_ref())
+            .and_then(|name| v.model.classes.values().find(|c| &c.name == name))
+            .map(|c| c.id);
+        if let Some(c) = class {
+            v.toggle_class(c);
+        }
+        v
+    }
 }
 
 impl ViewerApp {
@@ -69,8 +92,7 @@ impl ViewerApp {
 
     /// Adds an already decoded trace as a new tab.
     pub fn add_model(&mut self, path: PathBuf, model: Model) {
-        let mut view = TraceView::new(path.clone(), model);
-        view.panel = self.first_panel;
+        let view = self.first_look.apply(path.clone(), model);
         self.tabs.push(Tab {
             source: Source::File(path),
             state: TabState::Ready(Box::new(view)),
@@ -83,7 +105,7 @@ impl ViewerApp {
         for t in &mut self.tabs {
             if let TabState::Loading(l) = &t.state {
                 let r = l.wait();
-                t.state = finish(&t.source, r, self.first_panel);
+                t.state = finish(&t.source, r, &self.first_look);
             }
         }
     }
@@ -106,7 +128,7 @@ impl ViewerApp {
             if let TabState::Loading(l) = &t.state
                 && let Some(r) = l.try_finish()
             {
-                t.state = finish(&t.source, r, self.first_panel);
+                t.state = finish(&t.source, r, &self.first_look);
             }
         }
     }
@@ -220,13 +242,9 @@ impl ViewerApp {
     }
 }
 
-fn finish(source: &Source, r: Result<Model, String>, panel: Panel) -> TabState {
+fn finish(source: &Source, r: Result<Model, String>, look: &FirstLook) -> TabState {
     match r {
-        Ok(m) => {
-            let mut v = TraceView::new(source.path().to_owned(), m);
-            v.panel = panel;
-            TabState::Ready(Box::new(v))
-        }
+        Ok(m) => TabState::Ready(Box::new(look.apply(source.path().to_owned(), m))),
         Err(e) => TabState::Failed(e),
     }
 }

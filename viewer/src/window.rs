@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context as _, anyhow};
 
-use crate::app::ViewerApp;
+use crate::app::{FirstLook, ViewerApp};
 use crate::panels::Panel;
 
 /// How to open the window.
@@ -16,6 +16,8 @@ pub struct WindowOptions {
     pub traces: Vec<PathBuf>,
     /// The panel they open on.
     pub panel: Panel,
+    /// The lock selected at first, by name.
+    pub lock: Option<String>,
     /// Save a PNG of the first frames after loading to this path, then close.
     pub screenshot: Option<PathBuf>,
     /// Window size in points.
@@ -39,7 +41,10 @@ pub fn run(opts: WindowOptions) -> anyhow::Result<()> {
         native,
         Box::new(move |cc| {
             let mut app = ViewerApp::new();
-            app.first_panel = opts.panel;
+            app.first_look = FirstLook {
+                panel: opts.panel,
+                lock: opts.lock,
+            };
             for t in opts.traces {
                 app.open(t, Some(&cc.egui_ctx));
             }

@@ -8,7 +8,8 @@ use egui::{Event, Modifiers, PointerButton, Pos2, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
 use lockscope::format::{LockKind, Record};
-use lockscope_viewer::app::ViewerApp;
+use lockscope_viewer::app::{FirstLook, ViewerApp};
+use lockscope_viewer::panels::Panel;
 use lockscope_viewer::source::Source;
 use support::{TraceBuilder, bank, write};
 
@@ -244,6 +245,7 @@ fn diff_shows_per_lock_deltas_against_the_other_open_trace() {
     assert!(shows(&h, "Changes from ui-diff-base.lst to this trace"));
     assert!(h.query_by_label("+3").is_some(), "three more contentions");
     assert!(h.query_by_label("+103 µs").is_some(), "more total wait");
+    assert!(shows(&h, "Differential flamegraph of wait time"));
 }
 
 #[test]
@@ -265,6 +267,22 @@ fn opening_by_path_box_loads_the_trace_in_a_new_tab() {
     h.run();
     assert!(shows(&h, "ui-path-box.lst"));
     assert!(shows(&h, "Most contended locks"));
+}
+
+#[test]
+fn a_trace_can_open_on_a_chosen_panel_with_a_lock_selected() {
+    let mut app = ViewerApp::new();
+    app.first_look = FirstLook {
+        panel: Panel::Locks,
+        lock: Some("ledger".to_owned()),
+    };
+    app.open(write("ui-first-look.lst", &bank().0.bytes()), None);
+    app.wait_for_loads();
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut ViewerApp| app.show_ui(ui), app);
+    h.run();
+    assert!(shows(&h, "Who made ledger wait"));
 }
 
 #[test]

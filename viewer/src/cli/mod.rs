@@ -72,6 +72,9 @@ pub enum Command {
         /// The panel to show first.
         #[arg(long, value_enum, default_value_t = Panel::Overview)]
         panel: Panel,
+        /// Select this lock (by name) at first: every panel shows only it.
+        #[arg(long, value_name = "NAME")]
+        lock: Option<String>,
         /// Render the window once the traces loaded, save it as this PNG and exit.
         #[arg(long, value_name = "PNG")]
         screenshot: Option<PathBuf>,
@@ -184,6 +187,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::View {
             traces,
             panel,
+            lock,
             screenshot,
             size,
         } => {
@@ -195,6 +199,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             window::run(WindowOptions {
                 traces,
                 panel,
+                lock,
                 screenshot,
                 size: [size.0, size.1],
             })?;

@@ -1,8 +1,8 @@
 //! A/B comparison of two traces, lock by lock (matched by lock name).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use super::{LockRow, Model};
+use super::{FlameKind, LockRow, Model};
 
 /// One lock in two traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,86 @@ pub fn lock_deltas(base: &Model, new: &Model) -> Vec<LockDelta> {
     out
 }
 
+/// A node of a differential flame tree: one path, weighed in both traces.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffNode {
+    /// Frame name (the lock at the leaves, `all` at the root).
+    pub name: String,
+    /// Nanoseconds under this path in the base trace.
+    pub base_ns: u64,
+    /// Nanoseconds under this path in the new trace.
+    pub new_ns: u64,
+    /// Depth, 0 at the root.
+    pub depth: usize,
+    /// Children, heaviest (in either trace) first.
+    pub children: Vec<usize>,
+}
+
+impl DiffNode {
+    /// The larger of the two weights: what the node's width stands for.
+    pub fn width_ns(&self) -> u64 {
+        self.base_ns.max(self.new_ns)
+    }
+
+    /// New minus base.
+    pub fn delta_ns(&self) -> i128 {
+        signed(self.new_ns, self.base_ns)
+    }
+}
+
+/// The stacks of both traces merged into one tree (node 0 is the root), so each path
+/// shows what it cost before and after.
+pub fn diff_tree(base: &Model, new: &Model, kind: FlameKind) -> Vec<DiffNode> {
+    let mut nodes = vec![DiffNode {
+        name: "all".to_owned(),
+        base_ns: 0,
+        new_ns: 0,
+        depth: 0,
+        children: Vec::new(),
+    }];
+    let mut index: HashMap<(usize, String), usize> = HashMap::new();
+    for (model, is_new) in [(base, false), (new, true)] {
+        for s in model.folded_stacks(kind) {
+            let mut at = 0;
+            let add = |n: &mut DiffNode| {
+                if is_new {
+                    n.new_ns = n.new_ns.saturating_add(s.weight_ns);
+                } else {
+                    n.base_ns = n.base_ns.saturating_add(s.weight_ns);
+                }
+            };
+            add(&mut nodes[0]);
+            for f in &s.frames {
+                let next = match index.get(&(at, f.clone())) {
+                    Some(&i) => i,
+                    None => {
+                        let i = nodes.len();
+                        let depth = nodes[at].depth + 1;
+                        nodes.push(DiffNode {
+                            name: f.clone(),
+                            base_ns: 0,
+                            new_ns: 0,
+                            depth,
+                            children: Vec::new(),
+                        });
+                        nodes[at].children.push(i);
+                        index.insert((at, f.clone()), i);
+                        i
+                    }
+                };
+                add(&mut nodes[next]);
+                at = next;
+            }
+        }
+    }
+    for i in 0..nodes.len() {
+        let mut c = std::mem::take(&mut nodes[i].children);
+        c.sort_by(|&a, &b| nodes[b].width_ns().cmp(&nodes[a].width_ns()));
+        nodes[i].children = c;
+    }
+    nodes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +174,20 @@ mod tests {
         assert_eq!(d[0].name, "beta", "largest change first");
         let alpha = d.iter().find(|d| d.name == "alpha").unwrap();
         assert_eq!(alpha.wait_total_ns(), 0);
+    }
+
+    #[test]
+    fn the_diff_tree_weighs_each_path_in_both_traces() {
+        let (new, a, _) = two_locks();
+        let base = new.filtered(&Filter {
+            class: Some(a),
+            range_ns: None,
+        });
+        let t = diff_tree(&base, &new, FlameKind::Wait);
+        assert_eq!((t[0].base_ns, t[0].new_ns), (150, 350));
+        let beta = t.iter().find(|n| n.name == "beta").unwrap();
+        assert_eq!((beta.base_ns, beta.new_ns, beta.delta_ns()), (0, 200, 200));
+        let alpha = t.iter().find(|n| n.name == "alpha").unwrap();
+        assert_eq!(alpha.delta_ns(), 0);
     }
 }

@@ -23,7 +23,7 @@ use std::path::Path;
 use anyhow::Context as _;
 use lockscope::format::{self, ActorKind, DecodeError, Header, Histogram, LockKind, Mode, Outcome};
 
-pub use diff::{LockDelta, lock_deltas};
+pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas};
 pub use filter::Filter;
 pub use flame::{FlameKind, FoldedStack};
 pub use flame_tree::{FlameNode, FlameOrder, FlameTree};

@@ -2,15 +2,24 @@
 
 use egui::RichText;
 
+use super::diff_flame::diff_flame_ui;
 use super::style::{delta_color, signed};
 use super::{OtherTrace, TraceView, ns, signed_ns};
-use crate::model::{LockRow, lock_deltas};
+use crate::model::{DiffNode, FlameKind, LockDelta, LockRow, diff_tree, lock_deltas};
 
-/// The chosen base.
+/// The chosen base and the comparison, computed once per base and selection.
 #[derive(Debug, Default)]
 pub struct DiffState {
     /// Label of the base trace's tab.
     pub base: Option<String>,
+    cache: Option<(String, Vec<LockDelta>, Vec<DiffNode>)>,
+}
+
+impl DiffState {
+    /// Drops the comparison (the selection changed).
+    pub fn invalidate(&mut self) {
+        self.cache = None;
+    }
 }
 
 /// Draws the per-lock deltas against the chosen base.
@@ -44,7 +53,15 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
         "Changes from {} to this trace (red: worse, green: better).",
         base.label
     ));
-    let deltas = lock_deltas(base.model, v.view());
+    if v.diff.cache.as_ref().is_none_or(|c| c.0 != base.label) {
+        let new = v.view();
+        let deltas = lock_deltas(base.model, new);
+        let tree = diff_tree(base.model, new, FlameKind::Wait);
+        v.diff.cache = Some((base.label.clone(), deltas, tree));
+    }
+    let Some((_, deltas, tree)) = &v.diff.cache else {
+        return;
+    };
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("diff-table")
             .striped(true)
@@ -64,7 +81,7 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
                     ui.strong(h);
                 }
                 ui.end_row();
-                for d in &deltas {
+                for d in deltas {
                     let count = |r: &Option<LockRow>| r.as_ref().map_or(0, |r| r.contentions);
                     let total = |r: &Option<LockRow>| r.as_ref().map_or(0, |r| r.wait.total());
                     ui.label(&d.name);
@@ -79,6 +96,10 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
                     ui.end_row();
                 }
             });
+        ui.add_space(12.0);
+        ui.heading("Differential flamegraph of wait time");
+        ui.label("Each frame is as wide as its larger cost; red: the new trace waits more there, blue: less.");
+        diff_flame_ui(ui, tree);
     });
 }
 

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 pub mod diff;
+pub mod diff_flame;
 pub mod flame;
 pub mod locks;
 pub mod overview;
@@ -152,6 +153,7 @@ impl TraceView {
         self.flame.invalidate();
         self.timeline.invalidate();
         self.waitfor.invalidate();
+        self.diff.invalidate();
     }
 
     /// Selects lock class `class`, or clears the selection when it is already selected.

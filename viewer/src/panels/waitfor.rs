@@ -45,6 +45,7 @@ pub fn waitfor_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let mut at = st.at_ns.unwrap_or(busiest).clamp(first, last);
     ui.horizontal(|ui| {
         let label = ui.label("Instant");
+        ui.spacing_mut().slider_width = (ui.available_width() - 260.0).clamp(120.0, 600.0);
         let slider = egui::Slider::new(&mut at, first..=last)
             .custom_formatter(|x, _| ns(x as u64))
             .step_by(1.0);
