@@ -374,6 +374,7 @@ fn exit_policy_prints_the_report_and_exits_86() {
         "{stderr}"
     );
     let t = lockscope::format::read_file(&path).unwrap();
+    assert!(t.is_complete(), "the exit policy finishes the trace");
     let alert = t.records.iter().find_map(|r| match r {
         lockscope::format::Record::Alert { kind, json, .. } => Some((kind.clone(), json.clone())),
         _ => None,

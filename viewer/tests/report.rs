@@ -338,3 +338,31 @@ fn view_rejects_a_window_size_it_cannot_use() {
         stderr(&out)
     );
 }
+
+#[test]
+fn fail_on_exits_nonzero_only_for_the_named_alert_kinds() {
+    let mut t = support::TraceBuilder::new();
+    t.push(lockscope::format::Record::Alert {
+        ts_ns: 5,
+        kind: "lock_order_inversion".into(),
+        text: "inverted".into(),
+        json: r#"{"locks":["a","b"],"actors":["t1","t2"]}"#.into(),
+    });
+    let path = support::write("fail-on.lstrace", &t.bytes());
+    let p = path.to_str().unwrap();
+    assert!(support::lockscope(&["report", p]).status.success());
+    assert!(
+        support::lockscope(&["report", p, "--fail-on", "deadlock"])
+            .status
+            .success()
+    );
+    let failing = support::lockscope(&["report", p, "--fail-on", "deadlock,lock_order_inversion"]);
+    assert_eq!(failing.status.code(), Some(1));
+    assert!(support::stderr(&failing).contains("lock_order_inversion"));
+    assert_eq!(
+        support::lockscope(&["report", p, "--fail-on", "any"])
+            .status
+            .code(),
+        Some(1)
+    );
+}

@@ -197,8 +197,7 @@ fn deliver(report: &DeadlockReport, in_participant: bool) {
     match policy {
         Policy::Log => {}
         Policy::Exit => {
-            // The exit hook finishes an environment-started trace; flush covers the rest.
-            recorder::flush();
+            recorder::finish_active();
             std::process::exit(DEADLOCK_EXIT_CODE);
         }
         Policy::Panic if in_participant && report.kind == "deadlock" => {

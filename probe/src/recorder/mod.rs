@@ -249,6 +249,17 @@ pub fn flush() -> bool {
     active.is_some_and(|s| s.flush(FLUSH_WAIT))
 }
 
+/// Finishes the running recording (end marker included), waiting at most 2 s: the deadlock
+/// exit policy calls this right before `exit`, which skips the recording guard's drop.
+pub(crate) fn finish_active() {
+    let active = ACTIVE
+        .try_lock_for(Duration::from_millis(100))
+        .and_then(|a| a.clone());
+    if let Some(s) = active {
+        s.finish();
+    }
+}
+
 /// Starts the recording `LOCKSCOPE_TRACE=path` asks for. A path that cannot be written is
 /// reported once on stderr and the program goes on unrecorded.
 pub(crate) fn start_from_env() {

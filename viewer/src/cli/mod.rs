@@ -36,6 +36,10 @@ pub enum Command {
         /// Print the machine-readable report (schema 1) instead of text.
         #[arg(long)]
         json: bool,
+        /// Exit with status 1 when the trace has alerts of these kinds (comma-separated:
+        /// deadlock, lock_order_inversion, starvation, ... or `any`), for CI.
+        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        fail_on: Vec<String>,
     },
     /// Convert a trace for other tools: folded stacks, Chrome/Perfetto JSON or pprof.
     Export {
@@ -109,7 +113,11 @@ pub fn main() -> ExitCode {
 /// Runs one command. Warnings about a damaged trace go to standard error.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Report { trace, json } => {
+        Command::Report {
+            trace,
+            json,
+            fail_on,
+        } => {
             let m = open(&trace)?;
             let out = if json {
                 let mut s = serde_json::to_string_pretty(&json::report(&m, &trace))?;
@@ -119,6 +127,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report::text(&m, &trace)
             };
             write_output(None, out.as_bytes())?;
+            let failing: Vec<&str> = m
+                .alerts
+                .iter()
+                .map(|a| a.kind.as_str())
+                .filter(|k| fail_on.iter().any(|f| f == "any" || f == k))
+                .collect();
+            if !failing.is_empty() {
+                eprintln!(
+                    "lockscope report: {} alert(s) of a kind named by --fail-on ({}) in {}",
+                    failing.len(),
+                    failing.join(", "),
+                    trace.display()
+                );
+                return Ok(ExitCode::from(1));
+            }
         }
         Command::Export {
             trace,
