@@ -6,7 +6,11 @@ use std::process::{Command, Output};
 fn run(exe: &str, args: &[&str]) -> Output {
     let dir = std::env::temp_dir().join(format!("lockscope-samples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let name = std::path::Path::new(exe).file_name().unwrap().to_string_lossy().into_owned();
+    let name = std::path::Path::new(exe)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
     let trace = dir.join(format!("{name}-{}.lstrace", args.join("-")));
     Command::new(exe)
         .args(args)
@@ -23,18 +27,30 @@ fn stderr(o: &Output) -> String {
 
 fn assert_deadlocks(exe: &str, threads: &[&str]) {
     let o = run(exe, &[]);
-    assert_eq!(o.status.code(), Some(86), "{exe} should deadlock; stderr:\n{}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(86),
+        "{exe} should deadlock; stderr:\n{}",
+        stderr(&o)
+    );
     let e = stderr(&o);
     assert!(e.contains("DEADLOCK"), "{e}");
     for t in threads {
-        assert!(e.contains(&format!("thread \"{t}\"")), "{t} missing from:\n{e}");
+        assert!(
+            e.contains(&format!("thread \"{t}\"")),
+            "{t} missing from:\n{e}"
+        );
     }
 }
 
 fn assert_silent(exe: &str, args: &[&str]) {
     let o = run(exe, args);
     assert!(o.status.success(), "{exe} {args:?} failed: {}", stderr(&o));
-    assert!(!stderr(&o).contains("lockscope:"), "{exe} {args:?} raised an alert:\n{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("lockscope:"),
+        "{exe} {args:?} raised an alert:\n{}",
+        stderr(&o)
+    );
     assert!(String::from_utf8_lossy(&o.stdout).contains("done"));
 }
 
@@ -50,14 +66,26 @@ fn sequential_abba_completes_but_reports_the_inversion() {
     let o = run(env!("CARGO_BIN_EXE_abba"), &["--sequential"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let e = stderr(&o);
-    assert!(e.contains("LOCK ORDER INVERSION") && e.contains("checking") && e.contains("savings"), "{e}");
+    assert!(
+        e.contains("LOCK ORDER INVERSION") && e.contains("checking") && e.contains("savings"),
+        "{e}"
+    );
     assert!(!e.contains("DEADLOCK"));
 }
 
 #[test]
 fn dining_philosophers_deadlock_and_both_fixes_are_silent() {
     let exe = env!("CARGO_BIN_EXE_philosophers");
-    assert_deadlocks(exe, &["philosopher-0", "philosopher-1", "philosopher-2", "philosopher-3", "philosopher-4"]);
+    assert_deadlocks(
+        exe,
+        &[
+            "philosopher-0",
+            "philosopher-1",
+            "philosopher-2",
+            "philosopher-3",
+            "philosopher-4",
+        ],
+    );
     assert_silent(exe, &["--fix", "order"]);
     assert_silent(exe, &["--fix", "backoff"]);
 }
