@@ -4,6 +4,7 @@
 //! without a window; [`run`] puts it in an eframe window.
 
 use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver};
 
 use egui::RichText;
 
@@ -43,6 +44,8 @@ pub struct ViewerApp {
     pub path_input: String,
     /// How newly loaded traces are first shown.
     pub first_look: FirstLook,
+    /// A file dialog open on its own thread: the files picked arrive here.
+    dialog: Option<Receiver<Vec<PathBuf>>>,
 }
 
 /// How a newly loaded trace is first shown.
@@ -123,6 +126,41 @@ impl ViewerApp {
         }
     }
 
+    /// Opens the desktop's file dialog on a named thread, so the window keeps drawing.
+    fn browse(&mut self, ctx: &egui::Context) {
+        let (tx, rx) = mpsc::channel();
+        let ctx = ctx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lockscope-file-dialog".to_owned())
+            .spawn(move || {
+                let picked = rfd::FileDialog::new()
+                    .set_title("Open lockscope traces")
+                    .add_filter("lockscope trace", &["lstrace", "lst", "trace"])
+                    .add_filter("any file", &["*"])
+                    .pick_files()
+                    .unwrap_or_default();
+                let _ = tx.send(picked);
+                ctx.request_repaint();
+            });
+        if spawned.is_ok() {
+            self.dialog = Some(rx);
+        }
+    }
+
+    fn poll_dialog(&mut self, ctx: &egui::Context) {
+        let Some(rx) = &self.dialog else { return };
+        match rx.try_recv() {
+            Ok(paths) => {
+                self.dialog = None;
+                for p in paths {
+                    self.open(p, Some(ctx));
+                }
+            }
+            Err(mpsc::TryRecvError::Empty) => {}
+            Err(mpsc::TryRecvError::Disconnected) => self.dialog = None,
+        }
+    }
+
     fn poll_loads(&mut self) {
         for t in &mut self.tabs {
             if let TabState::Loading(l) = &t.state
@@ -136,6 +174,7 @@ impl ViewerApp {
     /// Draws the whole viewer into `ui`.
     pub fn show_ui(&mut self, ui: &mut egui::Ui) {
         self.poll_loads();
+        self.poll_dialog(&ui.ctx().clone());
         let dropped: Vec<PathBuf> = ui.input(|i| {
             (i.raw.dropped_files.iter())
                 .map(|f| f.path().to_owned())
@@ -162,6 +201,11 @@ impl ViewerApp {
                 let p = PathBuf::from(self.path_input.trim());
                 self.path_input.clear();
                 self.open(p, Some(ui.ctx()));
+            }
+            let browse = ui.add_enabled(self.dialog.is_none(), egui::Button::new("Browse…"));
+            let hint = "Pick trace files with the desktop's file chooser (its portal, or zenity)";
+            if browse.on_hover_text(hint).clicked() {
+                self.browse(ui.ctx());
             }
             ui.label("or drop trace files on the window");
         });
