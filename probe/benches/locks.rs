@@ -1,7 +1,9 @@
 //! lockscope against std and parking_lot, side by side in one run: uncontended Mutex,
 //! RwLock read and write, a nested pair, Semaphore acquire+release, and two threads hammering
 //! one Mutex. "off" is recording switched off at runtime; "on" is the default (figures,
-//! holders and held lists kept; events buffered only while a trace records).
+//! holders, held lists and both deadlock detectors; events buffered only while a trace
+//! records). Peers: parking_lot with its `deadlock_detection` feature, and tracing-mutex's
+//! always-tracing Mutex (its `stdsync::Mutex` is plain std in release builds).
 //!
 //! `cargo bench -p lockscope --bench locks`
 
@@ -29,6 +31,14 @@ fn mutex_uncontended(c: &mut Criterion) {
     g.bench_function("std", |b| b.iter(|| *black_box(&s).lock().unwrap() += 1));
     let p = parking_lot::Mutex::new(0u64);
     g.bench_function("parking_lot", |b| b.iter(|| *black_box(&p).lock() += 1));
+    let d = parking_lot_dd::Mutex::new(0u64);
+    g.bench_function("parking_lot-deadlock_detection", |b| {
+        b.iter(|| *black_box(&d).lock() += 1)
+    });
+    let t = tracing_mutex::stdsync::tracing::Mutex::new(0u64);
+    g.bench_function("tracing-mutex", |b| {
+        b.iter(|| *black_box(&t).lock().unwrap() += 1)
+    });
     let l = lockscope::Mutex::new(0u64);
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| b.iter(|| *black_box(&l).lock() += 1));
@@ -73,6 +83,30 @@ fn nested_pair(c: &mut Criterion) {
         b.iter(|| {
             let mut x = pa.lock();
             let mut y = pb.lock();
+            *x += 1;
+            *y += 1;
+        })
+    });
+    let (da, db) = (
+        parking_lot_dd::Mutex::new(0u64),
+        parking_lot_dd::Mutex::new(0u64),
+    );
+    g.bench_function("parking_lot-deadlock_detection", |b| {
+        b.iter(|| {
+            let mut x = da.lock();
+            let mut y = db.lock();
+            *x += 1;
+            *y += 1;
+        })
+    });
+    let (ta, tb) = (
+        tracing_mutex::stdsync::tracing::Mutex::new(0u64),
+        tracing_mutex::stdsync::tracing::Mutex::new(0u64),
+    );
+    g.bench_function("tracing-mutex", |b| {
+        b.iter(|| {
+            let mut x = ta.lock().unwrap();
+            let mut y = tb.lock().unwrap();
             *x += 1;
             *y += 1;
         })
