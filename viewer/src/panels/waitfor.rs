@@ -186,8 +186,10 @@ fn graph_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
     }
     for e in &g.edges {
         let (cycle, width) = (e.in_cycle && !e.ended, if e.in_cycle { 2.5 } else { 1.5 });
+        // Waits on a deadlock turn red; "held by" stays green (thicker) so the direction of
+        // each arrow still reads.
         let wait = Stroke::new(width, if cycle { CYCLE } else { WAIT });
-        let held = Stroke::new(width, if cycle { CYCLE } else { HOLD });
+        let held = Stroke::new(width, HOLD);
         let (w, l) = (boxes[&Node::Actor(e.waiter)], boxes[&Node::Lock(e.lock)]);
         arrow(&painter, w, l, -5.0, wait);
         for &h in &e.holders {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Records the bank sample (with and without its fix) and the ABBA deadlock sample, opens the
+# real viewer window under Xvfb once per panel and saves a PNG of each to
+# viewer/docs/screenshots/.
+#
+# Needs a virtual X server and software OpenGL. On Debian/Ubuntu:
+#   apt-get install xvfb xauth libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$root/viewer/docs/screenshots
+target=${CARGO_TARGET_DIR:-$root/target}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+command -v xvfb-run >/dev/null || {
+    echo "xvfb-run not found: apt-get install xvfb xauth libgl1-mesa-dri libegl1" >&2
+    exit 1
+}
+
+cd "$root"
+cargo build --quiet -p lockscope-viewer -p lockscope-samples
+"$target/debug/bank" --trace "$work/bank.lstrace" >/dev/null
+"$target/debug/bank" --fix --trace "$work/bank-fixed.lstrace" >/dev/null
+# The ABBA sample deadlocks on purpose and exits with status 86 once its trace is written.
+"$target/debug/abba" --trace "$work/abba.lstrace" >/dev/null 2>&1 || [ $? -eq 86 ]
+
+mkdir -p "$out"
+shot() {
+    local name=$1
+    shift
+    # Software rendering: Xvfb has no GPU.
+    LIBGL_ALWAYS_SOFTWARE=1 xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$target/debug/lockscope" view "$@" --size 1400x860 --screenshot "$out/$name.png"
+    echo "wrote $out/$name.png"
+}
+for panel in overview flamegraph timeline; do
+    shot "$panel" "$work/bank.lstrace" --panel "$panel"
+done
+for panel in wait-for alerts; do
+    shot "$panel" "$work/abba.lstrace" --panel "$panel"
+done
+# The lock table with the hottest lock selected: who made it wait.
+shot locks "$work/bank.lstrace" --panel locks --lock ledger
+# The diff compares the active (last) tab against the other one.
+shot diff "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel diff
