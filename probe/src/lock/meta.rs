@@ -77,6 +77,10 @@ pub(crate) struct LockMeta {
     acquisitions: AtomicU64,
     published: AtomicU64,
     contentions: AtomicU64,
+    /// Contentions that ended within the brief spin (counted, not timed), and how many of
+    /// them the class total has.
+    brief: AtomicU64,
+    published_brief: AtomicU64,
     max_waiters: AtomicU32,
     announced: AtomicU32,
     contended_since_ns: AtomicU64,
@@ -110,6 +114,8 @@ impl LockMeta {
             acquisitions: AtomicU64::new(0),
             published: AtomicU64::new(0),
             contentions: AtomicU64::new(0),
+            brief: AtomicU64::new(0),
+            published_brief: AtomicU64::new(0),
             max_waiters: AtomicU32::new(0),
             announced: AtomicU32::new(0),
             contended_since_ns: AtomicU64::new(0),
@@ -271,13 +277,24 @@ impl LockMeta {
 
     /// Moves this instance's acquisitions (up to `upto`) into its class total.
     fn publish(&self, upto: u64) {
+        let counters = &self.class().counters;
         let prev = self.published.fetch_max(upto, Relaxed);
         if upto > prev {
-            self.class()
-                .counters
-                .acquisitions
-                .fetch_add(upto - prev, Relaxed);
+            counters.acquisitions.fetch_add(upto - prev, Relaxed);
         }
+        let brief = self.brief.load(Relaxed);
+        let prev = self.published_brief.fetch_max(brief, Relaxed);
+        if brief > prev {
+            counters.contentions.fetch_add(brief - prev, Relaxed);
+        }
+    }
+
+    /// A contention that ended within the brief spin: counted on the instance now (its
+    /// cache line is the lock's own), on the class at the next sample or at drop.
+    #[cold]
+    pub(crate) fn count_brief(&self) {
+        self.contentions.fetch_add(1, Relaxed);
+        self.brief.fetch_add(1, Relaxed);
     }
 
     // ----- release -----

@@ -94,6 +94,15 @@ impl<T: ?Sized> Mutex<T> {
     #[cold]
     #[inline(never)]
     fn lock_contended(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
+        if let Some(inner) = super::brief_spin(|| self.inner.try_lock()) {
+            self.meta.count_brief();
+            let tok = self.meta.acquired(Mode::Exclusive, site, true);
+            return MutexGuard {
+                inner,
+                meta: &self.meta,
+                tok,
+            };
+        }
         let (g, tok) = self
             .meta
             .wait(Mode::Exclusive, site, false, || Some(self.inner.lock()));

@@ -92,6 +92,15 @@ impl<T: ?Sized> RwLock<T> {
     #[cold]
     #[inline(never)]
     fn read_contended(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
+        if let Some(inner) = super::brief_spin(|| self.inner.try_read()) {
+            self.meta.count_brief();
+            let tok = self.meta.acquired(Mode::Shared, site, true);
+            return RwLockReadGuard {
+                inner,
+                meta: &self.meta,
+                tok,
+            };
+        }
         let (g, tok) = self
             .meta
             .wait(Mode::Shared, site, false, || Some(self.inner.read()));
@@ -127,6 +136,15 @@ impl<T: ?Sized> RwLock<T> {
     #[cold]
     #[inline(never)]
     fn write_contended(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
+        if let Some(inner) = super::brief_spin(|| self.inner.try_write()) {
+            self.meta.count_brief();
+            let tok = self.meta.acquired(Mode::Exclusive, site, true);
+            return RwLockWriteGuard {
+                inner,
+                meta: &self.meta,
+                tok,
+            };
+        }
         let (g, tok) = self
             .meta
             .wait(Mode::Exclusive, site, false, || Some(self.inner.write()));
