@@ -429,6 +429,9 @@ impl LockMeta {
             WAITING.fetch_add(1, Relaxed);
         }
         let w = self.waiters.fetch_add(1, Relaxed) + 1;
+        // Counted when the wait starts: a wait that never ends (a deadlock) is contention too.
+        self.contentions.fetch_add(1, Relaxed);
+        self.class().counters.contentions.fetch_add(1, Relaxed);
         self.max_waiters.fetch_max(w, Relaxed);
         self.class()
             .counters
@@ -467,8 +470,6 @@ impl LockMeta {
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         let counters = &self.class().counters;
-        self.contentions.fetch_add(1, Relaxed);
-        counters.contentions.fetch_add(1, Relaxed);
         counters.wait.record(t1.saturating_sub(w.t0));
         if recorder::recording() {
             let outcome = if acquired {
