@@ -401,3 +401,72 @@ fn unknown_policy_value_is_named_and_logging_stays_on() {
         "{stderr}"
     );
 }
+
+#[test]
+fn panic_policy_panics_in_the_thread_that_closed_the_cycle() {
+    const NAME: &str = "panic_policy_panics_in_the_thread_that_closed_the_cycle";
+    if is_child(NAME) {
+        let a = Arc::new(Mutex::named("panic-a", ()));
+        let b = Arc::new(Mutex::named("panic-b", ()));
+        let both = Arc::new(Barrier::new(2));
+        let (a2, b2, both2) = (a.clone(), b.clone(), both.clone());
+        // This thread stays blocked; the main thread closes the cycle and must panic.
+        let _stuck = thread::spawn(move || {
+            let _a = a2.lock();
+            both2.wait();
+            let _b = b2.lock();
+        });
+        let _b = b.lock();
+        both.wait();
+        while b.stats().waiters == 0 {
+            thread::yield_now();
+        }
+        let closed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(a.lock())));
+        assert!(closed.is_err(), "the wait that closed the cycle panicked");
+        println!("PANICKED AS ASKED");
+        std::process::exit(0);
+    }
+    let out = run_child(NAME, &[("LOCKSCOPE_ON_DEADLOCK", "panic")]);
+    assert_child_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("PANICKED AS ASKED"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("DEADLOCK"));
+}
+
+#[test]
+fn detection_goes_on_after_the_first_deadlock() {
+    const NAME: &str = "detection_goes_on_after_the_first_deadlock";
+    if is_child(NAME) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        lockscope::on_deadlock(move |r| {
+            let _ = tx.send(r.locks.clone());
+        });
+        for round in 0..2 {
+            let a = Arc::new(Mutex::named(format!("round-{round}-a"), ()));
+            let b = Arc::new(Mutex::named(format!("round-{round}-b"), ()));
+            let both = Arc::new(Barrier::new(2));
+            for (first, second) in [(a.clone(), b.clone()), (b.clone(), a.clone())] {
+                let both = both.clone();
+                // Deadlocked for good: these threads are never joined.
+                thread::spawn(move || {
+                    let _f = first.lock();
+                    both.wait();
+                    let _s = second.lock();
+                });
+            }
+            let mut locks = rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a report for every round");
+            locks.sort();
+            assert_eq!(
+                locks,
+                vec![format!("round-{round}-a"), format!("round-{round}-b")]
+            );
+        }
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "each cycle is reported once"
+        );
+        std::process::exit(0);
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
