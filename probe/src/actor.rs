@@ -395,36 +395,48 @@ impl ActorShared {
         self.waiting.lock.load(Relaxed)
     }
 
-    /// A consistent copy of what this actor holds and waits for, or `None` if it kept changing.
-    pub(crate) fn snapshot(&self) -> Option<Snapshot> {
+    /// Runs `read` (given the published depth) until it saw no concurrent write, as a
+    /// seqlock reader; `None` if the owner kept writing for 1000 tries.
+    fn read_consistent<R>(&self, mut read: impl FnMut(usize) -> R) -> Option<R> {
         for _ in 0..1000 {
             let s1 = self.seq.load(Acquire);
             if s1 & 1 == 1 {
                 std::hint::spin_loop();
                 continue;
             }
-            let id = self.id.load(Relaxed);
             let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
+            let r = read(d);
+            fence(Acquire);
+            if self.seq.load(Relaxed) == s1 {
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// A consistent copy of what this actor holds and waits for, or `None` if it kept changing.
+    pub(crate) fn snapshot(&self) -> Option<Snapshot> {
+        let (id, raw, waiting, wait_stack) = self.read_consistent(|d| {
             let raw: Vec<[u64; 4]> = self.held[..d].iter().map(read_slot).collect();
-            let waiting = read_slot(&self.waiting);
             let n = self.wait_stack_len.load(Relaxed).min(raw::MAX_FRAMES);
             let wait_stack: Vec<usize> = self.wait_stack[..n]
                 .iter()
                 .map(|a| a.load(Relaxed))
                 .collect();
-            fence(Acquire);
-            if self.seq.load(Relaxed) != s1 {
-                continue;
-            }
-            return Some(Snapshot {
-                id,
-                name: self.name.lock().clone(),
-                held: raw.into_iter().map(to_held).collect(),
-                waiting: (waiting[0] != 0).then(|| to_held(waiting)),
+            (
+                self.id.load(Relaxed),
+                raw,
+                read_slot(&self.waiting),
                 wait_stack,
-            });
-        }
-        None
+            )
+        })?;
+        Some(Snapshot {
+            id,
+            name: self.name.lock().clone(),
+            held: raw.into_iter().map(to_held).collect(),
+            waiting: (waiting[0] != 0).then(|| to_held(waiting)),
+            wait_stack,
+        })
     }
 
     /// Appends one record to this thread's buffer (owning thread only). Never waits and
@@ -526,21 +538,13 @@ pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
 impl ActorShared {
     /// `Some(actor id)` if this actor holds `lock` (consistent read), else `None`.
     fn holds(&self, lock: u64) -> Option<u64> {
-        for _ in 0..1000 {
-            let s1 = self.seq.load(Acquire);
-            if s1 & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let id = self.id.load(Relaxed);
-            let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
-            let found = self.held[..d].iter().any(|s| s.lock.load(Relaxed) == lock);
-            fence(Acquire);
-            if self.seq.load(Relaxed) == s1 {
-                return (found && id != 0).then_some(id);
-            }
-        }
-        None
+        let (id, found) = self.read_consistent(|d| {
+            (
+                self.id.load(Relaxed),
+                self.held[..d].iter().any(|s| s.lock.load(Relaxed) == lock),
+            )
+        })?;
+        (found && id != 0).then_some(id)
     }
 }
 

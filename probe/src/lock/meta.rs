@@ -204,16 +204,7 @@ impl LockMeta {
         let n = self.count(mode);
         let id = self.id.load(Acquire);
         if n & sample_mask() != 0 && id != 0 {
-            let actor = actor::current();
-            if mode == Mode::Exclusive {
-                self.holder.store(actor.id.load(Relaxed), Relaxed);
-            }
-            actor.push_held(
-                id,
-                class_mode(self.class_id.load(Relaxed), mode) | flags,
-                site,
-                0,
-            );
+            self.note_holder(id, mode, site, 0, flags);
             return Token {
                 lock: id,
                 stamp: 0,
@@ -259,6 +250,23 @@ impl LockMeta {
         flags: u64,
     ) -> Token {
         let sampled = n & sample_mask() == 0;
+        self.note_holder(id, mode, site, now, flags);
+        if sampled {
+            self.publish(n + 1);
+        }
+        Token::timed(id, now, sampled, site)
+    }
+
+    /// Records the calling thread as a holder: the exclusive holder id, and the held list.
+    #[inline(always)]
+    fn note_holder(
+        &self,
+        id: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+        since_ns: u64,
+        flags: u64,
+    ) {
         let actor = actor::current();
         if mode == Mode::Exclusive {
             self.holder.store(actor.id.load(Relaxed), Relaxed);
@@ -267,12 +275,8 @@ impl LockMeta {
             id,
             class_mode(self.class_id.load(Relaxed), mode) | flags,
             site,
-            now,
+            since_ns,
         );
-        if sampled {
-            self.publish(n + 1);
-        }
-        Token::timed(id, now, sampled, site)
     }
 
     /// Moves this instance's acquisitions (up to `upto`) into its class total.
