@@ -150,14 +150,20 @@ impl Semaphore {
         }
     }
 
+    /// `take` for a thread that announced itself as a sleeper: its first read of `available`
+    /// is SeqCst, so with `give_back`'s SeqCst add and SeqCst read of `sleepers` all four
+    /// operations sit in one total order, and either the giver sees the sleeper (and wakes
+    /// it) or the sleeper sees the permit. (A relaxed read here could miss both.)
+    fn take_sc(&self, n: usize) -> bool {
+        self.available.load(SeqCst) >= n && self.take(n)
+    }
+
     /// Parks until `n` permits can be taken or the deadline passes.
     fn block(&self, n: usize, deadline: Option<Instant>) -> bool {
         self.sleepers.fetch_add(1, SeqCst);
-        // Store-load ordering with give_back (store `available`, load `sleepers`).
-        std::sync::atomic::fence(SeqCst);
         let mut g = self.park.lock();
         let got = loop {
-            if self.take(n) {
+            if self.take_sc(n) {
                 break true;
             }
             match deadline {
@@ -176,7 +182,6 @@ impl Semaphore {
 
     fn give_back(&self, n: usize) {
         self.available.fetch_add(n, SeqCst);
-        std::sync::atomic::fence(SeqCst);
         if self.sleepers.load(SeqCst) != 0 {
             let _g = self.park.lock();
             self.wake.notify_all();
