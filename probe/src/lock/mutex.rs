@@ -24,8 +24,9 @@ use std::time::{Duration, Instant};
 /// assert_eq!(accounts.stats().acquisitions, 2);
 /// ```
 ///
-/// Cost: an uncontended `lock()` + unlock adds a handful of relaxed loads and stores to
-/// parking_lot's (see the README's performance table); one acquisition in
+/// Cost (measured, README's performance section): an uncontended `lock()` + unlock takes about
+/// 12 ns with recording on and 6.2 ns with it off, against parking_lot's 6.6 ns; only relaxed
+/// loads and stores are added to parking_lot's CAS. One acquisition in
 /// [`crate::hold_sample_period`] also reads the clock twice.
 pub struct Mutex<T: ?Sized> {
     meta: LockMeta,
