@@ -184,7 +184,13 @@ impl ViewerApp {
         for p in dropped {
             self.open(p, Some(ui.ctx()));
         }
-        egui::Panel::top("viewer-top").show(ui, |ui| self.top_bar_ui(ui));
+        let hovering_files = ui.input(|i| !i.raw.hovered_files.is_empty());
+        egui::Panel::top("viewer-top").show(ui, |ui| {
+            self.top_bar_ui(ui);
+            if hovering_files {
+                ui.label(RichText::new("Drop to open each trace in a new tab").strong());
+            }
+        });
         egui::CentralPanel::default().show(ui, |ui| self.body_ui(ui));
     }
 

@@ -123,6 +123,12 @@ fn flamegraph_shows_wait_by_stack_zooms_on_click_and_search_counts_matches() {
     open_panel(&mut h, "Flamegraph");
     assert!(shows(&h, "all — "), "the figures line");
     assert!(shows(&h, "4 events"));
+    h.get_all_by_label("ledger").next().unwrap().hover();
+    h.run();
+    assert!(
+        shows(&h, "ledger — 103 µs (99.5 % of all), 3 events"),
+        "hover figures"
+    );
     h.get_by_label("bank::transfer").click();
     h.run();
     assert!(shows(&h, "bank::transfer — 103 µs"), "zoomed on the frame");
@@ -143,6 +149,12 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     let mut h = bank_viewer("ui-timeline.lst");
     open_panel(&mut h, "Timeline");
     assert!(shows(&h, "worker-2"));
+    assert!(shows(&h, "Showing 10.0 µs to 1.00 ms (990 µs of 990 µs)"));
+    h.get_by_role_and_label(Role::Button, "Zoom in").click();
+    h.run();
+    assert!(shows(&h, "(495 µs of 990 µs)"), "zoomed to half the window");
+    h.get_by_role_and_label(Role::Button, "Fit").click();
+    h.run();
     h.get_all_by_label("worker-1 waits for ledger")
         .next()
         .unwrap()

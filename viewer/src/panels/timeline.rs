@@ -64,6 +64,13 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         return;
     }
     let (a, b) = v.timeline.window.unwrap_or(full);
+    ui.label(format!(
+        "Showing {} to {} ({} of {})",
+        ns(a as u64),
+        ns(b as u64),
+        ns((b - a) as u64),
+        ns((full.1 - full.0) as u64)
+    ));
     let details = ui.label("Hover a wait to see who held the lock.");
     let width = ui.available_width().max(NAME_W + 100.0);
     let height = RULER_H + lanes.len() as f32 * LANE_H;
