@@ -297,6 +297,44 @@ fn a_trace_can_open_on_a_chosen_panel_with_a_lock_selected() {
     assert!(shows(&h, "Who made ledger wait"));
 }
 
+/// A file dropped on the window.
+#[derive(Debug)]
+struct Dropped(std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+#[test]
+fn dropping_a_file_on_the_window_opens_it() {
+    let path = write("ui-dropped.lst", &bank().0.bytes());
+    let mut h = viewer(&[]);
+    h.input_mut()
+        .dropped_files
+        .push(std::sync::Arc::new(Dropped(path)));
+    h.run();
+    h.state_mut().wait_for_loads();
+    h.run();
+    assert_eq!(h.state().tabs.len(), 1, "one drop, one tab");
+    assert!(shows(&h, "ui-dropped.lst"));
+    assert!(shows(&h, "Most contended locks"));
+}
+
+#[test]
+fn a_truncated_trace_opens_with_a_warning_saying_what_was_lost() {
+    let mut bytes = bank().0.bytes();
+    bytes.truncate(bytes.len() - 5);
+    let h = viewer(&[("ui-truncated.lst", bytes)]);
+    assert!(shows(&h, "is truncated at byte"));
+    assert!(shows(&h, "truncated"), "the trace fact says so too");
+}
+
 #[test]
 fn background_loading_reports_progress_up_to_the_file_size() {
     let bytes = bank().0.bytes();
