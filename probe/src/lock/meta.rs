@@ -65,26 +65,33 @@ impl Token {
 }
 
 /// The recorded state of one lock instance.
+///
+/// `repr(C)`, cold fields first and the fields every acquisition touches last, right before
+/// parking_lot's lock word in the lock, so they usually share its cache line. (Forcing it with
+/// 64-byte alignment gained ~7 % on a contended hand-off benchmark for 56 more bytes per lock;
+/// not worth it.)
+#[repr(C)]
 pub(crate) struct LockMeta {
     site: &'static Location<'static>,
     class: OnceLock<&'static ClassInfo>,
-    kind: LockKind,
-    class_id: AtomicU32,
-    waiters: AtomicU32,
-    id: AtomicU64,
-    /// Exclusive holder's actor id (0: none, or only shared holders).
-    pub(crate) holder: AtomicU64,
-    acquisitions: AtomicU64,
+    capacity: u64,
     published: AtomicU64,
-    contentions: AtomicU64,
     /// Contentions that ended within the brief spin (counted, not timed), and how many of
     /// them the class total has.
     brief: AtomicU64,
     published_brief: AtomicU64,
+    contentions: AtomicU64,
     max_waiters: AtomicU32,
     announced: AtomicU32,
+    waiters: AtomicU32,
+    kind: LockKind,
+    // --- hot: read or written by every acquisition and release ---
+    class_id: AtomicU32,
+    id: AtomicU64,
+    /// Exclusive holder's actor id (0: none, or only shared holders).
+    pub(crate) holder: AtomicU64,
+    acquisitions: AtomicU64,
     contended_since_ns: AtomicU64,
-    capacity: u64,
 }
 
 impl std::fmt::Debug for LockMeta {
@@ -316,7 +323,11 @@ impl LockMeta {
     fn release_tracked(&self, tok: &Token, mode: Mode) {
         let actor = actor::current();
         actor.pop_held(tok.lock);
-        if tok.stamp != 0 || self.waiters.load(Relaxed) != 0 {
+        // Once per contention episode, not on every release while someone waits: the first
+        // release clears `contended_since`, and a holder that barges back in (parking_lot is
+        // unfair in the short term) releases cheaply again.
+        let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
+        if tok.stamp != 0 || contended {
             self.released_slow(actor, tok, mode);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are
