@@ -153,6 +153,16 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     h.get_by_role_and_label(Role::Button, "Zoom in").click();
     h.run();
     assert!(shows(&h, "(495 µs of 990 µs)"), "zoomed to half the window");
+    let window = |h: &Harness<'_, ViewerApp>| {
+        let node = h.get_by_label_contains("Showing ");
+        node.value().unwrap_or_default()
+    };
+    let zoomed = window(&h);
+    let r = h.get_by_label("Timeline lanes").rect();
+    let left = r.center() - vec2(100.0, 0.0);
+    drag(&mut h, r.center(), left, PointerButton::Secondary);
+    assert_ne!(window(&h), zoomed, "a right-button drag pans");
+    assert!(shows(&h, "(495 µs of 990 µs)"), "panning keeps the zoom");
     h.get_by_role_and_label(Role::Button, "Fit").click();
     h.run();
     h.get_all_by_label("worker-1 waits for ledger")
@@ -168,7 +178,7 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     // Drag across the first half of the lanes: the alert at 950 µs falls outside.
     let r = h.get_by_label("Timeline lanes").rect();
     let (from, to) = (r.left_center() + vec2(2.0, 0.0), r.center());
-    drag(&mut h, from, to);
+    drag(&mut h, from, to, PointerButton::Primary);
     let range_button = |n: &egui_kittest::kittest::AccessKitNode<'_>| {
         n.label()
             .is_some_and(|l| l.starts_with("time ") && l.ends_with(" ×"))
@@ -181,10 +191,10 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     assert!(shows(&h, "No detector raised an alert in this selection."));
 }
 
-fn drag(h: &mut Harness<'_, ViewerApp>, from: Pos2, to: Pos2) {
+fn drag(h: &mut Harness<'_, ViewerApp>, from: Pos2, to: Pos2, with: PointerButton) {
     let button = |pos, pressed| Event::PointerButton {
         pos,
-        button: PointerButton::Primary,
+        button: with,
         pressed,
         modifiers: Modifiers::default(),
     };

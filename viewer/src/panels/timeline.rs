@@ -56,7 +56,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         legend_ui(ui, HOLD_CONTENDED, "holding while others wait");
         legend_ui(ui, HOLD, "holding");
     });
-    ui.label("Drag across the lanes to select a time range; shift+scroll pans, ctrl+scroll zooms.");
+    ui.label(
+        "Drag across the lanes to select a time range; drag with the right or middle button \
+         (or shift+scroll) to pan, ctrl+scroll to zoom.",
+    );
     let model = v.narrowed.as_ref().unwrap_or(&v.model);
     let lanes = v.timeline.lanes.get_or_insert_with(|| model.lanes());
     if lanes.is_empty() {
@@ -165,8 +168,15 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     }
     let st = &mut v.timeline;
     let mut select = None;
-    if resp.drag_started() {
+    if resp.drag_started_by(egui::PointerButton::Primary) {
         st.drag_from = resp.interact_pointer_pos().map(|p| to_t(p.x));
+    }
+    // The middle or right button drags the view instead.
+    if resp.dragged_by(egui::PointerButton::Middle)
+        || resp.dragged_by(egui::PointerButton::Secondary)
+    {
+        let dt = -f64::from(resp.drag_delta().x / plot.width()) * (b - a);
+        st.window = Some(clamp(a + dt, b + dt, full));
     }
     if let (Some(from), Some(p)) = (st.drag_from, resp.interact_pointer_pos()) {
         let (x0, x1) = (to_x(from), p.x);
