@@ -118,6 +118,15 @@ impl ViewerApp {
         (self.tabs.iter()).any(|t| matches!(t.state, TabState::Loading(_)))
     }
 
+    /// True while some tab is loading or applying a selection in the background.
+    pub fn is_busy(&self) -> bool {
+        (self.tabs.iter()).any(|t| match &t.state {
+            TabState::Loading(_) => true,
+            TabState::Ready(v) => v.is_updating(),
+            TabState::Failed(_) => false,
+        })
+    }
+
     /// The active tab's view, once loaded.
     pub fn active_view(&mut self) -> Option<&mut TraceView> {
         match &mut self.tabs.get_mut(self.active)?.state {

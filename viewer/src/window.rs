@@ -72,7 +72,7 @@ impl eframe::App for Window {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.app.show_ui(ui);
         if let Some(s) = &mut self.shot {
-            s.step(ui.ctx(), !self.app.is_loading());
+            s.step(ui.ctx(), !self.app.is_busy());
         }
     }
 }

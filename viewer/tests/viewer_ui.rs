@@ -307,6 +307,37 @@ fn a_trace_can_open_on_a_chosen_panel_with_a_lock_selected() {
     assert!(shows(&h, "Who made ledger wait"));
 }
 
+#[test]
+fn a_large_trace_applies_a_selection_in_the_background() {
+    let mut t = TraceBuilder::new();
+    let worker = t.actor("worker");
+    let (_, hot) = t.lock(LockKind::Mutex, "hot", "src/a.rs:1:1");
+    let (_, cold) = t.lock(LockKind::Mutex, "cold", "src/b.rs:1:1");
+    for i in 0..110_000u64 {
+        t.hold(worker, hot, "src/a.rs:9:9", i * 100, 0, i * 100 + 40);
+        t.hold(worker, cold, "src/b.rs:9:9", i * 100 + 50, 0, i * 100 + 90);
+    }
+    t.push(Record::End { ts_ns: 11_000_000 });
+    let mut h = viewer(&[("ui-large.lst", t.bytes())]);
+    open_panel(&mut h, "Locks");
+    h.get_by_label("hot").click();
+    // One frame (the spinner asks for more while the selection is applied); no frame has
+    // polled the result yet, so this cannot race the background thread.
+    h.step();
+    let v = h.state_mut().active_view().unwrap();
+    assert!(v.is_updating(), "a large trace narrows off the UI thread");
+    v.finish_selection();
+    h.run();
+    assert!(shows(&h, "Who made hot wait"));
+    open_panel(&mut h, "Flamegraph");
+    open_panel(&mut h, "Hold by holder site");
+    assert!(h.query_by_label("src/a.rs:9:9").is_some());
+    assert!(
+        h.query_by_label("src/b.rs:9:9").is_none(),
+        "the other lock's holds are gone"
+    );
+}
+
 /// A file dropped on the window.
 #[derive(Debug)]
 struct Dropped(std::path::PathBuf);

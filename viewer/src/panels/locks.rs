@@ -3,7 +3,7 @@
 use egui::RichText;
 
 use super::{TraceView, ns};
-use crate::model::LockRow;
+use crate::model::{LockRow, SiteRow};
 
 /// Columns of the lock table.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -197,14 +197,13 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
     ui.end_row();
 }
 
-fn sites_ui(ui: &mut egui::Ui, v: &TraceView, class: u64) {
+fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
+    let rows: Vec<SiteRow> = (v.site_rows().iter())
+        .filter(|s| s.class == class)
+        .cloned()
+        .collect();
     let m = v.view();
     ui.heading(format!("Who made {} wait", m.class_name(class)));
-    let rows: Vec<_> = m
-        .site_rows()
-        .into_iter()
-        .filter(|s| s.class == class)
-        .collect();
     if rows.is_empty() {
         ui.label("Nobody waited for this lock in the selection.");
     }

@@ -14,8 +14,39 @@ pub mod timeline;
 pub mod waitfor;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 
-use crate::model::{Filter, LockRow, Model};
+use crate::model::{ActorRow, Filter, LockRow, Model, SiteRow};
+
+/// Traces with more waits and holds than this apply a new selection on a background
+/// thread, so the window keeps drawing; smaller ones apply it at once.
+const BACKGROUND_ABOVE: usize = 200_000;
+
+/// What a selection makes of a trace.
+#[derive(Debug)]
+struct Narrowed {
+    filter: Filter,
+    model: Option<Model>,
+    rows: Vec<LockRow>,
+}
+
+fn narrow(model: &Model, filter: Filter) -> Narrowed {
+    let range_only = Filter {
+        class: None,
+        ..filter
+    };
+    let rows = if range_only.is_empty() {
+        model.lock_rows()
+    } else {
+        model.filtered(&range_only).lock_rows()
+    };
+    Narrowed {
+        filter,
+        model: (!filter.is_empty()).then(|| model.filtered(&filter)),
+        rows,
+    }
+}
 
 pub use style::{ns, signed_ns};
 
@@ -80,7 +111,7 @@ pub struct TraceView {
     /// Where it came from.
     pub path: PathBuf,
     /// The whole trace.
-    pub model: Model,
+    pub model: Arc<Model>,
     /// The current panel.
     pub panel: Panel,
     filter: Filter,
@@ -100,6 +131,14 @@ pub struct TraceView {
     pub waitfor: waitfor::WaitForState,
     /// Diff panel state.
     pub diff: diff::DiffState,
+    /// Contended sites of the selection, once asked for.
+    sites: Option<Vec<SiteRow>>,
+    /// Per-actor waits of the selection, once asked for.
+    actors: Option<Vec<ActorRow>>,
+    /// A selection being applied on a background thread.
+    pending: Option<Receiver<Narrowed>>,
+    /// Repaints the window when a background selection is ready.
+    ctx: Option<egui::Context>,
 }
 
 impl TraceView {
@@ -109,7 +148,7 @@ impl TraceView {
             path,
             narrowed: None,
             rows: Vec::new(),
-            model,
+            model: Arc::new(model),
             panel: Panel::Overview,
             filter: Filter::default(),
             locks: Default::default(),
@@ -117,6 +156,10 @@ impl TraceView {
             timeline: Default::default(),
             waitfor: Default::default(),
             diff: Default::default(),
+            sites: None,
+            actors: None,
+            pending: None,
+            ctx: None,
         };
         v.set_filter(Filter::default());
         v
@@ -137,23 +180,85 @@ impl TraceView {
         &self.rows
     }
 
-    /// Changes the selection and recomputes what depends on it.
+    /// Contended (lock, site) pairs of the selection, computed once per selection.
+    pub fn site_rows(&mut self) -> &[SiteRow] {
+        if self.sites.is_none() {
+            self.sites = Some(self.view().site_rows());
+        }
+        self.sites.as_deref().unwrap_or_default()
+    }
+
+    /// Per-actor waits of the selection, computed once per selection.
+    pub fn actor_rows(&mut self) -> &[ActorRow] {
+        if self.actors.is_none() {
+            self.actors = Some(self.view().actor_rows());
+        }
+        self.actors.as_deref().unwrap_or_default()
+    }
+
+    /// Changes the selection and recomputes what depends on it: at once for a small trace,
+    /// on a background thread for a large one (the panels show the previous selection
+    /// until it is ready).
     pub fn set_filter(&mut self, filter: Filter) {
         self.filter = filter;
-        self.narrowed = (!filter.is_empty()).then(|| self.model.filtered(&filter));
-        let range_only = Filter {
-            class: None,
-            ..filter
-        };
-        self.rows = if range_only.is_empty() {
-            self.model.lock_rows()
-        } else {
-            self.model.filtered(&range_only).lock_rows()
-        };
+        self.pending = None;
+        if self.model.waits.len() + self.model.holds.len() <= BACKGROUND_ABOVE {
+            self.apply(narrow(&self.model, filter));
+            return;
+        }
+        let (tx, rx) = mpsc::channel();
+        let (model, ctx) = (Arc::clone(&self.model), self.ctx.clone());
+        let spawned = std::thread::Builder::new()
+            .name("lockscope-select".to_owned())
+            .spawn(move || {
+                // A newer selection may have replaced this one: then nobody listens.
+                let _ = tx.send(narrow(&model, filter));
+                if let Some(c) = ctx {
+                    c.request_repaint();
+                }
+            });
+        match spawned {
+            Ok(_) => self.pending = Some(rx),
+            Err(_) => self.apply(narrow(&self.model, filter)),
+        }
+    }
+
+    /// True while a selection is being applied in the background.
+    pub fn is_updating(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Blocks until a background selection is applied (for tests and screenshots).
+    pub fn finish_selection(&mut self) {
+        if let Some(rx) = self.pending.take()
+            && let Ok(n) = rx.recv()
+            && n.filter == self.filter
+        {
+            self.apply(n);
+        }
+    }
+
+    fn apply(&mut self, n: Narrowed) {
+        self.narrowed = n.model;
+        self.rows = n.rows;
+        self.sites = None;
+        self.actors = None;
         self.flame.invalidate();
         self.timeline.invalidate();
         self.waitfor.invalidate();
         self.diff.invalidate();
+    }
+
+    fn poll_pending(&mut self) {
+        let Some(rx) = &self.pending else { return };
+        match rx.try_recv() {
+            Ok(n) if n.filter == self.filter => {
+                self.pending = None;
+                self.apply(n);
+            }
+            Ok(_) | Err(TryRecvError::Disconnected) => self.pending = None,
+            Err(TryRecvError::Empty) => {}
+        }
     }
 
     /// Selects lock class `class`, or clears the selection when it is already selected.
@@ -167,6 +272,8 @@ impl TraceView {
 
     /// Draws the panel tabs, the selection bar and the current panel.
     pub fn ui(&mut self, ui: &mut egui::Ui, others: &[OtherTrace<'_>]) {
+        self.ctx = Some(ui.ctx().clone());
+        self.poll_pending();
         ui.horizontal(|ui| {
             for p in Panel::ALL {
                 ui.selectable_value(&mut self.panel, p, p.title());
@@ -186,10 +293,14 @@ impl TraceView {
     }
 
     fn filter_bar_ui(&mut self, ui: &mut egui::Ui) {
-        if self.filter.is_empty() {
+        if self.filter.is_empty() && !self.is_updating() {
             return;
         }
         ui.horizontal(|ui| {
+            if self.is_updating() {
+                ui.spinner();
+                ui.label("Applying the selection…");
+            }
             ui.label("Showing only:");
             if let Some(c) = self.filter.class {
                 let name = self.model.class_name(c).to_owned();

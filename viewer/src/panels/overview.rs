@@ -131,7 +131,7 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     }
 }
 
-fn threads_ui(ui: &mut egui::Ui, v: &TraceView) {
+fn threads_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ui.heading("Threads");
     egui::Grid::new("overview-threads")
         .striped(true)
@@ -147,7 +147,7 @@ fn threads_ui(ui: &mut egui::Ui, v: &TraceView) {
                 ui.strong(h);
             }
             ui.end_row();
-            for a in v.view().actor_rows() {
+            for a in v.actor_rows() {
                 ui.label(&a.name);
                 ui.label(a.waits.to_string());
                 ui.label(ns(a.wait_total_ns));
