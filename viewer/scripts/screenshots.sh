@@ -3,8 +3,10 @@
 # real viewer window under Xvfb once per panel and saves a PNG of each to
 # viewer/docs/screenshots/.
 #
-# Needs a virtual X server and software OpenGL. On Debian/Ubuntu:
-#   apt-get install xvfb xauth libgl1-mesa-dri libegl1 libgl1 libxkbcommon-x11-0
+# The binary links only libc: X11, xkbcommon and OpenGL are loaded at run time. Under Xvfb
+# it needs a virtual X server and Mesa's software OpenGL. On Debian/Ubuntu:
+#   apt-get install xvfb xauth libgl1 libgl1-mesa-dri libglx-mesa0 libegl1 \
+#       libx11-xcb1 libxcursor1 libxi6 libxrandr2 libxkbcommon-x11-0
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)

@@ -223,10 +223,12 @@ fn kind_slot(kind: SpanKind) -> usize {
     }
 }
 
-/// Keeps a window inside the trace and at least 100 ns wide.
+/// Keeps a window inside the trace and at least 100 ns wide (or the whole trace, when it is
+/// shorter than that).
 fn clamp(a: f64, b: f64, (lo, hi): (f64, f64)) -> (f64, f64) {
-    let w = (b - a).clamp(100.0, hi - lo);
-    let a = a.clamp(lo, hi - w);
+    let span = (hi - lo).max(1.0);
+    let w = (b - a).max(span.min(100.0)).min(span);
+    let a = a.max(lo).min(lo + span - w);
     (a, a + w)
 }
 
@@ -333,5 +335,22 @@ fn describe(m: &Model, hit: Hit) -> String {
                 m.site_name(h.site)
             )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clamp;
+
+    #[test]
+    fn a_window_stays_inside_the_trace_even_when_the_trace_is_tiny() {
+        assert_eq!(clamp(-50.0, 50.0, (0.0, 1_000.0)), (0.0, 100.0));
+        assert_eq!(clamp(950.0, 1_050.0, (0.0, 1_000.0)), (900.0, 1_000.0));
+        assert_eq!(
+            clamp(10.0, 20.0, (0.0, 1_000.0)),
+            (10.0, 110.0),
+            "at least 100 ns"
+        );
+        assert_eq!(clamp(0.0, 5.0, (0.0, 1.0)), (0.0, 1.0), "a 1 ns trace");
     }
 }
