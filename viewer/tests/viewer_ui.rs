@@ -377,6 +377,29 @@ fn a_truncated_trace_opens_with_a_warning_saying_what_was_lost() {
 }
 
 #[test]
+fn a_damaged_trace_opens_says_what_was_lost_and_every_panel_draws() {
+    let mut bytes = bank().0.bytes();
+    // Corrupt two chunks: definitions and events go missing, the rest decodes.
+    for at in [bytes.len() / 3, bytes.len() * 2 / 3] {
+        bytes[at] ^= 0x5a;
+    }
+    let mut h = viewer(&[("ui-damaged.lst", bytes)]);
+    assert!(shows(&h, "damaged chunk at byte"));
+    for panel in [
+        "Locks",
+        "Flamegraph",
+        "Timeline",
+        "Wait-for graph",
+        "Alerts",
+        "Diff",
+        "Overview",
+    ] {
+        open_panel(&mut h, panel);
+    }
+    assert!(shows(&h, "damaged"), "the trace fact names the damage");
+}
+
+#[test]
 fn background_loading_reports_progress_up_to_the_file_size() {
     let bytes = bank().0.bytes();
     let path = write("ui-progress.lst", &bytes);
