@@ -231,7 +231,13 @@ fn deadlock() -> Vec<u8> {
 #[test]
 fn wait_for_graph_highlights_the_deadlock_with_its_report() {
     let mut h = viewer(&[("ui-deadlock.lst", deadlock())]);
-    open_panel(&mut h, "Wait-for graph");
+    assert!(shows(
+        &h,
+        "Deadlock: philosopher-1, philosopher-2 wait for each other"
+    ));
+    assert!(!shows(&h, "No lock was contended."), "stuck waiters count");
+    h.get_by_label("Show the wait-for graph").click();
+    h.run();
     assert!(shows(
         &h,
         "philosopher-1, philosopher-2 wait for each other and never stop waiting"

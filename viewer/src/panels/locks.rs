@@ -2,6 +2,7 @@
 
 use egui::RichText;
 
+use super::style::CYCLE;
 use super::{TraceView, ns};
 use crate::model::{LockRow, SiteRow};
 
@@ -35,9 +36,11 @@ pub enum Column {
     HoldMax,
     /// Most simultaneous waiters.
     MaxWaiters,
+    /// Waits that never ended.
+    StillWaiting,
 }
 
-const COLUMNS: [(Column, &str); 13] = [
+const COLUMNS: [(Column, &str); 14] = [
     (Column::Name, "Lock"),
     (Column::Acquisitions, "Acquisitions"),
     (Column::Contentions, "Contentions"),
@@ -51,6 +54,7 @@ const COLUMNS: [(Column, &str); 13] = [
     (Column::HoldP99, "Hold p99"),
     (Column::HoldMax, "Hold max"),
     (Column::MaxWaiters, "Max waiters"),
+    (Column::StillWaiting, "Still waiting"),
 ];
 
 /// The table's sort order.
@@ -87,6 +91,7 @@ fn key(r: &LockRow, c: Column) -> u64 {
         Column::HoldP99 => h.p99,
         Column::HoldMax => h.max,
         Column::MaxWaiters => r.max_waiters,
+        Column::StillWaiting => r.still_waiting,
     }
 }
 
@@ -193,6 +198,11 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
         ui.label(if measured_hold { ns(x) } else { "-".into() });
     }
     ui.label(r.max_waiters.to_string());
+    if r.still_waiting > 0 {
+        ui.label(RichText::new(r.still_waiting.to_string()).color(CYCLE));
+    } else {
+        ui.label("0");
+    }
     ui.label(&r.site);
     ui.end_row();
 }

@@ -9,6 +9,7 @@ use crate::cli::fmt::utc;
 /// Draws the overview of `v`.
 pub fn overview_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     egui::ScrollArea::vertical().show(ui, |ui| {
+        deadlock_ui(ui, v);
         facts_ui(ui, v);
         warnings_ui(ui, v);
         ui.add_space(8.0);
@@ -18,6 +19,45 @@ pub fn overview_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         ui.add_space(8.0);
         alerts_ui(ui, v);
     });
+}
+
+/// A deadlock first: who is stuck, and where to look.
+fn deadlock_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    let Some(a) = v.model.alerts.iter().find(|a| a.kind == "deadlock") else {
+        return;
+    };
+    let who = if a.actors.is_empty() {
+        "threads".to_owned()
+    } else {
+        a.actors.join(", ")
+    };
+    let mut go = None;
+    egui::Frame::group(ui.style())
+        .stroke(egui::Stroke::new(1.5, CYCLE))
+        .show(ui, |ui| {
+            ui.label(
+                RichText::new(format!("Deadlock: {who} wait for each other"))
+                    .color(CYCLE)
+                    .strong()
+                    .size(16.0),
+            );
+            if !a.locks.is_empty() {
+                ui.label(format!("on {}", a.locks.join(", ")));
+            }
+            ui.horizontal(|ui| {
+                if ui.button("Show the wait-for graph").clicked() {
+                    go = Some(Panel::WaitFor);
+                }
+                if ui.button("Read the report").clicked() {
+                    go = Some(Panel::Alerts);
+                }
+            });
+        });
+    if let Some(p) = go {
+        v.panel = p;
+        v.waitfor.at_ns = None;
+    }
+    ui.add_space(6.0);
 }
 
 fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
@@ -89,6 +129,11 @@ fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
 
 fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ui.heading("Most contended locks");
+    let waited = |r: &&crate::model::LockRow| r.contentions > 0 || r.still_waiting > 0;
+    if !v.rows().iter().any(|r| waited(&r)) {
+        ui.label("No lock was contended.");
+        return;
+    }
     let mut pick = None;
     egui::Grid::new("overview-locks")
         .striped(true)
@@ -104,7 +149,7 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 ui.strong(h);
             }
             ui.end_row();
-            for r in v.rows().iter().filter(|r| r.contentions > 0).take(5) {
+            for r in v.rows().iter().filter(waited).take(5) {
                 if ui
                     .link(&r.name)
                     .on_hover_text("Show in the lock table")
@@ -117,12 +162,10 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 ui.label(ns(w.total));
                 ui.label(ns(w.p99));
                 ui.label(r.max_waiters.to_string());
+                ui.label(r.still_waiting.to_string());
                 ui.end_row();
             }
         });
-    if v.rows().iter().all(|r| r.contentions == 0) {
-        ui.label("No lock was contended.");
-    }
     if let Some(c) = pick {
         if v.filter().class != Some(c) {
             v.toggle_class(c);
