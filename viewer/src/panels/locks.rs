@@ -203,7 +203,8 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
     } else {
         ui.label("0");
     }
-    ui.label(&r.site);
+    ui.label(crate::cli::fmt::clip_left(&r.site, 32))
+        .on_hover_text(&r.site);
     ui.end_row();
 }
 
@@ -220,8 +221,9 @@ fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
     for s in rows {
         ui.label(
             RichText::new(format!(
-                "{} waits at {} — {} in total, longest {}",
+                "{} wait{} at {} — {} in total, longest {}",
                 s.waits,
+                if s.waits == 1 { "" } else { "s" },
                 m.site_name(s.site),
                 ns(s.wait_total_ns),
                 ns(s.wait_max_ns)
@@ -232,8 +234,9 @@ fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
             let at = h
                 .site
                 .map_or_else(|| "hold not recorded".to_owned(), |site| m.site_name(site));
+            let plural = if h.waits == 1 { "" } else { "s" };
             ui.label(format!(
-                "    held by {} (taken at {at}) — {} waits",
+                "    held by {} (taken at {at}) — {} wait{plural}",
                 m.actor_name(h.actor),
                 h.waits
             ));
