@@ -361,3 +361,34 @@ fn a_second_recording_defines_every_stack_it_uses() {
         "used {used:?}, defined {defined:?}"
     );
 }
+
+#[test]
+fn a_forked_child_exits_at_once_and_leaves_the_parent_trace_alone() {
+    const NAME: &str = "a_forked_child_exits_at_once_and_leaves_the_parent_trace_alone";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = Recorder::to_file(&path).unwrap().start();
+        let m = Arc::new(Mutex::named("before-fork", 0));
+        forced_contention(&m);
+        // SAFETY: the forked child only locks, prints and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            *m.lock() += 1;
+            std::process::exit(0); // runs the exit hooks, which must not wait for a recorder
+        }
+        let started = std::time::Instant::now();
+        let mut status = 0;
+        // SAFETY: waiting for the child we just forked.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let took = started.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(1500),
+            "the forked child took {took:?} to exit"
+        );
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    assert!(t.is_complete(), "the parent's trace is intact");
+}

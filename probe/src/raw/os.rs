@@ -11,6 +11,17 @@ pub(crate) fn current_tid() -> u64 {
     }
 }
 
+/// Runs `child` in the child process after every `fork()`.
+pub(crate) fn register_after_fork(child: extern "C" fn()) {
+    #[cfg(unix)]
+    // SAFETY: `pthread_atfork` only stores the function pointers; `child` is a plain
+    // `extern "C" fn()` that only stores to atomics (async-signal-safe, as a forked child of a
+    // multi-threaded process requires) and cannot unwind.
+    let _ = unsafe { libc::pthread_atfork(None, None, Some(child)) };
+    #[cfg(not(unix))]
+    let _ = child;
+}
+
 /// Runs `f` when the process exits normally (returning from `main` or `std::process::exit`).
 pub(crate) fn register_at_exit(f: extern "C" fn()) {
     // SAFETY: `atexit` only stores the function pointer. `f` is a plain `extern "C" fn()`;

@@ -19,6 +19,9 @@ use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 static RECORDING: AtomicBool = AtomicBool::new(false);
+/// Set in a forked child: the recorder thread did not survive the fork, so nothing waits
+/// for it (exit, panic and flush return at once) and nothing more is recorded.
+static FORKED: AtomicBool = AtomicBool::new(false);
 static SESSION: AtomicU32 = AtomicU32::new(0);
 static NEXT_SESSION: AtomicU32 = AtomicU32::new(1);
 static ACTIVE: Mutex<Option<Arc<Shared>>> = Mutex::new(None);
@@ -202,7 +205,7 @@ pub(crate) struct Shared {
 impl Shared {
     /// Asks the writer for a flush and waits (bounded) until it is done.
     fn flush(&self, wait: Duration) -> bool {
-        if self.finished.load(Acquire) {
+        if self.finished.load(Acquire) || FORKED.load(Relaxed) {
             return true;
         }
         let ticket = self.flush_req.fetch_add(1, Relaxed) + 1;
@@ -279,6 +282,9 @@ pub(crate) fn start_from_env() {
 
 /// Finishes the environment-started recording (at exit) or flushes the running one.
 fn finish_at_exit() {
+    if FORKED.load(Relaxed) {
+        return;
+    }
     let env = ENV_RECORDING
         .try_lock_for(Duration::from_millis(100))
         .and_then(|mut r| r.take());
@@ -288,6 +294,12 @@ fn finish_at_exit() {
             flush();
         }
     }
+}
+
+extern "C" fn after_fork_in_child() {
+    FORKED.store(true, Relaxed);
+    RECORDING.store(false, Relaxed);
+    SESSION.store(0, Relaxed);
 }
 
 extern "C" fn at_exit() {
@@ -302,6 +314,7 @@ fn install_hooks() {
     }
     HOOKS.call_once(|| {
         crate::raw::register_at_exit(at_exit);
+        crate::raw::register_after_fork(after_fork_in_child);
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
             previous(info);
