@@ -103,12 +103,16 @@ impl ViewerApp {
         self.active = self.tabs.len() - 1;
     }
 
-    /// Blocks until every tab finished loading (for tests and screenshots).
+    /// Blocks until every tab finished loading and applying its first selection (for
+    /// tests and screenshots).
     pub fn wait_for_loads(&mut self) {
         for t in &mut self.tabs {
             if let TabState::Loading(l) = &t.state {
                 let r = l.wait();
                 t.state = finish(&t.source, r, &self.first_look);
+            }
+            if let TabState::Ready(v) = &mut t.state {
+                v.finish_selection();
             }
         }
     }

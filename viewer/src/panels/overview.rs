@@ -129,6 +129,13 @@ fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
 
 fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ui.heading("Most contended locks");
+    if v.is_updating() && v.rows().is_empty() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Computing the lock table…");
+        });
+        return;
+    }
     let waited = |r: &&crate::model::LockRow| r.contentions > 0 || r.still_waiting > 0;
     if !v.rows().iter().any(|r| waited(&r)) {
         ui.label("No lock was contended.");
