@@ -34,6 +34,35 @@ static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
     })
 });
 
+/// The class of an unnamed lock created at `site`: a per-thread cache (direct-mapped by the
+/// location's address) answers repeat creations at one site without the global table's lock.
+pub(crate) fn class_for_site(
+    kind: LockKind,
+    site: &'static Location<'static>,
+) -> &'static ClassInfo {
+    const SLOTS: usize = 32;
+    thread_local! {
+        static CACHE: std::cell::Cell<[Option<(usize, &'static ClassInfo)>; SLOTS]> =
+            const { std::cell::Cell::new([None; SLOTS]) };
+    }
+    let key = site as *const Location<'static> as usize;
+    let slot = (key >> 3) % SLOTS;
+    let cached = CACHE.try_with(|c| c.get()[slot]).ok().flatten();
+    if let Some((k, class)) = cached
+        && k == key
+        && class.kind == kind
+    {
+        return class;
+    }
+    let class = class_for(kind, site, None);
+    let _ = CACHE.try_with(|c| {
+        let mut v = c.get();
+        v[slot] = Some((key, class));
+        c.set(v);
+    });
+    class
+}
+
 /// The class of a lock created at `site` with an optional name, registering it on first use.
 pub(crate) fn class_for(
     kind: LockKind,

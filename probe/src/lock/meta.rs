@@ -145,7 +145,7 @@ impl LockMeta {
     /// The class, registering it on first use.
     pub(crate) fn class(&self) -> &'static ClassInfo {
         self.class
-            .get_or_init(|| class_for(self.kind, self.site, None))
+            .get_or_init(|| crate::class::class_for_site(self.kind, self.site))
     }
 
     /// This instance's id, registering it on first use.
