@@ -112,7 +112,7 @@ impl ViewerApp {
                 t.state = finish(&t.source, r, &self.first_look);
             }
             if let TabState::Ready(v) = &mut t.state {
-                v.finish_selection();
+                v.finish_background();
             }
         }
     }
@@ -126,7 +126,7 @@ impl ViewerApp {
     pub fn is_busy(&self) -> bool {
         (self.tabs.iter()).any(|t| match &t.state {
             TabState::Loading(_) => true,
-            TabState::Ready(v) => v.is_updating(),
+            TabState::Ready(v) => v.is_busy(),
             TabState::Failed(_) => false,
         })
     }

@@ -47,6 +47,15 @@ fn type_into(h: &mut Harness<'_, ViewerApp>, hint: &str, text: &str) {
     h.run();
 }
 
+/// Clicks a tab and finishes the work it started in the background before settling.
+fn open_panel_then_wait(h: &mut Harness<'_, ViewerApp>, title: &str) {
+    h.get_by_role_and_label(Role::Button, title).click();
+    h.step();
+    h.step();
+    h.state_mut().active_view().unwrap().finish_background();
+    h.run();
+}
+
 fn shows(h: &Harness<'_, ViewerApp>, text: &str) -> bool {
     h.query_all_by_label_contains(text).next().is_some()
 }
@@ -332,11 +341,11 @@ fn a_large_trace_applies_a_selection_in_the_background() {
     h.step();
     let v = h.state_mut().active_view().unwrap();
     assert!(v.is_updating(), "a large trace narrows off the UI thread");
-    v.finish_selection();
+    v.finish_background();
     h.run();
     assert!(shows(&h, "Who made hot wait"));
-    open_panel(&mut h, "Flamegraph");
-    open_panel(&mut h, "Hold by holder site");
+    open_panel_then_wait(&mut h, "Flamegraph");
+    open_panel_then_wait(&mut h, "Hold by holder site");
     assert!(h.query_by_label("src/a.rs:9:9").is_some());
     assert!(
         h.query_by_label("src/b.rs:9:9").is_none(),

@@ -3,6 +3,7 @@
 
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, StrokeKind, pos2, vec2};
 
+use super::job::Job;
 use super::style::frame_color;
 use super::{TraceView, ns};
 use crate::model::{FlameKind, FlameOrder, FlameTree};
@@ -20,7 +21,7 @@ pub struct FlameState {
     pub search: String,
     /// The node the view is zoomed to (0: the root).
     pub zoom: usize,
-    tree: Option<FlameTree>,
+    pub(super) tree: Job<FlameTree>,
     /// The node under the pointer, for the figures line.
     pub hovered: Option<usize>,
 }
@@ -28,7 +29,7 @@ pub struct FlameState {
 impl FlameState {
     /// Drops the cached tree (the selection or the mode changed).
     pub fn invalidate(&mut self) {
-        self.tree = None;
+        self.tree = Job::Empty;
         self.zoom = 0;
         self.hovered = None;
     }
@@ -70,9 +71,18 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         FlameKind::Wait
     };
     let order = v.flame.order;
-    let model = v.narrowed.as_ref().unwrap_or(&v.model);
+    let (model, large, ctx) = (v.view_arc(), v.is_large(), v.ctx.clone());
     let st = &mut v.flame;
-    let tree = (st.tree.take()).unwrap_or_else(|| model.flame_tree(kind, order));
+    st.tree.start(large, "lockscope-flame", ctx, move || {
+        model.flame_tree(kind, order)
+    });
+    let Some(tree) = st.tree.take_done() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Building the flamegraph…");
+        });
+        return;
+    };
     if tree.total_ns() == 0 {
         ui.label(if st.hold {
             "No hold was recorded in this selection."
@@ -95,7 +105,7 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             graph_ui(ui, &tree, st, kind == FlameKind::Hold);
         });
     }
-    st.tree = Some(tree);
+    st.tree = Job::Done(tree);
 }
 
 /// The figures line: the hovered node (or the zoomed one) and its share.

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod diff;
 pub mod diff_flame;
 pub mod flame;
+mod job;
 pub mod locks;
 pub mod overview;
 pub mod style;
@@ -27,7 +28,7 @@ const BACKGROUND_ABOVE: usize = 200_000;
 #[derive(Debug)]
 struct Narrowed {
     filter: Filter,
-    model: Option<Model>,
+    model: Option<Arc<Model>>,
     rows: Vec<LockRow>,
 }
 
@@ -43,7 +44,7 @@ fn narrow(model: &Model, filter: Filter) -> Narrowed {
     };
     Narrowed {
         filter,
-        model: (!filter.is_empty()).then(|| model.filtered(&filter)),
+        model: (!filter.is_empty()).then(|| Arc::new(model.filtered(&filter))),
         rows,
     }
 }
@@ -117,7 +118,7 @@ pub struct TraceView {
     filter: Filter,
     /// The trace narrowed by `filter` (`None`: nothing selected, the whole trace): what
     /// every panel but the lock table shows.
-    pub(super) narrowed: Option<Model>,
+    narrowed: Option<Arc<Model>>,
     /// Lock rows of the time range (not narrowed to the selected lock, so another can be
     /// picked).
     rows: Vec<LockRow>,
@@ -172,7 +173,18 @@ impl TraceView {
 
     /// The trace as the panels show it (narrowed by the selection).
     pub fn view(&self) -> &Model {
-        self.narrowed.as_ref().unwrap_or(&self.model)
+        self.narrowed.as_deref().unwrap_or(&self.model)
+    }
+
+    /// A shared handle on [`TraceView::view`], for background work.
+    fn view_arc(&self) -> Arc<Model> {
+        Arc::clone(self.narrowed.as_ref().unwrap_or(&self.model))
+    }
+
+    /// Whether work over the current view is worth a background thread.
+    fn is_large(&self) -> bool {
+        let m = self.view();
+        m.waits.len() + m.holds.len() > BACKGROUND_ABOVE
     }
 
     /// Lock rows of the selected time range.
@@ -228,14 +240,25 @@ impl TraceView {
         self.pending.is_some()
     }
 
-    /// Blocks until a background selection is applied (for tests and screenshots).
-    pub fn finish_selection(&mut self) {
+    /// Blocks until a background selection is applied and the current panel's background
+    /// work is done (for tests and screenshots).
+    pub fn finish_background(&mut self) {
         if let Some(rx) = self.pending.take()
             && let Ok(n) = rx.recv()
             && n.filter == self.filter
         {
             self.apply(n);
         }
+        self.flame.tree.wait();
+        self.timeline.lanes.wait();
+    }
+
+    /// True while a selection, a flame tree or the timeline's lanes are being computed.
+    pub fn is_busy(&self) -> bool {
+        use job::Job::Running;
+        self.is_updating()
+            || matches!(self.flame.tree, Running(_))
+            || matches!(self.timeline.lanes, Running(_))
     }
 
     fn apply(&mut self, n: Narrowed) {

@@ -5,6 +5,9 @@
 use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, pos2, vec2};
 
 use super::style::{HOLD, HOLD_CONTENDED, WAIT};
+use std::sync::Arc;
+
+use super::job::Job;
 use super::{TraceView, ns};
 use crate::model::{Filter, Lane, Model, SpanKind};
 
@@ -17,14 +20,14 @@ const RULER_H: f32 = 20.0;
 pub struct TimelineState {
     /// Visible window `[from, to]` in ns; `None`: the whole trace.
     pub window: Option<(f64, f64)>,
-    lanes: Option<Vec<Lane>>,
+    pub(super) lanes: Job<Vec<Lane>>,
     drag_from: Option<f64>,
 }
 
 impl TimelineState {
     /// Drops the cached lanes (the selection changed).
     pub fn invalidate(&mut self) {
-        self.lanes = None;
+        self.lanes = Job::Empty;
     }
 }
 
@@ -60,10 +63,22 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         "Drag across the lanes to select a time range; drag with the right or middle button \
          (or shift+scroll) to pan, ctrl+scroll to zoom.",
     );
-    let model = v.narrowed.as_ref().unwrap_or(&v.model);
-    let lanes = v.timeline.lanes.get_or_insert_with(|| model.lanes());
+    let model_arc = v.view_arc();
+    let (m, large, ctx) = (Arc::clone(&model_arc), v.is_large(), v.ctx.clone());
+    v.timeline
+        .lanes
+        .start(large, "lockscope-lanes", ctx, move || m.lanes());
+    let Some(lanes) = v.timeline.lanes.take_done() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Laying out the lanes…");
+        });
+        return;
+    };
+    let model: &Model = &model_arc;
     if lanes.is_empty() {
         ui.label("No wait or hold was recorded in this selection.");
+        v.timeline.lanes = Job::Done(lanes);
         return;
     }
     let (a, b) = v.timeline.window.unwrap_or(full);
@@ -166,6 +181,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         .show(|ui| ui.label(text.clone()));
         ui.label(text);
     }
+    v.timeline.lanes = Job::Done(lanes);
     let st = &mut v.timeline;
     let mut select = None;
     if resp.drag_started_by(egui::PointerButton::Primary) {
