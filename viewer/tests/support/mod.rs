@@ -1,6 +1,8 @@
 //! Builds synthetic traces the way the probe writes them, and runs the `lockscope` binary.
 #![allow(dead_code)]
 
+pub mod ui;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
