@@ -130,8 +130,10 @@ pub(crate) struct ActorShared {
     pub(crate) buf: raw::DoubleBuf<ThreadBuf>,
     pub(crate) dropped: AtomicU64,
     wake_sent: AtomicBool,
-    /// The owning thread has exited; the recorder recycles the actor once drained.
+    /// The owning thread has exited; the slot is reused once that thread is gone and drained.
     pub(crate) exited: AtomicBool,
+    /// The owning thread's OS id.
+    tid: AtomicU64,
 }
 
 struct Registry {
@@ -155,18 +157,60 @@ struct ExitGuard;
 impl Drop for ExitGuard {
     fn drop(&mut self) {
         if let Some(a) = CURRENT.with(Cell::get) {
-            CURRENT.with(|c| c.set(None));
             a.exited.store(true, Release);
-            // With no recorder to drain it, the slot can be reused at once; while one runs it
-            // drains and recycles the slot itself.
-            if !crate::recorder::recording() {
-                if let Some(_c) = COLLECTOR.try_lock() {
-                    for _ in 0..2 {
-                        a.buf.collect(|b| b.clear());
-                    }
-                    recycle(a);
+            EXITED.fetch_add(1, Relaxed);
+            // On Linux the thread keeps its actor through the rest of its teardown (other
+            // thread-locals' destructors may still take locks), and the slot is reclaimed once
+            // the OS thread is gone. Elsewhere that cannot be told, so the slot is let go now.
+            #[cfg(not(target_os = "linux"))]
+            {
+                CURRENT.with(|c| c.set(None));
+                if !crate::recorder::recording() {
+                    reclaim_gone();
                 }
             }
+        }
+    }
+}
+
+/// Exited actors not yet reclaimed.
+static EXITED: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether the thread that owned `a` has really ended (Linux: its `/proc/self/task` entry is
+/// gone; tids are not reused while it exists).
+fn thread_gone(a: &ActorShared) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = a.tid.load(Relaxed);
+        tid == 0 || !std::path::Path::new(&format!("/proc/self/task/{tid}")).exists()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = a;
+        true
+    }
+}
+
+/// Whether `a` can be drained and reused: its thread exited and is gone.
+pub(crate) fn reclaimable(a: &ActorShared) -> bool {
+    a.exited.load(Acquire) && thread_gone(a)
+}
+
+/// With no recorder running, clears and frees every reclaimable slot (needs the collector
+/// role; skipped when another collector has it).
+fn reclaim_gone() {
+    if EXITED.load(Relaxed) == 0 || crate::recorder::recording() {
+        return;
+    }
+    let Some(_c) = COLLECTOR.try_lock() else {
+        return;
+    };
+    for a in all() {
+        if reclaimable(a) {
+            for _ in 0..2 {
+                a.buf.collect(|b| b.clear());
+            }
+            recycle(a);
         }
     }
 }
@@ -191,6 +235,9 @@ fn register() -> &'static ActorShared {
         .name()
         .map_or_else(|| format!("thread-{id}"), str::to_owned);
     let tid = raw::current_tid();
+    if REGISTRY.read().free.is_empty() {
+        reclaim_gone();
+    }
     let recycled = REGISTRY.write().free.pop();
     let actor = match recycled {
         Some(a) => {
@@ -216,12 +263,14 @@ fn register() -> &'static ActorShared {
                 dropped: AtomicU64::new(0),
                 wake_sent: AtomicBool::new(false),
                 exited: AtomicBool::new(false),
+                tid: AtomicU64::new(0),
             }));
             REGISTRY.write().all.push(a);
             a
         }
     };
     actor.id.store(id, Relaxed);
+    actor.tid.store(tid, Relaxed);
     *actor.name.lock() = name.clone();
     {
         let mut meta = META.lock();
@@ -247,6 +296,7 @@ pub(crate) fn all() -> Vec<&'static ActorShared> {
 /// Returns drained, exited actors to the free list (called by the recorder).
 pub(crate) fn recycle(a: &'static ActorShared) {
     if a.exited.swap(false, Relaxed) {
+        EXITED.fetch_sub(1, Relaxed);
         a.id.store(0, Relaxed);
         REGISTRY.write().free.push(a);
     }
@@ -566,4 +616,37 @@ pub(crate) fn snapshots() -> Vec<Snapshot> {
         .filter_map(|a| a.snapshot())
         .filter(|s| s.id != 0 && (s.waiting.is_some() || !s.held.is_empty()))
         .collect()
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    struct LateLocker;
+
+    impl Drop for LateLocker {
+        fn drop(&mut self) {
+            let m = crate::Mutex::new(());
+            drop(m.lock());
+        }
+    }
+
+    thread_local! {
+        static LATE: LateLocker = const { LateLocker };
+    }
+
+    #[test]
+    fn threads_locking_in_late_tls_destructors_do_not_leak_actor_slots() {
+        for _ in 0..50 {
+            std::thread::spawn(|| {
+                // Registered before lockscope's exit hook, so its destructor runs after it.
+                LATE.with(|_| ());
+                drop(crate::Mutex::new(()).lock());
+            })
+            .join()
+            .unwrap();
+        }
+        let slots = REGISTRY.read().all.len();
+        assert!(slots < 10, "{slots} actor slots for 50 sequential threads");
+    }
 }

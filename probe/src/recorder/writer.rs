@@ -82,7 +82,7 @@ impl Writer {
         let mut stacks: Vec<u64> = Vec::new();
         let _collector = actor::COLLECTOR.lock();
         for a in actor::all() {
-            let exited = a.exited.load(Acquire);
+            let exited = actor::reclaimable(a);
             // An exited thread writes no more: drain both halves, then reuse its slot.
             for _ in 0..if exited { 2 } else { 1 } {
                 let mut spare = self
