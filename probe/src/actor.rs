@@ -241,7 +241,12 @@ fn register() -> &'static ActorShared {
     let recycled = REGISTRY.write().free.pop();
     let actor = match recycled {
         Some(a) => {
+            // Inside the sequence lock: a reader must never pair the new id with old holds.
+            let s = a.begin_write();
             a.depth.store(0, Relaxed);
+            a.id.store(id, Relaxed);
+            a.waiting.lock.store(0, Relaxed);
+            a.end_write(s);
             // A new thread has validated nothing: its witnesses count separately.
             a.validated.iter().for_each(|v| v.store(0, Relaxed));
             a.exited.store(false, Relaxed);
