@@ -395,6 +395,9 @@ impl LockMeta {
             return (None, Token::untracked(site));
         }
         let n = self.count(mode);
+        // Already on the slow path: bring the class total up to date, so a live lock never
+        // shows more contentions than acquisitions.
+        self.publish(n + 1);
         if mode == Mode::Exclusive {
             // Whoever still waits now waits on us.
             let still = if self.waiters.load(Relaxed) != 0 {
