@@ -1,5 +1,6 @@
 //! `lockscope report|export|flamegraph|view`: the headless commands, for terminals and CI.
 
+pub mod diff;
 pub(crate) mod fmt;
 pub mod json;
 mod report;
@@ -29,10 +30,15 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the lock table, most contended sites, per-thread waits, alerts and still-waiting
-    /// actors of a trace.
+    /// actors of a trace; with `--diff BASE`, what changed per lock class since BASE.
     Report {
-        /// The trace file.
+        /// The trace file (with `--diff`, the new trace).
         trace: PathBuf,
+        /// Compare TRACE with this earlier trace: per lock class (matched by name and kind),
+        /// acquisitions, contentions, wait p50/p99/total and hold p50/p99 in both, with the
+        /// change, the largest change in total wait first.
+        #[arg(long, value_name = "BASE")]
+        diff: Option<PathBuf>,
         /// Print the machine-readable report (schema 1) instead of text.
         #[arg(long)]
         json: bool,
@@ -115,11 +121,25 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Report {
             trace,
+            diff,
             json,
             fail_on,
         } => {
+            let base = match &diff {
+                Some(p) => Some(open(p).context("cannot read the --diff base trace")?),
+                None => None,
+            };
             let m = open(&trace)?;
-            let out = if json {
+            let out = if let (Some(base), Some(base_path)) = (&base, &diff) {
+                if json {
+                    let r = self::diff::json(base, base_path, &m, &trace);
+                    let mut s = serde_json::to_string_pretty(&r)?;
+                    s.push('\n');
+                    s
+                } else {
+                    self::diff::text(base, base_path, &m, &trace)
+                }
+            } else if json {
                 let mut s = serde_json::to_string_pretty(&json::report(&m, &trace))?;
                 s.push('\n');
                 s

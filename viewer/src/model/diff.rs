@@ -1,14 +1,18 @@
-//! A/B comparison of two traces, lock by lock (matched by lock name).
+//! A/B comparison of two traces, lock class by lock class (matched by name and kind).
 
 use std::collections::{BTreeMap, HashMap};
 
+use lockscope::format::LockKind;
+
 use super::{FlameKind, LockRow, Model};
 
-/// One lock in two traces.
+/// One lock class in two traces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LockDelta {
     /// The lock's name.
     pub name: String,
+    /// Its primitive kind (`None` when the definition was lost).
+    pub kind: Option<LockKind>,
     /// Its row in the base trace, if it appears there.
     pub base: Option<LockRow>,
     /// Its row in the new trace, if it appears there.
@@ -22,6 +26,34 @@ fn signed(new: u64, base: u64) -> i128 {
 impl LockDelta {
     fn get(row: &Option<LockRow>, f: impl Fn(&LockRow) -> u64) -> u64 {
         row.as_ref().map_or(0, f)
+    }
+
+    /// `new` when the lock is only in the new trace, `gone` when only in the base,
+    /// `changed` otherwise (even when nothing moved).
+    pub fn status(&self) -> &'static str {
+        match (&self.base, &self.new) {
+            (None, Some(_)) => "new",
+            (Some(_), None) => "gone",
+            _ => "changed",
+        }
+    }
+
+    /// Change in acquisitions (new − base).
+    pub fn acquisitions(&self) -> i128 {
+        let f = |r: &LockRow| r.acquisitions;
+        signed(Self::get(&self.new, f), Self::get(&self.base, f))
+    }
+
+    /// Change in p50 wait, nanoseconds.
+    pub fn wait_p50_ns(&self) -> i128 {
+        let f = |r: &LockRow| r.wait_summary().p50;
+        signed(Self::get(&self.new, f), Self::get(&self.base, f))
+    }
+
+    /// Change in p50 hold, nanoseconds.
+    pub fn hold_p50_ns(&self) -> i128 {
+        let f = |r: &LockRow| r.hold_summary().p50;
+        signed(Self::get(&self.new, f), Self::get(&self.base, f))
     }
 
     /// Change in contentions (new − base).
@@ -49,17 +81,18 @@ impl LockDelta {
     }
 }
 
-/// Every lock in either trace, the largest change in total wait first.
+/// Every lock class in either trace, the largest change in total wait first. Classes match
+/// by name and kind: a mutex renamed, or turned into an rwlock, is one gone and one new.
 pub fn lock_deltas(base: &Model, new: &Model) -> Vec<LockDelta> {
-    let mut by_name: BTreeMap<String, LockDelta> = BTreeMap::new();
+    let mut by_name: BTreeMap<(String, Option<LockKind>), LockDelta> = BTreeMap::new();
     let mut put = |row: LockRow, is_new: bool| {
-        let d = by_name
-            .entry(row.name.clone())
-            .or_insert_with(|| LockDelta {
-                name: row.name.clone(),
-                base: None,
-                new: None,
-            });
+        let key = (row.name.clone(), row.kind);
+        let d = by_name.entry(key).or_insert_with(|| LockDelta {
+            name: row.name.clone(),
+            kind: row.kind,
+            base: None,
+            new: None,
+        });
         if is_new {
             d.new = Some(row);
         } else {
@@ -70,7 +103,9 @@ pub fn lock_deltas(base: &Model, new: &Model) -> Vec<LockDelta> {
     new.lock_rows().into_iter().for_each(|r| put(r, true));
     let mut out: Vec<LockDelta> = by_name.into_values().collect();
     out.sort_by(|a, b| {
-        (b.wait_total_ns().abs().cmp(&a.wait_total_ns().abs())).then(a.name.cmp(&b.name))
+        (b.wait_total_ns().abs().cmp(&a.wait_total_ns().abs()))
+            .then(a.name.cmp(&b.name))
+            .then(a.kind.cmp(&b.kind))
     });
     out
 }
@@ -174,6 +209,24 @@ mod tests {
         assert_eq!(d[0].name, "beta", "largest change first");
         let alpha = d.iter().find(|d| d.name == "alpha").unwrap();
         assert_eq!(alpha.wait_total_ns(), 0);
+        assert_eq!((alpha.status(), beta.status()), ("changed", "changed"));
+    }
+
+    #[test]
+    fn a_lock_whose_kind_changed_is_one_gone_and_one_new() {
+        let (base, _, _) = two_locks();
+        let mut new = base.clone();
+        for c in new.classes.values_mut() {
+            if c.name == "beta" {
+                c.kind = Some(LockKind::RwLock);
+            }
+        }
+        let d = lock_deltas(&base, &new);
+        let betas: Vec<_> = d.iter().filter(|d| d.name == "beta").collect();
+        assert_eq!(betas.len(), 2);
+        let mut statuses: Vec<_> = betas.iter().map(|d| d.status()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, ["gone", "new"]);
     }
 
     #[test]

@@ -14,7 +14,7 @@ pub mod flame_tree;
 mod load;
 pub mod table;
 #[cfg(test)]
-mod tests_support;
+pub(crate) mod tests_support;
 pub mod timeline;
 pub mod waitfor;
 
