@@ -1,44 +1,58 @@
 //! Builds a [`Model`] from decoded records.
 
 use std::collections::HashMap;
+use std::num::NonZeroU64;
 
-use lockscope::format::{Record, Trace};
+use lockscope::format::{Damage, Header, Record, Trace};
 
-use super::{
-    Actor, Alert, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Model, Wait, WaitState,
-};
+use super::{Actor, Alert, Class, ClassStats, Frame, Hold, LockInstance, Model, Wait, WaitState};
+
+/// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
+/// being held whole as records first.
+#[derive(Debug, Default)]
+pub struct ModelBuilder {
+    m: Model,
+    /// Open waits per actor, oldest first. An actor waits for one thing at a time, but a
+    /// wait may nest in another (re-taking a mutex inside a condvar wait), so an end
+    /// matches the newest open wait on its lock.
+    open: HashMap<u64, Vec<usize>>,
+}
+
+impl ModelBuilder {
+    /// Adds the next record of the trace, taking its strings and lists without copying.
+    pub fn add(&mut self, r: Record) {
+        self.m.add(r, &mut self.open);
+    }
+
+    /// The model, once every record was added. `truncated` and `damage` are what the
+    /// decoder found.
+    pub fn finish(self, header: Header, truncated: Option<u64>, damage: Vec<Damage>) -> Model {
+        let mut m = self.m;
+        m.header = Some(header);
+        m.integrity.truncated_at = truncated;
+        m.integrity.damage = damage;
+        m.settle_open_waits(self.open);
+        m.resolve_lost_locks();
+        m.index_holds();
+        m
+    }
+}
 
 impl Model {
     /// Indexes a decoded trace. Never fails: records that refer to definitions lost to damage
     /// get placeholder names (`actor N`, `lock #N (definition lost)`).
     pub fn from_trace(trace: &Trace) -> Model {
-        let mut m = Model {
-            header: Some(trace.header),
-            integrity: Integrity {
-                closed: false,
-                truncated_at: trace.truncated,
-                damage: trace.damage.clone(),
-                orphan_wait_ends: 0,
-            },
-            ..Model::default()
-        };
-        // Open waits per actor, oldest first. An actor waits for one thing at a time, but a
-        // wait may nest in another (re-taking a mutex inside a condvar wait), so an end
-        // matches the newest open wait on its lock.
-        let mut open: HashMap<u64, Vec<usize>> = HashMap::new();
+        let mut b = ModelBuilder::default();
         for r in &trace.records {
-            m.add(r, &mut open);
+            b.add(r.clone());
         }
-        m.settle_open_waits(open);
-        m.resolve_lost_locks();
-        m.index_holds();
-        m
+        b.finish(trace.header, trace.truncated, trace.damage.clone())
     }
 
-    fn add(&mut self, r: &Record, open: &mut HashMap<u64, Vec<usize>>) {
+    fn add(&mut self, r: Record, open: &mut HashMap<u64, Vec<usize>>) {
         match r {
             Record::String { id, text } => {
-                self.strings.insert(*id, text.clone());
+                self.strings.insert(id, text);
             }
             Record::Actor {
                 actor,
@@ -46,16 +60,16 @@ impl Model {
                 os_id,
                 name,
             } => {
-                let name = match self.text(*name) {
+                let name = match self.text(name) {
                     "" => format!("actor {actor}"),
                     n => n.to_owned(),
                 };
                 self.actors.insert(
-                    *actor,
+                    actor,
                     Actor {
-                        id: *actor,
-                        kind: *kind,
-                        os_id: *os_id,
+                        id: actor,
+                        kind,
+                        os_id,
                         name,
                     },
                 );
@@ -66,17 +80,17 @@ impl Model {
                 name,
                 site,
             } => {
-                let site = self.text(*site).to_owned();
-                let name = match self.text(*name) {
+                let site = self.text(site).to_owned();
+                let name = match self.text(name) {
                     "" if site.is_empty() => format!("class #{class}"),
                     "" => site.clone(),
                     n => n.to_owned(),
                 };
                 self.classes.insert(
-                    *class,
+                    class,
                     Class {
-                        id: *class,
-                        kind: Some(*kind),
+                        id: class,
+                        kind: Some(kind),
                         name,
                         site,
                     },
@@ -87,13 +101,7 @@ impl Model {
                 class,
                 capacity,
             } => {
-                self.locks.insert(
-                    *lock,
-                    LockInstance {
-                        class: *class,
-                        capacity: *capacity,
-                    },
-                );
+                self.locks.insert(lock, LockInstance { class, capacity });
             }
             Record::Frame {
                 frame,
@@ -102,14 +110,14 @@ impl Model {
                 line,
             } => {
                 let f = Frame {
-                    function: self.text(*function).to_owned(),
-                    file: self.text(*file).to_owned(),
-                    line: *line,
+                    function: self.text(function).to_owned(),
+                    file: self.text(file).to_owned(),
+                    line,
                 };
-                self.frames.insert(*frame, f);
+                self.frames.insert(frame, f);
             }
             Record::Stack { stack, frames } => {
-                self.stacks.insert(*stack, frames.clone());
+                self.stacks.insert(stack, frames);
             }
             Record::WaitBegin {
                 ts_ns,
@@ -120,17 +128,17 @@ impl Model {
                 stack,
                 holders,
             } => {
-                self.see(*ts_ns);
-                open.entry(*actor).or_default().push(self.waits.len());
+                self.see(ts_ns);
+                open.entry(actor).or_default().push(self.waits.len());
                 self.waits.push(Wait {
-                    actor: *actor,
-                    lock: *lock,
-                    class: self.class_of(*lock),
-                    mode: *mode,
-                    site: *site,
-                    stack: *stack,
-                    holders: holders.clone(),
-                    begin_ns: *ts_ns,
+                    actor,
+                    lock,
+                    class: self.class_of(lock),
+                    mode,
+                    site,
+                    stack,
+                    holders,
+                    begin_ns: ts_ns,
                     state: WaitState::StillWaiting,
                 });
             }
@@ -140,14 +148,14 @@ impl Model {
                 lock,
                 outcome,
             } => {
-                self.see(*ts_ns);
-                let stack = open.entry(*actor).or_default();
-                match stack.iter().rposition(|&i| self.waits[i].lock == *lock) {
+                self.see(ts_ns);
+                let stack = open.entry(actor).or_default();
+                match stack.iter().rposition(|&i| self.waits[i].lock == lock) {
                     Some(at) => {
                         let i = stack.remove(at);
                         self.waits[i].state = WaitState::Ended {
-                            end_ns: *ts_ns,
-                            outcome: *outcome,
+                            end_ns: ts_ns,
+                            outcome,
                         };
                     }
                     None => self.integrity.orphan_wait_ends += 1,
@@ -162,16 +170,16 @@ impl Model {
                 mode,
                 site,
             } => {
-                self.see(*end_ns);
+                self.see(end_ns);
                 self.holds.push(Hold {
-                    begin_ns: (*begin_ns != 0).then_some(*begin_ns),
-                    contended_ns: (*contended_ns != 0).then_some(*contended_ns),
-                    end_ns: *end_ns,
-                    actor: *actor,
-                    lock: *lock,
-                    class: self.class_of(*lock),
-                    mode: *mode,
-                    site: *site,
+                    begin_ns: NonZeroU64::new(begin_ns),
+                    contended_ns: NonZeroU64::new(contended_ns),
+                    end_ns,
+                    actor,
+                    lock,
+                    class: self.class_of(lock),
+                    mode,
+                    site,
                 });
             }
             Record::ClassStats {
@@ -185,28 +193,28 @@ impl Model {
                 hold,
             } => {
                 let s = ClassStats {
-                    instances: *instances,
-                    acquisitions: *acquisitions,
-                    contentions: *contentions,
-                    max_waiters: *max_waiters,
-                    hold_sample_period: (*hold_sample_period).max(1),
-                    wait: wait.clone(),
-                    hold: hold.clone(),
+                    instances,
+                    acquisitions,
+                    contentions,
+                    max_waiters,
+                    hold_sample_period: (hold_sample_period).max(1),
+                    wait,
+                    hold,
                 };
-                self.class_stats.insert(*class, s);
+                self.class_stats.insert(class, s);
             }
-            Record::Dropped { events } => self.dropped_events = *events,
+            Record::Dropped { events } => self.dropped_events = events,
             Record::Alert {
                 ts_ns,
                 kind,
                 text,
                 json,
             } => {
-                self.see(*ts_ns);
-                self.alerts.push(parse_alert(*ts_ns, kind, text, json));
+                self.see(ts_ns);
+                self.alerts.push(parse_alert(ts_ns, &kind, &text, &json));
             }
             Record::End { ts_ns } => {
-                self.see(*ts_ns);
+                self.see(ts_ns);
                 self.integrity.closed = true;
             }
         }

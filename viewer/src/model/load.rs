@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use lockscope::format::{self, DecodeError};
 
 use super::Model;
+use super::decode::ModelBuilder;
 
 /// Reads and decodes the trace at `path`. Errors name the file and say how to fix it.
 pub fn load(path: &Path) -> anyhow::Result<Model> {
@@ -15,8 +16,8 @@ pub fn load(path: &Path) -> anyhow::Result<Model> {
 /// Like [`load`], reading the file piece by piece and calling `progress(bytes_read, total)`
 /// after each piece, for a progress bar.
 pub fn load_with_progress(path: &Path, progress: impl FnMut(u64, u64)) -> anyhow::Result<Model> {
-    let trace = match read_with_progress(path, progress) {
-        Ok(t) => t,
+    match read_with_progress(path, progress) {
+        Ok(m) => Ok(m),
         Err(DecodeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             anyhow::bail!(
                 "trace file {} does not exist: check the path (a trace is written where \
@@ -28,17 +29,17 @@ pub fn load_with_progress(path: &Path, progress: impl FnMut(u64, u64)) -> anyhow
             anyhow::bail!("{e}; check that the path names a readable trace file")
         }
         Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read {} as a lockscope trace", path.display()));
+            Err(e).with_context(|| format!("cannot read {} as a lockscope trace", path.display()))
         }
-    };
-    Ok(Model::from_trace(&trace))
+    }
 }
 
+/// Decodes the file chunk by chunk straight into the model: only one piece's records are held
+/// at a time.
 fn read_with_progress(
     path: &Path,
     mut progress: impl FnMut(u64, u64),
-) -> Result<format::Trace, DecodeError> {
+) -> Result<Model, DecodeError> {
     use std::io::Read as _;
     let io = |source| DecodeError::Io {
         path: path.into(),
@@ -48,6 +49,7 @@ fn read_with_progress(
     let total = file.metadata().map_err(io)?.len();
     let mut decoder = format::StreamDecoder::default();
     let mut records = Vec::new();
+    let mut builder = ModelBuilder::default();
     let mut buf = vec![0u8; 1 << 20];
     let mut read = 0u64;
     loop {
@@ -57,16 +59,13 @@ fn read_with_progress(
         }
         read += n as u64;
         decoder.feed(&buf[..n], &mut records)?;
+        records.drain(..).for_each(|r| builder.add(r));
         progress(read, total.max(read));
     }
     let header = decoder
         .header()
         .ok_or(DecodeError::TooShort { len: read as usize })?;
     let pending = decoder.pending_len() as u64;
-    Ok(format::Trace {
-        header,
-        records,
-        truncated: (pending > 0).then(|| read - pending),
-        damage: decoder.damage().to_vec(),
-    })
+    let truncated = (pending > 0).then(|| read - pending);
+    Ok(builder.finish(header, truncated, decoder.damage().to_vec()))
 }

@@ -19,10 +19,12 @@ pub mod timeline;
 pub mod waitfor;
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU64;
 use std::path::Path;
 
 use lockscope::format::{self, ActorKind, Header, Histogram, LockKind, Mode, Outcome};
 
+pub use decode::ModelBuilder;
 pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas};
 pub use filter::Filter;
 pub use flame::{FlameKind, FoldedStack};
@@ -199,10 +201,11 @@ impl Wait {
 /// One recorded hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hold {
-    /// When the hold began, `None` when it was not timed.
-    pub begin_ns: Option<u64>,
+    /// When the hold began, `None` when it was not timed. (`NonZeroU64` keeps a hold at 64
+    /// bytes: a large trace has millions.)
+    pub begin_ns: Option<NonZeroU64>,
     /// When the first waiter arrived, `None` when nobody waited.
-    pub contended_ns: Option<u64>,
+    pub contended_ns: Option<NonZeroU64>,
     /// When the lock was released.
     pub end_ns: u64,
     /// Who held it.
@@ -221,7 +224,7 @@ impl Hold {
     /// The earliest moment the hold is known to have been in place: its beginning when timed,
     /// else the first waiter's arrival, else its end.
     pub fn start_ns(&self) -> u64 {
-        self.begin_ns.or(self.contended_ns).unwrap_or(self.end_ns)
+        (self.begin_ns.or(self.contended_ns)).map_or(self.end_ns, NonZeroU64::get)
     }
 
     /// How long the hold is known to have lasted (from [`Hold::start_ns`] to the release).

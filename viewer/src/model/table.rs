@@ -1,6 +1,7 @@
 //! Tabular analyses: the lock table, the most contended sites and per-actor wait totals.
 
 use std::collections::{BTreeMap, HashMap};
+use std::num::NonZeroU64;
 
 use lockscope::format::{ActorKind, Histogram, LockKind, Summary};
 
@@ -196,6 +197,12 @@ impl Model {
         for w in &self.waits {
             let e = ev.entry(w.class).or_default();
             e.waits += 1;
+            // A class with a snapshot takes every figure but `still_waiting` from it: the
+            // histogram and the sweep are for the others only.
+            if self.class_stats.contains_key(&w.class) {
+                e.still_waiting += u64::from(w.state == WaitState::StillWaiting);
+                continue;
+            }
             match w.state {
                 WaitState::Ended { end_ns, .. } => {
                     e.wait.record(end_ns.saturating_sub(w.begin_ns));
@@ -210,9 +217,12 @@ impl Model {
             }
         }
         for h in &self.holds {
+            if self.class_stats.contains_key(&h.class) {
+                continue;
+            }
             let e = ev.entry(h.class).or_default();
             e.holds += 1;
-            if let Some(b) = h.begin_ns {
+            if let Some(b) = h.begin_ns.map(NonZeroU64::get) {
                 e.hold.record(h.end_ns.saturating_sub(b));
             }
         }

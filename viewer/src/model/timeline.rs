@@ -1,5 +1,7 @@
 //! Per-actor timelines: when each actor waited, held a lock others waited for, or held one.
 
+use std::num::NonZeroU64;
+
 use super::{Model, WaitState};
 
 /// What an actor was doing during a span.
@@ -68,7 +70,7 @@ impl Model {
                 index,
             };
             let start = h.start_ns();
-            match h.contended_ns {
+            match h.contended_ns.map(NonZeroU64::get) {
                 Some(c) => {
                     if c > start {
                         spans.push(span(start, c, SpanKind::Hold));

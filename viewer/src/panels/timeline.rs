@@ -340,9 +340,9 @@ fn describe(m: &Model, hit: Hit) -> String {
         }
         Hit::Hold(i) => {
             let h = &m.holds[i];
-            let waited = h
-                .contended_ns
-                .map_or_else(String::new, |c| format!(", others waited from {}", ns(c)));
+            let waited = h.contended_ns.map_or_else(String::new, |c| {
+                format!(", others waited from {}", ns(c.get()))
+            });
             format!(
                 "{} held {} for {} (taken at {}){waited}",
                 m.actor_name(h.actor),

@@ -1,0 +1,279 @@
+//! How `lockscope report` scales: decoding a 10-million-event trace and building the model and
+//! the lock table from it.
+//!
+//! The trace is generated once into `$CARGO_TARGET_TMPDIR/lockscope-scale.lst` (its path and
+//! size are printed) so the same file can be fed to the binary for a peak-memory reading:
+//!
+//! ```text
+//! cargo bench -p lockscope-viewer --bench scale
+//! /usr/bin/time -v target/release/lockscope report --json target/tmp/lockscope-scale.lst >/dev/null
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use lockscope::format::{
+    ActorKind, Header, Histogram, LockKind, Mode, Outcome, Record, VERSION, write_chunk,
+};
+use lockscope_viewer::model;
+
+/// Events (`WaitBegin`, `WaitEnd`, `Hold`) in the generated trace.
+const EVENTS: u64 = 10_000_000;
+const CLASSES: u64 = 100;
+const LOCKS: u64 = 1_000;
+const ACTORS: u64 = 64;
+const STACKS: u64 = 200;
+/// Payload bytes per chunk, as the probe's recorder flushes them.
+const CHUNK: usize = 64 << 10;
+
+/// A small deterministic generator (xorshift64*), so every run measures the same trace.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// Encodes records into 64 KB chunks appended to `out`.
+struct Writer {
+    out: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+impl Writer {
+    fn push(&mut self, r: &Record) {
+        r.encode(&mut self.payload);
+        if self.payload.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.payload.is_empty() {
+            write_chunk(&mut self.out, &self.payload);
+            self.payload.clear();
+        }
+    }
+}
+
+/// The bytes of a trace like a busy server's: 64 threads over 1 000 locks in 100 classes,
+/// one acquisition in three contended (`WaitBegin`, `WaitEnd`, then the hold), the rest
+/// uncontended timed holds; half the waits carry one of 200 stacks.
+fn generate() -> Vec<u8> {
+    let header = Header {
+        version: VERSION,
+        flags: 0,
+        epoch_unix_ns: 1_700_000_000_000_000_000,
+        pid: 4242,
+    };
+    let mut w = Writer {
+        out: header.to_bytes().to_vec(),
+        payload: Vec::with_capacity(CHUNK + 4096),
+    };
+    let mut next_id = 0;
+    let mut id = || {
+        next_id += 1;
+        next_id
+    };
+    let mut string = |w: &mut Writer, text: String| {
+        let s = id();
+        w.push(&Record::String { id: s, text });
+        s
+    };
+    let actors: Vec<u64> = (0..ACTORS)
+        .map(|i| {
+            let name = string(&mut w, format!("worker-{i}"));
+            let actor = 1_000_000 + i;
+            w.push(&Record::Actor {
+                actor,
+                kind: ActorKind::Thread,
+                os_id: 10_000 + i,
+                name,
+            });
+            actor
+        })
+        .collect();
+    let classes: Vec<u64> = (0..CLASSES)
+        .map(|i| {
+            let name = string(&mut w, format!("service::state::lock_{i}"));
+            let site = string(
+                &mut w,
+                format!("src/service/state_{}.rs:{}:9", i % 17, i + 10),
+            );
+            let class = 2_000_000 + i;
+            let kind = [LockKind::Mutex, LockKind::RwLock][(i % 2) as usize];
+            w.push(&Record::Class {
+                class,
+                kind,
+                name,
+                site,
+            });
+            class
+        })
+        .collect();
+    let locks: Vec<u64> = (0..LOCKS)
+        .map(|i| {
+            let lock = 3_000_000 + i;
+            w.push(&Record::Lock {
+                lock,
+                class: classes[(i % CLASSES) as usize],
+                capacity: 1,
+            });
+            lock
+        })
+        .collect();
+    let sites: Vec<u64> = (0..CLASSES * 3)
+        .map(|i| {
+            string(
+                &mut w,
+                format!("src/handlers/h{}.rs:{}:13", i % 40, i + 100),
+            )
+        })
+        .collect();
+    let mut rng = Rng(0x5eed_1234_abcd_9876);
+    let mut frames = Vec::new();
+    for i in 0..400 {
+        let function = string(&mut w, format!("service::handlers::step_{i}"));
+        let file = string(&mut w, format!("src/handlers/h{}.rs", i % 40));
+        let frame = 4_000_000 + i;
+        w.push(&Record::Frame {
+            frame,
+            function,
+            file,
+            line: (i * 7 % 300) as u32 + 1,
+        });
+        frames.push(frame);
+    }
+    let stacks: Vec<u64> = (0..STACKS)
+        .map(|i| {
+            let stack = 5_000_000 + i;
+            let depth = 3 + rng.below(6);
+            let frames = (0..depth)
+                .map(|_| frames[rng.below(400) as usize])
+                .collect();
+            w.push(&Record::Stack { stack, frames });
+            stack
+        })
+        .collect();
+
+    let mut now = 1_000u64;
+    let mut events = 0;
+    let mut acquisitions = vec![0u64; CLASSES as usize];
+    let mut contentions = vec![0u64; CLASSES as usize];
+    let mut waits = vec![Histogram::default(); CLASSES as usize];
+    let mut holds = vec![Histogram::default(); CLASSES as usize];
+    while events < EVENTS {
+        now += 50 + rng.below(200);
+        let actor = actors[rng.below(ACTORS) as usize];
+        let li = rng.below(LOCKS);
+        let (lock, class) = (locks[li as usize], (li % CLASSES) as usize);
+        let site = sites[class * 3 + rng.below(3) as usize];
+        let mode = if class % 2 == 1 && rng.below(2) == 0 {
+            Mode::Shared
+        } else {
+            Mode::Exclusive
+        };
+        acquisitions[class] += 1;
+        let mut begin = now;
+        let mut contended = 0;
+        if rng.below(3) == 0 {
+            let holder = actors[rng.below(ACTORS) as usize];
+            let stack = if rng.below(2) == 0 {
+                stacks[rng.below(STACKS) as usize]
+            } else {
+                0
+            };
+            let wait = 200 + rng.below(20_000);
+            w.push(&Record::WaitBegin {
+                ts_ns: now,
+                actor,
+                lock,
+                mode,
+                site,
+                stack,
+                holders: vec![holder],
+            });
+            w.push(&Record::WaitEnd {
+                ts_ns: now + wait,
+                actor,
+                lock,
+                outcome: Outcome::Acquired,
+            });
+            contended = now;
+            begin = now + wait;
+            contentions[class] += 1;
+            waits[class].record(wait);
+            events += 2;
+        }
+        let hold = 100 + rng.below(5_000);
+        w.push(&Record::Hold {
+            begin_ns: begin,
+            contended_ns: contended,
+            end_ns: begin + hold,
+            actor,
+            lock,
+            mode,
+            site,
+        });
+        holds[class].record(hold);
+        events += 1;
+    }
+    for (i, &class) in classes.iter().enumerate() {
+        w.push(&Record::ClassStats {
+            class,
+            instances: LOCKS / CLASSES,
+            acquisitions: acquisitions[i],
+            contentions: contentions[i],
+            max_waiters: 3,
+            hold_sample_period: 1,
+            wait: waits[i].clone(),
+            hold: holds[i].clone(),
+        });
+    }
+    w.push(&Record::End { ts_ns: now + 1 });
+    w.flush();
+    w.out
+}
+
+/// The generated trace, written once and reused by later runs.
+fn trace_file() -> PathBuf {
+    let path = Path::new(env!("CARGO_TARGET_TMPDIR")).join("lockscope-scale.lst");
+    if !path.exists() {
+        let bytes = generate();
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bytes).expect("write the generated trace");
+        std::fs::rename(&tmp, &path).expect("move the generated trace into place");
+    }
+    path
+}
+
+fn report(c: &mut Criterion) {
+    let path = trace_file();
+    let size = std::fs::metadata(&path).expect("the generated trace").len();
+    println!(
+        "trace: {} ({EVENTS} events, {:.1} MB)",
+        path.display(),
+        size as f64 / 1e6
+    );
+    let mut g = c.benchmark_group("scale");
+    g.sample_size(10).measurement_time(Duration::from_secs(20));
+    g.bench_function("decode_and_lock_table_10M_events", |b| {
+        b.iter(|| {
+            let m = model::load(&path).expect("load the generated trace");
+            std::hint::black_box(m.lock_rows())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, report);
+criterion_main!(benches);
