@@ -5,7 +5,10 @@ use std::num::NonZeroU64;
 
 use lockscope::format::{Damage, Header, Record, Trace};
 
-use super::{Actor, Alert, Class, ClassStats, Frame, Hold, LockInstance, Model, Wait, WaitState};
+use super::hash::IdMap;
+use super::{
+    Actor, Alert, Class, ClassStats, Frame, Hold, HoldList, LockInstance, Model, Wait, WaitState,
+};
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
 /// being held whole as records first.
@@ -268,13 +271,32 @@ impl Model {
         }
     }
 
+    /// Indexes holds by (lock, actor) in end order. Holds arrive in end order per actor, so
+    /// a list is sorted only when the trace had them out of order.
     pub(super) fn index_holds(&mut self) {
-        let mut index: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+        let mut index: IdMap<(u64, u64), HoldList> = IdMap::default();
         for (i, h) in self.holds.iter().enumerate() {
-            index.entry((h.lock, h.actor)).or_default().push(i);
+            // More than 2^32 holds would take 256 GiB; the index stops there.
+            let Ok(i) = u32::try_from(i) else { break };
+            let list = index.entry((h.lock, h.actor)).or_default();
+            list.sorted &= list.end_ns.last().is_none_or(|&e| e <= h.end_ns);
+            list.end_ns.push(h.end_ns);
+            list.holds.push(i);
         }
-        for v in index.values_mut() {
-            v.sort_by_key(|&i| self.holds[i].end_ns);
+        for list in index.values_mut() {
+            if !list.sorted {
+                let mut pairs: Vec<(u64, u32)> = list
+                    .end_ns
+                    .iter()
+                    .copied()
+                    .zip(list.holds.iter().copied())
+                    .collect();
+                pairs.sort_by_key(|p| p.0);
+                (list.end_ns, list.holds) = pairs.into_iter().unzip();
+                list.sorted = true;
+            }
+            list.end_ns.shrink_to_fit();
+            list.holds.shrink_to_fit();
         }
         self.hold_index = index;
     }
@@ -304,5 +326,27 @@ fn parse_alert(ts_ns: u64, kind: &str, text: &str, json: &str) -> Alert {
         locks: names("locks"),
         actors: names("actors"),
         details,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::tests_support::{begin, definitions, end, hold, model};
+
+    #[test]
+    fn holds_recorded_out_of_end_order_are_still_found() {
+        // t2 holds alpha (lock 11) twice; the later hold is recorded first.
+        let mut r = definitions();
+        r.push(hold(500, 550, 600, 2, 11));
+        r.push(hold(100, 150, 200, 2, 11));
+        r.push(begin(150, 1, 11, &[2]));
+        r.push(end(200, 1, 11));
+        r.push(begin(550, 1, 11, &[2]));
+        r.push(end(600, 1, 11));
+        let m = model(r);
+        let found: Vec<u64> = (m.waits.iter())
+            .map(|w| m.holder_hold(w, 2).unwrap().end_ns)
+            .collect();
+        assert_eq!(found, [200, 600]);
     }
 }

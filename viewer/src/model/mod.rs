@@ -11,6 +11,7 @@ pub mod diff;
 mod filter;
 pub mod flame;
 pub mod flame_tree;
+mod hash;
 mod load;
 pub mod table;
 #[cfg(test)]
@@ -29,6 +30,7 @@ pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas};
 pub use filter::Filter;
 pub use flame::{FlameKind, FoldedStack};
 pub use flame_tree::{FlameNode, FlameOrder, FlameTree};
+use hash::IdMap;
 pub use load::{load, load_with_progress};
 pub use table::{ActorRow, FiguresFrom, HolderCount, LockRow, SiteRow};
 pub use timeline::{Lane, Span, SpanKind};
@@ -65,7 +67,28 @@ pub struct Model {
     pub alerts: Vec<Alert>,
     strings: HashMap<u64, String>,
     /// Holds by (lock, actor), sorted by end time: finds who held what when a wait began.
-    hold_index: HashMap<(u64, u64), Vec<usize>>,
+    hold_index: IdMap<(u64, u64), HoldList>,
+}
+
+/// The holds of one lock by one actor, in end order.
+#[derive(Clone, Debug)]
+struct HoldList {
+    /// Their end times, ascending: searched without touching the holds themselves.
+    end_ns: Vec<u64>,
+    /// Their indexes into [`Model::holds`], in the same order.
+    holds: Vec<u32>,
+    /// Whether `end_ns` is still ascending (while the index is built).
+    sorted: bool,
+}
+
+impl Default for HoldList {
+    fn default() -> Self {
+        HoldList {
+            end_ns: Vec::new(),
+            holds: Vec::new(),
+            sorted: true,
+        }
+    }
 }
 
 /// How whole the trace is.
@@ -296,9 +319,9 @@ impl Model {
 
     /// Like [`Model::holder_hold`], as an index into [`Model::holds`].
     pub fn holder_hold_index(&self, wait: &Wait, holder: u64) -> Option<usize> {
-        let idx = self.hold_index.get(&(wait.lock, holder))?;
-        let first = idx.partition_point(|&i| self.holds[i].end_ns < wait.begin_ns);
-        let &i = idx.get(first)?;
+        let list = self.hold_index.get(&(wait.lock, holder))?;
+        let first = list.end_ns.partition_point(|&e| e < wait.begin_ns);
+        let i = *list.holds.get(first)? as usize;
         let overlaps = match wait.state {
             WaitState::Ended { end_ns, .. } => self.holds[i].start_ns() <= end_ns,
             _ => true,

@@ -1,10 +1,11 @@
 //! Tabular analyses: the lock table, the most contended sites and per-actor wait totals.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::num::NonZeroU64;
 
 use lockscope::format::{ActorKind, Histogram, LockKind, Summary};
 
+use super::hash::IdMap;
 use super::{Model, WaitState};
 
 /// Where a lock row's figures come from.
@@ -187,8 +188,8 @@ impl Model {
         rows
     }
 
-    fn event_figures(&self) -> HashMap<u64, EventFigures> {
-        let mut ev: HashMap<u64, EventFigures> = HashMap::new();
+    fn event_figures(&self) -> IdMap<u64, EventFigures> {
+        let mut ev: IdMap<u64, EventFigures> = IdMap::default();
         for l in self.locks.values() {
             ev.entry(l.class).or_default().instances += 1;
         }
@@ -227,7 +228,7 @@ impl Model {
             }
         }
         edges.sort_unstable();
-        let mut per_lock: HashMap<u64, (i64, i64)> = HashMap::new();
+        let mut per_lock: IdMap<u64, (i64, i64)> = IdMap::default();
         for (lock, _, d) in edges {
             let (now, max) = per_lock.entry(lock).or_default();
             *now += d;
@@ -244,7 +245,7 @@ impl Model {
     /// (lock class, wait site) pairs, most total wait first.
     pub fn site_rows(&self) -> Vec<SiteRow> {
         // (class, site) → the row, and waits per (holder actor, holder's site).
-        type Holders = HashMap<(u64, Option<u64>), u64>;
+        type Holders = IdMap<(u64, Option<u64>), u64>;
         let mut by_site: BTreeMap<(u64, u64), (SiteRow, Holders)> = BTreeMap::new();
         for w in &self.waits {
             let (row, holders) = by_site.entry((w.class, w.site)).or_insert_with(|| {
@@ -257,7 +258,7 @@ impl Model {
                     still_waiting: 0,
                     holders: Vec::new(),
                 };
-                (row, HashMap::new())
+                (row, IdMap::default())
             });
             row.waits += 1;
             if let Some(d) = w.duration_ns() {
