@@ -18,7 +18,7 @@ pub struct ModelBuilder {
     /// Open waits per actor, oldest first. An actor waits for one thing at a time, but a
     /// wait may nest in another (re-taking a mutex inside a condvar wait), so an end
     /// matches the newest open wait on its lock.
-    open: HashMap<u64, Vec<usize>>,
+    open: IdMap<u64, Vec<usize>>,
 }
 
 impl ModelBuilder {
@@ -52,7 +52,7 @@ impl Model {
         b.finish(trace.header, trace.truncated, trace.damage.clone())
     }
 
-    fn add(&mut self, r: Record, open: &mut HashMap<u64, Vec<usize>>) {
+    fn add(&mut self, r: Record, open: &mut IdMap<u64, Vec<usize>>) {
         match r {
             Record::String { id, text } => {
                 self.strings.insert(id, text);
@@ -226,7 +226,7 @@ impl Model {
     /// Waits left open are still waiting at the end of the trace, unless the same actor
     /// later began a wait that ended: then it was running again, and this wait's end was
     /// lost (to damage or dropped events).
-    fn settle_open_waits(&mut self, open: HashMap<u64, Vec<usize>>) {
+    fn settle_open_waits(&mut self, open: IdMap<u64, Vec<usize>>) {
         let mut last_ended: HashMap<u64, usize> = HashMap::new();
         for (i, w) in self.waits.iter().enumerate() {
             if matches!(w.state, WaitState::Ended { .. }) {

@@ -30,7 +30,7 @@ pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas};
 pub use filter::Filter;
 pub use flame::{FlameKind, FoldedStack};
 pub use flame_tree::{FlameNode, FlameOrder, FlameTree};
-use hash::IdMap;
+pub use hash::{IdHasher, IdMap};
 pub use load::{load, load_with_progress};
 pub use table::{ActorRow, FiguresFrom, HolderCount, LockRow, SiteRow};
 pub use timeline::{Lane, Span, SpanKind};
@@ -52,7 +52,7 @@ pub struct Model {
     /// Lock classes by id.
     pub classes: BTreeMap<u64, Class>,
     /// Lock instances by id.
-    pub locks: HashMap<u64, LockInstance>,
+    pub locks: IdMap<u64, LockInstance>,
     /// Resolved code locations by frame id.
     pub frames: HashMap<u64, Frame>,
     /// Interned stacks by id: frame ids, innermost first.

@@ -246,7 +246,7 @@ impl Model {
     pub fn site_rows(&self) -> Vec<SiteRow> {
         // (class, site) → the row, and waits per (holder actor, holder's site).
         type Holders = IdMap<(u64, Option<u64>), u64>;
-        let mut by_site: BTreeMap<(u64, u64), (SiteRow, Holders)> = BTreeMap::new();
+        let mut by_site: IdMap<(u64, u64), (SiteRow, Holders)> = IdMap::default();
         for w in &self.waits {
             let (row, holders) = by_site.entry((w.class, w.site)).or_insert_with(|| {
                 let row = SiteRow {
