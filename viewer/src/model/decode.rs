@@ -274,11 +274,27 @@ impl Model {
     /// Indexes holds by (lock, actor) in end order. Holds arrive in end order per actor, so
     /// a list is sorted only when the trace had them out of order.
     pub(super) fn index_holds(&mut self) {
-        let mut index: IdMap<(u64, u64), HoldList> = IdMap::default();
+        // Count first, so each list is allocated once at its final size.
+        let mut counts: IdMap<(u64, u64), usize> = IdMap::default();
+        for h in &self.holds {
+            *counts.entry((h.lock, h.actor)).or_default() += 1;
+        }
+        let mut index: IdMap<(u64, u64), HoldList> = (counts.into_iter())
+            .map(|(key, n)| {
+                let list = HoldList {
+                    end_ns: Vec::with_capacity(n),
+                    holds: Vec::with_capacity(n),
+                    sorted: true,
+                };
+                (key, list)
+            })
+            .collect();
         for (i, h) in self.holds.iter().enumerate() {
             // More than 2^32 holds would take 256 GiB; the index stops there.
             let Ok(i) = u32::try_from(i) else { break };
-            let list = index.entry((h.lock, h.actor)).or_default();
+            let Some(list) = index.get_mut(&(h.lock, h.actor)) else {
+                continue;
+            };
             list.sorted &= list.end_ns.last().is_none_or(|&e| e <= h.end_ns);
             list.end_ns.push(h.end_ns);
             list.holds.push(i);
@@ -295,8 +311,6 @@ impl Model {
                 (list.end_ns, list.holds) = pairs.into_iter().unzip();
                 list.sorted = true;
             }
-            list.end_ns.shrink_to_fit();
-            list.holds.shrink_to_fit();
         }
         self.hold_index = index;
     }
