@@ -1,23 +1,8 @@
-use lockscope::format::{
-    ActorKind, Header, Histogram, LockKind, Mode, Outcome, Record, Trace, VERSION,
-};
+use lockscope::format::{ActorKind, Histogram, LockKind, Mode, Outcome, Record};
 
-use crate::model::{FiguresFrom, Model, WaitState};
+use crate::model::{FiguresFrom, WaitState};
 
-fn model(records: Vec<Record>) -> Model {
-    let header = Header {
-        version: VERSION,
-        flags: 0,
-        epoch_unix_ns: 0,
-        pid: 1,
-    };
-    Model::from_trace(&Trace {
-        header,
-        records,
-        truncated: None,
-        damage: Vec::new(),
-    })
-}
+use crate::model::tests_support::model;
 
 fn s(id: u64, text: &str) -> Record {
     Record::String {
