@@ -44,6 +44,7 @@ mod lock;
 mod meta;
 mod raw;
 mod recorder;
+mod span;
 mod stats;
 pub mod stdsync;
 

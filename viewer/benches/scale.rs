@@ -201,6 +201,7 @@ fn generate() -> Vec<u8> {
                 site,
                 stack,
                 holders: vec![holder],
+                span: 0,
             });
             w.push(&Record::WaitEnd {
                 ts_ns: now + wait,
@@ -223,6 +224,7 @@ fn generate() -> Vec<u8> {
             lock,
             mode,
             site,
+            span: 0,
         });
         holds[class].record(hold);
         events += 1;

@@ -39,13 +39,21 @@
 //! | 0x04 | Lock | lock, class, capacity |
 //! | 0x05 | Frame | frame, function:str, file:str, line |
 //! | 0x06 | Stack | stack, count, frame ids innermost first |
-//! | 0x10 | WaitBegin | ts, actor, lock, mode, site:str, stack, holder count, holder actor ids |
+//! | 0x07 | Span | span, name:str, fields:str (`key=value ...`, 0 = none), parent span (0 = root) |
+//! | 0x10 | WaitBegin | ts, actor, lock, mode, site:str, stack, holder count, holder actor ids, span¹ |
 //! | 0x11 | WaitEnd | ts, actor, lock, outcome (0 acquired, 1 timed out, 2 closed) |
-//! | 0x12 | Hold | begin ts (0 = untimed), first-waiter ts (0 = none), end ts, actor, lock, mode, site:str |
+//! | 0x12 | Hold | begin ts (0 = untimed), first-waiter ts (0 = none), end ts, actor, lock, mode, site:str, span¹ |
+//! | 0x13 | Pool | ts, lock, actor, event (0 acquire, 1 release, 2 wait, 3 timeout, 4 resize), permits, in use, waiters, capacity, duration (acquire: waited; release: held) |
+//! | 0x14 | Fill | begin ts, end ts, actor, key hash, key text:str (0 = none), site:str |
 //! | 0x20 | ClassStats | class, instances, acquisitions, contentions, max waiters, hold sample period, wait histogram, hold histogram |
+//! | 0x21 | ThreadSched | ts, actor, voluntary switches, involuntary switches, run-queue delay ns, cpu ns (all cumulative) |
+//! | 0x22 | Process | ts, cpu ns (cumulative), resident bytes, threads |
 //! | 0x30 | Dropped | events dropped so far (cumulative) |
 //! | 0x40 | Alert | ts, kind (inline string), text (inline string), json (inline string) |
 //! | 0x7f | End | ts: the trace was closed cleanly |
+//!
+//! ¹ A field appended by a later revision of version 1: a reader treats a body that ends before
+//! it as 0 (traces written before the field existed).
 //!
 //! A mode is 0 exclusive, 1 shared, 2 condvar wait, `3 + n` for `n` semaphore permits.
 //! A histogram is the count of non-empty buckets, then (bucket-index delta, count) pairs, then
@@ -65,7 +73,7 @@ mod record;
 pub mod varint;
 
 pub use histogram::{Histogram, Summary};
-pub use record::{ActorKind, LockKind, Mode, Outcome, Record, tag};
+pub use record::{ActorKind, LockKind, Mode, Outcome, PoolEvent, Record, tag};
 pub(crate) use record::{encode_wait_begin, finish_length};
 
 use std::path::{Path, PathBuf};

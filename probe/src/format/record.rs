@@ -103,6 +103,44 @@ impl Outcome {
     }
 }
 
+/// What happened to a pool (semaphore).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PoolEvent {
+    /// Permits were taken.
+    Acquire,
+    /// Permits were given back.
+    Release,
+    /// A caller started waiting for permits.
+    Wait,
+    /// A timed wait gave up.
+    Timeout,
+    /// The pool was closed or resized (permits added or forgotten).
+    Resize,
+}
+
+impl PoolEvent {
+    /// Short name for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PoolEvent::Acquire => "acquire",
+            PoolEvent::Release => "release",
+            PoolEvent::Wait => "wait",
+            PoolEvent::Timeout => "timeout",
+            PoolEvent::Resize => "resize",
+        }
+    }
+    fn from_code(c: u64) -> Option<Self> {
+        Some(match c {
+            0 => PoolEvent::Acquire,
+            1 => PoolEvent::Release,
+            2 => PoolEvent::Wait,
+            3 => PoolEvent::Timeout,
+            4 => PoolEvent::Resize,
+            _ => return None,
+        })
+    }
+}
+
 /// An actor is a thread (or, with the `tokio` feature, a task).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ActorKind {
@@ -115,7 +153,10 @@ pub enum ActorKind {
 /// One record of a trace. Ids (`actor`, `lock`, `class`, `stack`, `frame`) are process-wide
 /// and dense; string fields hold string-table ids (`0` is the empty string / "none").
 /// Timestamps are nanoseconds since the trace's epoch (see the header).
+///
+/// Later revisions of version 1 add variants, so matches outside this crate need a `_` arm.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Record {
     /// Interns `text` as string `id`.
     String {
@@ -189,6 +230,8 @@ pub enum Record {
         stack: u64,
         /// Actors holding the lock when the wait began.
         holders: Vec<u64>,
+        /// The waiter's current tracing span (a `Span` id, 0 when none).
+        span: u64,
     },
     /// The wait started by the matching `WaitBegin` of `actor` on `lock` ended.
     WaitEnd {
@@ -218,6 +261,84 @@ pub enum Record {
         mode: Mode,
         /// Where it was taken (string id).
         site: u64,
+        /// The holder's tracing span when it released (a `Span` id, 0 when none).
+        span: u64,
+    },
+    /// A semaphore's (pool's) state after one of its events. Every acquisition and release
+    /// of a semaphore writes one, so the pool's use over time is exact, not sampled.
+    Pool {
+        /// When.
+        ts_ns: u64,
+        /// The semaphore.
+        lock: u64,
+        /// Who caused the event.
+        actor: u64,
+        /// What happened.
+        event: PoolEvent,
+        /// Permits involved in the event.
+        permits: u64,
+        /// Permits in use after the event.
+        in_use: u64,
+        /// Actors waiting for permits after the event.
+        waiters: u64,
+        /// The pool's capacity after the event.
+        capacity: u64,
+        /// For `Acquire`: how long the caller waited (0 when a permit was free); for
+        /// `Release`: how long the permits were held (0 when not timed); 0 otherwise.
+        duration_ns: u64,
+    },
+    /// A caller filled a cache key (`lockscope::cache_fill`), from `begin_ns` to `end_ns`.
+    Fill {
+        /// When the fill began.
+        begin_ns: u64,
+        /// When its guard dropped.
+        end_ns: u64,
+        /// Who filled.
+        actor: u64,
+        /// The key's hash.
+        key: u64,
+        /// The key's `Debug` text (string id, 0 when not available).
+        key_text: u64,
+        /// Where `cache_fill` was called (string id).
+        site: u64,
+    },
+    /// A tracing span an event can be attributed to: its name and recorded fields.
+    Span {
+        /// Span id (never 0; unique within the trace).
+        span: u64,
+        /// The span's name (string id).
+        name: u64,
+        /// Its fields as `key=value` text (string id, 0 when none).
+        fields: u64,
+        /// The enclosing span (0 at the root).
+        parent: u64,
+    },
+    /// One thread's scheduler figures, cumulative since the thread started (from
+    /// `/proc/self/task/<tid>/`), written by the context-switch sampler.
+    ThreadSched {
+        /// When sampled.
+        ts_ns: u64,
+        /// The thread (actor id).
+        actor: u64,
+        /// Voluntary context switches (the thread blocked).
+        voluntary: u64,
+        /// Involuntary context switches (the scheduler preempted it).
+        involuntary: u64,
+        /// Time spent runnable but waiting for a CPU, nanoseconds.
+        run_delay_ns: u64,
+        /// CPU time used, nanoseconds.
+        cpu_ns: u64,
+    },
+    /// Process-wide figures written by the sampler.
+    Process {
+        /// When sampled.
+        ts_ns: u64,
+        /// CPU time used by the process, nanoseconds (cumulative).
+        cpu_ns: u64,
+        /// Resident memory, bytes.
+        rss_bytes: u64,
+        /// Threads in the process.
+        threads: u64,
     },
     /// Cumulative per-lock-class figures, written periodically; the last one per class wins.
     ClassStats {
@@ -270,10 +391,15 @@ pub mod tag {
     pub const LOCK: u8 = 0x04;
     pub const FRAME: u8 = 0x05;
     pub const STACK: u8 = 0x06;
+    pub const SPAN: u8 = 0x07;
     pub const WAIT_BEGIN: u8 = 0x10;
     pub const WAIT_END: u8 = 0x11;
     pub const HOLD: u8 = 0x12;
+    pub const POOL: u8 = 0x13;
+    pub const FILL: u8 = 0x14;
     pub const CLASS_STATS: u8 = 0x20;
+    pub const THREAD_SCHED: u8 = 0x21;
+    pub const PROCESS: u8 = 0x22;
     pub const DROPPED: u8 = 0x30;
     pub const ALERT: u8 = 0x40;
     pub const END: u8 = 0x7f;
@@ -355,8 +481,10 @@ impl Record {
                 site,
                 stack,
                 holders,
+                span,
             } => {
                 encode_wait_begin(b, *ts_ns, *actor, *lock, *mode, *site, *stack, holders);
+                put_u64(b, *span);
                 tag::WAIT_BEGIN
             }
             Record::WaitEnd {
@@ -378,13 +506,96 @@ impl Record {
                 lock,
                 mode,
                 site,
+                span,
             } => {
                 for v in [*begin_ns, *contended_ns, *end_ns, *actor, *lock] {
                     put_u64(b, v);
                 }
                 mode.encode(b);
                 put_u64(b, *site);
+                put_u64(b, *span);
                 tag::HOLD
+            }
+            Record::Pool {
+                ts_ns,
+                lock,
+                actor,
+                event,
+                permits,
+                in_use,
+                waiters,
+                capacity,
+                duration_ns,
+            } => {
+                for v in [
+                    *ts_ns,
+                    *lock,
+                    *actor,
+                    *event as u64,
+                    *permits,
+                    *in_use,
+                    *waiters,
+                    *capacity,
+                    *duration_ns,
+                ] {
+                    put_u64(b, v);
+                }
+                tag::POOL
+            }
+            Record::Fill {
+                begin_ns,
+                end_ns,
+                actor,
+                key,
+                key_text,
+                site,
+            } => {
+                for v in [*begin_ns, *end_ns, *actor, *key, *key_text, *site] {
+                    put_u64(b, v);
+                }
+                tag::FILL
+            }
+            Record::Span {
+                span,
+                name,
+                fields,
+                parent,
+            } => {
+                for v in [*span, *name, *fields, *parent] {
+                    put_u64(b, v);
+                }
+                tag::SPAN
+            }
+            Record::ThreadSched {
+                ts_ns,
+                actor,
+                voluntary,
+                involuntary,
+                run_delay_ns,
+                cpu_ns,
+            } => {
+                for v in [
+                    *ts_ns,
+                    *actor,
+                    *voluntary,
+                    *involuntary,
+                    *run_delay_ns,
+                    *cpu_ns,
+                ] {
+                    put_u64(b, v);
+                }
+                tag::THREAD_SCHED
+            }
+            Record::Process {
+                ts_ns,
+                cpu_ns,
+                rss_bytes,
+                threads,
+            } => {
+                for v in [*ts_ns, *cpu_ns, *rss_bytes, *threads] {
+                    put_u64(b, v);
+                }
+                tag::PROCESS
             }
             Record::ClassStats {
                 class,
@@ -490,6 +701,7 @@ impl Record {
                         site,
                         stack,
                         holders,
+                        span: c.trailing_u64()?,
                     }
                 }
                 tag::WAIT_END => Record::WaitEnd {
@@ -506,6 +718,46 @@ impl Record {
                     lock: c.u64()?,
                     mode: Mode::decode(c)?,
                     site: c.u64()?,
+                    span: c.trailing_u64()?,
+                },
+                tag::POOL => Record::Pool {
+                    ts_ns: c.u64()?,
+                    lock: c.u64()?,
+                    actor: c.u64()?,
+                    event: PoolEvent::from_code(c.u64()?)?,
+                    permits: c.u64()?,
+                    in_use: c.u64()?,
+                    waiters: c.u64()?,
+                    capacity: c.u64()?,
+                    duration_ns: c.u64()?,
+                },
+                tag::FILL => Record::Fill {
+                    begin_ns: c.u64()?,
+                    end_ns: c.u64()?,
+                    actor: c.u64()?,
+                    key: c.u64()?,
+                    key_text: c.u64()?,
+                    site: c.u64()?,
+                },
+                tag::SPAN => Record::Span {
+                    span: c.u64()?,
+                    name: c.u64()?,
+                    fields: c.u64()?,
+                    parent: c.u64()?,
+                },
+                tag::THREAD_SCHED => Record::ThreadSched {
+                    ts_ns: c.u64()?,
+                    actor: c.u64()?,
+                    voluntary: c.u64()?,
+                    involuntary: c.u64()?,
+                    run_delay_ns: c.u64()?,
+                    cpu_ns: c.u64()?,
+                },
+                tag::PROCESS => Record::Process {
+                    ts_ns: c.u64()?,
+                    cpu_ns: c.u64()?,
+                    rss_bytes: c.u64()?,
+                    threads: c.u64()?,
                 },
                 tag::CLASS_STATS => Record::ClassStats {
                     class: c.u64()?,

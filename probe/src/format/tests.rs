@@ -50,6 +50,7 @@ fn sample_records() -> Vec<Record> {
             site: 2,
             stack: 3,
             holders: vec![2, 3],
+            span: 4,
         },
         Record::WaitEnd {
             ts_ns: 250,
@@ -65,6 +66,46 @@ fn sample_records() -> Vec<Record> {
             lock: 7,
             mode: Mode::Shared,
             site: 2,
+            span: 4,
+        },
+        Record::Span {
+            span: 4,
+            name: 1,
+            fields: 2,
+            parent: 0,
+        },
+        Record::Pool {
+            ts_ns: 270,
+            lock: 7,
+            actor: 2,
+            event: PoolEvent::Release,
+            permits: 2,
+            in_use: 1,
+            waiters: 3,
+            capacity: 3,
+            duration_ns: 150,
+        },
+        Record::Fill {
+            begin_ns: 10,
+            end_ns: 280,
+            actor: 1,
+            key: 0xdead_beef,
+            key_text: 1,
+            site: 2,
+        },
+        Record::ThreadSched {
+            ts_ns: 290,
+            actor: 1,
+            voluntary: 10,
+            involuntary: 2,
+            run_delay_ns: 5_000,
+            cpu_ns: 1_000_000,
+        },
+        Record::Process {
+            ts_ns: 290,
+            cpu_ns: 2_000_000,
+            rss_bytes: 64 << 20,
+            threads: 5,
         },
         Record::ClassStats {
             class: 1,
@@ -215,4 +256,26 @@ fn long_records_get_multi_byte_lengths() {
     let mut bytes = header().to_bytes().to_vec();
     write_chunk(&mut bytes, &buf);
     assert_eq!(decode(&bytes).unwrap().records, vec![r]);
+}
+
+#[test]
+fn bodies_written_before_the_span_field_decode_with_span_zero() {
+    let mut with = Vec::new();
+    Record::Hold {
+        begin_ns: 1,
+        contended_ns: 0,
+        end_ns: 9,
+        actor: 1,
+        lock: 2,
+        mode: Mode::Exclusive,
+        site: 3,
+        span: 0,
+    }
+    .encode(&mut with);
+    // The same body without its last byte (the span) is what an earlier writer produced.
+    let body = &with[2..with.len() - 1];
+    match Record::decode_body(tag::HOLD, body) {
+        Ok(Some(Record::Hold { span, end_ns, .. })) => assert_eq!((span, end_ns), (0, 9)),
+        other => panic!("decoded {other:?}"),
+    }
 }

@@ -57,6 +57,12 @@ impl<'a> Cursor<'a> {
         None
     }
 
+    /// A field a later revision appended to an existing body: 0 when the body ends before
+    /// it (a trace written before the field existed), `None` only when it is malformed.
+    pub fn trailing_u64(&mut self) -> Option<u64> {
+        if self.is_empty() { Some(0) } else { self.u64() }
+    }
+
     /// Reads a varint that must fit in a `u32`.
     pub fn u32(&mut self) -> Option<u32> {
         self.u64().and_then(|v| u32::try_from(v).ok())

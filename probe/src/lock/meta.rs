@@ -356,6 +356,7 @@ impl LockMeta {
             self.announce(tok.lock);
             let actor_id = actor.id.load(Relaxed);
             let site = site_id(tok.site);
+            let span = crate::span::current();
             actor.emit(|b| {
                 Record::Hold {
                     begin_ns: tok.since_ns(),
@@ -365,6 +366,7 @@ impl LockMeta {
                     lock: tok.lock,
                     mode,
                     site,
+                    span,
                 }
                 .encode(b)
             });
@@ -460,10 +462,12 @@ impl LockMeta {
             let (holders, n) = holders;
             let stack = stack.as_ref().map_or(0, |st| actor.queue_stack(st));
             let site_id = site_id(site);
+            let span = crate::span::current();
             actor.emit(|b| {
                 let start = b.len();
                 b.extend_from_slice(&[tag::WAIT_BEGIN, 0]);
                 encode_wait_begin(b, t0, actor_id, id, mode, site_id, stack, &holders[..n]);
+                crate::format::varint::put_u64(b, span);
                 finish_length(b, start + 1);
             });
         }

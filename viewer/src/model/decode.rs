@@ -130,6 +130,7 @@ impl Model {
                 site,
                 stack,
                 holders,
+                ..
             } => {
                 self.see(ts_ns);
                 open.entry(actor).or_default().push(self.waits.len());
@@ -172,6 +173,7 @@ impl Model {
                 lock,
                 mode,
                 site,
+                ..
             } => {
                 self.see(end_ns);
                 self.holds.push(Hold {
@@ -220,6 +222,8 @@ impl Model {
                 self.see(ts_ns);
                 self.integrity.closed = true;
             }
+            // Records this model does not show yet (pools, fills, spans, scheduler series).
+            _ => {}
         }
     }
 

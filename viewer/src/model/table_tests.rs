@@ -20,6 +20,7 @@ fn begin(ts_ns: u64, actor: u64, lock: u64, site: u64, holders: &[u64]) -> Recor
         site,
         stack: 0,
         holders: holders.to_vec(),
+        span: 0,
     }
 }
 
@@ -41,6 +42,7 @@ fn hold(begin_ns: u64, end_ns: u64, actor: u64, lock: u64, site: u64) -> Record 
         lock,
         mode: Mode::Exclusive,
         site,
+        span: 0,
     }
 }
 

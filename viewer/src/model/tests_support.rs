@@ -65,6 +65,7 @@ pub fn begin(ts_ns: u64, actor: u64, lock: u64, holders: &[u64]) -> Record {
         site: 0,
         stack: 0,
         holders: holders.to_vec(),
+        span: 0,
     }
 }
 
@@ -86,6 +87,7 @@ pub fn hold(begin_ns: u64, contended_ns: u64, end_ns: u64, actor: u64, lock: u64
         lock,
         mode: Mode::Exclusive,
         site: 0,
+        span: 0,
     }
 }
 

@@ -121,6 +121,7 @@ impl TraceBuilder {
             site,
             stack,
             holders,
+            span: 0,
         });
         if let Some(ts_ns) = end_ns {
             self.push(Record::WaitEnd {
@@ -152,6 +153,7 @@ impl TraceBuilder {
             lock,
             mode: Mode::Exclusive,
             site,
+            span: 0,
         })
     }
 
