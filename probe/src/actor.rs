@@ -655,3 +655,30 @@ mod tests {
         assert!(slots < 10, "{slots} actor slots for 50 sequential threads");
     }
 }
+
+/// The live actor of each OS thread id, for the context-switch sampler.
+pub(crate) fn live_tids() -> Vec<(u64, u64)> {
+    REGISTRY
+        .read()
+        .all
+        .iter()
+        .filter(|a| !a.exited.load(Relaxed))
+        .map(|a| (a.tid.load(Relaxed), a.id.load(Relaxed)))
+        .filter(|&(tid, id)| tid != 0 && id != 0)
+        .collect()
+}
+
+/// Gives a thread that never took a lock an actor id and defines it in the trace, so the
+/// sampler can write its figures.
+pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
+    let id = NEXT_ID.fetch_add(1, Relaxed);
+    let mut meta = META.lock();
+    let name_id = meta.intern(name);
+    meta.define(&Record::Actor {
+        actor: id,
+        kind: ActorKind::Thread,
+        os_id: tid,
+        name: name_id,
+    });
+    id
+}

@@ -95,6 +95,42 @@ fn init_slow() {
                 )),
             }
         }
+        if let Some(v) = env("LOCKSCOPE_POOL_STARVED_MS") {
+            match parse_number(
+                "LOCKSCOPE_POOL_STARVED_MS",
+                &v,
+                0,
+                3_600_000,
+                crate::DEFAULT_POOL_STARVED_MS,
+            ) {
+                Ok(ms) => crate::set_pool_starved_threshold(std::time::Duration::from_millis(ms)),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_STAMPEDE_MIN") {
+            match parse_number(
+                "LOCKSCOPE_STAMPEDE_MIN",
+                &v,
+                2,
+                1_000_000,
+                crate::DEFAULT_STAMPEDE_MIN,
+            ) {
+                Ok(k) => crate::set_stampede_min_actors(k),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_SAMPLE_HZ") {
+            match parse_number(
+                "LOCKSCOPE_SAMPLE_HZ",
+                &v,
+                0,
+                1_000,
+                crate::DEFAULT_SAMPLE_HZ,
+            ) {
+                Ok(hz) => crate::set_sample_hz(hz),
+                Err(e) => warn(&e),
+            }
+        }
         crate::recorder::start_from_env();
     }
     INIT.store(2, Release);
@@ -123,6 +159,23 @@ pub(crate) fn parse_sample(v: &str) -> Result<u64, String> {
     }
 }
 
+/// Parses a whole number within `min..=max` for the variable `name`; the error names the
+/// variable, the accepted range and the default used instead.
+pub(crate) fn parse_number(
+    name: &str,
+    v: &str,
+    min: u64,
+    max: u64,
+    default: u64,
+) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{name}={v:?} is not a number from {min} to {max}; using the default, {default}."
+        )),
+    }
+}
+
 /// Prints one diagnostic line about lockscope's own configuration on stderr.
 pub(crate) fn warn(msg: &str) {
     eprintln!("lockscope: {msg}");
@@ -131,6 +184,22 @@ pub(crate) fn warn(msg: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numeric_env_values_name_the_variable_the_range_and_the_default() {
+        assert_eq!(
+            parse_number("LOCKSCOPE_SAMPLE_HZ", " 25 ", 0, 1000, 10),
+            Ok(25)
+        );
+        assert_eq!(parse_number("LOCKSCOPE_SAMPLE_HZ", "0", 0, 1000, 10), Ok(0));
+        for bad in ["-1", "1001", "ten", ""] {
+            let e = parse_number("LOCKSCOPE_SAMPLE_HZ", bad, 0, 1000, 10).unwrap_err();
+            assert!(
+                e.contains("LOCKSCOPE_SAMPLE_HZ") && e.contains("0 to 1000") && e.contains("10"),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn hold_sample_env_values_are_checked() {

@@ -44,6 +44,7 @@ mod lock;
 mod meta;
 mod raw;
 mod recorder;
+mod sampler;
 mod span;
 mod stats;
 pub mod stdsync;
@@ -51,18 +52,49 @@ pub mod stdsync;
 pub use config::{
     DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,
 };
+pub use detect::stampede::{DEFAULT_STAMPEDE_MIN, FillGuard, set_stampede_min_actors};
 pub use detect::{
-    DEADLOCK_EXIT_CODE, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant, Policy,
-    lock_order_reports, on_deadlock, set_deadlock_policy, set_lock_order_checks,
+    Alert, DEADLOCK_EXIT_CODE, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant,
+    Policy, lock_order_reports, on_alert, on_deadlock, set_deadlock_policy, set_lock_order_checks,
     suppress_lock_order,
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
+pub use lock::pool::{DEFAULT_POOL_STARVED_MS, POOL_WINDOW_MS, set_pool_starved_threshold};
 pub use lock::{
     Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
     SemaphorePermit, WaitTimeoutResult,
 };
 pub use recorder::{RecordError, Recorder, Recording, flush};
+pub use sampler::{DEFAULT_SAMPLE_HZ, set_sample_hz};
 pub use stats::{ClassStats, LockStats};
+
+/// Marks the caller as filling cache key `key` (any `K: Hash`) until the guard drops, for the
+/// stampede detector: several actors refilling one warm key at once, or a herd waiting for a
+/// lock held through a refill, is reported as a `stampede` alert (rules and defaults in the
+/// README). The key is named by its hash; [`cache_fill_debug`] names it by its `Debug` text.
+///
+/// ```
+/// let key = ("user", 42);
+/// let value = {
+///     let _fill = lockscope::cache_fill(&key);
+///     "loaded from the database"
+/// };
+/// # let _ = value;
+/// ```
+#[track_caller]
+pub fn cache_fill<K: std::hash::Hash + ?Sized>(key: &K) -> FillGuard {
+    detect::stampede::begin(key, None, std::panic::Location::caller())
+}
+
+/// [`cache_fill`] for a key whose `Debug` text names it in alerts and the viewer.
+#[track_caller]
+pub fn cache_fill_debug<K: std::hash::Hash + std::fmt::Debug + ?Sized>(key: &K) -> FillGuard {
+    detect::stampede::begin(
+        key,
+        Some(format!("{key:?}")),
+        std::panic::Location::caller(),
+    )
+}
 
 /// Figures for every lock class used so far (creation site or name), most waited-on first.
 ///

@@ -1,9 +1,13 @@
 //! Deadlock detection: actual deadlocks from the wait-for graph (checked when a wait begins,
 //! confirmed by a watchdog), and potential ones from the lock-order graph.
 
+mod alert;
 mod graph;
 mod order;
 mod report;
+pub(crate) mod stampede;
+
+pub use alert::{Alert, on_alert};
 
 pub(crate) use order::validate as validate_order;
 pub use order::{
@@ -208,8 +212,10 @@ fn deliver(report: &DeadlockReport, in_participant: bool) {
     }
 }
 
-/// Queues an alert record for the trace (written by the recorder; never dropped).
+/// Queues an alert record for the trace (written by the recorder; never dropped) and hands
+/// it to the `on_alert` callbacks.
 pub(crate) fn record_alert(kind: &str, text: &str, json: &str) {
+    alert::dispatch(kind, text, json);
     if !recorder::recording() {
         return;
     }

@@ -169,6 +169,14 @@ impl LockMeta {
         }
     }
 
+    /// This instance's id, with its definition in the running recording (for records
+    /// written outside the lock paths, like a pool's).
+    pub(crate) fn announced_id(&self) -> u64 {
+        let id = self.id();
+        self.announce(id);
+        id
+    }
+
     /// Makes sure the running recorder has this instance's definition.
     fn announce(&self, id: u64) {
         let session = recorder::session();
@@ -448,6 +456,11 @@ impl LockMeta {
         if lock_wait {
             WAITING.fetch_add(1, Relaxed);
         }
+        if lock_wait {
+            crate::detect::stampede::on_lock_wait(id, self.holder.load(Relaxed), actor_id, || {
+                self.class().label.clone()
+            });
+        }
         let w = self.waiters.fetch_add(1, Relaxed) + 1;
         // Counted when the wait starts: a wait that never ends (a deadlock) is contention too.
         self.contentions.fetch_add(1, Relaxed);
@@ -578,7 +591,7 @@ impl Drop for LockMeta {
 
 /// The string id of a call site (`file:line:column`), cached per thread (64 entries, direct
 /// mapped by the location's address) so steady-state releases take no global lock.
-fn site_id(site: &'static Location<'static>) -> u64 {
+pub(crate) fn site_id(site: &'static Location<'static>) -> u64 {
     const SLOTS: usize = 64;
     thread_local! {
         static CACHE: std::cell::RefCell<[(usize, u64); SLOTS]> = const { std::cell::RefCell::new([(0, 0); SLOTS]) };

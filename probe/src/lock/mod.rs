@@ -3,6 +3,7 @@
 mod condvar;
 pub(crate) mod meta;
 mod mutex;
+pub(crate) mod pool;
 mod rwlock;
 mod semaphore;
 

@@ -1,6 +1,7 @@
 //! `Semaphore`: a counting semaphore (and a pool: its name is the pool's name).
 
 use super::meta::{LockMeta, Token};
+use super::pool::{PoolGauge, PoolState};
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
 use std::fmt;
@@ -33,6 +34,7 @@ pub struct Semaphore {
     sleepers: AtomicUsize,
     park: parking_lot::Mutex<()>,
     wake: parking_lot::Condvar,
+    pool: PoolGauge,
 }
 
 /// One or more permits of a [`Semaphore`]; returned on drop.
@@ -41,6 +43,8 @@ pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     permits: u32,
     tok: Token,
+    /// When the pool's record of this acquisition was written (0: not recorded).
+    pool_since: u64,
     /// Released on the thread that took it (its held list records the permit), like
     /// parking_lot's guards: not `Send`.
     _not_send: std::marker::PhantomData<*const ()>,
@@ -76,6 +80,7 @@ impl Semaphore {
             sleepers: AtomicUsize::new(0),
             park: parking_lot::Mutex::new(()),
             wake: parking_lot::Condvar::new(),
+            pool: PoolGauge::new(),
         }
     }
 
@@ -97,8 +102,9 @@ impl Semaphore {
     #[track_caller]
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         let site = Location::caller();
-        self.take(1)
-            .then(|| self.permit(1, self.meta.acquired(Mode::Permits(1), site, false)))
+        let left = self.take(1)?;
+        let tok = self.meta.acquired(Mode::Permits(1), site, false);
+        Some(self.permit(1, tok, left, 0))
     }
 
     /// Takes one permit, waiting at most `timeout`.
@@ -118,36 +124,73 @@ impl Semaphore {
         site: &'static Location<'static>,
     ) -> Option<SemaphorePermit<'_>> {
         let mode = Mode::Permits(n);
-        if self.take(n as usize) {
-            return Some(self.permit(n, self.meta.acquired(mode, site, deadline.is_none())));
+        if let Some(left) = self.take(n as usize) {
+            let tok = self.meta.acquired(mode, site, deadline.is_none());
+            return Some(self.permit(n, tok, left, 0));
         }
-        let (ok, tok) = self.meta.wait(mode, site, deadline.is_some(), || {
-            self.block(n as usize, deadline).then_some(())
+        // The pool's wait brackets the lock wait: whoever sees this caller counted as a
+        // waiter (`stats().waiters`) also finds its pool `Wait` written.
+        let pooled = crate::config::enabled();
+        let t0 = if pooled {
+            let free = self.available.load(Relaxed);
+            self.pool.wait_began(&self.meta, 0, n, self.state(free))
+        } else {
+            0
+        };
+        let (got, tok) = self.meta.wait(mode, site, deadline.is_some(), || {
+            self.block(n as usize, deadline)
         });
-        ok.map(|()| self.permit(n, tok))
+        let mut waited = 0;
+        if pooled {
+            let free = got.unwrap_or_else(|| self.available.load(Relaxed));
+            let t1 = self
+                .pool
+                .wait_ended(&self.meta, 0, n, self.state(free), got.is_some());
+            waited = t1.saturating_sub(t0);
+        }
+        got.map(|left| self.permit(n, tok, left, waited))
     }
 
-    fn permit(&self, permits: u32, tok: Token) -> SemaphorePermit<'_> {
+    /// A permit for an acquisition that left `left` permits free and waited `waited_ns` (0:
+    /// a permit was free).
+    fn permit(&self, permits: u32, tok: Token, left: usize, waited_ns: u64) -> SemaphorePermit<'_> {
+        let pool_since = if tok.lock != 0 {
+            self.pool
+                .acquired(&self.meta, 0, permits, self.state(left), waited_ns)
+        } else {
+            0
+        };
         SemaphorePermit {
             sem: self,
             permits,
             tok,
+            pool_since,
             _not_send: std::marker::PhantomData,
         }
     }
 
-    /// Lock-free take of `n` permits.
-    fn take(&self, n: usize) -> bool {
+    /// The pool's numbers with `free` permits free (as an operation left them: exact at
+    /// that operation, whatever other threads did since).
+    fn state(&self, free: usize) -> PoolState {
+        let capacity = self.capacity.load(Relaxed) as u64;
+        PoolState {
+            in_use: capacity.saturating_sub(free as u64),
+            capacity,
+        }
+    }
+
+    /// Lock-free take of `n` permits; returns how many it left free.
+    fn take(&self, n: usize) -> Option<usize> {
         let mut cur = self.available.load(Relaxed);
         loop {
             if cur < n {
-                return false;
+                return None;
             }
             match self
                 .available
                 .compare_exchange_weak(cur, cur - n, SeqCst, Relaxed)
             {
-                Ok(_) => return true,
+                Ok(_) => return Some(cur - n),
                 Err(c) => cur = c,
             }
         }
@@ -157,17 +200,22 @@ impl Semaphore {
     /// is SeqCst, so with `give_back`'s SeqCst add and SeqCst read of `sleepers` all four
     /// operations sit in one total order, and either the giver sees the sleeper (and wakes
     /// it) or the sleeper sees the permit. (A relaxed read here could miss both.)
-    fn take_sc(&self, n: usize) -> bool {
-        self.available.load(SeqCst) >= n && self.take(n)
+    fn take_sc(&self, n: usize) -> Option<usize> {
+        if self.available.load(SeqCst) >= n {
+            self.take(n)
+        } else {
+            None
+        }
     }
 
-    /// Parks until `n` permits can be taken or the deadline passes.
-    fn block(&self, n: usize, deadline: Option<Instant>) -> bool {
+    /// Parks until `n` permits can be taken (returns how many it left free) or the deadline
+    /// passes.
+    fn block(&self, n: usize, deadline: Option<Instant>) -> Option<usize> {
         self.sleepers.fetch_add(1, SeqCst);
         let mut g = self.park.lock();
         let got = loop {
-            if self.take_sc(n) {
-                break true;
+            if let Some(left) = self.take_sc(n) {
+                break Some(left);
             }
             match deadline {
                 None => self.wake.wait(&mut g),
@@ -183,18 +231,23 @@ impl Semaphore {
         got
     }
 
-    fn give_back(&self, n: usize) {
-        self.available.fetch_add(n, SeqCst);
+    /// Returns `n` permits; returns how many are free right after.
+    fn give_back(&self, n: usize) -> usize {
+        let free = self.available.fetch_add(n, SeqCst) + n;
         if self.sleepers.load(SeqCst) != 0 {
             let _g = self.park.lock();
             self.wake.notify_all();
         }
+        free
     }
 
     /// Adds `n` permits (grows the pool).
     pub fn add_permits(&self, n: usize) {
         self.capacity.fetch_add(n, Relaxed);
-        self.give_back(n);
+        let free = self.give_back(n);
+        if crate::config::enabled() {
+            self.pool.resized(&self.meta, 0, self.state(free));
+        }
     }
 
     /// Permits free right now.
@@ -219,6 +272,10 @@ impl SemaphorePermit<'_> {
         let mut me = std::mem::ManuallyDrop::new(self);
         me.sem.meta.released(&me.tok, Mode::Permits(me.permits));
         me.sem.capacity.fetch_sub(me.permits as usize, Relaxed);
+        if me.tok.lock != 0 {
+            let free = me.sem.available.load(Relaxed);
+            me.sem.pool.resized(&me.sem.meta, 0, me.sem.state(free));
+        }
         me.permits = 0;
     }
 
@@ -233,7 +290,16 @@ impl Drop for SemaphorePermit<'_> {
         self.sem
             .meta
             .released(&self.tok, Mode::Permits(self.permits));
-        self.sem.give_back(self.permits as usize);
+        let free = self.sem.give_back(self.permits as usize);
+        if self.tok.lock != 0 {
+            self.sem.pool.released(
+                &self.sem.meta,
+                0,
+                self.permits,
+                self.sem.state(free),
+                self.pool_since,
+            );
+        }
     }
 }
 

@@ -148,6 +148,7 @@ impl Recorder {
         *ACTIVE.lock() = Some(shared.clone());
         *WRITER_THREAD.write() = Some(shared.thread.clone());
         let _ = tx.send(shared.clone());
+        crate::sampler::start();
         Recording {
             shared: Some(shared),
             handle: Some(handle),

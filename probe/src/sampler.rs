@@ -1,0 +1,244 @@
+//! The context-switch sampler: a `lockscope-sampler` thread that, while a recording runs,
+//! reads every thread's voluntary and involuntary context switches, run-queue delay and CPU
+//! time from `/proc/self/task/<tid>/` (procfs), and the process's CPU and memory (sysinfo),
+//! and writes them into the trace as `ThreadSched` and `Process` records.
+//!
+//! `/proc/self/status` would cover only the main thread; the per-task files cover all of
+//! them. Where `/proc` cannot be read, the sampler says so once and stops; nothing else
+//! depends on it.
+
+use crate::format::Record;
+use crate::{actor, clock, config, recorder};
+use std::collections::HashMap;
+use std::sync::Once;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Duration;
+
+/// Default sampling rate.
+pub const DEFAULT_SAMPLE_HZ: u64 = 10;
+static HZ: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_HZ);
+static STARTED: Once = Once::new();
+
+/// Sets the context-switch sampler's rate (1 to 1000 per second; 0 switches it off). Also
+/// `LOCKSCOPE_SAMPLE_HZ`.
+pub fn set_sample_hz(hz: u64) {
+    HZ.store(hz.min(1000), Relaxed);
+    if let Some(t) = THREAD.get() {
+        t.unpark();
+    }
+}
+
+static THREAD: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
+
+/// Starts the sampler thread (once per process); called when a recording starts.
+pub(crate) fn start() {
+    STARTED.call_once(|| {
+        let spawned = std::thread::Builder::new()
+            .name("lockscope-sampler".into())
+            .spawn(run);
+        match spawned {
+            Ok(h) => {
+                let _ = THREAD.set(h.thread().clone());
+            }
+            Err(e) => config::warn(&format!(
+                "cannot start the lockscope-sampler thread ({e}); traces will have no context-switch figures"
+            )),
+        }
+    });
+}
+
+/// One thread's last figures.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Sched {
+    pub(crate) voluntary: u64,
+    pub(crate) involuntary: u64,
+    pub(crate) run_delay_ns: u64,
+    pub(crate) cpu_ns: u64,
+}
+
+/// Reads one thread's figures; `None` when the thread is gone or `/proc` is unreadable.
+fn read_task(task: &procfs::process::Task) -> Option<Sched> {
+    let status = task.status().ok()?;
+    let sched = task.schedstat().ok();
+    Some(Sched {
+        voluntary: status.voluntary_ctxt_switches.unwrap_or(0),
+        involuntary: status.nonvoluntary_ctxt_switches.unwrap_or(0),
+        run_delay_ns: sched.as_ref().map_or(0, |s| s.run_delay),
+        cpu_ns: sched.as_ref().map_or(0, |s| s.sum_exec_runtime),
+    })
+}
+
+/// The threads of this process and their figures, keyed by tid, with each one's name.
+pub(crate) fn read_threads() -> Result<Vec<(u64, String, Sched)>, String> {
+    let me =
+        procfs::process::Process::myself().map_err(|e| format!("cannot read /proc/self ({e})"))?;
+    let tasks = me
+        .tasks()
+        .map_err(|e| format!("cannot list /proc/self/task ({e})"))?;
+    let mut out = Vec::new();
+    for task in tasks.flatten() {
+        let Some(s) = read_task(&task) else { continue };
+        let name = task
+            .stat()
+            .map(|st| st.comm)
+            .unwrap_or_else(|_| format!("tid-{}", task.tid));
+        out.push((task.tid as u64, name, s));
+    }
+    Ok(out)
+}
+
+/// The sampler's memory of threads it has seen: tid -> actor id.
+#[derive(Default)]
+pub(crate) struct Tracker {
+    actors: HashMap<u64, u64>,
+}
+
+impl Tracker {
+    /// One round: the records to write, for every live thread; forgets exited ones.
+    pub(crate) fn round(&mut self, now: u64, threads: &[(u64, String, Sched)]) -> Vec<Record> {
+        let known: HashMap<u64, u64> = actor::live_tids().into_iter().collect();
+        let live: std::collections::HashSet<u64> = threads.iter().map(|t| t.0).collect();
+        self.actors.retain(|tid, _| live.contains(tid));
+        threads
+            .iter()
+            .map(|(tid, name, s)| {
+                let id = match known.get(tid) {
+                    Some(&id) => {
+                        self.actors.insert(*tid, id);
+                        id
+                    }
+                    None => *self
+                        .actors
+                        .entry(*tid)
+                        .or_insert_with(|| actor::define_foreign(*tid, name)),
+                };
+                Record::ThreadSched {
+                    ts_ns: now,
+                    actor: id,
+                    voluntary: s.voluntary,
+                    involuntary: s.involuntary,
+                    run_delay_ns: s.run_delay_ns,
+                    cpu_ns: s.cpu_ns,
+                }
+            })
+            .collect()
+    }
+
+    /// Threads tracked right now.
+    #[cfg(test)]
+    pub(crate) fn tracked(&self) -> usize {
+        self.actors.len()
+    }
+}
+
+fn run() {
+    let me = actor::current();
+    let mut tracker = Tracker::default();
+    let mut system = sysinfo::System::new();
+    let pid = sysinfo::Pid::from_u32(std::process::id());
+    let mut warned = false;
+    loop {
+        let hz = HZ.load(Relaxed);
+        if hz == 0 {
+            std::thread::park_timeout(Duration::from_secs(1));
+            continue;
+        }
+        std::thread::park_timeout(Duration::from_nanos(1_000_000_000 / hz));
+        if !recorder::recording() || !config::enabled() {
+            continue;
+        }
+        let threads = match read_threads() {
+            Ok(t) => t,
+            Err(e) => {
+                if !warned {
+                    config::warn(&format!(
+                        "{e}; traces will have no context-switch figures (this needs Linux with /proc mounted)"
+                    ));
+                    warned = true;
+                }
+                continue;
+            }
+        };
+        let now = clock::now_ns();
+        for r in tracker.round(now, &threads) {
+            me.emit(|b| r.encode(b));
+        }
+        system.refresh_processes_specifics(
+            sysinfo::ProcessesToUpdate::Some(&[pid]),
+            false,
+            sysinfo::ProcessRefreshKind::nothing()
+                .with_cpu()
+                .with_memory(),
+        );
+        if let Some(p) = system.process(pid) {
+            let r = Record::Process {
+                ts_ns: now,
+                cpu_ns: p.accumulated_cpu_time().saturating_mul(1_000_000),
+                rss_bytes: p.memory(),
+                threads: threads.len() as u64,
+            };
+            me.emit(|b| r.encode(b));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_live_thread_is_read_and_counters_never_go_down() {
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<u64>();
+        let worker = std::thread::spawn(move || {
+            ready_tx.send(crate::raw::current_tid()).unwrap();
+            go_rx.recv().unwrap();
+        });
+        let tid = ready_rx.recv().unwrap();
+        let first = read_threads().expect("/proc/self/task is readable");
+        assert!(
+            first.iter().any(|t| t.0 == tid),
+            "the worker thread is listed"
+        );
+        assert!(first.iter().any(|t| t.0 == crate::raw::current_tid()));
+        // Work and block a little between the two reads.
+        let spin: u64 = (0..200_000u64).map(std::hint::black_box).sum();
+        assert!(spin > 0);
+        go_tx.send(()).unwrap();
+        worker.join().unwrap();
+        let second = read_threads().unwrap();
+        assert!(
+            !second.iter().any(|t| t.0 == tid),
+            "an exited thread is not listed"
+        );
+        let mut compared = 0;
+        for (t, _, after) in &second {
+            if let Some((_, _, before)) = first.iter().find(|f| f.0 == *t) {
+                assert!(after.voluntary >= before.voluntary, "tid {t}");
+                assert!(after.involuntary >= before.involuntary, "tid {t}");
+                assert!(after.run_delay_ns >= before.run_delay_ns, "tid {t}");
+                assert!(after.cpu_ns >= before.cpu_ns, "tid {t}");
+                compared += 1;
+            }
+        }
+        assert!(compared >= 1);
+        let me = second
+            .iter()
+            .find(|t| t.0 == crate::raw::current_tid())
+            .unwrap();
+        assert!(me.2.cpu_ns > 0, "this thread has run: {:?}", me.2);
+    }
+
+    #[test]
+    fn the_tracker_forgets_exited_threads() {
+        let mut t = Tracker::default();
+        let s = Sched::default();
+        let recs = t.round(1, &[(900_001, "a".into(), s), (900_002, "b".into(), s)]);
+        assert_eq!(recs.len(), 2);
+        assert_eq!(t.tracked(), 2);
+        let recs = t.round(2, &[(900_002, "b".into(), s)]);
+        assert_eq!(recs.len(), 1);
+        assert_eq!(t.tracked(), 1);
+    }
+}

@@ -1,0 +1,284 @@
+//! System signals: pools (every semaphore's use over time, saturation alerts) and cache
+//! stampedes (duplicate fills of a warm key, herds behind a fill).
+
+mod support;
+
+use lockscope::format::{self, PoolEvent, Record};
+use lockscope::{Alert, Mutex, Recorder, Semaphore};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+use support::*;
+
+/// Alerts whose `locks` name `name`, as they are raised.
+fn alerts_naming(name: &'static str) -> Receiver<Alert> {
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    lockscope::on_alert(move |a| {
+        if a.locks.iter().any(|l| l == name) {
+            let _ = tx.lock().unwrap().send(a.clone());
+        }
+    });
+    rx
+}
+
+/// Waits until `sem` counts `n` waiters (the probe's own count, so no sleep guesses).
+fn until_waiters(sem: &Semaphore, n: u64) {
+    while sem.stats().waiters < n {
+        thread::yield_now();
+    }
+}
+
+#[test]
+fn pool_records_follow_a_barrier_driven_schedule_exactly() {
+    const NAME: &str = "pool_records_follow_a_barrier_driven_schedule_exactly";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = Recorder::to_file(&path).unwrap().start();
+        let sem = Arc::new(Semaphore::named("db-pool", 2));
+        let a = sem.acquire(); // in use 1
+        let b = sem.acquire(); // in use 2
+        let (got_tx, got_rx) = mpsc::channel();
+        let (done_tx, done_rx) = mpsc::channel::<()>();
+        let s2 = sem.clone();
+        let waiter = thread::Builder::new()
+            .name("waiter".into())
+            .spawn(move || {
+                let p = s2.acquire(); // waits with 2 in use, then takes b's permit
+                got_tx.send(()).unwrap();
+                done_rx.recv().unwrap();
+                drop(p); // in use 0
+            })
+            .unwrap();
+        until_waiters(&sem, 1);
+        drop(b); // in use 1, then the waiter's acquisition makes it 2
+        got_rx.recv().unwrap();
+        drop(a); // in use 1
+        done_tx.send(()).unwrap();
+        waiter.join().unwrap();
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let waiter = actor_named(&t, "waiter");
+    let pool = locks_of(&t, class_named(&t, "db-pool"))[0];
+    // The test's own thread took the first permit.
+    let main = t
+        .records
+        .iter()
+        .find_map(|r| match r {
+            Record::Pool { lock, actor, .. } if *lock == pool => Some(*actor),
+            _ => None,
+        })
+        .expect("pool records");
+    assert_ne!(main, waiter);
+    let events = |who: u64| -> Vec<(PoolEvent, u64, u64, u64, u64)> {
+        t.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Pool {
+                    lock,
+                    actor,
+                    event,
+                    in_use,
+                    waiters,
+                    capacity,
+                    duration_ns,
+                    ..
+                } if *lock == pool && *actor == who => {
+                    Some((*event, *in_use, *waiters, *capacity, *duration_ns))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let m = events(main);
+    let shape: Vec<_> = m.iter().map(|e| (e.0, e.1, e.3)).collect();
+    assert_eq!(
+        shape,
+        [
+            (PoolEvent::Acquire, 1, 2),
+            (PoolEvent::Acquire, 2, 2),
+            (PoolEvent::Release, 1, 2),
+            (PoolEvent::Release, 1, 2),
+        ],
+        "main's events: {m:?}"
+    );
+    assert_eq!((m[0].4, m[1].4), (0, 0), "free permits: no wait");
+    assert!(m[2].4 > 0 && m[3].4 > m[2].4, "hold times: {m:?}");
+    let w = events(waiter);
+    let shape: Vec<_> = w.iter().map(|e| (e.0, e.1, e.2)).collect();
+    assert_eq!(
+        shape,
+        [
+            (PoolEvent::Wait, 2, 1),
+            (PoolEvent::Acquire, 2, 0),
+            (PoolEvent::Release, 0, 0),
+        ],
+        "waiter's events: {w:?}"
+    );
+    assert!(w[1].4 > 0, "the waiter's acquisition records its wait");
+}
+
+#[test]
+fn a_starved_pool_raises_a_saturation_alert_naming_it() {
+    lockscope::set_pool_starved_threshold(Duration::from_millis(20));
+    let alerts = alerts_naming("tiny-pool");
+    let sem = Arc::new(Semaphore::named("tiny-pool", 1));
+    let held = sem.acquire();
+    let s2 = sem.clone();
+    let waiter = thread::Builder::new()
+        .name("starved-caller".into())
+        .spawn(move || drop(s2.acquire()))
+        .unwrap();
+    until_waiters(&sem, 1);
+    // The work done with the permit: the caller is starved meanwhile.
+    thread::sleep(Duration::from_millis(40));
+    drop(held);
+    waiter.join().unwrap();
+    let a = alerts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a pool_saturation alert");
+    assert_eq!(a.kind, "pool_saturation");
+    assert!(
+        a.text.contains("tiny-pool") && a.text.contains("capacity 1"),
+        "{}",
+        a.text
+    );
+    let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+    assert!(json["starved_ns"].as_u64().unwrap() >= 20_000_000, "{json}");
+}
+
+#[test]
+fn a_pool_with_enough_permits_stays_silent() {
+    let alerts = alerts_naming("roomy-pool");
+    let sem = Arc::new(Semaphore::named("roomy-pool", 4));
+    let go = Arc::new(Barrier::new(4));
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (sem, go) = (sem.clone(), go.clone());
+            thread::spawn(move || {
+                go.wait();
+                for _ in 0..1000 {
+                    drop(sem.acquire());
+                }
+            })
+        })
+        .collect();
+    workers.into_iter().for_each(|w| w.join().unwrap());
+    assert_eq!(sem.stats().contentions, 0);
+    assert!(alerts.try_recv().is_err());
+}
+
+/// `n` threads fill `key` at once: each enters the fill, then all leave together.
+fn overlapping_fills(key: &'static str, n: usize) {
+    let inside = Arc::new(Barrier::new(n));
+    let threads: Vec<_> = (0..n)
+        .map(|i| {
+            let inside = inside.clone();
+            thread::Builder::new()
+                .name(format!("filler-{i}"))
+                .spawn(move || {
+                    let _fill = lockscope::cache_fill_debug(key);
+                    inside.wait();
+                })
+                .unwrap()
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+}
+
+#[test]
+fn duplicate_fills_of_a_warm_key_are_a_stampede() {
+    let alerts = alerts_naming("\"user:42\"");
+    drop(lockscope::cache_fill_debug("user:42")); // the first fill: the key is warm now
+    overlapping_fills("user:42", 4);
+    let a = alerts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a stampede alert");
+    assert_eq!(a.kind, "stampede");
+    let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+    assert_eq!(json["rule"], "duplicate_fills");
+    assert_eq!(json["duplicate_fills"], 3);
+    assert_eq!(a.actors.len(), 4, "{:?}", a.actors);
+    assert!(a.text.contains("\"user:42\""), "{}", a.text);
+    assert!(json["wasted_ns"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn cold_starts_serial_refills_and_one_actors_retries_are_not_stampedes() {
+    let cold = alerts_naming("\"cold-key\"");
+    overlapping_fills("cold-key", 4);
+    assert!(cold.try_recv().is_err(), "a cold start is not a stampede");
+
+    let serial = alerts_naming("\"serial-key\"");
+    for i in 0..5 {
+        thread::Builder::new()
+            .name(format!("refiller-{i}"))
+            .spawn(|| drop(lockscope::cache_fill_debug("serial-key")))
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+    assert!(serial.try_recv().is_err(), "serial refills do not overlap");
+
+    let retries = alerts_naming("\"retry-key\"");
+    drop(lockscope::cache_fill_debug("retry-key"));
+    {
+        let _first = lockscope::cache_fill_debug("retry-key");
+        let _second = lockscope::cache_fill_debug("retry-key");
+        let _third = lockscope::cache_fill_debug("retry-key");
+    }
+    assert!(
+        retries.try_recv().is_err(),
+        "one actor's retries count once"
+    );
+}
+
+#[test]
+fn a_herd_waiting_for_a_lock_held_through_a_fill_is_a_stampede() {
+    let alerts = alerts_naming("cache-map");
+    let cache = Arc::new(Mutex::named("cache-map", 0u64));
+    let (filling_tx, filling_rx) = mpsc::channel();
+    let (release_tx, release_rx) = mpsc::channel::<()>();
+    let c = cache.clone();
+    let filler = thread::Builder::new()
+        .name("refresher".into())
+        .spawn(move || {
+            let mut map = c.lock();
+            let _fill = lockscope::cache_fill_debug("front-page");
+            filling_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            *map += 1;
+        })
+        .unwrap();
+    filling_rx.recv().unwrap();
+    let readers: Vec<_> = (0..3)
+        .map(|i| {
+            let c = cache.clone();
+            thread::Builder::new()
+                .name(format!("reader-{i}"))
+                .spawn(move || *c.lock())
+                .unwrap()
+        })
+        .collect();
+    let a = alerts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a herd alert while the fill holds the lock");
+    release_tx.send(()).unwrap();
+    filler.join().unwrap();
+    readers.into_iter().for_each(|r| {
+        r.join().unwrap();
+    });
+    assert_eq!(a.kind, "stampede");
+    let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+    assert_eq!(json["rule"], "herd");
+    assert_eq!(json["waiters"], 3);
+    assert!(
+        a.text.contains("refresher") && a.text.contains("\"front-page\""),
+        "{}",
+        a.text
+    );
+}
