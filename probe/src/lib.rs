@@ -64,7 +64,7 @@ pub use lock::{
     Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
     SemaphorePermit, WaitTimeoutResult,
 };
-pub use recorder::{RecordError, Recorder, Recording, flush};
+pub use recorder::{LiveViewer, RecordError, Recorder, Recording, flush};
 pub use sampler::{DEFAULT_SAMPLE_HZ, set_sample_hz};
 pub use stats::{ClassStats, LockStats};
 

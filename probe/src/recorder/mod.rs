@@ -5,12 +5,16 @@
 //! recorder swaps for an empty one (a pointer swap under a lock only the two of them use).
 //! A full buffer drops events and counts them; the count is written into the trace.
 
+mod live;
 pub(crate) mod symbols;
 mod writer;
+
+pub use live::LiveViewer;
 
 use crate::config::warn;
 use parking_lot::{Condvar, Mutex};
 use std::fs::File;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -35,6 +39,8 @@ static WRITER_THREAD: parking_lot::RwLock<Option<Thread>> = parking_lot::RwLock:
 const FLUSH_WAIT: Duration = Duration::from_secs(2);
 /// The panic hook's bound: a caught panic must not stall a request for long.
 const PANIC_FLUSH_WAIT: Duration = Duration::from_millis(250);
+/// How long finishing a recording waits for the live stream's last bytes to leave.
+const LIVE_CLOSE_WAIT: Duration = Duration::from_millis(600);
 
 /// Is a recorder running? (Events are only buffered while one is.)
 #[inline]
@@ -68,6 +74,35 @@ pub enum RecordError {
     /// The recorder thread could not be started.
     #[error("cannot start the lockscope-recorder thread: {0}")]
     Spawn(std::io::Error),
+    /// The live stream's address could not be bound.
+    #[error(
+        "cannot serve the live stream on {addr}: {source}; {}",
+        live::bind_hint(source)
+    )]
+    Live {
+        /// The address.
+        addr: SocketAddr,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The live stream's address is not an address.
+    #[error(
+        "the live stream's address is not valid ({source}); use HOST:PORT, such as 127.0.0.1:7878"
+    )]
+    LiveAddress {
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The live stream was asked to listen beyond this machine without saying so explicitly.
+    #[error(
+        "refusing to serve the live stream on {addr}: it is not a loopback address, and the stream shows lock names, \
+         thread names and stacks to anyone who connects; use 127.0.0.1:PORT, or allow it explicitly \
+         (LOCKSCOPE_LIVE_ANY=1, or Recorder::live_remote in code)"
+    )]
+    LiveNotLoopback {
+        /// The address.
+        addr: SocketAddr,
+    },
 }
 
 /// Configures a recording. `Recorder::to_file(path)?.start()` records every lock to `path`
@@ -78,11 +113,23 @@ pub enum RecordError {
 /// // ... run the workload ...
 /// # Ok::<(), lockscope::RecordError>(())
 /// ```
+///
+/// The same trace can be served live to viewers (`lockscope view --connect 127.0.0.1:7878`),
+/// with or without a file:
+///
+/// ```no_run
+/// let recording = lockscope::Recorder::to_file("app.lstrace")?
+///     .live("127.0.0.1:7878")?
+///     .start();
+/// let _watch_only = lockscope::Recorder::to_live("127.0.0.1:0")?; // port 0: any free port
+/// # Ok::<(), lockscope::RecordError>(())
+/// ```
 #[derive(Debug)]
 pub struct Recorder {
-    file: File,
+    file: Option<File>,
     path: PathBuf,
     interval: Duration,
+    live: Option<live::LiveConfig>,
 }
 
 impl Recorder {
@@ -94,10 +141,60 @@ impl Recorder {
             source,
         })?;
         Ok(Recorder {
-            file,
+            file: Some(file),
             path,
             interval: Duration::from_millis(20),
+            live: None,
         })
+    }
+
+    /// Records without a file, only serving the live stream on `addr` (see [`Recorder::live`]).
+    pub fn to_live(addr: impl ToSocketAddrs) -> Result<Recorder, RecordError> {
+        Recorder {
+            file: None,
+            path: PathBuf::new(),
+            interval: Duration::from_millis(20),
+            live: None,
+        }
+        .live(addr)
+    }
+
+    /// Also serves the trace live over TCP on `addr`, a loopback address such as
+    /// `127.0.0.1:7878` (port 0 picks a free port; [`Recording::live_addr`] tells which).
+    /// Viewers receive exactly the bytes of a trace file: the header, then every definition so
+    /// far (however late they connect), then the chunks as they are written. Each viewer has a
+    /// bounded queue (4 MiB by default, [`Recorder::live_queue_bytes`]); one that falls behind
+    /// loses chunks, is told how many events it lost, and never slows the program.
+    ///
+    /// The socket is bound now, so a port in use fails here. Addresses beyond loopback are
+    /// refused unless `LOCKSCOPE_LIVE_ANY=1` is set (or [`Recorder::live_remote`] is used):
+    /// the stream shows lock names, threads and stacks to anyone who connects.
+    pub fn live(self, addr: impl ToSocketAddrs) -> Result<Recorder, RecordError> {
+        let any = std::env::var_os("LOCKSCOPE_LIVE_ANY").is_some_and(|v| v == "1");
+        self.serve(addr, any)
+    }
+
+    /// Like [`Recorder::live`], but any address is accepted, such as `0.0.0.0:7878`.
+    pub fn live_remote(self, addr: impl ToSocketAddrs) -> Result<Recorder, RecordError> {
+        self.serve(addr, true)
+    }
+
+    /// Bounds each live viewer's queue of chunks (default 4 MiB, at least 64 KiB).
+    pub fn live_queue_bytes(mut self, bytes: usize) -> Self {
+        if let Some(l) = &mut self.live {
+            l.queue_bytes = bytes.max(64 * 1024);
+        }
+        self
+    }
+
+    fn serve(mut self, addr: impl ToSocketAddrs, any: bool) -> Result<Recorder, RecordError> {
+        let queue = self.live.as_ref().map(|l| l.queue_bytes);
+        let mut cfg = live::bind(addr, any)?;
+        if let Some(q) = queue {
+            cfg.queue_bytes = q;
+        }
+        self.live = Some(cfg);
+        Ok(self)
     }
 
     /// How often buffered events are written (default 20 ms; at most 100 ms is kept).
@@ -118,20 +215,30 @@ impl Recorder {
         let interval = self.interval;
         let path = self.path.clone();
         let file = self.file;
+        let hub = self.live.and_then(|cfg| {
+            live::spawn(cfg)
+                .map_err(|e| warn(&format!("cannot start the lockscope-live thread ({e}); recording goes on without the live stream")))
+                .ok()
+        });
+        let writer_hub = hub.clone();
         let spawned = std::thread::Builder::new()
             .name("lockscope-recorder".into())
             .spawn(move || {
                 let Ok(shared) = rx.recv() else { return };
-                writer::run(file, &shared, interval);
+                writer::run(file, writer_hub, &shared, interval);
             });
         let handle = match spawned {
             Ok(h) => h,
             Err(e) => {
                 warn(&RecordError::Spawn(e).to_string());
+                if let Some(h) = &hub {
+                    h.close();
+                }
                 return Recording {
                     shared: None,
                     handle: None,
                     path,
+                    live: None,
                 };
             }
         };
@@ -142,6 +249,7 @@ impl Recorder {
             flush_done: Mutex::new(0),
             flushed: Condvar::new(),
             finished: AtomicBool::new(false),
+            live: hub.clone(),
         });
         SESSION.store(session, Relaxed);
         RECORDING.store(true, Release);
@@ -153,6 +261,7 @@ impl Recorder {
             shared: Some(shared),
             handle: Some(handle),
             path,
+            live: hub,
         }
     }
 }
@@ -163,12 +272,23 @@ pub struct Recording {
     shared: Option<Arc<Shared>>,
     handle: Option<JoinHandle<()>>,
     path: PathBuf,
+    live: Option<Arc<live::Hub>>,
 }
 
 impl Recording {
-    /// The trace file's path.
+    /// The trace file's path (empty for a live-only recording).
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The address the live stream is served on, if it is.
+    pub fn live_addr(&self) -> Option<SocketAddr> {
+        self.live.as_ref().map(|h| h.addr())
+    }
+
+    /// The live stream's viewers connected now, with what each was sent and lost.
+    pub fn live_viewers(&self) -> Vec<LiveViewer> {
+        self.live.as_ref().map(|h| h.viewers()).unwrap_or_default()
     }
 
     /// Writes everything recorded so far to the file; waits up to 2 s. Returns whether the
@@ -201,6 +321,7 @@ pub(crate) struct Shared {
     flush_done: Mutex<u64>,
     flushed: Condvar,
     finished: AtomicBool,
+    live: Option<Arc<live::Hub>>,
 }
 
 impl Shared {
@@ -240,6 +361,11 @@ impl Shared {
         }
         self.thread.unpark();
         self.flush(FLUSH_WAIT);
+        if let Some(h) = &self.live {
+            // Viewers get the end of the trace (and the alert that may have caused it) before
+            // an exit; bounded, so a stalled viewer cannot hold the process.
+            h.wait_closed(LIVE_CLOSE_WAIT);
+        }
     }
 }
 
@@ -264,20 +390,61 @@ pub(crate) fn finish_active() {
     }
 }
 
-/// Starts the recording `LOCKSCOPE_TRACE=path` asks for. A path that cannot be written is
-/// reported once on stderr and the program goes on unrecorded.
+/// Starts the recording `LOCKSCOPE_TRACE=path` and `LOCKSCOPE_LIVE=addr` ask for. A path
+/// that cannot be written or an address that cannot be served is reported once on stderr, and
+/// the program goes on with what could be started.
 pub(crate) fn start_from_env() {
-    let Some(path) = std::env::var_os("LOCKSCOPE_TRACE").filter(|p| !p.is_empty()) else {
-        return;
-    };
-    match Recorder::to_file(&path) {
-        Ok(r) => {
-            let rec = r.start();
-            *ENV_RECORDING.lock() = Some(rec);
+    let path = std::env::var_os("LOCKSCOPE_TRACE").filter(|p| !p.is_empty());
+    let live = match std::env::var("LOCKSCOPE_LIVE") {
+        Ok(a) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn(
+                "LOCKSCOPE_LIVE is not valid UTF-8 and is ignored; set it to HOST:PORT, such as 127.0.0.1:7878.",
+            );
+            None
         }
-        Err(e) => warn(&format!(
-            "LOCKSCOPE_TRACE: {e}. The program continues without a trace; set LOCKSCOPE_TRACE to a writable file path."
-        )),
+    };
+    let mut recorder = None;
+    if let Some(path) = &path {
+        match Recorder::to_file(path) {
+            Ok(r) => recorder = Some(r),
+            Err(e) => warn(&format!(
+                "LOCKSCOPE_TRACE: {e}. The program continues without a trace file; set LOCKSCOPE_TRACE to a writable file path."
+            )),
+        }
+    }
+    if let Some(addr) = &live {
+        let any = std::env::var_os("LOCKSCOPE_LIVE_ANY").is_some_and(|v| v == "1");
+        let bound = live::bind(addr.as_str(), any);
+        match (bound, recorder.take()) {
+            (Ok(cfg), Some(mut r)) => {
+                r.live = Some(cfg);
+                recorder = Some(r);
+            }
+            (Ok(cfg), None) => {
+                recorder = Some(Recorder {
+                    file: None,
+                    path: PathBuf::new(),
+                    interval: Duration::from_millis(20),
+                    live: Some(cfg),
+                });
+            }
+            (Err(e), r) => {
+                let goes_on = if r.is_some() {
+                    "recording to the trace file goes on"
+                } else {
+                    "the program continues unrecorded"
+                };
+                warn(&format!(
+                    "LOCKSCOPE_LIVE={addr}: {e}. No live stream; {goes_on}."
+                ));
+                recorder = r;
+            }
+        }
+    }
+    if let Some(r) = recorder {
+        *ENV_RECORDING.lock() = Some(r.start());
     }
 }
 

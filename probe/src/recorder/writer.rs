@@ -1,6 +1,7 @@
 //! The recorder thread's loop: drain, resolve, encode, write, flush.
 
 use super::Shared;
+use super::live::{Hub, Kind};
 use super::symbols::SymbolThread;
 use crate::actor::{self, BUF_BYTES};
 use crate::format::{self, Header, MAX_CHUNK, Record, VERSION};
@@ -8,6 +9,7 @@ use crate::meta::META;
 use crate::{class, clock, config};
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::sync::Arc;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::time::{Duration, Instant};
 
@@ -15,7 +17,10 @@ use std::time::{Duration, Instant};
 const STATS_EVERY: Duration = Duration::from_millis(250);
 
 struct Writer {
-    out: BufWriter<File>,
+    /// The trace file (none for a live-only recording).
+    out: Option<BufWriter<File>>,
+    /// The live stream, fed every chunk the file gets.
+    live: Option<Arc<Hub>>,
     meta_pos: usize,
     symbols: SymbolThread,
     spares: Vec<Vec<u8>>,
@@ -24,9 +29,10 @@ struct Writer {
     io_failed: bool,
 }
 
-pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
+pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, interval: Duration) {
     let mut w = Writer {
-        out: BufWriter::with_capacity(256 * 1024, file),
+        out: file.map(|f| BufWriter::with_capacity(256 * 1024, f)),
+        live,
         meta_pos: 0,
         symbols: SymbolThread::spawn(),
         spares: Vec::new(),
@@ -41,6 +47,7 @@ pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
         pid: std::process::id(),
     };
     w.write(&header.to_bytes());
+    w.publish(Kind::Header, header.to_bytes().to_vec());
     let mut stats_due = Instant::now();
     loop {
         std::thread::park_timeout(interval);
@@ -57,13 +64,19 @@ pub(super) fn run(file: File, shared: &Shared, interval: Duration) {
             w.flush(); // what is recorded is on disk before waiting for late symbols
             let late = w.symbols.finish(Duration::from_secs(1));
             w.cycle();
-            w.write_records(&late);
+            w.write_records(&late, Kind::Meta);
             w.write_stats();
-            w.write_records(&[Record::End {
-                ts_ns: clock::now_ns(),
-            }]);
+            w.write_records(
+                &[Record::End {
+                    ts_ns: clock::now_ns(),
+                }],
+                Kind::End,
+            );
         }
         w.flush();
+        if stopping && let Some(live) = &w.live {
+            live.close();
+        }
         *shared.flush_done.lock() = ticket;
         if stopping {
             shared.finished.store(true, Release);
@@ -120,13 +133,13 @@ impl Writer {
             self.meta_pos = meta.history.len();
             (defs, std::mem::take(&mut meta.instances))
         };
-        self.write_payload(&defs);
-        self.write_payload(&instances);
+        self.write_payload(&defs, Kind::Meta);
+        self.write_payload(&instances, Kind::Meta);
         let alerts = std::mem::take(&mut *crate::detect::ALERTS.lock());
-        self.write_payload(&alerts);
-        self.write_records(&symbol_records);
+        self.write_payload(&alerts, Kind::Meta);
+        self.write_records(&symbol_records, Kind::Meta);
         for mut b in batches {
-            self.write_payload(&b);
+            self.write_payload(&b, Kind::Events);
             b.clear();
             if self.spares.len() < 64 {
                 self.spares.push(b);
@@ -159,23 +172,24 @@ impl Writer {
             self.dropped_written = dropped;
             records.push(Record::Dropped { events: dropped });
         }
-        self.write_records(&records);
+        self.write_records(&records, Kind::Stats);
     }
 
-    fn write_records(&mut self, records: &[Record]) {
+    fn write_records(&mut self, records: &[Record], kind: Kind) {
         let mut payload = Vec::new();
         for r in records {
             r.encode(&mut payload);
             if payload.len() > (MAX_CHUNK as usize) / 2 {
-                self.write_payload(&payload);
+                self.write_payload(&payload, kind);
                 payload.clear();
             }
         }
-        self.write_payload(&payload);
+        self.write_payload(&payload, kind);
     }
 
-    /// Frames `payload` (records back to back) into chunks no larger than the format allows.
-    fn write_payload(&mut self, payload: &[u8]) {
+    /// Frames `payload` (records back to back) into chunks no larger than the format allows,
+    /// for the file and the live stream.
+    fn write_payload(&mut self, payload: &[u8], kind: Kind) {
         if payload.is_empty() {
             return;
         }
@@ -185,15 +199,22 @@ impl Writer {
             let mut chunk = Vec::with_capacity(cut + 8);
             format::write_chunk(&mut chunk, &rest[..cut]);
             self.write(&chunk);
+            self.publish(kind, chunk);
             rest = &rest[cut..];
         }
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        if self.io_failed {
-            return;
+    fn publish(&self, kind: Kind, chunk: Vec<u8>) {
+        if let Some(live) = &self.live {
+            live.publish(kind, chunk);
         }
-        if let Err(e) = self.out.write_all(bytes) {
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let Some(out) = self.out.as_mut().filter(|_| !self.io_failed) else {
+            return;
+        };
+        if let Err(e) = out.write_all(bytes) {
             self.io_failed = true;
             config::warn(&format!(
                 "writing the trace failed ({e}); recording stops writing, the program goes on"
@@ -202,14 +223,16 @@ impl Writer {
     }
 
     fn flush(&mut self) {
-        if !self.io_failed && self.out.flush().is_err() {
+        if let Some(out) = self.out.as_mut().filter(|_| !self.io_failed)
+            && out.flush().is_err()
+        {
             self.io_failed = true;
         }
     }
 }
 
 /// The largest prefix of `records` (whole records only) that fits in `max` bytes.
-fn split_point(records: &[u8], max: usize) -> usize {
+pub(super) fn split_point(records: &[u8], max: usize) -> usize {
     if records.len() <= max {
         return records.len();
     }
