@@ -48,6 +48,8 @@ mod sampler;
 mod span;
 mod stats;
 pub mod stdsync;
+#[cfg(feature = "tracing")]
+pub mod tracing;
 
 pub use config::{
     DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,

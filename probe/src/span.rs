@@ -16,7 +16,7 @@ pub(crate) fn current() -> u64 {
 }
 
 /// Makes `span` this thread's current span and returns the previous one.
-#[allow(dead_code)] // used by the tracing layer
+#[cfg_attr(not(feature = "tracing"), allow(dead_code))] // used by the tracing layer
 pub(crate) fn replace(span: u64) -> u64 {
     CURRENT.try_with(|c| c.replace(span)).unwrap_or(0)
 }

@@ -1,0 +1,224 @@
+//! Lock waits and holds attributed to `tracing` spans (feature `tracing`).
+//!
+//! ```
+//! use tracing_subscriber::layer::SubscriberExt;
+//!
+//! let subscriber = tracing_subscriber::registry().with(lockscope::tracing::layer());
+//! tracing::subscriber::with_default(subscriber, || {
+//!     let _request = tracing::info_span!("GET /orders", user = 7).entered();
+//!     let stats = lockscope::Mutex::named("stats", 0u64);
+//!     *stats.lock() += 1; // a wait or hold here is attributed to "GET /orders user=7"
+//! });
+//! ```
+//!
+//! The layer keeps lockscope's per-thread current span in step with tracing's: every
+//! `WaitBegin` and `Hold` in the trace names the span the waiting (or releasing) thread was
+//! in, so the report and the viewer can break a lock down by endpoint or request. Each
+//! distinct span (name, fields, parent) is written into the trace once, as a `Span` record,
+//! the first time it is entered; spans with the same name, fields and parent share one
+//! record. Fields are those the span was created with plus any recorded before it was first
+//! entered, as `key=value` text.
+//!
+//! Past 65 536 distinct spans (a field that differs per request, such as a request id, makes
+//! every span distinct), further spans are recorded by name alone, with no fields or parent,
+//! and one line on stderr says so: memory stays bounded in a long-running service.
+//!
+//! [`Layer::with_alerts`] also emits every lockscope alert (deadlock, lock-order inversion,
+//! stampede, pool saturation...) as a `tracing` event at level ERROR with target `lockscope`.
+
+use crate::config::warn;
+use crate::format::Record;
+use crate::meta::META;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use tracing_core::field::{Field, Visit};
+use tracing_core::span::{Attributes, Id};
+use tracing_core::{Subscriber, span};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::{LookupSpan, SpanRef};
+
+/// Distinct spans recorded with their fields and parent, at most.
+const MAX_SPANS: usize = 65_536;
+/// Longest fields text kept per span, in bytes.
+const MAX_FIELDS: usize = 256;
+
+/// The `tracing-subscriber` layer that attributes lock waits and holds to the current span.
+/// Made by [`layer`].
+#[derive(Clone, Debug, Default)]
+pub struct Layer {
+    alerts: bool,
+}
+
+/// A layer for a `tracing_subscriber::registry()` (or any subscriber that looks spans up):
+/// with it, every recorded wait and hold carries the span the thread was in.
+pub fn layer() -> Layer {
+    Layer::default()
+}
+
+impl Layer {
+    /// Also emits every lockscope alert as a `tracing` event (level ERROR, target
+    /// `lockscope`, fields `kind`, `locks`, `actors`, the report as the message). Alerts are
+    /// still printed and written to the trace as before; installing several such layers
+    /// emits each alert once.
+    pub fn with_alerts(mut self, on: bool) -> Self {
+        self.alerts = on;
+        self
+    }
+}
+
+/// The span's fields as text, until the span is first entered.
+struct Fields(String);
+/// The span's lockscope span id, once entered.
+struct SpanId(u64);
+
+impl<S> tracing_subscriber::Layer<S> for Layer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_layer(&mut self, _subscriber: &mut S) {
+        if self.alerts {
+            emit_alerts();
+        }
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut text = FieldText(String::new());
+        attrs.record(&mut text);
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().replace(Fields(text.0));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut ext = span.extensions_mut();
+        if ext.get_mut::<SpanId>().is_some() {
+            return; // already written into the trace: later values are not recorded
+        }
+        let mut text = FieldText(ext.remove::<Fields>().map(|f| f.0).unwrap_or_default());
+        values.record(&mut text);
+        ext.replace(Fields(text.0));
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            crate::span::replace(span_id(&span));
+        }
+    }
+
+    fn on_exit(&self, _id: &Id, ctx: Context<'_, S>) {
+        // The registry has already left `id`: whatever it calls current now is ours too.
+        let now = ctx.lookup_current().map_or(0, |s| span_id(&s));
+        crate::span::replace(now);
+    }
+}
+
+/// The lockscope span id of `span`, writing its `Span` record (and its parents') on first use.
+fn span_id<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> u64 {
+    if let Some(id) = span.extensions().get::<SpanId>() {
+        return id.0;
+    }
+    let parent = span.parent().map_or(0, |p| span_id(&p));
+    let fields = span
+        .extensions()
+        .get::<Fields>()
+        .map(|f| f.0.clone())
+        .unwrap_or_default();
+    let id = intern(span.name(), &fields, parent);
+    // Two threads entering one span at once compute the same id: replacing is harmless.
+    let mut ext = span.extensions_mut();
+    ext.remove::<Fields>();
+    ext.replace(SpanId(id));
+    id
+}
+
+type SpanKey = (&'static str, String, u64);
+static SPANS: Mutex<Option<HashMap<SpanKey, u64>>> = Mutex::new(None);
+
+/// The id of the span (name, fields, parent), defining it in the trace on first use.
+fn intern(name: &'static str, fields: &str, parent: u64) -> u64 {
+    let mut guard = SPANS.lock();
+    let spans = guard.get_or_insert_with(HashMap::new);
+    let mut key = (name, fields.to_owned(), parent);
+    if let Some(&id) = spans.get(&key) {
+        return id;
+    }
+    if spans.len() >= MAX_SPANS {
+        if spans.len() == MAX_SPANS {
+            warn(&format!(
+                "more than {MAX_SPANS} distinct tracing spans; further spans are recorded by name only (a field that differs per request, such as an id, makes every span distinct)"
+            ));
+        }
+        key = (name, String::new(), 0);
+        if let Some(&id) = spans.get(&key) {
+            return id;
+        }
+    }
+    let id = spans.len() as u64 + 1;
+    let mut meta = META.lock();
+    let r = Record::Span {
+        span: id,
+        name: meta.intern(name),
+        fields: meta.intern(&key.1),
+        parent: key.2,
+    };
+    meta.define(&r);
+    drop(meta);
+    spans.insert(key, id);
+    id
+}
+
+/// Collects a span's fields as `key=value key2=value2`.
+struct FieldText(String);
+
+impl FieldText {
+    fn push(&mut self, field: &Field, value: std::fmt::Arguments<'_>) {
+        if self.0.len() >= MAX_FIELDS {
+            return;
+        }
+        if !self.0.is_empty() {
+            self.0.push(' ');
+        }
+        let _ = write!(self.0, "{}={value}", field.name());
+        if self.0.len() > MAX_FIELDS {
+            let mut cut = MAX_FIELDS;
+            while !self.0.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            self.0.truncate(cut);
+        }
+    }
+}
+
+impl Visit for FieldText {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        // Bare when unambiguous (`path=/a`), quoted when it would not read back as one value.
+        if value.is_empty() || value.contains(|c: char| c.is_whitespace() || c == '=' || c == '"') {
+            self.push(field, format_args!("{value:?}"));
+        } else {
+            self.push(field, format_args!("{value}"));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.push(field, format_args!("{value:?}"));
+    }
+}
+
+/// Installs (once per process) the alert hook that emits `tracing` events.
+fn emit_alerts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        crate::on_alert(|a| {
+            ::tracing::error!(
+                target: "lockscope",
+                kind = %a.kind,
+                locks = ?a.locks,
+                actors = ?a.actors,
+                "{}",
+                a.text
+            );
+        });
+    });
+}
