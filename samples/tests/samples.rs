@@ -103,3 +103,162 @@ fn pool_deadlock_is_reported_and_its_fix_is_silent() {
     assert_deadlocks(exe, &["worker-0", "worker-1"]);
     assert_silent(exe, &["--fix"]);
 }
+
+/// Runs a sample and decodes the trace it recorded.
+fn run_traced(exe: &str, args: &[&str]) -> (Output, lockscope::format::Trace) {
+    let dir = std::env::temp_dir().join(format!("lockscope-samples-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let name = std::path::Path::new(exe)
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let trace = dir.join(format!("{name}-traced-{}.lstrace", args.join("-")));
+    let o = Command::new(exe)
+        .args(args)
+        .arg("--trace")
+        .arg(&trace)
+        .output()
+        .expect("run sample");
+    assert!(o.status.success(), "{exe} {args:?} failed: {}", stderr(&o));
+    let t = lockscope::format::read_file(&trace).expect("the sample's trace decodes");
+    (o, t)
+}
+
+fn records(t: &lockscope::format::Trace) -> impl Iterator<Item = &lockscope::format::Record> {
+    t.records.iter()
+}
+
+#[test]
+fn ttl_cache_stampedes_and_both_fixes_are_silent() {
+    use lockscope::format::Record;
+    let exe = env!("CARGO_BIN_EXE_ttl_cache");
+    let (o, t) = run_traced(exe, &["--duration-ms", "500"]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("STAMPEDE") && e.contains("\"front-page\""),
+        "{e}"
+    );
+    // The picture: fills of the hot key by many readers at once.
+    let fillers: std::collections::HashSet<u64> = records(&t)
+        .filter_map(|r| match r {
+            Record::Fill { actor, .. } => Some(*actor),
+            _ => None,
+        })
+        .collect();
+    assert!(fillers.len() >= 10, "{} fillers", fillers.len());
+    assert!(
+        t.records
+            .iter()
+            .any(|r| matches!(r, Record::Alert { kind, .. } if kind == "stampede")),
+        "the alert is in the trace"
+    );
+    for fix in ["--xfetch", "--single-flight"] {
+        let (o, _) = run_traced(exe, &[fix, "--duration-ms", "500"]);
+        assert!(!stderr(&o).contains("lockscope:"), "{fix}: {}", stderr(&o));
+        assert!(String::from_utf8_lossy(&o.stdout).contains("done"));
+    }
+}
+
+#[test]
+fn a_small_pool_saturates_and_the_sized_pool_is_silent() {
+    use lockscope::format::{PoolEvent, Record};
+    let exe = env!("CARGO_BIN_EXE_pool_size");
+    let (o, t) = run_traced(exe, &[]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("POOL SATURATION") && e.contains("db-pool"),
+        "{e}"
+    );
+    // The picture: the pool full with callers waiting.
+    assert!(records(&t).any(|r| matches!(
+        r,
+        Record::Pool { event: PoolEvent::Wait, in_use, capacity, waiters, .. }
+            if in_use == capacity && *waiters >= 1
+    )));
+    let (o, t) = run_traced(exe, &["--fix"]);
+    assert!(!stderr(&o).contains("lockscope:"), "{}", stderr(&o));
+    assert!(!records(&t).any(|r| matches!(
+        r,
+        Record::Pool {
+            event: PoolEvent::Wait,
+            ..
+        }
+    )));
+}
+
+/// "the writer waited X ms of the readers' Y ms run" -> (X, Y).
+fn writer_wait(o: &Output) -> (f64, f64) {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("the writer waited"))
+        .expect("summary line");
+    let nums: Vec<f64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (nums[0], nums[1])
+}
+
+#[test]
+fn readers_starve_the_writer_until_the_fair_lock_lets_it_in() {
+    let exe = env!("CARGO_BIN_EXE_writer_starvation");
+    let (o, _) = run_traced(exe, &["--duration-ms", "400"]);
+    let (waited, run) = writer_wait(&o);
+    assert!(
+        waited >= run / 2.0,
+        "the naive writer waited only {waited} of {run} ms"
+    );
+    let (o, _) = run_traced(exe, &["--fix", "--duration-ms", "400"]);
+    let (waited, run) = writer_wait(&o);
+    assert!(
+        waited < run / 2.0,
+        "the fair writer waited {waited} of {run} ms"
+    );
+}
+
+#[test]
+fn the_bounded_queue_shows_backpressure_on_its_condvar() {
+    use lockscope::format::{Mode, Record};
+    let exe = env!("CARGO_BIN_EXE_bounded_queue");
+    let (o, t) = run_traced(exe, &["--items", "30"]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("120 items"));
+    let producer_waits = |t: &lockscope::format::Trace| {
+        let producers: Vec<u64> = records(t)
+            .filter_map(|r| match r {
+                Record::Actor { actor, name, .. }
+                    if t.records.iter().any(|s| matches!(s, Record::String { id, text } if id == name && text.starts_with("producer-"))) =>
+                {
+                    Some(*actor)
+                }
+                _ => None,
+            })
+            .collect();
+        records(t)
+            .filter(|r| matches!(r, Record::WaitBegin { actor, mode: Mode::Condvar, .. } if producers.contains(actor)))
+            .count()
+    };
+    assert!(
+        producer_waits(&t) >= 10,
+        "producers waited {} times",
+        producer_waits(&t)
+    );
+    let (_, fixed) = run_traced(exe, &["--items", "30", "--fix"]);
+    assert!(producer_waits(&fixed) < producer_waits(&t));
+}
+
+#[test]
+fn the_counter_table_has_every_strategy_and_loses_no_increment() {
+    let (o, _) = run_traced(
+        env!("CARGO_BIN_EXE_counters"),
+        &["--iterations", "20000", "--max-threads", "4"],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("| threads | atomic"), "{out}");
+    let rows: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| threads"))
+        .collect();
+    assert_eq!(rows.len(), 3, "1, 2 and 4 threads:\n{out}");
+}

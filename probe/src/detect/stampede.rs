@@ -46,7 +46,15 @@ struct KeyState {
     /// Fills in flight: (fill id, actor, begin).
     active: Vec<(u64, u64, u64)>,
     episode: Option<Episode>,
+    /// When this key's last stampede was reported (0: never), and the stampedes since
+    /// then that were not (one report per key per `REPORT_EVERY_NS`).
+    reported_ns: u64,
+    unreported: u64,
 }
+
+/// A key stampeding at every expiry is reported once per this long, with a count of the
+/// stampedes in between.
+const REPORT_EVERY_NS: u64 = 10_000_000_000;
 
 struct Episode {
     warm: bool,
@@ -170,7 +178,7 @@ impl Drop for FillGuard {
             if let Some(e) = &mut k.episode {
                 e.durations.push((self.fill, dur));
             }
-            let report = if k.active.is_empty() {
+            let mut report = if k.active.is_empty() {
                 k.episode.take().and_then(|e| {
                     let min = MIN_ACTORS.load(Relaxed) as usize;
                     (e.warm && e.actors.len() >= min).then_some(e)
@@ -178,7 +186,17 @@ impl Drop for FillGuard {
             } else {
                 None
             };
-            (report, k.text.clone())
+            let mut earlier = 0;
+            if report.is_some() {
+                if k.reported_ns != 0 && end_ns.saturating_sub(k.reported_ns) < REPORT_EVERY_NS {
+                    k.unreported += 1;
+                    report = None;
+                } else {
+                    k.reported_ns = end_ns;
+                    earlier = std::mem::take(&mut k.unreported);
+                }
+            }
+            (report.map(|e| (e, earlier)), k.text.clone())
         };
         if recorder::recording() {
             let key_text = text.as_deref().map_or(0, crate::meta::intern);
@@ -196,8 +214,8 @@ impl Drop for FillGuard {
                 .encode(b)
             });
         }
-        if let Some(e) = report {
-            duplicate_fills(self.key, text.as_deref(), &e);
+        if let Some((e, earlier)) = report {
+            duplicate_fills(self.key, text.as_deref(), &e, earlier);
         }
     }
 }
@@ -212,7 +230,7 @@ fn actor_names(ids: &[u64]) -> Vec<String> {
         .collect()
 }
 
-fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode) {
+fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode, earlier: u64) {
     let name = key_name(key, text);
     let fills = e.durations.len();
     let wasted: u64 = e
@@ -222,16 +240,22 @@ fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode) {
         .map(|&(_, d)| d)
         .sum();
     let actors = actor_names(&e.actors);
-    let text = format!(
+    let mut text = format!(
         "lockscope: STAMPEDE: cache key {name} was refilled {fills} times at once by {} actors ({} duplicate fills wasting {:.3} ms of fill time)\n  fillers: {}\n  fix: let one caller refill while the others wait for it (single-flight) or keep serving the old value, and refresh before expiry (probabilistic early expiration, XFetch)\n",
         actors.len(),
         fills.saturating_sub(1),
         wasted as f64 / 1e6,
         actors.join(", "),
     );
+    if earlier > 0 {
+        text.push_str(&format!(
+            "  {earlier} more stampedes on this key since its last report\n"
+        ));
+    }
     let json = serde_json::json!({
         "kind": "stampede",
         "rule": "duplicate_fills",
+        "unreported_before": earlier,
         "key": name,
         "fills": fills,
         "duplicate_fills": fills.saturating_sub(1),
