@@ -6,6 +6,7 @@ use std::path::Path;
 use lockscope::format::Summary;
 use serde::Serialize;
 
+use crate::model::pools::LEAK_THRESHOLD_NS;
 use crate::model::{Model, WaitState};
 
 /// The schema version of [`Report`].
@@ -22,8 +23,8 @@ pub struct Report {
     pub locks: Vec<Lock>,
     /// One row per actor, most total wait first.
     pub threads: Vec<Thread>,
-    /// Semaphore pools (empty until the pool gauges are recorded).
-    pub pools: Vec<serde_json::Value>,
+    /// One row per semaphore instance that recorded pool events, most starved first.
+    pub pools: Vec<Pool>,
     /// Detector alerts, in trace order.
     pub alerts: Vec<Alert>,
     /// The trace closed cleanly and nothing was lost.
@@ -36,6 +37,62 @@ pub struct Report {
     pub sites: Vec<Site>,
     /// Waits that had not ended when the trace did.
     pub still_waiting: Vec<StillWaiting>,
+    /// The process's last scheduler sample, when the sampler ran.
+    pub process: Option<Process>,
+}
+
+/// The process's figures at its last sample.
+#[derive(Debug, Serialize)]
+pub struct Process {
+    /// When sampled, nanoseconds since the trace epoch.
+    pub ts_ns: u64,
+    /// CPU time used (cumulative).
+    pub cpu_ns: u64,
+    /// Resident memory at the last sample.
+    pub rss_bytes: u64,
+    /// Largest resident memory sampled.
+    pub rss_bytes_max: u64,
+    /// Threads at the last sample.
+    pub threads: u64,
+}
+
+/// A semaphore instance seen as a pool.
+#[derive(Debug, Serialize)]
+pub struct Pool {
+    /// The semaphore's class name.
+    pub name: String,
+    /// Permits at the end of the trace.
+    pub capacity: u64,
+    /// ∫ in use dt / ∫ capacity dt over the observed window (0.0 to 1.0).
+    pub utilisation: f64,
+    /// Time with every permit in use.
+    pub saturated_ns: u64,
+    /// Time with no permit free and at least one waiter.
+    pub starved_ns: u64,
+    /// Acquire latency over every acquisition, those that did not wait (0 ns) included.
+    pub acquire_ns: Summary,
+    /// The semaphore instance id (instances of one class share a name).
+    pub lock: u64,
+    /// The class's creation site.
+    pub site: String,
+    /// From the pool's first event to the end of the trace.
+    pub observed_ns: u64,
+    /// Acquisitions.
+    pub acquisitions: u64,
+    /// Acquisitions that waited.
+    pub waited: u64,
+    /// Timed waits that gave up.
+    pub timeouts: u64,
+    /// Hold times of the timed releases.
+    pub hold_ns: Summary,
+    /// Most waiters at once.
+    pub max_waiters: u64,
+    /// Most permits in use at once.
+    pub max_in_use: u64,
+    /// Releases of permits held at least `leak_threshold_ns`.
+    pub leaks: u64,
+    /// The hold time that counts as a leak.
+    pub leak_threshold_ns: u64,
 }
 
 /// The trace itself.
@@ -97,9 +154,9 @@ pub struct Thread {
     pub id: u64,
     /// Thread (or task) name.
     pub name: String,
-    /// Context switches (0 until the sampler records them).
+    /// Voluntary context switches at the thread's last scheduler sample (0 when unsampled).
     pub voluntary_switches: u64,
-    /// Involuntary context switches (0 until the sampler records them).
+    /// Involuntary context switches at the last sample (0 when unsampled).
     pub involuntary_switches: u64,
     /// `thread`, `task` or `unknown`.
     pub kind: &'static str,
@@ -113,6 +170,17 @@ pub struct Thread {
     pub wait_ns_max: u64,
     /// Waits not ended when the trace did.
     pub still_waiting: u64,
+    /// Scheduler samples of the thread (0: the switch counts and rates are unknown).
+    pub sched_samples: u64,
+    /// Voluntary switches per second between the first and last samples (null with fewer
+    /// than two).
+    pub voluntary_per_s: Option<f64>,
+    /// Involuntary switches per second, likewise.
+    pub involuntary_per_s: Option<f64>,
+    /// Time spent runnable, waiting for a CPU, at the last sample.
+    pub run_delay_ns: u64,
+    /// CPU time at the last sample.
+    pub cpu_ns: u64,
 }
 
 /// An alert.
@@ -199,23 +267,63 @@ pub fn report(m: &Model, path: &Path) -> Report {
         })
         .collect();
     let threads = (m.actor_rows().into_iter())
-        .map(|a| Thread {
-            id: a.id,
-            name: a.name,
-            voluntary_switches: 0,
-            involuntary_switches: 0,
-            kind: match a.kind {
-                Some(lockscope::format::ActorKind::Thread) => "thread",
-                Some(lockscope::format::ActorKind::Task) => "task",
-                None => "unknown",
-            },
-            os_id: a.os_id,
-            waits: a.waits,
-            wait_ns_total: a.wait_total_ns,
-            wait_ns_max: a.wait_max_ns,
-            still_waiting: a.still_waiting,
+        .map(|a| {
+            let s = m.thread_sched(a.id);
+            let round = |r: Option<f64>| r.map(|x| (x * 100.0).round() / 100.0);
+            Thread {
+                id: a.id,
+                name: a.name,
+                voluntary_switches: s.map_or(0, |s| s.voluntary),
+                involuntary_switches: s.map_or(0, |s| s.involuntary),
+                sched_samples: s.map_or(0, |s| s.samples),
+                voluntary_per_s: round(s.and_then(|s| s.voluntary_per_s)),
+                involuntary_per_s: round(s.and_then(|s| s.involuntary_per_s)),
+                run_delay_ns: s.map_or(0, |s| s.run_delay_ns),
+                cpu_ns: s.map_or(0, |s| s.cpu_ns),
+                kind: match a.kind {
+                    Some(lockscope::format::ActorKind::Thread) => "thread",
+                    Some(lockscope::format::ActorKind::Task) => "task",
+                    None => "unknown",
+                },
+                os_id: a.os_id,
+                waits: a.waits,
+                wait_ns_total: a.wait_total_ns,
+                wait_ns_max: a.wait_max_ns,
+                still_waiting: a.still_waiting,
+            }
         })
         .collect();
+    let pools = (m.pool_rows(LEAK_THRESHOLD_NS).into_iter())
+        .map(|p| Pool {
+            capacity: p.capacity,
+            utilisation: (p.utilisation * 10_000.0).round() / 10_000.0,
+            saturated_ns: p.saturated_ns,
+            starved_ns: p.starved_ns,
+            acquire_ns: p.acquire,
+            lock: p.lock,
+            observed_ns: p.observed_ns(),
+            acquisitions: p.acquisitions,
+            waited: p.waited,
+            timeouts: p.timeouts,
+            hold_ns: p.hold,
+            max_waiters: p.max_waiters,
+            max_in_use: p.max_in_use,
+            leaks: p.leaks,
+            leak_threshold_ns: LEAK_THRESHOLD_NS,
+            name: p.name,
+            site: p.site,
+        })
+        .collect();
+    let process = m.sched.process.last().map(|last| Process {
+        ts_ns: last.ts_ns,
+        cpu_ns: last.cpu_ns,
+        rss_bytes: last.rss_bytes,
+        rss_bytes_max: (m.sched.process.iter())
+            .map(|p| p.rss_bytes)
+            .max()
+            .unwrap_or(0),
+        threads: last.threads,
+    });
     let alerts = (m.alerts.iter())
         .map(|a| Alert {
             kind: a.kind.clone(),
@@ -267,7 +375,7 @@ pub fn report(m: &Model, path: &Path) -> Report {
         dropped_events: m.dropped_events,
         locks,
         threads,
-        pools: Vec::new(),
+        pools,
         alerts,
         complete: m.integrity.is_complete(),
         truncated: m.integrity.truncated_at.is_some(),
@@ -283,5 +391,6 @@ pub fn report(m: &Model, path: &Path) -> Report {
         },
         sites,
         still_waiting,
+        process,
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use super::fmt::{Table, clip_left, ns, ns_or_dash, utc};
 use crate::model::Model;
+use crate::model::pools::LEAK_THRESHOLD_NS;
 
 /// How many contended sites the report lists.
 const TOP_SITES: usize = 10;
@@ -20,6 +21,7 @@ pub fn text(m: &Model, path: &Path) -> String {
     header(&mut out, m, path);
     locks(&mut out, m);
     sites(&mut out, m);
+    pools(&mut out, m);
     threads(&mut out, m);
     alerts(&mut out, m);
     still_waiting(&mut out, m);
@@ -173,6 +175,64 @@ fn sites(out: &mut String, m: &Model) {
     }
 }
 
+/// The pools section: one line per semaphore instance that recorded pool events.
+fn pools(out: &mut String, m: &Model) {
+    let rows = m.pool_rows(LEAK_THRESHOLD_NS);
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "\nPools (semaphores), most starved first");
+    let mut t = Table::new(&[
+        ("pool", false),
+        ("cap", true),
+        ("util", true),
+        ("saturated", true),
+        ("starved", true),
+        ("acquired", true),
+        ("waited", true),
+        ("timeouts", true),
+        ("acquire p50", true),
+        ("p99", true),
+        ("max", true),
+        ("hold p50", true),
+        ("p99", true),
+        ("max", true),
+        ("waiters", true),
+        ("leaks", true),
+    ]);
+    for p in &rows {
+        let observed = p.observed_ns().max(1) as f64;
+        let share = |v: u64| format!("{} ({:.0}%)", ns(v), v as f64 * 100.0 / observed);
+        let held = p.timed_holds > 0;
+        t.row(vec![
+            clip_left(&p.name, NAME_WIDTH),
+            p.capacity.to_string(),
+            format!("{:.0}%", p.utilisation * 100.0),
+            share(p.saturated_ns),
+            share(p.starved_ns),
+            p.acquisitions.to_string(),
+            p.waited.to_string(),
+            p.timeouts.to_string(),
+            ns(p.acquire.p50),
+            ns(p.acquire.p99),
+            ns(p.acquire.max),
+            ns_or_dash(p.hold.p50, held),
+            ns_or_dash(p.hold.p99, held),
+            ns_or_dash(p.hold.max, held),
+            p.max_waiters.to_string(),
+            p.leaks.to_string(),
+        ]);
+    }
+    out.push_str(&t.render());
+    let _ = writeln!(
+        out,
+        "  (util: permits in use over capacity; saturated: every permit in use; starved: none \
+         free and someone waiting; acquire: every acquisition, 0 when a permit was free; \
+         leaks: permits held {} or longer)",
+        ns(LEAK_THRESHOLD_NS)
+    );
+}
+
 fn threads(out: &mut String, m: &Model) {
     let rows = m.actor_rows();
     let _ = writeln!(out, "\nThreads, by total wait time");
@@ -180,25 +240,58 @@ fn threads(out: &mut String, m: &Model) {
         let _ = writeln!(out, "  (no actors recorded)");
         return;
     }
-    let mut t = Table::new(&[
+    let mut columns = vec![
         ("thread", false),
         ("id", true),
         ("waits", true),
         ("total wait", true),
         ("max wait", true),
         ("still waiting", true),
-    ]);
+    ];
+    // Context-switch columns only when the sampler ran: older traces keep their table.
+    let sampled = !m.sched.threads.is_empty();
+    if sampled {
+        columns.extend([
+            ("vol sw", true),
+            ("invol sw", true),
+            ("vol/s", true),
+            ("invol/s", true),
+            ("run delay", true),
+        ]);
+    }
+    let mut t = Table::new(&columns);
+    let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"));
     for a in rows {
-        t.row(vec![
+        let mut cells = vec![
             clip_left(&a.name, NAME_WIDTH),
             a.id.to_string(),
             a.waits.to_string(),
             ns(a.wait_total_ns),
             ns(a.wait_max_ns),
             a.still_waiting.to_string(),
-        ]);
+        ];
+        if sampled {
+            match m.thread_sched(a.id) {
+                Some(s) => cells.extend([
+                    s.voluntary.to_string(),
+                    s.involuntary.to_string(),
+                    rate(s.voluntary_per_s),
+                    rate(s.involuntary_per_s),
+                    ns(s.run_delay_ns),
+                ]),
+                None => cells.extend(std::iter::repeat_n("-".to_owned(), 5)),
+            }
+        }
+        t.row(cells);
     }
     out.push_str(&t.render());
+    if sampled {
+        let _ = writeln!(
+            out,
+            "  (vol sw / invol sw: context switches at the thread's last sample (blocked / \
+             preempted); rates per second between its first and last samples)"
+        );
+    }
 }
 
 fn alerts(out: &mut String, m: &Model) {

@@ -222,7 +222,10 @@ impl Model {
                 self.see(ts_ns);
                 self.integrity.closed = true;
             }
-            // Records this model does not show yet (pools, fills, spans, scheduler series).
+            r @ Record::Pool { .. } => self.add_pool(r),
+            r @ (Record::ThreadSched { .. } | Record::Process { .. }) => self.add_sched(r),
+            r @ Record::Span { .. } => self.add_span(r),
+            // Records this model does not show yet (cache fills).
             _ => {}
         }
     }

@@ -13,6 +13,9 @@ pub mod flame;
 pub mod flame_tree;
 mod hash;
 mod load;
+pub mod pools;
+pub mod sched;
+pub mod spans;
 pub mod table;
 #[cfg(test)]
 pub(crate) mod tests_support;
@@ -65,6 +68,12 @@ pub struct Model {
     pub class_stats: HashMap<u64, ClassStats>,
     /// Detector alerts, in trace order.
     pub alerts: Vec<Alert>,
+    /// Every semaphore's pool events (see [`pools`]).
+    pub pools: pools::PoolLog,
+    /// Per-thread and process scheduler samples (see [`sched`]).
+    pub sched: sched::SchedLog,
+    /// Tracing span definitions (see [`spans`]).
+    pub spans: spans::SpanTable,
     strings: HashMap<u64, String>,
     /// Holds by (lock, actor), sorted by end time: finds who held what when a wait began.
     hold_index: IdMap<(u64, u64), HoldList>,

@@ -1,0 +1,263 @@
+//! Scheduler series: each thread's cumulative context switches, run-queue delay and CPU time
+//! (`ThreadSched`, sampled by the probe at about 10 Hz) and the process's CPU and memory
+//! (`Process`). Counts come from the last sample of a thread; rates from the differences
+//! between consecutive samples.
+
+use std::collections::BTreeMap;
+
+use lockscope::format::Record;
+
+use super::Model;
+
+/// One sample of one thread; every figure is cumulative since the thread started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SchedSample {
+    /// When sampled.
+    pub ts_ns: u64,
+    /// Voluntary context switches (the thread blocked).
+    pub voluntary: u64,
+    /// Involuntary context switches (the thread was preempted).
+    pub involuntary: u64,
+    /// Time runnable but waiting for a CPU.
+    pub run_delay_ns: u64,
+    /// CPU time used.
+    pub cpu_ns: u64,
+}
+
+/// One sample of the process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ProcessSample {
+    /// When sampled.
+    pub ts_ns: u64,
+    /// CPU time used by the process (cumulative).
+    pub cpu_ns: u64,
+    /// Resident memory.
+    pub rss_bytes: u64,
+    /// Threads in the process.
+    pub threads: u64,
+}
+
+/// The scheduler samples of a trace.
+#[derive(Clone, Debug, Default)]
+pub struct SchedLog {
+    /// Samples by actor, in trace order.
+    pub threads: BTreeMap<u64, Vec<SchedSample>>,
+    /// Process samples, in trace order.
+    pub process: Vec<ProcessSample>,
+}
+
+impl SchedLog {
+    /// True when the trace had no scheduler samples.
+    pub fn is_empty(&self) -> bool {
+        self.threads.is_empty() && self.process.is_empty()
+    }
+}
+
+/// One thread's scheduler figures.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ThreadSched {
+    /// Voluntary context switches at the last sample.
+    pub voluntary: u64,
+    /// Involuntary context switches at the last sample.
+    pub involuntary: u64,
+    /// Voluntary switches per second between the first and last samples (`None` with fewer
+    /// than two samples).
+    pub voluntary_per_s: Option<f64>,
+    /// Involuntary switches per second, likewise.
+    pub involuntary_per_s: Option<f64>,
+    /// Run-queue delay at the last sample.
+    pub run_delay_ns: u64,
+    /// CPU time at the last sample.
+    pub cpu_ns: u64,
+    /// Samples taken.
+    pub samples: u64,
+}
+
+/// Switches per second of one thread between two consecutive samples.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SwitchRate {
+    /// The earlier sample.
+    pub from_ns: u64,
+    /// The later sample.
+    pub to_ns: u64,
+    /// Voluntary switches per second.
+    pub voluntary_per_s: f64,
+    /// Involuntary switches per second.
+    pub involuntary_per_s: f64,
+}
+
+impl SwitchRate {
+    /// Both kinds together.
+    pub fn total_per_s(&self) -> f64 {
+        self.voluntary_per_s + self.involuntary_per_s
+    }
+}
+
+fn per_s(count: u64, ns: u64) -> f64 {
+    count as f64 * 1e9 / ns as f64
+}
+
+impl Model {
+    /// Adds a `ThreadSched` or `Process` record (other records are ignored).
+    pub(super) fn add_sched(&mut self, r: Record) {
+        match r {
+            Record::ThreadSched {
+                ts_ns,
+                actor,
+                voluntary,
+                involuntary,
+                run_delay_ns,
+                cpu_ns,
+            } => {
+                self.end_ns = self.end_ns.max(ts_ns);
+                self.sched
+                    .threads
+                    .entry(actor)
+                    .or_default()
+                    .push(SchedSample {
+                        ts_ns,
+                        voluntary,
+                        involuntary,
+                        run_delay_ns,
+                        cpu_ns,
+                    });
+            }
+            Record::Process {
+                ts_ns,
+                cpu_ns,
+                rss_bytes,
+                threads,
+            } => {
+                self.end_ns = self.end_ns.max(ts_ns);
+                self.sched.process.push(ProcessSample {
+                    ts_ns,
+                    cpu_ns,
+                    rss_bytes,
+                    threads,
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The scheduler figures of `actor`, when it was sampled.
+    pub fn thread_sched(&self, actor: u64) -> Option<ThreadSched> {
+        let s = self.sched.threads.get(&actor)?;
+        let (first, last) = (s.first()?, s.last()?);
+        let span = last.ts_ns.saturating_sub(first.ts_ns);
+        let rate = |f: fn(&SchedSample) -> u64| {
+            (span > 0).then(|| per_s(f(last).saturating_sub(f(first)), span))
+        };
+        Some(ThreadSched {
+            voluntary: last.voluntary,
+            involuntary: last.involuntary,
+            voluntary_per_s: rate(|x| x.voluntary),
+            involuntary_per_s: rate(|x| x.involuntary),
+            run_delay_ns: last.run_delay_ns,
+            cpu_ns: last.cpu_ns,
+            samples: s.len() as u64,
+        })
+    }
+
+    /// The switch rate of `actor` between each pair of consecutive samples.
+    pub fn switch_rates(&self, actor: u64) -> Vec<SwitchRate> {
+        let Some(s) = self.sched.threads.get(&actor) else {
+            return Vec::new();
+        };
+        (s.windows(2))
+            .filter(|w| w[1].ts_ns > w[0].ts_ns)
+            .map(|w| {
+                let dt = w[1].ts_ns - w[0].ts_ns;
+                SwitchRate {
+                    from_ns: w[0].ts_ns,
+                    to_ns: w[1].ts_ns,
+                    voluntary_per_s: per_s(w[1].voluntary.saturating_sub(w[0].voluntary), dt),
+                    involuntary_per_s: per_s(w[1].involuntary.saturating_sub(w[0].involuntary), dt),
+                }
+            })
+            .collect()
+    }
+
+    /// Switches per second of every thread together, in `bins` equal bins over
+    /// `[from_ns, to_ns)`. Each thread's switches between two samples are spread evenly over
+    /// the time between them.
+    pub fn total_switch_rate(&self, from_ns: u64, to_ns: u64, bins: usize) -> Vec<f64> {
+        let mut out = vec![0.0; bins];
+        if bins == 0 || to_ns <= from_ns {
+            return out;
+        }
+        let width = (to_ns - from_ns) as f64 / bins as f64;
+        for &actor in self.sched.threads.keys() {
+            for r in self.switch_rates(actor) {
+                let (a, b) = (r.from_ns.max(from_ns), r.to_ns.min(to_ns));
+                if a >= b {
+                    continue;
+                }
+                let first = ((a - from_ns) as f64 / width) as usize;
+                let last = (((b - from_ns) as f64 / width).ceil() as usize).min(bins);
+                for (i, slot) in out.iter_mut().enumerate().take(last).skip(first) {
+                    let lo = from_ns as f64 + i as f64 * width;
+                    let overlap = (b as f64).min(lo + width) - (a as f64).max(lo);
+                    if overlap > 0.0 {
+                        // rate × share of the bin it covers.
+                        *slot += r.total_per_s() * overlap / width;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lockscope::format::Record;
+
+    use crate::model::tests_support::{definitions, model};
+
+    fn sample(ts_ns: u64, actor: u64, voluntary: u64, involuntary: u64) -> Record {
+        Record::ThreadSched {
+            ts_ns,
+            actor,
+            voluntary,
+            involuntary,
+            run_delay_ns: ts_ns / 10,
+            cpu_ns: ts_ns / 2,
+        }
+    }
+
+    #[test]
+    fn counts_come_from_the_last_sample_and_rates_from_the_window() {
+        let mut r = definitions();
+        // t1: 10 voluntary and 2 involuntary switches at 0.1 s, 60 and 7 at 0.6 s.
+        r.push(sample(100_000_000, 1, 10, 2));
+        r.push(sample(600_000_000, 1, 60, 7));
+        r.push(sample(200_000_000, 2, 5, 0));
+        let m = model(r);
+        let t1 = m.thread_sched(1).unwrap();
+        assert_eq!((t1.voluntary, t1.involuntary, t1.samples), (60, 7, 2));
+        assert_eq!(t1.voluntary_per_s, Some(100.0));
+        assert_eq!(t1.involuntary_per_s, Some(10.0));
+        assert_eq!((t1.run_delay_ns, t1.cpu_ns), (60_000_000, 300_000_000));
+        let t2 = m.thread_sched(2).unwrap();
+        assert_eq!((t2.voluntary, t2.voluntary_per_s), (5, None), "one sample");
+        assert!(m.thread_sched(3).is_none());
+        assert_eq!(m.end_ns, 600_000_000);
+    }
+
+    #[test]
+    fn the_total_rate_spreads_each_interval_over_the_bins_it_covers() {
+        let mut r = definitions();
+        // t1: 100 switches over [0, 1 s); t2: 50 over [0.5 s, 1 s).
+        r.push(sample(0, 1, 0, 0));
+        r.push(sample(1_000_000_000, 1, 80, 20));
+        r.push(sample(500_000_000, 2, 0, 0));
+        r.push(sample(1_000_000_000, 2, 50, 0));
+        let m = model(r);
+        let rates = m.switch_rates(2);
+        assert_eq!(rates.len(), 1);
+        assert_eq!(rates[0].total_per_s(), 100.0);
+        let total = m.total_switch_rate(0, 1_000_000_000, 4);
+        assert_eq!(total, [100.0, 100.0, 200.0, 200.0]);
+    }
+}

@@ -1,0 +1,241 @@
+//! Pools, context switches and the system-signal alerts: `lockscope report` (text and JSON)
+//! and the viewer's Pools panel, over traces with a hand-computed schedule.
+
+mod support;
+
+use lockscope::format::{LockKind, PoolEvent, Record};
+use serde_json::Value;
+use support::{TraceBuilder, lockscope, stderr, stdout, write};
+
+const MS: u64 = 1_000_000;
+
+/// One `Pool` record.
+#[allow(clippy::too_many_arguments)]
+fn pool(
+    t: &mut TraceBuilder,
+    ts_ns: u64,
+    lock: u64,
+    actor: u64,
+    event: PoolEvent,
+    in_use: u64,
+    waiters: u64,
+    duration_ns: u64,
+) {
+    t.push(Record::Pool {
+        ts_ns,
+        lock,
+        actor,
+        event,
+        permits: 1,
+        in_use,
+        waiters,
+        capacity: 4,
+        duration_ns,
+    });
+}
+
+/// `db` (a semaphore of 4 permits): four workers take every permit at 0; w5 waits from
+/// 100 ms; w1 releases at 300 ms (held 300 ms) and w5 gets the permit (waited 200 ms); the
+/// other four release at 500 ms. The trace ends at 1 s. By hand: utilisation 4 × 500 ms /
+/// (4 × 1000 ms) = 50 %, saturated 500 ms, starved 200 ms, acquire latencies 0, 0, 0, 0,
+/// 200 ms. w1's scheduler samples: 0 switches at 0, 50 voluntary and 5 involuntary at 1 s.
+/// Alerts: a stampede and a pool saturation.
+fn pool_trace() -> TraceBuilder {
+    use PoolEvent::*;
+    let mut t = TraceBuilder::new();
+    let w: Vec<u64> = (1..=5).map(|i| t.actor(&format!("w{i}"))).collect();
+    let (_, db) = t.lock(LockKind::Semaphore, "db", "src/db.rs:7:1");
+    for (i, &a) in w[..4].iter().enumerate() {
+        pool(&mut t, 0, db, a, Acquire, i as u64 + 1, 0, 0);
+    }
+    pool(&mut t, 100 * MS, db, w[4], Wait, 4, 1, 0);
+    pool(&mut t, 300 * MS, db, w[0], Release, 3, 1, 300 * MS);
+    pool(&mut t, 300 * MS, db, w[4], Acquire, 4, 0, 200 * MS);
+    for (i, &a) in w[1..].iter().enumerate() {
+        let held = if a == w[4] { 200 * MS } else { 500 * MS };
+        pool(&mut t, 500 * MS, db, a, Release, 3 - i as u64, 0, held);
+    }
+    for (ts_ns, voluntary, involuntary) in [(0, 0, 0), (1_000 * MS, 50, 5)] {
+        t.push(Record::ThreadSched {
+            ts_ns,
+            actor: w[0],
+            voluntary,
+            involuntary,
+            run_delay_ns: ts_ns / 100,
+            cpu_ns: ts_ns / 4,
+        });
+    }
+    t.push(Record::Process {
+        ts_ns: 1_000 * MS,
+        cpu_ns: 700 * MS,
+        rss_bytes: 64 << 20,
+        threads: 6,
+    });
+    t.push(Record::Alert {
+        ts_ns: 200 * MS,
+        kind: "stampede".into(),
+        text: "stampede: 4 threads filled key \"user:42\" at once (3 duplicate fills)".into(),
+        json: r#"{"kind":"stampede","key":"user:42","locks":[],"actors":["w1","w2","w3","w4"]}"#
+            .into(),
+    });
+    t.push(Record::Alert {
+        ts_ns: 400 * MS,
+        kind: "pool_saturation".into(),
+        text: "pool db: no permit free with 1 waiter for 200 ms".into(),
+        json: r#"{"kind":"pool_saturation","locks":["db"],"actors":["w5"]}"#.into(),
+    });
+    t.push(Record::End { ts_ns: 1_000 * MS });
+    t
+}
+
+fn json_report(name: &str, bytes: &[u8]) -> Value {
+    let path = write(name, bytes);
+    let out = lockscope(&["report", path.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn json_pools_have_the_hand_computed_figures() {
+    let r = json_report("pools.lst", &pool_trace().bytes());
+    let pools = r["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 1);
+    let p = &pools[0];
+    assert_eq!(
+        (p["name"].as_str(), p["capacity"].as_u64()),
+        (Some("db"), Some(4))
+    );
+    assert_eq!(p["utilisation"], 0.5);
+    assert_eq!(p["saturated_ns"], 500 * MS);
+    assert_eq!(p["starved_ns"], 200 * MS);
+    let a = &p["acquire_ns"];
+    assert_eq!(
+        [&a["p50"], &a["p90"], &a["p99"], &a["max"], &a["total"]],
+        [0, 200 * MS, 200 * MS, 200 * MS, 200 * MS]
+    );
+    assert_eq!(
+        (p["acquisitions"].as_u64(), p["waited"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(
+        (p["timeouts"].as_u64(), p["max_waiters"].as_u64()),
+        (Some(0), Some(1))
+    );
+    let h = &p["hold_ns"];
+    assert_eq!(
+        [&h["p50"], &h["max"], &h["total"]],
+        [500 * MS, 500 * MS, 2_000 * MS]
+    );
+    assert_eq!(p["leaks"], 0);
+    assert_eq!(p["leak_threshold_ns"], 10_000 * MS);
+    assert_eq!(p["observed_ns"], 1_000 * MS);
+}
+
+#[test]
+fn json_threads_carry_their_switch_counts_and_rates() {
+    let r = json_report("switches.lst", &pool_trace().bytes());
+    let threads = r["threads"].as_array().unwrap();
+    let w1 = threads.iter().find(|t| t["name"] == "w1").unwrap();
+    assert_eq!(w1["voluntary_switches"], 50);
+    assert_eq!(w1["involuntary_switches"], 5);
+    assert_eq!(w1["voluntary_per_s"], 50.0);
+    assert_eq!(w1["involuntary_per_s"], 5.0);
+    assert_eq!(w1["run_delay_ns"], 10 * MS);
+    assert_eq!(w1["sched_samples"], 2);
+    let w2 = threads.iter().find(|t| t["name"] == "w2").unwrap();
+    assert_eq!(w2["voluntary_switches"], 0, "not sampled");
+    assert_eq!(w2["voluntary_per_s"], Value::Null);
+    assert_eq!(r["process"]["rss_bytes"], 64 << 20);
+    assert_eq!(r["process"]["threads"], 6);
+}
+
+#[test]
+fn stampede_and_pool_saturation_alerts_are_reported() {
+    let r = json_report("signal-alerts.lst", &pool_trace().bytes());
+    let kinds: Vec<&str> = (r["alerts"].as_array().unwrap().iter())
+        .map(|a| a["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["stampede", "pool_saturation"]);
+    assert_eq!(r["alerts"][0]["details"]["key"], "user:42");
+    assert_eq!(r["alerts"][1]["locks"], serde_json::json!(["db"]));
+
+    let path = write("signal-alerts-fail.lst", &pool_trace().bytes());
+    let out = lockscope(&[
+        "report",
+        path.to_str().unwrap(),
+        "--fail-on",
+        "pool_saturation",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("[stampede] at 200 ms"), "{text}");
+    assert!(text.contains("filled key \"user:42\""), "{text}");
+    assert!(
+        text.contains("[pool_saturation] at 400 ms; locks: db"),
+        "{text}"
+    );
+}
+
+#[test]
+fn text_report_has_a_pools_section_and_switch_rates() {
+    let path = write("pools-text.lst", &pool_trace().bytes());
+    let out = lockscope(&["report", path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    let section = text
+        .split("\nPools (semaphores), most starved first\n")
+        .nth(1)
+        .expect("a Pools section");
+    let db = section.lines().nth(1).unwrap();
+    let cells: Vec<&str> = db
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells[..8],
+        [
+            "db",
+            "4",
+            "50%",
+            "500 ms (50%)",
+            "200 ms (20%)",
+            "5",
+            "1",
+            "0"
+        ],
+        "{db}"
+    );
+    assert!(
+        section.contains("leaks: permits held 10.0 s or longer"),
+        "{section}"
+    );
+    let threads = text
+        .split("\nThreads, by total wait time\n")
+        .nth(1)
+        .unwrap();
+    assert!(
+        threads.lines().next().unwrap().contains("vol/s"),
+        "{threads}"
+    );
+    let w1 = threads
+        .lines()
+        .find(|l| l.trim_start().starts_with("w1 "))
+        .unwrap();
+    assert!(
+        w1.contains(" 50 ") && w1.contains(" 50.0 ") && w1.contains(" 5.0 "),
+        "{w1}"
+    );
+}
+
+#[test]
+fn a_trace_without_pool_events_keeps_the_old_report() {
+    let (t, _) = support::bank();
+    let r = json_report("no-pools.lst", &t.bytes());
+    assert_eq!(r["pools"], serde_json::json!([]));
+    assert_eq!(r["process"], Value::Null);
+    let path = write("no-pools-text.lst", &t.bytes());
+    let text = stdout(&lockscope(&["report", path.to_str().unwrap()]));
+    assert!(!text.contains("Pools (semaphores)"));
+    assert!(!text.contains("vol/s"));
+}
