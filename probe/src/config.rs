@@ -107,6 +107,12 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
+        if let Some(v) = env("LOCKSCOPE_POOL_LEAK_MS") {
+            match parse_number("LOCKSCOPE_POOL_LEAK_MS", &v, 0, 86_400_000, 0) {
+                Ok(ms) => crate::set_pool_leak_threshold(std::time::Duration::from_millis(ms)),
+                Err(e) => warn(&e),
+            }
+        }
         if let Some(v) = env("LOCKSCOPE_STAMPEDE_MIN") {
             match parse_number(
                 "LOCKSCOPE_STAMPEDE_MIN",

@@ -61,7 +61,9 @@ pub use detect::{
     suppress_lock_order,
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
-pub use lock::pool::{DEFAULT_POOL_STARVED_MS, POOL_WINDOW_MS, set_pool_starved_threshold};
+pub use lock::pool::{
+    DEFAULT_POOL_STARVED_MS, POOL_WINDOW_MS, set_pool_leak_threshold, set_pool_starved_threshold,
+};
 pub use lock::{
     Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
     SemaphorePermit, WaitTimeoutResult,

@@ -4,7 +4,7 @@
 mod alert;
 mod graph;
 mod order;
-mod report;
+pub(crate) mod report;
 pub(crate) mod stampede;
 
 pub use alert::{Alert, on_alert};
@@ -229,11 +229,12 @@ pub(crate) fn record_alert(kind: &str, text: &str, json: &str) {
     recorder::wake();
 }
 
-fn start_watchdog() {
+pub(crate) fn start_watchdog() {
     WATCHDOG.call_once(|| {
         let spawned = std::thread::Builder::new().name("lockscope-watchdog".into()).spawn(|| {
             loop {
                 std::thread::sleep(Duration::from_millis(100));
+                crate::lock::pool::check_leaks();
                 if WAITING.load(Relaxed) > 0 {
                     check(None, "watchdog");
                 }

@@ -197,7 +197,7 @@ impl fmt::Display for DeadlockReport {
 static SYMBOLS: LazyLock<Mutex<HashMap<usize, Vec<String>>>> = LazyLock::new(Default::default);
 
 /// Resolves a raw wait stack to `function (file:line)` frames, dropping lockscope's own.
-fn resolve(ips: &[usize]) -> Vec<String> {
+pub(crate) fn resolve(ips: &[usize]) -> Vec<String> {
     let mut cache = SYMBOLS.lock();
     let mut out = Vec::new();
     for &ip in ips {

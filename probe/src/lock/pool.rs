@@ -312,3 +312,137 @@ fn raise(meta: &LockMeta, s: &Saturation) {
     eprint!("{text}");
     crate::detect::record_alert("pool_saturation", &text, &json);
 }
+
+// ----- leaks -----
+
+static LEAK_NS: AtomicU64 = AtomicU64::new(0);
+static NEXT_PERMIT: AtomicU64 = AtomicU64::new(1);
+
+/// A permit taken while leak detection is on.
+struct Outstanding {
+    lock: u64,
+    pool: String,
+    actor: u64,
+    since_ns: u64,
+    site: &'static std::panic::Location<'static>,
+    stack: crate::raw::RawStack,
+    reported: bool,
+}
+
+static OUTSTANDING: parking_lot::Mutex<Option<std::collections::HashMap<u64, Outstanding>>> =
+    parking_lot::Mutex::new(None);
+
+/// Reports permits held longer than `t` as `pool_leak` alerts, with the stack that took them
+/// (also `LOCKSCOPE_POOL_LEAK_MS`; zero, the default, switches it off). While on, every
+/// semaphore acquisition captures its stack.
+pub fn set_pool_leak_threshold(t: std::time::Duration) {
+    LEAK_NS.store(u64::try_from(t.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+}
+
+impl PoolGauge {
+    /// Starts watching a permit for leaks when leak detection is on; returns its ticket
+    /// (0: not watched) for `returned`.
+    pub(crate) fn watch(
+        &self,
+        meta: &LockMeta,
+        actor: u64,
+        site: &'static std::panic::Location<'static>,
+    ) -> u64 {
+        if LEAK_NS.load(Relaxed) == 0 {
+            return 0;
+        }
+        crate::detect::start_watchdog();
+        let stack = crate::raw::capture(2);
+        let ticket = NEXT_PERMIT.fetch_add(1, Relaxed);
+        let actor = if actor == 0 {
+            actor::current().id.load(Relaxed)
+        } else {
+            actor
+        };
+        let entry = Outstanding {
+            lock: meta.id(),
+            pool: meta.class().label.clone(),
+            actor,
+            since_ns: clock::now_ns(),
+            site,
+            stack,
+            reported: false,
+        };
+        OUTSTANDING
+            .lock()
+            .get_or_insert_with(Default::default)
+            .insert(ticket, entry);
+        ticket
+    }
+
+    /// A watched permit came back.
+    pub(crate) fn returned(&self, ticket: u64) {
+        if ticket == 0 {
+            return;
+        }
+        let gone = OUTSTANDING.lock().as_mut().and_then(|m| m.remove(&ticket));
+        if let Some(o) = gone
+            && o.reported
+        {
+            crate::config::warn(&format!(
+                "the permit of pool {:?} reported as leaked came back after {:.1} s",
+                o.pool,
+                clock::now_ns().saturating_sub(o.since_ns) as f64 / 1e9
+            ));
+        }
+    }
+}
+
+/// Reports permits held past the leak threshold (the watchdog calls this every 100 ms).
+pub(crate) fn check_leaks() {
+    let threshold = LEAK_NS.load(Relaxed);
+    if threshold == 0 {
+        return;
+    }
+    let now = clock::now_ns();
+    let found: Vec<(String, u64, u64, u64, String, Vec<usize>)> = {
+        let mut g = OUTSTANDING.lock();
+        let Some(m) = g.as_mut() else { return };
+        m.values_mut()
+            .filter(|o| !o.reported && now.saturating_sub(o.since_ns) >= threshold)
+            .map(|o| {
+                o.reported = true;
+                (
+                    o.pool.clone(),
+                    o.lock,
+                    o.actor,
+                    now.saturating_sub(o.since_ns),
+                    format!("{}:{}:{}", o.site.file(), o.site.line(), o.site.column()),
+                    o.stack.frames().to_vec(),
+                )
+            })
+            .collect()
+    };
+    for (pool, _lock, holder, held_ns, site, ips) in found {
+        let who = actor::by_id(holder).map_or_else(|| format!("actor-{holder}"), |a| a.name.lock().clone());
+        let stack = crate::detect::report::resolve(&ips);
+        let mut text = format!(
+            "lockscope: POOL LEAK: a permit of pool {pool:?} has been held for {:.1} s by {who:?}, taken at {site}\n",
+            held_ns as f64 / 1e9
+        );
+        if !stack.is_empty() {
+            text.push_str("  taken by:\n");
+            for f in &stack {
+                text.push_str(&format!("    {f}\n"));
+            }
+        }
+        text.push_str("  fix: return the permit on every path (drop the permit or its guard), or raise LOCKSCOPE_POOL_LEAK_MS if this work is meant to take that long\n");
+        let json = serde_json::json!({
+            "kind": "pool_leak",
+            "pool": pool,
+            "held_ns": held_ns,
+            "site": site,
+            "stack": stack,
+            "locks": [pool],
+            "actors": [who],
+        })
+        .to_string();
+        eprint!("{text}");
+        crate::detect::record_alert("pool_leak", &text, &json);
+    }
+}

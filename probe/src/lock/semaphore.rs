@@ -45,6 +45,8 @@ pub struct SemaphorePermit<'a> {
     tok: Token,
     /// When the pool's record of this acquisition was written (0: not recorded).
     pool_since: u64,
+    /// Its leak-detection ticket (0: not watched).
+    ticket: u64,
     /// Released on the thread that took it (its held list records the permit), like
     /// parking_lot's guards: not `Send`.
     _not_send: std::marker::PhantomData<*const ()>,
@@ -160,11 +162,17 @@ impl Semaphore {
         } else {
             0
         };
+        let ticket = if tok.lock != 0 {
+            self.pool.watch(&self.meta, 0, tok.site)
+        } else {
+            0
+        };
         SemaphorePermit {
             sem: self,
             permits,
             tok,
             pool_since,
+            ticket,
             _not_send: std::marker::PhantomData,
         }
     }
@@ -272,6 +280,7 @@ impl SemaphorePermit<'_> {
         let mut me = std::mem::ManuallyDrop::new(self);
         me.sem.meta.released(&me.tok, Mode::Permits(me.permits));
         me.sem.capacity.fetch_sub(me.permits as usize, Relaxed);
+        me.sem.pool.returned(me.ticket);
         if me.tok.lock != 0 {
             let free = me.sem.available.load(Relaxed);
             me.sem.pool.resized(&me.sem.meta, 0, me.sem.state(free));
@@ -291,6 +300,7 @@ impl Drop for SemaphorePermit<'_> {
             .meta
             .released(&self.tok, Mode::Permits(self.permits));
         let free = self.sem.give_back(self.permits as usize);
+        self.sem.pool.returned(self.ticket);
         if self.tok.lock != 0 {
             self.sem.pool.released(
                 &self.sem.meta,
