@@ -145,6 +145,29 @@ pub struct Lock {
     pub still_waiting: u64,
     /// `class_stats` (exact counters) or `events` (derived; the process died first).
     pub figures_from: &'static str,
+    /// Waits and holds of the class by the tracing span they happened in, most wait first
+    /// (empty when the trace has no spans).
+    pub by_span: Vec<BySpan>,
+}
+
+/// A lock class's waits and holds inside one tracing span.
+#[derive(Debug, Serialize)]
+pub struct BySpan {
+    /// The span's name; null for waits and holds outside any span.
+    pub span: Option<String>,
+    /// The span's fields (`key=value ...`), when the group is one name and fields.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fields: Option<String>,
+    /// Contended waits.
+    pub waits: u64,
+    /// Their summed time (waits that ended).
+    pub wait_ns_total: u64,
+    /// The longest.
+    pub wait_ns_max: u64,
+    /// Recorded holds.
+    pub holds: u64,
+    /// Their summed known time.
+    pub hold_ns_total: u64,
 }
 
 /// An actor.
@@ -249,8 +272,21 @@ pub struct StillWaiting {
 
 /// Builds the report of `m`, read from `path`.
 pub fn report(m: &Model, path: &Path) -> Report {
+    let mut by_span: std::collections::HashMap<u64, Vec<BySpan>> = Default::default();
+    for r in m.span_rows() {
+        by_span.entry(r.class).or_default().push(BySpan {
+            span: r.span,
+            fields: r.fields,
+            waits: r.waits,
+            wait_ns_total: r.wait_ns_total,
+            wait_ns_max: r.wait_ns_max,
+            holds: r.holds,
+            hold_ns_total: r.hold_ns_total,
+        });
+    }
     let locks = (m.lock_rows().into_iter())
         .map(|r| Lock {
+            by_span: by_span.remove(&r.class).unwrap_or_default(),
             kind: r.kind.map_or("unknown", |k| k.as_str()),
             acquisitions: r.acquisitions,
             contentions: r.contentions,

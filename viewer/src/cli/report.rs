@@ -12,6 +12,8 @@ use crate::model::pools::LEAK_THRESHOLD_NS;
 const TOP_SITES: usize = 10;
 /// How many holders it names per site.
 const TOP_HOLDERS: usize = 3;
+/// How many spans the report lists per lock.
+const TOP_SPANS: usize = 5;
 /// Longest lock name or site in a table cell.
 const NAME_WIDTH: usize = 48;
 
@@ -21,6 +23,7 @@ pub fn text(m: &Model, path: &Path) -> String {
     header(&mut out, m, path);
     locks(&mut out, m);
     sites(&mut out, m);
+    spans(&mut out, m);
     pools(&mut out, m);
     threads(&mut out, m);
     alerts(&mut out, m);
@@ -172,6 +175,60 @@ fn sites(out: &mut String, m: &Model) {
             "  ({} more sites; `--json` lists them all)",
             rows.len() - TOP_SITES
         );
+    }
+}
+
+/// The spans section: for each lock with waits or holds inside tracing spans, its top
+/// spans by wait time.
+fn spans(out: &mut String, m: &Model) {
+    let rows = m.span_rows();
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nLocks by tracing span (top {TOP_SPANS} per lock, most wait first)"
+    );
+    // Lock order as in the lock table: most total wait first.
+    for lock in m.lock_rows() {
+        let mine: Vec<_> = rows.iter().filter(|r| r.class == lock.class).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "  {}", clip_left(&lock.name, NAME_WIDTH));
+        let mut t = Table::new(&[
+            ("span", false),
+            ("waits", true),
+            ("total wait", true),
+            ("max wait", true),
+            ("holds", true),
+            ("total hold", true),
+        ]);
+        for r in mine.iter().take(TOP_SPANS) {
+            let name = match (&r.span, &r.fields) {
+                (None, _) => "(no span)".to_owned(),
+                (Some(n), None) => n.clone(),
+                (Some(n), Some(f)) => format!("{n}{{{f}}}"),
+            };
+            t.row(vec![
+                clip_left(&name, NAME_WIDTH),
+                r.waits.to_string(),
+                ns(r.wait_ns_total),
+                ns(r.wait_ns_max),
+                r.holds.to_string(),
+                ns(r.hold_ns_total),
+            ]);
+        }
+        for line in t.render().lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+        if mine.len() > TOP_SPANS {
+            let _ = writeln!(
+                out,
+                "    ({} more spans; `--json` lists them all under locks[].by_span)",
+                mine.len() - TOP_SPANS
+            );
+        }
     }
 }
 

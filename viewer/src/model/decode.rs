@@ -130,7 +130,7 @@ impl Model {
                 site,
                 stack,
                 holders,
-                ..
+                span,
             } => {
                 self.see(ts_ns);
                 open.entry(actor).or_default().push(self.waits.len());
@@ -144,6 +144,7 @@ impl Model {
                     holders,
                     begin_ns: ts_ns,
                     state: WaitState::StillWaiting,
+                    span,
                 });
             }
             Record::WaitEnd {
@@ -173,7 +174,7 @@ impl Model {
                 lock,
                 mode,
                 site,
-                ..
+                span,
             } => {
                 self.see(end_ns);
                 self.holds.push(Hold {
@@ -185,6 +186,7 @@ impl Model {
                     class: self.class_of(lock),
                     mode,
                     site,
+                    span,
                 });
             }
             Record::ClassStats {

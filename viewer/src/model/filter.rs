@@ -48,6 +48,7 @@ impl Model {
             frames: self.frames.clone(),
             stacks: self.stacks.clone(),
             strings: self.strings.clone(),
+            spans: self.spans.clone(),
             ..Model::default()
         };
         m.waits = (self.waits.iter())

@@ -218,6 +218,8 @@ pub struct Wait {
     pub begin_ns: u64,
     /// How it ended.
     pub state: WaitState,
+    /// The waiter's tracing span (see [`Model::spans`]), 0 when none.
+    pub span: u64,
 }
 
 impl Wait {
@@ -233,8 +235,8 @@ impl Wait {
 /// One recorded hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hold {
-    /// When the hold began, `None` when it was not timed. (`NonZeroU64` keeps a hold at 64
-    /// bytes: a large trace has millions.)
+    /// When the hold began, `None` when it was not timed. (`NonZeroU64` keeps a hold
+    /// small: a large trace has millions.)
     pub begin_ns: Option<NonZeroU64>,
     /// When the first waiter arrived, `None` when nobody waited.
     pub contended_ns: Option<NonZeroU64>,
@@ -250,6 +252,8 @@ pub struct Hold {
     pub mode: Mode,
     /// Where it was taken (string id).
     pub site: u64,
+    /// The holder's tracing span when it released (see [`Model::spans`]), 0 when none.
+    pub span: u64,
 }
 
 impl Hold {

@@ -4,6 +4,7 @@ use egui::RichText;
 
 use super::style::CYCLE;
 use super::{TraceView, ns};
+use crate::model::spans::SpanRow;
 use crate::model::{LockRow, SiteRow};
 
 /// Columns of the lock table.
@@ -147,6 +148,7 @@ pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         if let Some(c) = selected {
             ui.add_space(12.0);
             sites_ui(ui, v, c);
+            spans_ui(ui, v, c);
         } else {
             ui.add_space(12.0);
             ui.label("Select a lock to see who made it wait and to filter the other panels.");
@@ -242,4 +244,46 @@ fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
             ));
         }
     }
+}
+
+/// The selected lock's waits and holds by the tracing span they happened in.
+fn spans_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
+    let rows: Vec<SpanRow> = (v.span_rows().iter())
+        .filter(|r| r.class == class)
+        .cloned()
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    ui.add_space(12.0);
+    let name = v.view().class_name(class).to_owned();
+    ui.heading(format!("{name} by tracing span"));
+    ui.label("Waits for the lock and holds of it, by the span (endpoint, request) they were in.");
+    egui::Grid::new("lock-spans")
+        .striped(true)
+        .spacing([16.0, 4.0])
+        .show(ui, |ui| {
+            for title in [
+                "Span",
+                "Fields",
+                "Waits",
+                "Wait total",
+                "Wait max",
+                "Holds",
+                "Hold total",
+            ] {
+                ui.strong(title);
+            }
+            ui.end_row();
+            for r in &rows {
+                ui.label(r.span.as_deref().unwrap_or("(no span)"));
+                ui.label(r.fields.as_deref().unwrap_or(""));
+                ui.label(r.waits.to_string());
+                ui.label(ns(r.wait_ns_total));
+                ui.label(ns(r.wait_ns_max));
+                ui.label(r.holds.to_string());
+                ui.label(ns(r.hold_ns_total));
+                ui.end_row();
+            }
+        });
 }

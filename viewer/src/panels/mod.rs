@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
+use crate::model::spans::SpanRow;
 use crate::model::{ActorRow, Filter, LockRow, Model, SiteRow};
 
 /// Traces with more waits and holds than this apply a new selection on a background
@@ -136,6 +137,8 @@ pub struct TraceView {
     sites: Option<Vec<SiteRow>>,
     /// Per-actor waits of the selection, once asked for.
     actors: Option<Vec<ActorRow>>,
+    /// Waits and holds by tracing span of the selection, once asked for.
+    spans: Option<Vec<SpanRow>>,
     /// A selection being applied on a background thread.
     pending: Option<Receiver<Narrowed>>,
     /// Repaints the window when a background selection is ready.
@@ -159,6 +162,7 @@ impl TraceView {
             diff: Default::default(),
             sites: None,
             actors: None,
+            spans: None,
             pending: None,
             ctx: None,
         };
@@ -206,6 +210,15 @@ impl TraceView {
             self.actors = Some(self.view().actor_rows());
         }
         self.actors.as_deref().unwrap_or_default()
+    }
+
+    /// Waits and holds by tracing span of the selection (every class), computed once per
+    /// selection.
+    pub fn span_rows(&mut self) -> &[SpanRow] {
+        if self.spans.is_none() {
+            self.spans = Some(self.view().span_rows());
+        }
+        self.spans.as_deref().unwrap_or_default()
     }
 
     /// Changes the selection and recomputes what depends on it: at once for a small trace,
@@ -266,6 +279,7 @@ impl TraceView {
         self.rows = n.rows;
         self.sites = None;
         self.actors = None;
+        self.spans = None;
         self.flame.invalidate();
         self.timeline.invalidate();
         self.waitfor.invalidate();
