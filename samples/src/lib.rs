@@ -2,6 +2,8 @@
 //! `LOCKSCOPE_ON_DEADLOCK` says otherwise, exits with status 86 and the report when it
 //! deadlocks (instead of hanging forever).
 
+pub mod service;
+
 use anyhow::{Context, Result};
 use std::path::Path;
 

@@ -262,3 +262,73 @@ fn the_counter_table_has_every_strategy_and_loses_no_increment() {
         .collect();
     assert_eq!(rows.len(), 3, "1, 2 and 4 threads:\n{out}");
 }
+
+#[test]
+fn the_service_deadlocks_under_load_with_the_flag_and_runs_clean_without() {
+    use lockscope::format::Record;
+    use std::collections::BTreeSet;
+    let exe = env!("CARGO_BIN_EXE_service");
+    let began = std::time::Instant::now();
+    let o = run(exe, &["--deadlock", "--duration", "30", "--rps", "0"]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(86), "{e}");
+    assert!(
+        began.elapsed() < std::time::Duration::from_secs(20),
+        "the deadlock stops the load test long before its 30 s"
+    );
+    assert!(
+        e.contains("DEADLOCK") && e.contains("checking") && e.contains("savings"),
+        "{e}"
+    );
+    assert!(e.contains("thread \"service-worker-"), "{e}");
+
+    let (o, t) = run_traced(exe, &["--duration", "1.5", "--rps", "0"]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success() && !stderr(&o).contains("lockscope:"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        out.contains(" req/s) ") && out.contains(", 0 errors"),
+        "{out}"
+    );
+    // The hot lock's waits, broken down by the endpoint span each waiter was in.
+    let string = |id: u64| {
+        records(&t).find_map(|r| match r {
+            Record::String { id: i, text } if *i == id => Some(text.as_str()),
+            _ => None,
+        })
+    };
+    let stats = records(&t)
+        .find_map(|r| match r {
+            Record::Class { class, name, .. } if string(*name) == Some("stats") => Some(*class),
+            _ => None,
+        })
+        .expect("the stats lock is in the trace");
+    let locks: Vec<u64> = records(&t)
+        .filter_map(|r| match r {
+            Record::Lock { lock, class, .. } if *class == stats => Some(*lock),
+            _ => None,
+        })
+        .collect();
+    let span_name = |id: u64| {
+        records(&t).find_map(|r| match r {
+            Record::Span { span, name, .. } if *span == id => string(*name),
+            _ => None,
+        })
+    };
+    let endpoints: BTreeSet<&str> = records(&t)
+        .filter_map(|r| match r {
+            Record::WaitBegin { lock, span, .. } if locks.contains(lock) => span_name(*span),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        endpoints.len() >= 3
+            && endpoints
+                .iter()
+                .all(|e| e.starts_with("GET /") || e.starts_with("POST /")),
+        "waits on stats by endpoint: {endpoints:?}"
+    );
+}

@@ -1,0 +1,78 @@
+//! The service sample's throughput on lockscope's locks against the very same service on
+//! plain parking_lot and tokio locks, side by side: batches of requests from the built-in load
+//! generator over 16 keep-alive connections, as fast as the service answers.
+//!
+//! Every variant runs the application's own tracing spans through a registry; the lockscope
+//! variants add lockscope's tracing layer (switched off for the plain one), and the last one
+//! also records a trace.
+//!
+//! ```text
+//! cargo bench -p lockscope-samples --bench service
+//! ```
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
+use lockscope_samples::service::{Lockscope, Plain, Server, load};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::time::Duration;
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Requests per measured batch.
+const REQUESTS: u64 = 2_000;
+/// Whether lockscope's tracing layer sees spans (off for the plain variant).
+static LAYER_ON: AtomicBool = AtomicBool::new(false);
+
+fn service(c: &mut Criterion) {
+    let layer = lockscope::tracing::layer().with_filter(
+        tracing_subscriber::filter::dynamic_filter_fn(|_, _| LAYER_ON.load(Relaxed)),
+    );
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        .expect("the benchmark's subscriber is the first");
+    let clients = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .expect("client runtime");
+    let batch = load::Load {
+        rps: 0,
+        duration: Duration::from_secs(60),
+        requests: Some(REQUESTS),
+        concurrency: 16,
+    };
+    let plain = Server::start::<Plain>(4, false).expect("plain service");
+    let scoped = Server::start::<Lockscope>(4, false).expect("lockscope service");
+
+    let mut g = c.benchmark_group("service");
+    g.throughput(Throughput::Elements(REQUESTS));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(8));
+    LAYER_ON.store(false, Relaxed);
+    let run = |g: &mut BenchmarkGroup<'_, WallTime>, name: &str, addr: SocketAddr| {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let out = clients.block_on(load::run(addr, &batch));
+                assert_eq!((out.ok, out.errors), (REQUESTS, 0));
+            })
+        });
+    };
+    run(&mut g, "parking_lot + tokio", plain.addr);
+    LAYER_ON.store(true, Relaxed);
+    run(&mut g, "lockscope", scoped.addr);
+    let path = std::env::temp_dir().join(format!(
+        "lockscope-bench-service-{}.lstrace",
+        std::process::id()
+    ));
+    let recording = lockscope::Recorder::to_file(&path)
+        .expect("trace file")
+        .start();
+    run(&mut g, "lockscope, recording", scoped.addr);
+    drop(recording);
+    let _ = std::fs::remove_file(&path);
+    g.finish();
+}
+
+criterion_group!(benches, service);
+criterion_main!(benches);
