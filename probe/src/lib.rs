@@ -70,6 +70,11 @@ pub use lock::{
 };
 pub use recorder::{LiveViewer, RecordError, Recorder, Recording, flush};
 pub use sampler::{DEFAULT_SAMPLE_HZ, set_sample_hz};
+#[doc(hidden)]
+pub use sampler::{
+    Tracker as SamplerTracker, bench_full_read as sampler_bench_full_read,
+    bench_round as sampler_bench_round,
+};
 pub use stats::{ClassStats, LockStats};
 
 /// Marks the caller as filling cache key `key` (any `K: Hash`) until the guard drops, for the

@@ -88,47 +88,96 @@ pub(crate) fn read_threads() -> Result<Vec<(u64, String, Sched)>, String> {
     Ok(out)
 }
 
-/// The sampler's memory of threads it has seen: tid -> actor id.
-#[derive(Default)]
-pub(crate) struct Tracker {
-    actors: HashMap<u64, u64>,
+/// Switch counts come from `/proc/self/task/<tid>/status`, which costs the kernel ~50-80 µs
+/// per thread to produce, against ~9 µs for `schedstat`: `status` is read at most this often
+/// per thread, and only for threads that ran since.
+const STATUS_EVERY_NS: u64 = 1_000_000_000;
+
+#[derive(Debug)]
+struct ThreadState {
+    actor: u64,
+    exec_ns: u64,
+    pcount: u64,
+    status_ns: u64,
+    sched: Sched,
+}
+
+/// The sampler's memory of the threads it has seen, by tid.
+#[derive(Default, Debug)]
+#[doc(hidden)]
+pub struct Tracker {
+    threads: HashMap<u64, ThreadState>,
 }
 
 impl Tracker {
-    /// One round: the records to write, for every live thread; forgets exited ones.
-    pub(crate) fn round(&mut self, now: u64, threads: &[(u64, String, Sched)]) -> Vec<Record> {
+    /// One round: a record for every thread that is new or ran since the last round (an idle
+    /// thread's figures have not changed); threads that exited are forgotten.
+    pub(crate) fn round(&mut self, now: u64) -> Result<Vec<Record>, String> {
+        let me = procfs::process::Process::myself()
+            .map_err(|e| format!("cannot read /proc/self ({e})"))?;
+        let tasks = me
+            .tasks()
+            .map_err(|e| format!("cannot list /proc/self/task ({e})"))?;
         let known: HashMap<u64, u64> = actor::live_tids().into_iter().collect();
-        let live: std::collections::HashSet<u64> = threads.iter().map(|t| t.0).collect();
-        self.actors.retain(|tid, _| live.contains(tid));
-        threads
-            .iter()
-            .map(|(tid, name, s)| {
-                let id = match known.get(tid) {
-                    Some(&id) => {
-                        self.actors.insert(*tid, id);
-                        id
-                    }
-                    None => *self
-                        .actors
-                        .entry(*tid)
-                        .or_insert_with(|| actor::define_foreign(*tid, name)),
-                };
-                Record::ThreadSched {
-                    ts_ns: now,
-                    actor: id,
-                    voluntary: s.voluntary,
-                    involuntary: s.involuntary,
-                    run_delay_ns: s.run_delay_ns,
-                    cpu_ns: s.cpu_ns,
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for task in tasks.flatten() {
+            let tid = task.tid as u64;
+            let Ok(ss) = task.schedstat() else { continue };
+            seen.insert(tid);
+            let st = self.threads.entry(tid).or_insert_with(|| ThreadState {
+                actor: 0,
+                exec_ns: u64::MAX,
+                pcount: u64::MAX,
+                status_ns: 0,
+                sched: Sched::default(),
+            });
+            match known.get(&tid) {
+                Some(&id) => st.actor = id,
+                None if st.actor == 0 => {
+                    let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
+                        .map(|n| n.trim_end().to_owned())
+                        .unwrap_or_else(|_| format!("tid-{tid}"));
+                    st.actor = actor::define_foreign(tid, &name);
                 }
-            })
-            .collect()
+                None => {}
+            }
+            if ss.sum_exec_runtime == st.exec_ns && ss.pcount == st.pcount {
+                continue;
+            }
+            if st.status_ns == 0 || now.saturating_sub(st.status_ns) >= STATUS_EVERY_NS {
+                if let Ok(status) = task.status() {
+                    st.sched.voluntary = status.voluntary_ctxt_switches.unwrap_or(0);
+                    st.sched.involuntary = status.nonvoluntary_ctxt_switches.unwrap_or(0);
+                    st.status_ns = now.max(1);
+                }
+            }
+            st.exec_ns = ss.sum_exec_runtime;
+            st.pcount = ss.pcount;
+            st.sched.cpu_ns = ss.sum_exec_runtime;
+            st.sched.run_delay_ns = ss.run_delay;
+            out.push(Record::ThreadSched {
+                ts_ns: now,
+                actor: st.actor,
+                voluntary: st.sched.voluntary,
+                involuntary: st.sched.involuntary,
+                run_delay_ns: st.sched.run_delay_ns,
+                cpu_ns: st.sched.cpu_ns,
+            });
+        }
+        self.threads.retain(|tid, _| seen.contains(tid));
+        Ok(out)
     }
 
     /// Threads tracked right now.
     #[cfg(test)]
     pub(crate) fn tracked(&self) -> usize {
-        self.actors.len()
+        self.threads.len()
+    }
+
+    #[cfg(test)]
+    fn knows(&self, tid: u64) -> bool {
+        self.threads.contains_key(&tid)
     }
 }
 
@@ -148,8 +197,9 @@ fn run() {
         if !recorder::recording() || !config::enabled() {
             continue;
         }
-        let threads = match read_threads() {
-            Ok(t) => t,
+        let now = clock::now_ns();
+        let records = match tracker.round(now) {
+            Ok(r) => r,
             Err(e) => {
                 if !warned {
                     config::warn(&format!(
@@ -160,8 +210,7 @@ fn run() {
                 continue;
             }
         };
-        let now = clock::now_ns();
-        for r in tracker.round(now, &threads) {
+        for r in &records {
             me.emit(|b| r.encode(b));
         }
         system.refresh_processes_specifics(
@@ -176,11 +225,25 @@ fn run() {
                 ts_ns: now,
                 cpu_ns: p.accumulated_cpu_time().saturating_mul(1_000_000),
                 rss_bytes: p.memory(),
-                threads: threads.len() as u64,
+                threads: tracker.threads.len() as u64,
             };
             me.emit(|b| r.encode(b));
         }
     }
+}
+
+/// One sampler round without a recording (reads every thread's figures and builds the
+/// records); returns the number of threads read. For the sampler's cost benchmark.
+#[doc(hidden)]
+pub fn bench_round(tracker: &mut Tracker) -> usize {
+    tracker.round(clock::now_ns()).map_or(0, |r| r.len())
+}
+
+/// Reads every thread's `status`, `schedstat` and `stat` (what a round costs at most, when
+/// every thread ran and is due for its switch counts). For the cost benchmark.
+#[doc(hidden)]
+pub fn bench_full_read() -> usize {
+    read_threads().map_or(0, |t| t.len())
 }
 
 #[cfg(test)]
@@ -231,14 +294,29 @@ mod tests {
     }
 
     #[test]
-    fn the_tracker_forgets_exited_threads() {
+    fn the_tracker_reads_new_threads_and_forgets_exited_ones() {
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<u64>();
+        let worker = std::thread::Builder::new()
+            .name("tracked-worker".into())
+            .spawn(move || {
+                ready_tx.send(crate::raw::current_tid()).unwrap();
+                go_rx.recv().unwrap();
+            })
+            .unwrap();
+        let tid = ready_rx.recv().unwrap();
         let mut t = Tracker::default();
-        let s = Sched::default();
-        let recs = t.round(1, &[(900_001, "a".into(), s), (900_002, "b".into(), s)]);
-        assert_eq!(recs.len(), 2);
-        assert_eq!(t.tracked(), 2);
-        let recs = t.round(2, &[(900_002, "b".into(), s)]);
-        assert_eq!(recs.len(), 1);
-        assert_eq!(t.tracked(), 1);
+        let first = t.round(1).unwrap();
+        assert!(t.knows(tid));
+        assert_eq!(
+            first.len(),
+            t.tracked(),
+            "every thread is new: one record each"
+        );
+        go_tx.send(()).unwrap();
+        worker.join().unwrap();
+        t.round(2).unwrap();
+        assert!(!t.knows(tid), "an exited thread is forgotten");
+        assert!(t.knows(crate::raw::current_tid()));
     }
 }
