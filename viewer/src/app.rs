@@ -1,17 +1,19 @@
-//! The desktop viewer: tabs of open traces, each loading on a background thread.
+//! The desktop viewer: tabs of open traces, each loading on a background thread, and live
+//! connections to running processes, read on a background thread each.
 //!
 //! [`ViewerApp::show_ui`] draws everything into a [`egui::Ui`], so tests drive the app
 //! without a window; [`run`] puts it in an eframe window.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
 
 use egui::RichText;
 
-use crate::model::Model;
-use crate::panels::style::WARN;
-use crate::panels::{OtherTrace, Panel, TraceView};
-use crate::source::{Loading, Source};
+use crate::model::{Alert, Model};
+use crate::panels::style::{CYCLE, WARN};
+use crate::panels::{OtherTrace, Panel, TraceView, ns};
+use crate::source::{Live, LiveStatus, LiveUpdate, Loading, Source};
 
 /// One open trace.
 #[derive(Debug)]
@@ -31,6 +33,55 @@ pub enum TabState {
     Ready(Box<TraceView>),
     /// Could not be read: the reason, shown in the window.
     Failed(String),
+    /// A live connection and what arrived over it.
+    Live(Box<LiveTab>),
+}
+
+/// A live connection to a running process.
+#[derive(Debug)]
+pub struct LiveTab {
+    /// The connection, read on its own thread.
+    pub live: Live,
+    /// Connected, disconnected (and why), or ended.
+    pub status: LiveStatus,
+    /// The latest snapshot, once data arrived.
+    pub view: Option<TraceView>,
+    /// Alerts that arrived and were not dismissed yet, oldest first.
+    pub popups: Vec<Alert>,
+    /// Snapshots received.
+    pub snapshots: u64,
+    /// When the last snapshot arrived.
+    pub updated: Option<Instant>,
+}
+
+impl LiveTab {
+    /// Applies one update from the reader thread.
+    fn apply(&mut self, u: LiveUpdate, addr: &str, look: &FirstLook) {
+        match u {
+            LiveUpdate::Status(s) => self.status = s,
+            LiveUpdate::Alert(a) => self.popups.push(*a),
+            LiveUpdate::Snapshot(m) => {
+                self.snapshots += 1;
+                self.updated = Some(Instant::now());
+                match &mut self.view {
+                    Some(v) => v.replace_model(*m),
+                    None => self.view = Some(look.apply(PathBuf::from(addr), *m)),
+                }
+            }
+        }
+    }
+
+    /// The status line: `live — connected to ADDR`, `live — disconnected: why`, ...
+    pub fn status_text(&self, addr: &str) -> String {
+        match &self.status {
+            LiveStatus::Connecting => format!("live — connecting to {addr}…"),
+            LiveStatus::Connected => format!("live — connected to {addr}"),
+            LiveStatus::Ended => {
+                format!("live — {addr} finished recording; the stream is closed")
+            }
+            LiveStatus::Disconnected(why) => format!("live — disconnected: {why}"),
+        }
+    }
 }
 
 /// The viewer.
@@ -93,6 +144,69 @@ impl ViewerApp {
         self.active = self.tabs.len() - 1;
     }
 
+    /// Connects to a running process's live stream at `addr` (`HOST:PORT`, the value of its
+    /// `LOCKSCOPE_LIVE`) in a new tab; `ctx` is repainted as data arrives.
+    pub fn connect(&mut self, addr: String, ctx: Option<&egui::Context>) {
+        let source = Source::Live(addr);
+        let ctx = ctx.cloned();
+        let live = source.connect(move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        });
+        let tab = LiveTab {
+            live,
+            status: LiveStatus::Connecting,
+            view: None,
+            popups: Vec::new(),
+            snapshots: 0,
+            updated: None,
+        };
+        self.tabs.push(Tab {
+            source,
+            state: TabState::Live(Box::new(tab)),
+        });
+        self.active = self.tabs.len() - 1;
+    }
+
+    /// Waits up to `timeout` for the next update of any live tab and applies it; false when
+    /// none came (for tests: wait for data without polling a window).
+    pub fn wait_for_live(&mut self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for t in &mut self.tabs {
+                if let (TabState::Live(l), Source::Live(addr)) = (&mut t.state, &t.source)
+                    && let Some(u) = l.live.try_recv()
+                {
+                    l.apply(u, addr, &self.first_look);
+                    return true;
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            // Block on the first live tab's channel for a slice of the time left.
+            let first = (self.tabs.iter_mut()).find_map(|t| match (&mut t.state, &t.source) {
+                (TabState::Live(l), Source::Live(addr)) => Some((l, addr)),
+                _ => None,
+            });
+            let Some((l, addr)) = first else { return false };
+            if let Some(u) = l.live.recv_timeout(left.min(Duration::from_millis(50))) {
+                l.apply(u, addr, &self.first_look);
+                return true;
+            }
+        }
+    }
+
+    /// The active tab's live connection, when it is one.
+    pub fn active_live(&mut self) -> Option<&mut LiveTab> {
+        match &mut self.tabs.get_mut(self.active)?.state {
+            TabState::Live(l) => Some(l),
+            _ => None,
+        }
+    }
+
     /// Adds an already decoded trace as a new tab.
     pub fn add_model(&mut self, path: PathBuf, model: Model) {
         let view = self.first_look.apply(path.clone(), model);
@@ -114,6 +228,11 @@ impl ViewerApp {
             if let TabState::Ready(v) = &mut t.state {
                 v.finish_background();
             }
+            if let TabState::Live(l) = &mut t.state
+                && let Some(v) = &mut l.view
+            {
+                v.finish_background();
+            }
         }
     }
 
@@ -128,6 +247,11 @@ impl ViewerApp {
             TabState::Loading(_) => true,
             TabState::Ready(v) => v.is_busy(),
             TabState::Failed(_) => false,
+            // Busy until the first data (or the reason there is none) arrived.
+            TabState::Live(l) => match &l.view {
+                Some(v) => v.is_busy(),
+                None => matches!(l.status, LiveStatus::Connecting | LiveStatus::Connected),
+            },
         })
     }
 
@@ -135,6 +259,7 @@ impl ViewerApp {
     pub fn active_view(&mut self) -> Option<&mut TraceView> {
         match &mut self.tabs.get_mut(self.active)?.state {
             TabState::Ready(v) => Some(v),
+            TabState::Live(l) => l.view.as_mut(),
             _ => None,
         }
     }
@@ -181,6 +306,77 @@ impl ViewerApp {
             {
                 t.state = finish(&t.source, r, &self.first_look);
             }
+            if let (TabState::Live(l), Source::Live(addr)) = (&mut t.state, &t.source) {
+                // Bounded per frame, so a flood of updates cannot stall drawing.
+                for _ in 0..64 {
+                    let Some(u) = l.live.try_recv() else { break };
+                    l.apply(u, addr, &self.first_look);
+                }
+            }
+        }
+    }
+
+    /// Every live tab's undismissed alerts, each in a window at the top right.
+    fn alert_popups_ui(&mut self, ctx: &egui::Context) {
+        let mut y = 0.0;
+        let mut show_alerts = None;
+        for (ti, t) in self.tabs.iter_mut().enumerate() {
+            let TabState::Live(l) = &mut t.state else {
+                continue;
+            };
+            let mut dismissed = Vec::new();
+            for (i, a) in l.popups.iter().enumerate() {
+                let title = format!("Alert: {} ({})", a.kind, t.source.label());
+                egui::Window::new(title)
+                    .id(egui::Id::unique((
+                        "live-alert",
+                        ti,
+                        a.ts_ns,
+                        a.kind.as_str(),
+                    )))
+                    .anchor(egui::Align2::RIGHT_TOP, [-16.0 - y / 2.0, 40.0 + y])
+                    .collapsible(false)
+                    .resizable(false)
+                    .default_width(420.0)
+                    .show(ctx, |ui| {
+                        ui.label(RichText::new(&a.kind).color(CYCLE).strong().size(16.0));
+                        ui.label(format!("at {} into the recording", ns(a.ts_ns)));
+                        if !a.locks.is_empty() {
+                            ui.label(format!("Locks: {}", a.locks.join(", ")));
+                        }
+                        if !a.actors.is_empty() {
+                            ui.label(format!("Threads: {}", a.actors.join(", ")));
+                        }
+                        egui::ScrollArea::vertical()
+                            .max_height(160.0)
+                            .show(ui, |ui| {
+                                ui.add(
+                                    egui::Label::new(RichText::new(&a.text).monospace())
+                                        .selectable(true),
+                                );
+                            });
+                        ui.horizontal(|ui| {
+                            if ui.button("Dismiss").clicked() {
+                                dismissed.push(i);
+                            }
+                            if ui.button("Show in Alerts").clicked() {
+                                dismissed.push(i);
+                                show_alerts = Some(ti);
+                            }
+                        });
+                    });
+                // Cascaded, so every title bar shows.
+                y += 32.0;
+            }
+            for i in dismissed.into_iter().rev() {
+                l.popups.remove(i);
+            }
+        }
+        if let Some(ti) = show_alerts {
+            self.active = ti;
+            if let Some(v) = self.active_view() {
+                v.panel = Panel::Alerts;
+            }
         }
     }
 
@@ -205,6 +401,7 @@ impl ViewerApp {
             }
         });
         egui::CentralPanel::default().show(ui, |ui| self.body_ui(ui));
+        self.alert_popups_ui(&ui.ctx().clone());
     }
 
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
@@ -220,6 +417,15 @@ impl ViewerApp {
                 let p = PathBuf::from(self.path_input.trim());
                 self.path_input.clear();
                 self.open(p, Some(ui.ctx()));
+            }
+            let connect = ui.button("Connect").on_hover_text(
+                "Follow a running program live: type its LOCKSCOPE_LIVE address (HOST:PORT) \
+                 in the box",
+            );
+            if connect.clicked() && !self.path_input.trim().is_empty() {
+                let addr = self.path_input.trim().to_owned();
+                self.path_input.clear();
+                self.connect(addr, Some(ui.ctx()));
             }
             let browse = ui.add_enabled(self.dialog.is_none(), egui::Button::new("Browse…"));
             let hint = "Pick trace files with the desktop's file chooser (its portal, or zenity)";
@@ -238,6 +444,12 @@ impl ViewerApp {
                     TabState::Loading(_) => " …",
                     TabState::Failed(_) => " (failed)",
                     TabState::Ready(_) => "",
+                    TabState::Live(ref l) => match l.status {
+                        LiveStatus::Connecting => " …",
+                        LiveStatus::Connected => " (live)",
+                        LiveStatus::Ended => "",
+                        LiveStatus::Disconnected(_) => " (disconnected)",
+                    },
                 };
                 let label = format!("{}{mark}", t.source.label());
                 let r = ui.selectable_label(self.active == i, label);
@@ -278,6 +490,10 @@ impl ViewerApp {
                     label: t.source.label(),
                     model: &v.model,
                 }),
+                TabState::Live(l) => l.view.as_ref().map(|v| OtherTrace {
+                    label: t.source.label(),
+                    model: &v.model,
+                }),
                 _ => None,
             })
             .collect();
@@ -301,8 +517,53 @@ impl ViewerApp {
                 ui.label(RichText::new(e.as_str()).color(WARN));
             }
             TabState::Ready(v) => v.ui(ui, &others),
+            TabState::Live(l) => {
+                let addr = tab.source.path().display().to_string();
+                live_status_ui(ui, l, &addr);
+                match &mut l.view {
+                    Some(v) => v.ui(ui, &others),
+                    None if matches!(l.status, LiveStatus::Disconnected(_)) => {
+                        ui.label(
+                            RichText::new(format!("Nothing arrived from {addr}"))
+                                .strong()
+                                .size(16.0),
+                        );
+                    }
+                    None => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label(format!("Waiting for data from {addr}…"));
+                        });
+                    }
+                }
+            }
         }
     }
+}
+
+/// The live tab's status line: green while connected, amber with the reason once not.
+fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) {
+    let text = l.status_text(addr);
+    ui.horizontal_wrapped(|ui| match &l.status {
+        LiveStatus::Connected => {
+            ui.label(RichText::new(text).color(egui::Color32::from_rgb(90, 200, 120)));
+            if let (Some(v), Some(at)) = (&l.view, l.updated) {
+                ui.label(format!(
+                    "— {} records, {} into the recording, updated {:.1} s ago",
+                    v.model.waits.len() + v.model.holds.len(),
+                    ns(v.model.end_ns),
+                    at.elapsed().as_secs_f32()
+                ));
+            }
+        }
+        LiveStatus::Disconnected(_) => {
+            ui.label(RichText::new(text).color(WARN));
+        }
+        _ => {
+            ui.label(text);
+        }
+    });
+    ui.separator();
 }
 
 fn finish(source: &Source, r: Result<Model, String>, look: &FirstLook) -> TabState {

@@ -1,43 +1,63 @@
-//! Where a trace comes from, and loading it off the UI thread.
+//! Where a trace comes from: a file, loaded off the UI thread, or a live connection to a
+//! running process, read on a background thread.
 
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use crate::model::{self, Model};
+use lockscope::format::DecodeError;
 
-/// A trace's origin. A live connection to a running process will be a second variant.
+use crate::model::live::LiveSession;
+use crate::model::{self, Alert, Model};
+
+/// A trace's origin.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Source {
     /// A trace file.
     File(PathBuf),
+    /// A running process's live stream (`LOCKSCOPE_LIVE=ADDR`), at `HOST:PORT`.
+    Live(String),
 }
 
 impl Source {
-    /// A short name for tabs: the file name.
+    /// A short name for tabs: the file name, or `live ADDR`.
     pub fn label(&self) -> String {
         match self {
             Source::File(p) => p.file_name().map_or_else(
                 || p.display().to_string(),
                 |n| n.to_string_lossy().into_owned(),
             ),
+            Source::Live(addr) => format!("live {addr}"),
         }
     }
 
-    /// The full path, for warnings and headings.
+    /// The full path (the address of a live source), for warnings and headings.
     pub fn path(&self) -> &std::path::Path {
         match self {
             Source::File(p) => p,
+            Source::Live(addr) => std::path::Path::new(addr.as_str()),
         }
     }
 
-    /// Starts loading on a named background thread; `wake` is called whenever there is
-    /// progress to show (a UI passes its repaint request).
+    /// Starts loading a file on a named background thread; `wake` is called whenever there
+    /// is progress to show (a UI passes its repaint request). A live source is not loaded but
+    /// connected ([`Source::connect`]): loading one fails with a message saying so.
     pub fn load(&self, wake: impl Fn() + Send + 'static) -> Loading {
         let progress = Arc::new(Progress::default());
         let (tx, rx) = mpsc::channel();
-        let Source::File(path) = self.clone();
+        let path = match self {
+            Source::File(path) => path.clone(),
+            Source::Live(addr) => {
+                let _ = tx.send(Err(format!(
+                    "{addr} is a live address: connect to it (lockscope view --connect {addr})"
+                )));
+                return Loading { rx, progress };
+            }
+        };
         let p = Arc::clone(&progress);
         let spawned = std::thread::Builder::new()
             .name("lockscope-loader".to_owned())
@@ -97,5 +117,274 @@ impl Loading {
         self.rx
             .recv()
             .unwrap_or_else(|_| Err("the loader thread stopped".to_owned()))
+    }
+}
+
+/// How often a live view's model is rebuilt at most: at least this long apart, and longer
+/// when rebuilding takes longer (never more than a fifth of the time).
+pub const LIVE_SNAPSHOT_EVERY: Duration = Duration::from_millis(250);
+/// How long a live connection may take to open.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the reader thread looks up from a quiet socket (to snapshot and to stop).
+const READ_POLL: Duration = Duration::from_millis(50);
+
+/// The state of a live connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LiveStatus {
+    /// Opening the connection.
+    Connecting,
+    /// Connected; data arrives as the process records it.
+    Connected,
+    /// The process finished recording and closed the stream.
+    Ended,
+    /// The connection failed or dropped: why, and what to do about it.
+    Disconnected(String),
+}
+
+/// What the reader thread of a live connection tells the viewer.
+#[derive(Debug)]
+pub enum LiveUpdate {
+    /// The connection changed state.
+    Status(LiveStatus),
+    /// A model of everything received so far.
+    Snapshot(Box<Model>),
+    /// An alert, the moment it arrived.
+    Alert(Box<Alert>),
+}
+
+/// A live connection, read on a named background thread. Dropping it closes the connection.
+#[derive(Debug)]
+pub struct Live {
+    rx: Receiver<LiveUpdate>,
+    stop: Arc<AtomicBool>,
+    stream: Arc<Mutex<Option<TcpStream>>>,
+}
+
+impl Source {
+    /// Connects to a live source on a named background thread; `wake` is called whenever
+    /// there is something new to show. A file source gives a connection that failed at once.
+    pub fn connect(&self, wake: impl Fn() + Send + 'static) -> Live {
+        let (tx, rx) = mpsc::channel();
+        let live = Live {
+            rx,
+            stop: Arc::default(),
+            stream: Arc::default(),
+        };
+        let addr = match self {
+            Source::Live(addr) => addr.clone(),
+            Source::File(p) => {
+                let why = format!("{} is a file: open it instead of connecting", p.display());
+                let _ = tx.send(LiveUpdate::Status(LiveStatus::Disconnected(why)));
+                return live;
+            }
+        };
+        let (stop, stream) = (Arc::clone(&live.stop), Arc::clone(&live.stream));
+        let failed = tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("lockscope-live".to_owned())
+            .spawn(move || {
+                let reader = Reader {
+                    addr,
+                    tx,
+                    wake: &wake,
+                    stop,
+                    stream,
+                };
+                reader.run();
+                wake();
+            });
+        if let Err(e) = spawned {
+            let why = format!("cannot start the live reader thread: {e}");
+            let _ = failed.send(LiveUpdate::Status(LiveStatus::Disconnected(why)));
+        }
+        live
+    }
+}
+
+impl Live {
+    /// The next update, if one is waiting.
+    pub fn try_recv(&self) -> Option<LiveUpdate> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Waits up to `timeout` for the next update (`None`: none came, or the reader stopped).
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<LiveUpdate> {
+        self.rx.recv_timeout(timeout).ok()
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Ok(mut s) = self.stream.lock()
+            && let Some(s) = s.take()
+        {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+/// The reader thread of one live connection.
+struct Reader<'a> {
+    addr: String,
+    tx: Sender<LiveUpdate>,
+    wake: &'a (dyn Fn() + Send),
+    stop: Arc<AtomicBool>,
+    stream: Arc<Mutex<Option<TcpStream>>>,
+}
+
+impl Reader<'_> {
+    fn send(&self, u: LiveUpdate) {
+        // Nobody listens once the tab was closed; the stop flag ends the thread then.
+        let _ = self.tx.send(u);
+        (self.wake)();
+    }
+
+    fn run(self) {
+        self.send(LiveUpdate::Status(LiveStatus::Connecting));
+        let status = match self.open() {
+            Ok(stream) => self.read(stream),
+            Err(why) => LiveStatus::Disconnected(why),
+        };
+        self.send(LiveUpdate::Status(status));
+    }
+
+    fn open(&self) -> Result<TcpStream, String> {
+        let addr = &self.addr;
+        let addrs: Vec<_> = (addr.to_socket_addrs())
+            .map_err(|e| {
+                format!("cannot use {addr} as a live address ({e}): give HOST:PORT, such as 127.0.0.1:7878, the value of LOCKSCOPE_LIVE")
+            })?
+            .collect();
+        let mut last = None;
+        for a in addrs {
+            match TcpStream::connect_timeout(&a, CONNECT_TIMEOUT) {
+                Ok(s) => return Ok(s),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(match last {
+            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+                "nothing listens on {addr} (connection refused): start the program with \
+                 LOCKSCOPE_LIVE={addr}, or check the port it printed"
+            ),
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => format!(
+                "{addr} did not answer within {} s: check the address and that no firewall \
+                 drops the connection",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+            Some(e) => format!("cannot connect to {addr}: {e}"),
+            None => {
+                format!("{addr} resolves to no address: give HOST:PORT, such as 127.0.0.1:7878")
+            }
+        })
+    }
+
+    /// Reads until the stream ends, fails or the viewer closes; returns the final status.
+    fn read(&self, mut stream: TcpStream) -> LiveStatus {
+        let addr = &self.addr;
+        if let Ok(mut slot) = self.stream.lock() {
+            *slot = stream.try_clone().ok();
+        }
+        // The one frame the server understands: the format version this viewer reads.
+        let _ = writeln!(stream, "hello {}", lockscope::format::VERSION);
+        if let Err(e) = stream.set_read_timeout(Some(READ_POLL)) {
+            return LiveStatus::Disconnected(format!("cannot read from {addr}: {e}"));
+        }
+        self.send(LiveUpdate::Status(LiveStatus::Connected));
+        let mut session = LiveSession::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        let mut last_snapshot = Instant::now();
+        let mut every = LIVE_SNAPSHOT_EVERY;
+        let status = loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return LiveStatus::Disconnected("closed by the viewer".to_owned());
+            }
+            match stream.read(&mut buf) {
+                Ok(0) => break self.ended(&session),
+                Ok(n) => match session.feed(&buf[..n]) {
+                    Ok(alerts) => {
+                        for a in alerts {
+                            self.send(LiveUpdate::Alert(Box::new(a)));
+                        }
+                    }
+                    Err(e) => break LiveStatus::Disconnected(not_a_stream(addr, &e)),
+                },
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock
+                            | std::io::ErrorKind::TimedOut
+                            | std::io::ErrorKind::Interrupted
+                    ) => {}
+                // A reset is how a server that exits with our hello unread says goodbye.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    break self.ended(&session);
+                }
+                Err(_) if self.stop.load(Ordering::Relaxed) => {
+                    return LiveStatus::Disconnected("closed by the viewer".to_owned());
+                }
+                Err(e) => {
+                    break LiveStatus::Disconnected(format!(
+                        "the connection to {addr} dropped ({e}); what arrived before is shown"
+                    ));
+                }
+            }
+            if session.is_dirty() && last_snapshot.elapsed() >= every {
+                let t = Instant::now();
+                if let Some(m) = session.snapshot() {
+                    self.send(LiveUpdate::Snapshot(Box::new(m)));
+                }
+                every = LIVE_SNAPSHOT_EVERY.max(t.elapsed() * 5);
+                last_snapshot = Instant::now();
+            }
+        };
+        if session.is_dirty()
+            && let Some(m) = session.snapshot()
+        {
+            self.send(LiveUpdate::Snapshot(Box::new(m)));
+        }
+        status
+    }
+
+    /// Why a stream that closed ended.
+    fn ended(&self, session: &LiveSession) -> LiveStatus {
+        let addr = &self.addr;
+        if session.ended() {
+            return LiveStatus::Ended;
+        }
+        LiveStatus::Disconnected(if !session.started() {
+            format!(
+                "{addr} closed the connection before sending a trace header: check that it is \
+                 the LOCKSCOPE_LIVE address of a program recording with lockscope (a server \
+                 with too many viewers also closes new ones)"
+            )
+        } else if session.pending_len() > 0 {
+            format!(
+                "the connection to {addr} dropped mid-chunk: the last {} bytes were lost; \
+                 what arrived before is shown (reconnect to follow the program again)",
+                session.pending_len()
+            )
+        } else {
+            format!(
+                "{addr} closed the stream without an end record: the program exited or stopped \
+                 serving; what arrived is shown"
+            )
+        })
+    }
+}
+
+fn not_a_stream(addr: &str, e: &DecodeError) -> String {
+    match e {
+        DecodeError::NotATrace { found } => format!(
+            "{addr} sent {found:02x?}, which is not a lockscope live stream: check that the \
+             address is the program's LOCKSCOPE_LIVE address, not another service"
+        ),
+        other => format!("{addr}: {other}"),
     }
 }

@@ -14,6 +14,8 @@ use crate::panels::Panel;
 pub struct WindowOptions {
     /// Traces to open, one tab each.
     pub traces: Vec<PathBuf>,
+    /// Live addresses (`HOST:PORT`) to connect to, one tab each.
+    pub connect: Vec<String>,
     /// The panel they open on.
     pub panel: Panel,
     /// The lock selected at first, by name.
@@ -47,6 +49,9 @@ pub fn run(opts: WindowOptions) -> anyhow::Result<()> {
             };
             for t in opts.traces {
                 app.open(t, Some(&cc.egui_ctx));
+            }
+            for addr in opts.connect {
+                app.connect(addr, Some(&cc.egui_ctx));
             }
             let shot = (opts.screenshot).map(|path| Shot::new(path, shot_outcome));
             Ok(Box::new(Window { app, shot }))

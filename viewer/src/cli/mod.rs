@@ -79,6 +79,11 @@ pub enum Command {
     View {
         /// Trace files to open, one tab each.
         traces: Vec<PathBuf>,
+        /// Follow a running program live: connect to its LOCKSCOPE_LIVE address (HOST:PORT,
+        /// such as 127.0.0.1:7878). Data shows as it arrives; alerts pop up when they happen.
+        /// Repeatable.
+        #[arg(long, value_name = "ADDR")]
+        connect: Vec<String>,
         /// The panel to show first.
         #[arg(long, value_enum, default_value_t = Panel::Overview)]
         panel: Panel,
@@ -229,18 +234,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::View {
             traces,
+            connect,
             panel,
             lock,
             screenshot,
             size,
         } => {
-            if screenshot.is_some() && traces.is_empty() {
+            if screenshot.is_some() && traces.is_empty() && connect.is_empty() {
                 bail!(
                     "--screenshot needs a trace to show: lockscope view TRACE --screenshot out.png"
                 );
             }
             window::run(WindowOptions {
                 traces,
+                connect,
                 panel,
                 lock,
                 screenshot,

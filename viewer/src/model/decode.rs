@@ -11,8 +11,8 @@ use super::{
 };
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
-/// being held whole as records first.
-#[derive(Debug, Default)]
+/// being held whole as records first. A live view clones it to take snapshots.
+#[derive(Clone, Debug, Default)]
 pub struct ModelBuilder {
     m: Model,
     /// Open waits per actor, oldest first. An actor waits for one thing at a time, but a
@@ -325,7 +325,7 @@ impl Model {
     }
 }
 
-fn parse_alert(ts_ns: u64, kind: &str, text: &str, json: &str) -> Alert {
+pub(super) fn parse_alert(ts_ns: u64, kind: &str, text: &str, json: &str) -> Alert {
     let details: Option<serde_json::Value> = serde_json::from_str(json).ok();
     let names = |key: &str| -> Vec<String> {
         let Some(arr) = details

@@ -12,6 +12,7 @@ mod filter;
 pub mod flame;
 pub mod flame_tree;
 mod hash;
+pub mod live;
 mod load;
 pub mod pools;
 pub mod sched;

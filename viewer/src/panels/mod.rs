@@ -221,6 +221,13 @@ impl TraceView {
         self.spans.as_deref().unwrap_or_default()
     }
 
+    /// Replaces the trace with a newer one (a live view's latest snapshot), keeping the
+    /// panel, the selection and each panel's settings.
+    pub fn replace_model(&mut self, model: Model) {
+        self.model = Arc::new(model);
+        self.set_filter(self.filter);
+    }
+
     /// Changes the selection and recomputes what depends on it: at once for a small trace,
     /// on a background thread for a large one (the panels show the previous selection
     /// until it is ready).

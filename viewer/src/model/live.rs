@@ -1,0 +1,167 @@
+//! A live trace: bytes arrive from a running process's live stream (the encoding of a trace
+//! file), are decoded chunk by chunk into a model builder, and snapshots of the model are
+//! taken whenever the viewer wants to show what arrived.
+
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+
+use lockscope::format::{DecodeError, Record, StreamDecoder};
+
+use super::decode::{ModelBuilder, parse_alert};
+use super::{Alert, Model};
+
+/// Decodes a live stream incrementally.
+#[derive(Debug, Default)]
+pub struct LiveSession {
+    decoder: StreamDecoder,
+    builder: ModelBuilder,
+    records: Vec<Record>,
+    /// Alerts already passed on, by (timestamp, hash of kind and text): a stream that fell
+    /// behind is sent the definitions and alerts it missed again.
+    seen_alerts: HashSet<(u64, u64)>,
+    bytes: u64,
+    events: u64,
+    dirty: bool,
+    ended: bool,
+}
+
+impl LiveSession {
+    /// A session waiting for the stream's header.
+    pub fn new() -> Self {
+        LiveSession::default()
+    }
+
+    /// Adds bytes from the stream and returns the alerts among the records they completed,
+    /// new ones only. Fails when the bytes are not a lockscope stream (or a newer version).
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Alert>, DecodeError> {
+        self.bytes += bytes.len() as u64;
+        self.decoder.feed(bytes, &mut self.records)?;
+        let mut alerts = Vec::new();
+        for r in self.records.drain(..) {
+            self.dirty = true;
+            self.events += 1;
+            match &r {
+                Record::Alert {
+                    ts_ns,
+                    kind,
+                    text,
+                    json,
+                } => {
+                    let mut h = std::collections::hash_map::DefaultHasher::new();
+                    (kind, text).hash(&mut h);
+                    if !self.seen_alerts.insert((*ts_ns, h.finish())) {
+                        continue;
+                    }
+                    alerts.push(parse_alert(*ts_ns, kind, text, json));
+                }
+                Record::End { .. } => self.ended = true,
+                _ => {}
+            }
+            self.builder.add(r);
+        }
+        Ok(alerts)
+    }
+
+    /// True once the header arrived.
+    pub fn started(&self) -> bool {
+        self.decoder.header().is_some()
+    }
+
+    /// True when records arrived since the last snapshot.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
+    /// True once the stream's `End` record arrived: the process finished recording.
+    pub fn ended(&self) -> bool {
+        self.ended
+    }
+
+    /// Bytes received.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Records decoded.
+    pub fn records(&self) -> u64 {
+        self.events
+    }
+
+    /// Bytes of a chunk that has not arrived whole yet.
+    pub fn pending_len(&self) -> usize {
+        self.decoder.pending_len()
+    }
+
+    /// The model of everything received so far (`None` before the header). Waits with no
+    /// end yet are still waiting.
+    pub fn snapshot(&mut self) -> Option<Model> {
+        let header = self.decoder.header()?;
+        self.dirty = false;
+        let damage = self.decoder.damage().to_vec();
+        Some(self.builder.clone().finish(header, None, damage))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lockscope::format::{Header, Record, VERSION, write_chunk};
+
+    use super::LiveSession;
+    use crate::model::tests_support::{begin, definitions};
+
+    fn stream(records: &[Record]) -> Vec<u8> {
+        let header = Header {
+            version: VERSION,
+            flags: 0,
+            epoch_unix_ns: 0,
+            pid: 7,
+        };
+        let mut out = header.to_bytes().to_vec();
+        for r in records {
+            let mut payload = Vec::new();
+            r.encode(&mut payload);
+            write_chunk(&mut out, &payload);
+        }
+        out
+    }
+
+    fn alert(ts_ns: u64) -> Record {
+        Record::Alert {
+            ts_ns,
+            kind: "deadlock".into(),
+            text: "t1 and t2 wait for each other".into(),
+            json: r#"{"locks":["alpha"],"actors":["t1","t2"]}"#.into(),
+        }
+    }
+
+    #[test]
+    fn bytes_in_any_pieces_build_the_model_and_alerts_come_out_once() {
+        let mut records = definitions();
+        records.push(begin(10, 1, 11, &[2]));
+        records.push(alert(20));
+        records.push(alert(20));
+        let bytes = stream(&records);
+        let mut s = LiveSession::new();
+        let mut alerts = Vec::new();
+        for piece in bytes.chunks(7) {
+            alerts.extend(s.feed(piece).unwrap());
+        }
+        assert_eq!(alerts.len(), 1, "the repeated alert is passed on once");
+        assert_eq!(alerts[0].actors, ["t1", "t2"]);
+        assert!(s.is_dirty());
+        let m = s.snapshot().unwrap();
+        assert!(!s.is_dirty());
+        assert_eq!(m.class_name(10), "alpha");
+        assert_eq!(m.still_waiting().count(), 1, "the wait has not ended yet");
+        assert_eq!(m.alerts.len(), 1);
+        assert!(!s.ended());
+    }
+
+    #[test]
+    fn garbage_is_refused_and_nothing_is_shown_before_the_header() {
+        let mut s = LiveSession::new();
+        assert!(s.snapshot().is_none());
+        let e = s.feed(b"HTTP/1.1 200 OK\r\n").unwrap_err();
+        assert!(e.to_string().contains("not a lockscope trace"), "{e}");
+    }
+}
