@@ -3,8 +3,10 @@
 
 mod support;
 
+use egui_kittest::kittest::Queryable as _;
 use lockscope::format::{LockKind, PoolEvent, Record};
 use serde_json::Value;
+use support::ui::{open_panel, shows, viewer};
 use support::{TraceBuilder, lockscope, stderr, stdout, write};
 
 const MS: u64 = 1_000_000;
@@ -238,4 +240,92 @@ fn a_trace_without_pool_events_keeps_the_old_report() {
     let text = stdout(&lockscope(&["report", path.to_str().unwrap()]));
     assert!(!text.contains("Pools (semaphores)"));
     assert!(!text.contains("vol/s"));
+}
+#[test]
+fn pools_panel_plots_each_pool_with_its_figures() {
+    let mut h = viewer(&[("ui-pools.lst", pool_trace().bytes())]);
+    open_panel(&mut h, "Pools");
+    for text in [
+        "db",
+        "capacity 4",
+        "utilisation 50 %",
+        "saturated 500 ms",
+        "starved 200 ms",
+        "5 acquisitions, 1 waited",
+        "acquire p50 0 ns",
+        "p99 200 ms",
+    ] {
+        assert!(shows(&h, text), "the Pools panel lacks {text:?}");
+    }
+    assert!(
+        h.query_by_label("db: in use, capacity and waiters over time")
+            .is_some(),
+        "the plot is there"
+    );
+}
+
+#[test]
+fn timeline_plots_context_switches_per_second_on_its_time_axis() {
+    let mut t = TraceBuilder::new();
+    let (a, b) = (t.actor("teller-a"), t.actor("teller-b"));
+    let (_, ledger) = t.lock(LockKind::Mutex, "ledger", "src/bank.rs:10:5");
+    t.hold(b, ledger, "src/bank.rs:41:9", 1, 100 * MS, 900 * MS);
+    t.wait(
+        a,
+        ledger,
+        "src/bank.rs:42:9",
+        0,
+        &[b],
+        100 * MS,
+        Some(900 * MS),
+    );
+    // teller-a switches 200 times a second all along (150 voluntary, 50 involuntary).
+    for (ts_ns, voluntary, involuntary) in [(0, 0, 0), (500 * MS, 75, 25), (1_000 * MS, 150, 50)] {
+        t.push(Record::ThreadSched {
+            ts_ns,
+            actor: a,
+            voluntary,
+            involuntary,
+            run_delay_ns: 0,
+            cpu_ns: 0,
+        });
+    }
+    t.push(Record::End { ts_ns: 1_000 * MS });
+    let mut h = viewer(&[("ui-switches.lst", t.bytes())]);
+    support::ui::open_panel_then_wait(&mut h, "Timeline");
+    assert!(shows(&h, "context switches/s"), "the legend names the line");
+    assert!(
+        shows(
+            &h,
+            "Context switches per second, all threads (peak 200/s in view)"
+        ),
+        "the strip says its peak"
+    );
+    assert!(
+        h.query_by_label("Context switches per second over time")
+            .is_some()
+    );
+
+    // A trace without scheduler samples has neither.
+    let mut h = viewer(&[("ui-no-switches.lst", support::bank().0.bytes())]);
+    support::ui::open_panel_then_wait(&mut h, "Timeline");
+    assert!(!shows(&h, "context switches/s"));
+    assert!(
+        h.query_by_label("Context switches per second over time")
+            .is_none()
+    );
+}
+
+#[test]
+fn stampede_and_pool_saturation_alerts_show_in_the_alerts_panel() {
+    let mut h = viewer(&[("ui-signal-alerts.lst", pool_trace().bytes())]);
+    open_panel(&mut h, "Alerts");
+    for text in [
+        "stampede",
+        "filled key \"user:42\" at once",
+        "pool_saturation",
+        "pool db: no permit free with 1 waiter for 200 ms",
+    ] {
+        assert!(shows(&h, text), "the Alerts panel lacks {text:?}");
+    }
 }

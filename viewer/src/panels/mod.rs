@@ -10,6 +10,8 @@ pub mod flame;
 mod job;
 pub mod locks;
 pub mod overview;
+pub mod pools;
+pub mod sched;
 pub mod style;
 pub mod timeline;
 pub mod waitfor;
@@ -66,6 +68,8 @@ pub enum Panel {
     Timeline,
     /// Who waits for whom at one instant.
     WaitFor,
+    /// Semaphores as pools: in use, capacity and waiters over time.
+    Pools,
     /// Detector reports.
     Alerts,
     /// Per-lock deltas against another open trace.
@@ -74,12 +78,13 @@ pub enum Panel {
 
 impl Panel {
     /// Every panel, in tab order.
-    pub const ALL: [Panel; 7] = [
+    pub const ALL: [Panel; 8] = [
         Panel::Overview,
         Panel::Locks,
         Panel::Flamegraph,
         Panel::Timeline,
         Panel::WaitFor,
+        Panel::Pools,
         Panel::Alerts,
         Panel::Diff,
     ];
@@ -92,6 +97,7 @@ impl Panel {
             Panel::Flamegraph => "Flamegraph",
             Panel::Timeline => "Timeline",
             Panel::WaitFor => "Wait-for graph",
+            Panel::Pools => "Pools",
             Panel::Alerts => "Alerts",
             Panel::Diff => "Diff",
         }
@@ -133,6 +139,8 @@ pub struct TraceView {
     pub waitfor: waitfor::WaitForState,
     /// Diff panel state.
     pub diff: diff::DiffState,
+    /// Pools panel state.
+    pub pools: pools::PoolsState,
     /// Contended sites of the selection, once asked for.
     sites: Option<Vec<SiteRow>>,
     /// Per-actor waits of the selection, once asked for.
@@ -160,6 +168,7 @@ impl TraceView {
             timeline: Default::default(),
             waitfor: Default::default(),
             diff: Default::default(),
+            pools: Default::default(),
             sites: None,
             actors: None,
             spans: None,
@@ -331,6 +340,7 @@ impl TraceView {
             Panel::Flamegraph => flame::flame_ui(ui, self),
             Panel::Timeline => timeline::timeline_ui(ui, self),
             Panel::WaitFor => waitfor::waitfor_ui(ui, self),
+            Panel::Pools => pools::pools_ui(ui, self),
             Panel::Alerts => alerts::alerts_ui(ui, self),
             Panel::Diff => diff::diff_ui(ui, self, others),
         }

@@ -8,6 +8,7 @@ use super::style::{HOLD, HOLD_CONTENDED, WAIT};
 use std::sync::Arc;
 
 use super::job::Job;
+use super::sched;
 use super::{TraceView, ns};
 use crate::model::{Filter, Lane, Model, SpanKind};
 
@@ -58,12 +59,17 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         legend_ui(ui, WAIT, "waiting");
         legend_ui(ui, HOLD_CONTENDED, "holding while others wait");
         legend_ui(ui, HOLD, "holding");
+        if !v.model.sched.threads.is_empty() {
+            legend_ui(ui, sched::SWITCHES, "context switches/s");
+        }
     });
     ui.label(
         "Drag across the lanes to select a time range; drag with the right or middle button \
          (or shift+scroll) to pan, ctrl+scroll to zoom.",
     );
     let model_arc = v.view_arc();
+    // Scheduler samples are not narrowed by a selection: they come from the whole trace.
+    let whole = Arc::clone(&v.model);
     let (m, large, ctx) = (Arc::clone(&model_arc), v.is_large(), v.ctx.clone());
     v.timeline
         .lanes
@@ -166,6 +172,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             }
         }
     }
+    sched::lane_lines(&painter, &whole, &lanes, &lane_y, LANE_H, &to_x, (a, b));
+    sched::total_strip_ui(ui, &whole, (a, b), (plot.left(), plot.right()));
     if let Some(h) = hit {
         let text = describe(model, h);
         if let Hit::Wait(i) = h {
