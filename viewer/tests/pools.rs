@@ -329,3 +329,48 @@ fn stampede_and_pool_saturation_alerts_show_in_the_alerts_panel() {
         assert!(shows(&h, text), "the Alerts panel lacks {text:?}");
     }
 }
+
+#[test]
+fn leaks_count_permits_held_past_the_threshold_which_the_flag_sets() {
+    // w1 holds a permit of `db` for 12 s, w2 for 2 s.
+    let mut t = TraceBuilder::new();
+    let (w1, w2) = (t.actor("w1"), t.actor("w2"));
+    let (_, db) = t.lock(LockKind::Semaphore, "db", "src/db.rs:7:1");
+    pool(&mut t, 0, db, w1, PoolEvent::Acquire, 1, 0, 0);
+    pool(&mut t, 0, db, w2, PoolEvent::Acquire, 2, 0, 0);
+    pool(
+        &mut t,
+        2_000 * MS,
+        db,
+        w2,
+        PoolEvent::Release,
+        1,
+        0,
+        2_000 * MS,
+    );
+    pool(
+        &mut t,
+        12_000 * MS,
+        db,
+        w1,
+        PoolEvent::Release,
+        0,
+        0,
+        12_000 * MS,
+    );
+    t.push(Record::End { ts_ns: 12_000 * MS });
+    let r = json_report("leaks.lst", &t.bytes());
+    assert_eq!(r["pools"][0]["leaks"], 1, "12 s ≥ the default 10 s");
+    let path = write("leaks-flag.lst", &t.bytes());
+    let p = path.to_str().unwrap();
+    let out = lockscope(&["report", p, "--json", "--pool-leak-ms", "1500"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["pools"][0]["leaks"], 2);
+    assert_eq!(r["pools"][0]["leak_threshold_ns"], 1_500 * MS);
+    let text = stdout(&lockscope(&["report", p, "--pool-leak-ms", "1500"]));
+    assert!(
+        text.contains("leaks: permits held 1.50 s or longer"),
+        "{text}"
+    );
+}

@@ -270,8 +270,14 @@ pub struct StillWaiting {
     pub holders: Vec<String>,
 }
 
-/// Builds the report of `m`, read from `path`.
+/// Builds the report of `m`, read from `path`, with the default leak threshold
+/// ([`LEAK_THRESHOLD_NS`]).
 pub fn report(m: &Model, path: &Path) -> Report {
+    report_with(m, path, LEAK_THRESHOLD_NS)
+}
+
+/// Like [`report`], counting pool permits held at least `leak_threshold_ns` as leaks.
+pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
     let mut by_span: std::collections::HashMap<u64, Vec<BySpan>> = Default::default();
     for r in m.span_rows() {
         by_span.entry(r.class).or_default().push(BySpan {
@@ -329,7 +335,7 @@ pub fn report(m: &Model, path: &Path) -> Report {
             }
         })
         .collect();
-    let pools = (m.pool_rows(LEAK_THRESHOLD_NS).into_iter())
+    let pools = (m.pool_rows(leak_threshold_ns).into_iter())
         .map(|p| Pool {
             capacity: p.capacity,
             utilisation: (p.utilisation * 10_000.0).round() / 10_000.0,
@@ -345,7 +351,7 @@ pub fn report(m: &Model, path: &Path) -> Report {
             max_waiters: p.max_waiters,
             max_in_use: p.max_in_use,
             leaks: p.leaks,
-            leak_threshold_ns: LEAK_THRESHOLD_NS,
+            leak_threshold_ns,
             name: p.name,
             site: p.site,
         })

@@ -46,6 +46,10 @@ pub enum Command {
         /// deadlock, lock_order_inversion, starvation, ... or `any`), for CI.
         #[arg(long, value_delimiter = ',', value_name = "KINDS")]
         fail_on: Vec<String>,
+        /// Count pool permits held at least this many milliseconds as leaks (the pools'
+        /// `leaks`; the probe's own `pool_leak` alerts follow LOCKSCOPE_POOL_LEAK_MS).
+        #[arg(long, value_name = "MS", default_value_t = 10_000)]
+        pool_leak_ms: u64,
     },
     /// Convert a trace for other tools: folded stacks, Chrome/Perfetto JSON or pprof.
     Export {
@@ -129,7 +133,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             diff,
             json,
             fail_on,
+            pool_leak_ms,
         } => {
+            let leak_ns = pool_leak_ms.saturating_mul(1_000_000);
             let base = match &diff {
                 Some(p) => Some(open(p).context("cannot read the --diff base trace")?),
                 None => None,
@@ -145,11 +151,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     self::diff::text(base, base_path, &m, &trace)
                 }
             } else if json {
-                let mut s = serde_json::to_string_pretty(&json::report(&m, &trace))?;
+                let mut s = serde_json::to_string_pretty(&json::report_with(&m, &trace, leak_ns))?;
                 s.push('\n');
                 s
             } else {
-                report::text(&m, &trace)
+                report::text(&m, &trace, leak_ns)
             };
             write_output(None, out.as_bytes())?;
             let failing: Vec<&str> = m

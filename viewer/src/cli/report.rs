@@ -6,7 +6,6 @@ use std::path::Path;
 
 use super::fmt::{Table, clip_left, ns, ns_or_dash, utc};
 use crate::model::Model;
-use crate::model::pools::LEAK_THRESHOLD_NS;
 
 /// How many contended sites the report lists.
 const TOP_SITES: usize = 10;
@@ -17,14 +16,15 @@ const TOP_SPANS: usize = 5;
 /// Longest lock name or site in a table cell.
 const NAME_WIDTH: usize = 48;
 
-/// Renders the text report of `m`, read from `path`.
-pub fn text(m: &Model, path: &Path) -> String {
+/// Renders the text report of `m`, read from `path`; pool permits held at least
+/// `leak_threshold_ns` count as leaks.
+pub fn text(m: &Model, path: &Path, leak_threshold_ns: u64) -> String {
     let mut out = String::new();
     header(&mut out, m, path);
     locks(&mut out, m);
     sites(&mut out, m);
     spans(&mut out, m);
-    pools(&mut out, m);
+    pools(&mut out, m, leak_threshold_ns);
     threads(&mut out, m);
     alerts(&mut out, m);
     still_waiting(&mut out, m);
@@ -233,8 +233,8 @@ fn spans(out: &mut String, m: &Model) {
 }
 
 /// The pools section: one line per semaphore instance that recorded pool events.
-fn pools(out: &mut String, m: &Model) {
-    let rows = m.pool_rows(LEAK_THRESHOLD_NS);
+fn pools(out: &mut String, m: &Model, leak_threshold_ns: u64) {
+    let rows = m.pool_rows(leak_threshold_ns);
     if rows.is_empty() {
         return;
     }
@@ -286,7 +286,7 @@ fn pools(out: &mut String, m: &Model) {
         "  (util: permits in use over capacity; saturated: every permit in use; starved: none \
          free and someone waiting; acquire: every acquisition, 0 when a permit was free; \
          leaks: permits held {} or longer)",
-        ns(LEAK_THRESHOLD_NS)
+        ns(leak_threshold_ns)
     );
 }
 
