@@ -396,7 +396,7 @@ fn still_waiting(out: &mut String, m: &Model) {
             ns(m.end_ns.saturating_sub(w.begin_ns))
         );
         let holders: Vec<String> = (w.holders.iter())
-            .map(|&h| match m.holder_hold(w, h) {
+            .map(|&h| match m.holder_hold(&w, h) {
                 Some(hold) => format!(
                     "{} (took it at {})",
                     m.actor_name(h),

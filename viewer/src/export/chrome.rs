@@ -95,11 +95,13 @@ pub fn chrome_trace(m: &Model) -> Value {
             WaitState::StillWaiting => m.end_ns.max(w.begin_ns),
             WaitState::Lost => continue,
         };
-        for &holder in &w.holders {
-            let Some(hold_idx) = m.holder_hold_index(w, holder) else {
+        for &holder in w.holders {
+            let Some(hold_idx) = m.holder_hold_index(&w, holder) else {
                 continue;
             };
-            let h = &m.holds[hold_idx];
+            let Some(h) = m.holds.get(hold_idx) else {
+                continue;
+            };
             // Both ends sit strictly inside their slices when they overlap, so each binds
             // to the slice it belongs to.
             let (lo, hi) = (h.start_ns().max(w.begin_ns), h.end_ns.min(wait_end));
@@ -170,7 +172,9 @@ fn mid(lo: u64, hi: u64) -> u64 {
 }
 
 fn wait_event(m: &Model, i: usize, pid: u32, tid: u64, end_ns: u64) -> Value {
-    let w = &m.waits[i];
+    let Some(w) = m.waits.get(i) else {
+        return Value::Null;
+    };
     let lock = m.class_name(w.class);
     let holders: Vec<String> = w.holders.iter().map(|&h| m.actor_name(h)).collect();
     let outcome = match w.state {
@@ -182,13 +186,15 @@ fn wait_event(m: &Model, i: usize, pid: u32, tid: u64, end_ns: u64) -> Value {
         "pid": pid, "tid": tid, "ts": us(w.begin_ns), "dur": us(end_ns - w.begin_ns),
         "args": {
             "lock": lock, "lock_id": w.lock, "mode": w.mode.as_str(), "site": m.text(w.site),
-            "holders": holders, "outcome": outcome, "stack": m.wait_frames(w),
+            "holders": holders, "outcome": outcome, "stack": m.wait_frames(&w),
         },
     })
 }
 
 fn hold_event(m: &Model, i: usize, pid: u32, tid: u64) -> Value {
-    let h = &m.holds[i];
+    let Some(h) = m.holds.get(i) else {
+        return Value::Null;
+    };
     let lock = m.class_name(h.class);
     json!({
         "name": format!("hold {lock}"), "cat": "hold", "ph": "X",

@@ -6,9 +6,7 @@ use std::num::NonZeroU64;
 use lockscope::format::{Damage, Header, Record, Trace};
 
 use super::hash::IdMap;
-use super::{
-    Actor, Alert, Class, ClassStats, Frame, Hold, HoldList, LockInstance, Model, Wait, WaitState,
-};
+use super::{Actor, Alert, Class, ClassStats, Frame, Hold, LockInstance, Model, WaitState};
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
 /// being held whole as records first. A live view clones it to take snapshots.
@@ -36,7 +34,7 @@ impl ModelBuilder {
         m.integrity.damage = damage;
         m.settle_open_waits(self.open);
         m.resolve_lost_locks();
-        m.index_holds();
+        super::store::resolve_holder_holds(m.waits.store_mut(), m.holds.store());
         m
     }
 }
@@ -133,19 +131,10 @@ impl Model {
                 span,
             } => {
                 self.see(ts_ns);
-                open.entry(actor).or_default().push(self.waits.len());
-                self.waits.push(Wait {
-                    actor,
-                    lock,
-                    class: self.class_of(lock),
-                    mode,
-                    site,
-                    stack,
-                    holders,
-                    begin_ns: ts_ns,
-                    state: WaitState::StillWaiting,
-                    span,
-                });
+                let class = self.class_of(lock);
+                let waits = self.waits.store_mut();
+                let i = waits.push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
+                open.entry(actor).or_default().push(i);
             }
             Record::WaitEnd {
                 ts_ns,
@@ -155,13 +144,15 @@ impl Model {
             } => {
                 self.see(ts_ns);
                 let stack = open.entry(actor).or_default();
-                match stack.iter().rposition(|&i| self.waits[i].lock == lock) {
+                let waits = self.waits.store_mut();
+                match stack.iter().rposition(|&i| waits.lock(i) == lock) {
                     Some(at) => {
                         let i = stack.remove(at);
-                        self.waits[i].state = WaitState::Ended {
+                        let state = WaitState::Ended {
                             end_ns: ts_ns,
                             outcome,
                         };
+                        waits.set_state(i, state);
                     }
                     None => self.integrity.orphan_wait_ends += 1,
                 }
@@ -177,13 +168,14 @@ impl Model {
                 span,
             } => {
                 self.see(end_ns);
-                self.holds.push(Hold {
+                let class = self.class_of(lock);
+                self.holds.store_mut().push(Hold {
                     begin_ns: NonZeroU64::new(begin_ns),
                     contended_ns: NonZeroU64::new(contended_ns),
                     end_ns,
                     actor,
                     lock,
-                    class: self.class_of(lock),
+                    class,
                     mode,
                     site,
                     span,
@@ -236,16 +228,20 @@ impl Model {
     /// later began a wait that ended: then it was running again, and this wait's end was
     /// lost (to damage or dropped events).
     fn settle_open_waits(&mut self, open: IdMap<u64, Vec<usize>>) {
+        if open.values().all(Vec::is_empty) {
+            return;
+        }
+        let waits = self.waits.store_mut();
         let mut last_ended: HashMap<u64, usize> = HashMap::new();
-        for (i, w) in self.waits.iter().enumerate() {
-            if matches!(w.state, WaitState::Ended { .. }) {
-                last_ended.insert(w.actor, i);
+        for i in 0..waits.len() {
+            if waits.ended(i) {
+                last_ended.insert(waits.actor(i), i);
             }
         }
-        for (actor, waits) in open {
-            for i in waits {
+        for (actor, open_waits) in open {
+            for i in open_waits {
                 if last_ended.get(&actor).is_some_and(|&e| e > i) {
-                    self.waits[i].state = WaitState::Lost;
+                    waits.set_state(i, WaitState::Lost);
                 }
             }
         }
@@ -278,50 +274,6 @@ impl Model {
                 site: String::new(),
             });
         }
-    }
-
-    /// Indexes holds by (lock, actor) in end order. Holds arrive in end order per actor, so
-    /// a list is sorted only when the trace had them out of order.
-    pub(super) fn index_holds(&mut self) {
-        // Count first, so each list is allocated once at its final size.
-        let mut counts: IdMap<(u64, u64), usize> = IdMap::default();
-        for h in &self.holds {
-            *counts.entry((h.lock, h.actor)).or_default() += 1;
-        }
-        let mut index: IdMap<(u64, u64), HoldList> = (counts.into_iter())
-            .map(|(key, n)| {
-                let list = HoldList {
-                    end_ns: Vec::with_capacity(n),
-                    holds: Vec::with_capacity(n),
-                    sorted: true,
-                };
-                (key, list)
-            })
-            .collect();
-        for (i, h) in self.holds.iter().enumerate() {
-            // More than 2^32 holds would take 256 GiB; the index stops there.
-            let Ok(i) = u32::try_from(i) else { break };
-            let Some(list) = index.get_mut(&(h.lock, h.actor)) else {
-                continue;
-            };
-            list.sorted &= list.end_ns.last().is_none_or(|&e| e <= h.end_ns);
-            list.end_ns.push(h.end_ns);
-            list.holds.push(i);
-        }
-        for list in index.values_mut() {
-            if !list.sorted {
-                let mut pairs: Vec<(u64, u32)> = list
-                    .end_ns
-                    .iter()
-                    .copied()
-                    .zip(list.holds.iter().copied())
-                    .collect();
-                pairs.sort_by_key(|p| p.0);
-                (list.end_ns, list.holds) = pairs.into_iter().unzip();
-                list.sorted = true;
-            }
-        }
-        self.hold_index = index;
     }
 }
 
@@ -368,7 +320,7 @@ mod tests {
         r.push(end(600, 1, 11));
         let m = model(r);
         let found: Vec<u64> = (m.waits.iter())
-            .map(|w| m.holder_hold(w, 2).unwrap().end_ns)
+            .map(|w| m.holder_hold(&w, 2).unwrap().end_ns)
             .collect();
         assert_eq!(found, [200, 600]);
     }

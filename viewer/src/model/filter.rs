@@ -29,9 +29,10 @@ impl Filter {
 }
 
 impl Model {
-    /// A copy holding only what `filter` selects. Definitions (actors, classes, stacks) stay
+    /// A model holding only what `filter` selects. Definitions (actors, classes, stacks) stay
     /// whole. With a time range the cumulative `ClassStats` snapshots no longer apply, so the
-    /// lock table's figures come from the events in the range.
+    /// lock table's figures come from the events in the range. Waits and holds are not
+    /// copied: the result shares their storage and lists the indexes it keeps (4 bytes each).
     pub fn filtered(&self, filter: &Filter) -> Model {
         if filter.is_empty() {
             return self.clone();
@@ -51,21 +52,15 @@ impl Model {
             spans: self.spans.clone(),
             ..Model::default()
         };
-        m.waits = (self.waits.iter())
-            .filter(|w| filter.class_ok(w.class))
-            .filter(|w| {
-                let to = match w.state {
-                    WaitState::Ended { end_ns, .. } => end_ns,
-                    _ => end,
-                };
-                filter.overlaps(w.begin_ns, to)
-            })
-            .cloned()
-            .collect();
-        m.holds = (self.holds.iter())
-            .filter(|h| filter.class_ok(h.class) && filter.overlaps(h.start_ns(), h.end_ns))
-            .copied()
-            .collect();
+        m.waits = self.waits.select(|w| {
+            let to = match w.state {
+                WaitState::Ended { end_ns, .. } => end_ns,
+                _ => end,
+            };
+            filter.class_ok(w.class) && filter.overlaps(w.begin_ns, to)
+        });
+        m.holds = (self.holds)
+            .select(|h| filter.class_ok(h.class) && filter.overlaps(h.start_ns(), h.end_ns));
         if filter.range_ns.is_none() {
             m.class_stats = (self.class_stats.iter())
                 .filter(|(c, _)| filter.class_ok(**c))
@@ -82,7 +77,6 @@ impl Model {
             })
             .cloned()
             .collect();
-        m.index_holds();
         m
     }
 }
@@ -112,7 +106,7 @@ mod tests {
             range_ns: Some((450, 600)),
         });
         assert_eq!(f.waits.len(), 1);
-        assert_eq!(f.waits[0].class, b);
+        assert_eq!(f.waits.get(0).unwrap().class, b);
         assert!(f.class_stats.is_empty());
         let row = f.lock_rows().into_iter().find(|r| r.class == b).unwrap();
         assert_eq!(row.contentions, 1);

@@ -38,13 +38,13 @@ impl Model {
             FlameKind::Wait => {
                 for w in &self.waits {
                     if let Some(ns) = w.duration_ns() {
-                        add(self.wait_frames(w), ns);
+                        add(self.wait_frames(&w), ns);
                     }
                 }
             }
             FlameKind::Hold => {
                 for h in &self.holds {
-                    add(self.hold_frames(h), h.known_ns());
+                    add(self.hold_frames(&h), h.known_ns());
                 }
             }
         }
@@ -55,7 +55,7 @@ impl Model {
 
     /// A wait's frames, root first, ending with the lock name. Without a captured stack the
     /// call site of the acquisition stands in as the one frame.
-    pub fn wait_frames(&self, w: &Wait) -> Vec<String> {
+    pub fn wait_frames(&self, w: &Wait<'_>) -> Vec<String> {
         let mut frames: Vec<String> = match self.stacks.get(&w.stack) {
             Some(ids) if w.stack != 0 && !ids.is_empty() => {
                 ids.iter().rev().map(|&f| self.frame_name(f)).collect()

@@ -139,7 +139,7 @@ impl Model {
             FlameKind::Wait => {
                 for w in &self.waits {
                     if let Some(ns) = w.duration_ns().filter(|&ns| ns > 0) {
-                        t.add(&mut index, self.wait_frames(w), ns, w.begin_ns);
+                        t.add(&mut index, self.wait_frames(&w), ns, w.begin_ns);
                     }
                 }
             }
@@ -147,7 +147,7 @@ impl Model {
                 for h in &self.holds {
                     let ns = h.known_ns();
                     if ns > 0 {
-                        t.add(&mut index, self.hold_frames(h), ns, h.start_ns());
+                        t.add(&mut index, self.hold_frames(&h), ns, h.start_ns());
                     }
                 }
             }

@@ -17,6 +17,7 @@ mod load;
 pub mod pools;
 pub mod sched;
 pub mod spans;
+mod store;
 pub mod table;
 #[cfg(test)]
 pub(crate) mod tests_support;
@@ -36,6 +37,7 @@ pub use flame::{FlameKind, FoldedStack};
 pub use flame_tree::{FlameNode, FlameOrder, FlameTree};
 pub use hash::{IdHasher, IdMap};
 pub use load::{load, load_with_progress};
+pub use store::{HoldIter, Holds, WaitIter, Waits};
 pub use table::{ActorRow, FiguresFrom, HolderCount, LockRow, SiteRow};
 pub use timeline::{Lane, Span, SpanKind};
 pub use waitfor::{WaitEdge, WaitForGraph};
@@ -61,10 +63,10 @@ pub struct Model {
     pub frames: HashMap<u64, Frame>,
     /// Interned stacks by id: frame ids, innermost first.
     pub stacks: HashMap<u64, Vec<u64>>,
-    /// Every contended wait, in the order it began.
-    pub waits: Vec<Wait>,
-    /// Every recorded hold, in the order it ended.
-    pub holds: Vec<Hold>,
+    /// Every contended wait, in the order it began (stored packed: see [`Waits`]).
+    pub waits: Waits,
+    /// Every recorded hold, in the order it ended (stored packed: see [`Holds`]).
+    pub holds: Holds,
     /// The last `ClassStats` snapshot of each class.
     pub class_stats: HashMap<u64, ClassStats>,
     /// Detector alerts, in trace order.
@@ -76,29 +78,6 @@ pub struct Model {
     /// Tracing span definitions (see [`spans`]).
     pub spans: spans::SpanTable,
     strings: HashMap<u64, String>,
-    /// Holds by (lock, actor), sorted by end time: finds who held what when a wait began.
-    hold_index: IdMap<(u64, u64), HoldList>,
-}
-
-/// The holds of one lock by one actor, in end order.
-#[derive(Clone, Debug)]
-struct HoldList {
-    /// Their end times, ascending: searched without touching the holds themselves.
-    end_ns: Vec<u64>,
-    /// Their indexes into [`Model::holds`], in the same order.
-    holds: Vec<u32>,
-    /// Whether `end_ns` is still ascending (while the index is built).
-    sorted: bool,
-}
-
-impl Default for HoldList {
-    fn default() -> Self {
-        HoldList {
-            end_ns: Vec::new(),
-            holds: Vec::new(),
-            sorted: true,
-        }
-    }
 }
 
 /// How whole the trace is.
@@ -198,9 +177,9 @@ pub enum WaitState {
     Lost,
 }
 
-/// One contended acquisition (or condvar wait).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Wait {
+/// One contended acquisition (or condvar wait), as [`Waits`] hands it out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wait<'a> {
     /// Who waited.
     pub actor: u64,
     /// For which lock instance.
@@ -214,16 +193,19 @@ pub struct Wait {
     /// The waiter's stack id, 0 when none was captured.
     pub stack: u64,
     /// Actors that held the lock when the wait began.
-    pub holders: Vec<u64>,
+    pub holders: &'a [u64],
     /// When the wait began.
     pub begin_ns: u64,
     /// How it ended.
     pub state: WaitState,
-    /// The waiter's tracing span (see [`Model::spans`]), 0 when none.
+    /// The waiter's tracing span (see [`Model::spans`]), 0 when none. (Stored in 32 bits
+    /// like every id: see [`Waits`].)
     pub span: u64,
+    /// Its index in the model's storage (shared by filtered views).
+    raw: u32,
 }
 
-impl Wait {
+impl Wait<'_> {
     /// The wait time, when the wait ended.
     pub fn duration_ns(&self) -> Option<u64> {
         match self.state {
@@ -236,8 +218,7 @@ impl Wait {
 /// One recorded hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Hold {
-    /// When the hold began, `None` when it was not timed. (`NonZeroU64` keeps a hold
-    /// small: a large trace has millions.)
+    /// When the hold began, `None` when it was not timed.
     pub begin_ns: Option<NonZeroU64>,
     /// When the first waiter arrived, `None` when nobody waited.
     pub contended_ns: Option<NonZeroU64>,
@@ -327,24 +308,32 @@ impl Model {
 
     /// The hold `holder` had on the wait's lock when the wait began: the first recorded hold
     /// of that lock by that actor which ends after the wait began and starts before it ended.
-    pub fn holder_hold(&self, wait: &Wait, holder: u64) -> Option<&Hold> {
-        self.holder_hold_index(wait, holder).map(|i| &self.holds[i])
+    pub fn holder_hold(&self, wait: &Wait<'_>, holder: u64) -> Option<Hold> {
+        self.holder_hold_index(wait, holder)
+            .and_then(|i| self.holds.get(i))
     }
 
-    /// Like [`Model::holder_hold`], as an index into [`Model::holds`].
-    pub fn holder_hold_index(&self, wait: &Wait, holder: u64) -> Option<usize> {
-        let list = self.hold_index.get(&(wait.lock, holder))?;
-        let first = list.end_ns.partition_point(|&e| e < wait.begin_ns);
-        let i = *list.holds.get(first)? as usize;
+    /// Like [`Model::holder_hold`], as an index into [`Model::holds`]; `None` also when this
+    /// model's filter left that hold out.
+    pub fn holder_hold_index(&self, wait: &Wait<'_>, holder: u64) -> Option<usize> {
+        // The wait's own holders were paired with their holds when the trace was loaded.
+        if let Some(raw) = self.waits.resolved_hold(wait, holder) {
+            return self.holds.position(raw?);
+        }
+        // Anyone else: the first of their holds of the lock that ends after the wait began.
+        let (i, h) = (self.holds.iter().enumerate())
+            .filter(|(_, h)| h.lock == wait.lock && h.actor == holder)
+            .filter(|(_, h)| h.end_ns >= wait.begin_ns)
+            .min_by_key(|(_, h)| h.end_ns)?;
         let overlaps = match wait.state {
-            WaitState::Ended { end_ns, .. } => self.holds[i].start_ns() <= end_ns,
+            WaitState::Ended { end_ns, .. } => h.start_ns() <= end_ns,
             _ => true,
         };
         overlaps.then_some(i)
     }
 
     /// Waits with no `WaitEnd`: still waiting when the trace ended.
-    pub fn still_waiting(&self) -> impl Iterator<Item = &Wait> {
+    pub fn still_waiting(&self) -> impl Iterator<Item = Wait<'_>> {
         self.waits
             .iter()
             .filter(|w| w.state == WaitState::StillWaiting)

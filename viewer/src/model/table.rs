@@ -268,8 +268,8 @@ impl Model {
             if w.state == WaitState::StillWaiting {
                 row.still_waiting += 1;
             }
-            for &h in &w.holders {
-                let site = self.holder_hold(w, h).map(|hold| hold.site);
+            for &h in w.holders {
+                let site = self.holder_hold(&w, h).map(|hold| hold.site);
                 *holders.entry((h, site)).or_default() += 1;
             }
         }

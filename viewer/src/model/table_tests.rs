@@ -245,8 +245,8 @@ fn a_wait_whose_end_was_lost_is_not_reported_as_still_waiting() {
         end(260, 2, 10),
     ]);
     let m = model(r);
-    assert_eq!(m.waits[0].state, WaitState::Lost);
-    assert_eq!(m.waits[1].duration_ns(), Some(50));
+    assert_eq!(m.waits.get(0).unwrap().state, WaitState::Lost);
+    assert_eq!(m.waits.get(1).unwrap().duration_ns(), Some(50));
     assert_eq!(m.still_waiting().count(), 0);
     assert_eq!(m.integrity.orphan_wait_ends, 1);
 }
@@ -262,8 +262,8 @@ fn a_wait_nested_in_another_ends_without_closing_it() {
         end(180, 1, 20),
     ]);
     let m = model(r);
-    assert_eq!(m.waits[0].duration_ns(), Some(80));
-    assert_eq!(m.waits[1].duration_ns(), Some(20));
+    assert_eq!(m.waits.get(0).unwrap().duration_ns(), Some(80));
+    assert_eq!(m.waits.get(1).unwrap().duration_ns(), Some(20));
     assert_eq!(m.integrity.orphan_wait_ends, 0);
 }
 

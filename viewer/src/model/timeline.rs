@@ -99,7 +99,7 @@ impl Model {
             return Vec::new();
         };
         (w.holders.iter())
-            .map(|&h| (h, self.holder_hold_index(w, h)))
+            .map(|&h| (h, self.holder_hold_index(&w, h)))
             .collect()
     }
 

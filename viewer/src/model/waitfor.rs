@@ -76,7 +76,7 @@ impl Model {
                     // Holds are sampled: fall back on who held the lock when the wait began,
                     // minus those whose recorded hold had ended by now.
                     let ended = |&h: &u64| {
-                        self.holder_hold(w, h)
+                        self.holder_hold(&w, h)
                             .is_some_and(|hold| hold.end_ns <= at_ns)
                     };
                     (released_by, holders) = w.holders.iter().copied().partition(ended);

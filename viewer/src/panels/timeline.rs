@@ -294,7 +294,9 @@ fn holder_arrows(
     lane_y: &std::collections::HashMap<u64, f32>,
     to_x: &impl Fn(f64) -> f32,
 ) {
-    let w = &m.waits[i];
+    let Some(w) = m.waits.get(i) else {
+        return;
+    };
     let Some(&wy) = lane_y.get(&w.actor) else {
         return;
     };
@@ -303,9 +305,8 @@ fn holder_arrows(
         let Some(&hy) = lane_y.get(&holder) else {
             continue;
         };
-        let t = hold.map_or(w.begin_ns, |h| {
-            m.holds[h].start_ns().max(w.begin_ns.min(m.holds[h].end_ns))
-        });
+        let t = (hold.and_then(|h| m.holds.get(h)))
+            .map_or(w.begin_ns, |h| h.start_ns().max(w.begin_ns.min(h.end_ns)));
         let from = Pos2::new(to_x(t as f64), hy + LANE_H / 2.0);
         painter.arrow(from, to - from, Stroke::new(2.0, Color32::WHITE));
     }
@@ -315,15 +316,16 @@ fn holder_arrows(
 fn describe(m: &Model, hit: Hit) -> String {
     match hit {
         Hit::Wait(i) => {
-            let w = &m.waits[i];
+            let Some(w) = m.waits.get(i) else {
+                return String::new();
+            };
             let how_long = w.duration_ns().map_or_else(
                 || "was still waiting at the end".to_owned(),
                 |d| format!("waited {}", ns(d)),
             );
             let holders: Vec<String> = (m.wait_holders(i).into_iter())
-                .map(|(h, hold)| match hold {
-                    Some(hi) => {
-                        let hold = &m.holds[hi];
+                .map(|(h, hold)| match hold.and_then(|hi| m.holds.get(hi)) {
+                    Some(hold) => {
                         format!(
                             "{} (took it at {}, held {})",
                             m.actor_name(h),
@@ -347,7 +349,9 @@ fn describe(m: &Model, hit: Hit) -> String {
             )
         }
         Hit::Hold(i) => {
-            let h = &m.holds[i];
+            let Some(h) = m.holds.get(i) else {
+                return String::new();
+            };
             let waited = h.contended_ns.map_or_else(String::new, |c| {
                 format!(", others waited from {}", ns(c.get()))
             });

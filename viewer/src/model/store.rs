@@ -1,0 +1,676 @@
+//! Compact storage of a trace's waits and holds, and the views the rest of the model reads
+//! them through.
+//!
+//! A large trace has millions of both, so each is kept in a fixed-size record of 32-bit
+//! fields (a hold in 40 bytes, a wait in 56, against 72 and 120 plus a holder list for the
+//! plain structs): ids as [`Id32`], a hold's begin and contention times as offsets back from
+//! its end, the mode as one `u32`, every wait's holders in one shared list. Anything that does
+//! not fit (an id above 2^31, a hold longer than 4 s, a permit count near `u32::MAX`) is kept
+//! whole beside it, so nothing is lost. [`Wait`] and [`Hold`] are unpacked on access.
+//!
+//! The storage sits behind an `Arc`: a filtered model ([`super::Filter`]) shares it and keeps
+//! only the indexes it selects, so filtering a 10-million-event trace copies no event.
+
+use std::num::NonZeroU64;
+use std::sync::Arc;
+
+use lockscope::format::{Mode, Outcome};
+
+use super::hash::IdMap;
+use super::{Hold, Wait, WaitState};
+
+/// Ids below this are stored as themselves; larger ones go into [`BigIds`].
+const BIG: u32 = 1 << 31;
+/// A packed field whose value is kept whole in a side table.
+const ODD: u32 = u32::MAX;
+/// A hold's begin or contention time that is absent (not timed, nobody waited).
+const NONE: u32 = u32::MAX - 1;
+/// Marks "no hold" in the resolved holder table.
+const NO_HOLD: u32 = u32::MAX;
+
+/// A trace id in 32 bits: the probe hands out ids counting up from 1, so every id below 2^31
+/// is kept as itself; a larger one is an index into [`BigIds`] with the top bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Id32(u32);
+
+/// The ids too large for [`Id32`], interned.
+#[derive(Clone, Debug, Default)]
+struct BigIds {
+    ids: Vec<u64>,
+    index: IdMap<u64, u32>,
+}
+
+impl BigIds {
+    fn pack(&mut self, id: u64) -> Id32 {
+        if let Ok(small) = u32::try_from(id)
+            && small < BIG
+        {
+            return Id32(small);
+        }
+        let next = self.ids.len();
+        let ix = *self.index.entry(id).or_insert_with(|| {
+            self.ids.push(id);
+            // 2^31 distinct large ids would need 16 GiB for this table alone: unreachable;
+            // the last slot is reused rather than wrapping into the small ids.
+            u32::try_from(next).map_or(BIG - 1, |n| n.min(BIG - 1))
+        });
+        Id32(BIG | ix)
+    }
+
+    fn get(&self, v: Id32) -> u64 {
+        if v.0 < BIG {
+            u64::from(v.0)
+        } else {
+            (self.ids.get((v.0 & !BIG) as usize)).map_or(0, |&id| id)
+        }
+    }
+}
+
+/// A mode in one `u32`: 0, 1, 2 for exclusive, shared, condvar; `3 + n` for `n` permits;
+/// [`ODD`] for a permit count too large for that (kept in a side table).
+fn pack_mode(mode: Mode) -> u32 {
+    match mode {
+        Mode::Exclusive => 0,
+        Mode::Shared => 1,
+        Mode::Condvar => 2,
+        Mode::Permits(n) => n.checked_add(3).filter(|&v| v < ODD).unwrap_or(ODD),
+    }
+}
+
+fn unpack_mode(v: u32) -> Mode {
+    match v {
+        0 => Mode::Exclusive,
+        1 => Mode::Shared,
+        2 => Mode::Condvar,
+        n => Mode::Permits(n - 3),
+    }
+}
+
+/// A wait's state in 4 bits.
+fn pack_state(state: WaitState) -> u32 {
+    match state {
+        WaitState::StillWaiting => 0,
+        WaitState::Lost => 1,
+        WaitState::Ended { outcome, .. } => match outcome {
+            Outcome::Acquired => 2,
+            Outcome::TimedOut => 3,
+            Outcome::Closed => 4,
+        },
+    }
+}
+
+/// One wait, packed (56 bytes).
+#[derive(Clone, Copy, Debug)]
+struct PackedWait {
+    begin_ns: u64,
+    /// Valid when the state says it ended.
+    end_ns: u64,
+    actor: Id32,
+    lock: Id32,
+    class: Id32,
+    site: Id32,
+    stack: Id32,
+    span: Id32,
+    mode: u32,
+    /// Where its holders start in [`WaitStore::holders`].
+    holders_at: u32,
+    /// Holder count << 4 | state (see [`pack_state`]). A record is at most 16 MiB, so a
+    /// wait has fewer than 2^28 holders.
+    count_state: u32,
+}
+
+/// One hold, packed (40 bytes).
+#[derive(Clone, Copy, Debug)]
+struct PackedHold {
+    end_ns: u64,
+    /// `end_ns - begin_ns`; [`NONE`] when not timed; [`ODD`]: the whole hold is in
+    /// [`HoldStore::odd`].
+    begin_back: u32,
+    /// `end_ns - contended_ns`; [`NONE`] when nobody waited.
+    contended_back: u32,
+    actor: Id32,
+    lock: Id32,
+    class: Id32,
+    site: Id32,
+    span: Id32,
+    mode: u32,
+}
+
+/// Every wait, packed, with its holders.
+#[derive(Clone, Debug, Default)]
+pub(super) struct WaitStore {
+    waits: Vec<PackedWait>,
+    /// The holders of every wait, one after the other.
+    holders: Vec<u64>,
+    /// For each entry of `holders`: the index of that holder's hold in [`HoldStore`], or
+    /// [`NO_HOLD`]. Filled by [`resolve_holder_holds`].
+    holder_holds: Vec<u32>,
+    ids: BigIds,
+    /// Modes that did not pack, by wait index.
+    odd_modes: IdMap<u32, Mode>,
+}
+
+/// Every hold, packed.
+#[derive(Clone, Debug, Default)]
+pub(super) struct HoldStore {
+    holds: Vec<PackedHold>,
+    ids: BigIds,
+    /// Holds that did not pack, whole, by index.
+    odd: IdMap<u32, Hold>,
+}
+
+impl WaitStore {
+    /// Wait `raw`, which must be below `len()`.
+    fn wait(&self, raw: u32) -> Wait<'_> {
+        let p = &self.waits[raw as usize];
+        let id = |v| self.ids.get(v);
+        let count = (p.count_state >> 4) as usize;
+        let at = p.holders_at as usize;
+        let holders = self.holders.get(at..at + count).unwrap_or(&[]);
+        let outcome = |o| WaitState::Ended {
+            end_ns: p.end_ns,
+            outcome: o,
+        };
+        let state = match p.count_state & 0xf {
+            0 => WaitState::StillWaiting,
+            1 => WaitState::Lost,
+            3 => outcome(Outcome::TimedOut),
+            4 => outcome(Outcome::Closed),
+            _ => outcome(Outcome::Acquired),
+        };
+        let mode = match p.mode {
+            ODD => self.odd_modes.get(&raw).copied().unwrap_or(Mode::Exclusive),
+            m => unpack_mode(m),
+        };
+        Wait {
+            actor: id(p.actor),
+            lock: id(p.lock),
+            class: id(p.class),
+            mode,
+            site: id(p.site),
+            stack: id(p.stack),
+            holders,
+            begin_ns: p.begin_ns,
+            state,
+            span: id(p.span),
+            raw,
+        }
+    }
+
+    /// Appends a wait; returns its index.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn push(
+        &mut self,
+        actor: u64,
+        lock: u64,
+        class: u64,
+        mode: Mode,
+        site: u64,
+        stack: u64,
+        holders: &[u64],
+        begin_ns: u64,
+        span: u64,
+    ) -> usize {
+        let raw = self.waits.len();
+        // Past 2^32 entries (32 GiB of holders) the list is full and later waits get none.
+        let holders_at = u32::try_from(self.holders.len()).unwrap_or(u32::MAX);
+        let count = if holders_at == u32::MAX {
+            0
+        } else {
+            holders.len().min((1 << 28) - 1)
+        };
+        self.holders.extend_from_slice(&holders[..count]);
+        let mode = match pack_mode(mode) {
+            ODD => {
+                self.odd_modes.insert(raw as u32, mode);
+                ODD
+            }
+            m => m,
+        };
+        let ids = &mut self.ids;
+        self.waits.push(PackedWait {
+            begin_ns,
+            end_ns: 0,
+            actor: ids.pack(actor),
+            lock: ids.pack(lock),
+            class: ids.pack(class),
+            site: ids.pack(site),
+            stack: ids.pack(stack),
+            span: ids.pack(span),
+            mode,
+            holders_at,
+            count_state: (count as u32) << 4,
+        });
+        raw
+    }
+
+    /// The lock of wait `raw` (to match a `WaitEnd`).
+    pub(super) fn lock(&self, raw: usize) -> u64 {
+        self.waits.get(raw).map_or(0, |p| self.ids.get(p.lock))
+    }
+
+    /// The actor of wait `raw`.
+    pub(super) fn actor(&self, raw: usize) -> u64 {
+        self.waits.get(raw).map_or(0, |p| self.ids.get(p.actor))
+    }
+
+    /// Whether wait `raw` ended.
+    pub(super) fn ended(&self, raw: usize) -> bool {
+        self.waits
+            .get(raw)
+            .is_some_and(|p| p.count_state & 0xf >= 2)
+    }
+
+    /// Sets how wait `raw` ended.
+    pub(super) fn set_state(&mut self, raw: usize, state: WaitState) {
+        if let Some(p) = self.waits.get_mut(raw) {
+            p.count_state = (p.count_state & !0xf) | pack_state(state);
+            if let WaitState::Ended { end_ns, .. } = state {
+                p.end_ns = end_ns;
+            }
+        }
+    }
+
+    /// The number of waits.
+    pub(super) fn len(&self) -> usize {
+        self.waits.len()
+    }
+
+    /// Holders of wait `raw` paired with their resolved hold (raw hold index).
+    fn holder_holds(&self, raw: u32) -> impl Iterator<Item = (u64, Option<u32>)> + '_ {
+        let p = self.waits.get(raw as usize);
+        let (at, count) = p.map_or((0, 0), |p| {
+            (p.holders_at as usize, (p.count_state >> 4) as usize)
+        });
+        let holders = self.holders.get(at..at + count).unwrap_or(&[]);
+        let holds = self.holder_holds.get(at..at + count).unwrap_or(&[]);
+        (holders.iter().enumerate()).map(move |(i, &h)| {
+            let hold = holds.get(i).copied().filter(|&x| x != NO_HOLD);
+            (h, hold)
+        })
+    }
+}
+
+impl HoldStore {
+    fn get(&self, raw: u32) -> Option<Hold> {
+        ((raw as usize) < self.holds.len()).then(|| self.hold(raw))
+    }
+
+    /// Hold `raw`, which must be below `len()`.
+    fn hold(&self, raw: u32) -> Hold {
+        let p = &self.holds[raw as usize];
+        if p.begin_back == ODD
+            && let Some(h) = self.odd.get(&raw)
+        {
+            return *h;
+        }
+        let back = |b: u32| match b {
+            NONE => None,
+            b => NonZeroU64::new(p.end_ns - u64::from(b)),
+        };
+        let id = |v| self.ids.get(v);
+        Hold {
+            begin_ns: back(p.begin_back),
+            contended_ns: back(p.contended_back),
+            end_ns: p.end_ns,
+            actor: id(p.actor),
+            lock: id(p.lock),
+            class: id(p.class),
+            mode: unpack_mode(p.mode),
+            site: id(p.site),
+            span: id(p.span),
+        }
+    }
+
+    /// Appends a hold.
+    pub(super) fn push(&mut self, h: Hold) {
+        let raw = self.holds.len() as u32;
+        let back = |t: Option<NonZeroU64>| match t {
+            None => Some(NONE),
+            Some(t) => (h.end_ns.checked_sub(t.get()))
+                .and_then(|d| u32::try_from(d).ok())
+                .filter(|&d| d < NONE),
+        };
+        let (begin_back, contended_back, mode) =
+            match (back(h.begin_ns), back(h.contended_ns), pack_mode(h.mode)) {
+                (Some(b), Some(c), m) if m != ODD => (b, c, m),
+                _ => {
+                    self.odd.insert(raw, h);
+                    (ODD, NONE, 0)
+                }
+            };
+        let ids = &mut self.ids;
+        self.holds.push(PackedHold {
+            end_ns: h.end_ns,
+            begin_back,
+            contended_back,
+            actor: ids.pack(h.actor),
+            lock: ids.pack(h.lock),
+            class: ids.pack(h.class),
+            site: ids.pack(h.site),
+            span: ids.pack(h.span),
+            mode,
+        });
+    }
+}
+
+/// Finds, for every holder of every wait, its hold: the first recorded hold of the wait's
+/// lock by that holder which ends after the wait began, if it started before the wait ended.
+///
+/// Holds come in end order per actor (the probe records a hold when it ends), so one pass
+/// over the holds in trace order, with each (lock, holder)'s waits sorted by their start,
+/// pairs them; a (lock, holder) whose holds came out of order is paired again after sorting
+/// its holds.
+pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
+    // (lock, holder) → (wait start, entry in `waits.holders`), and the pass's cursor.
+    #[derive(Default)]
+    struct Queries {
+        list: Vec<(u64, u32)>,
+        next: usize,
+        last_end: u64,
+        disordered: bool,
+    }
+    let mut keys: IdMap<(u64, u64), Queries> = IdMap::default();
+    for p in &waits.waits {
+        let lock = waits.ids.get(p.lock);
+        let count = (p.count_state >> 4) as usize;
+        for i in p.holders_at as usize..p.holders_at as usize + count {
+            let Some(&holder) = waits.holders.get(i) else {
+                break;
+            };
+            let entry = keys.entry((lock, holder)).or_default();
+            entry.list.push((p.begin_ns, i as u32));
+        }
+    }
+    let mut resolved = vec![NO_HOLD; waits.holders.len()];
+    if keys.is_empty() {
+        waits.holder_holds = resolved;
+        return;
+    }
+    for q in keys.values_mut() {
+        q.list.sort_unstable();
+    }
+    for (raw, p) in holds.holds.iter().enumerate() {
+        let (lock, actor, end_ns) = if p.begin_back == ODD {
+            match holds.odd.get(&(raw as u32)) {
+                Some(h) => (h.lock, h.actor, h.end_ns),
+                None => continue,
+            }
+        } else {
+            (holds.ids.get(p.lock), holds.ids.get(p.actor), p.end_ns)
+        };
+        let Some(q) = keys.get_mut(&(lock, actor)) else {
+            continue;
+        };
+        if end_ns < q.last_end {
+            q.disordered = true;
+        }
+        q.last_end = end_ns;
+        while let Some(&(begin, entry)) = q.list.get(q.next)
+            && begin <= end_ns
+        {
+            resolved[entry as usize] = raw as u32;
+            q.next += 1;
+        }
+    }
+    // Out of order: pair again against the holds sorted by end (stable, so equal ends keep
+    // trace order, as in the ordered pass).
+    let disordered: IdMap<(u64, u64), Vec<(u64, u32)>> = (keys.iter())
+        .filter(|(_, q)| q.disordered)
+        .map(|(k, _)| (*k, Vec::new()))
+        .collect();
+    if !disordered.is_empty() {
+        let mut lists = disordered;
+        for raw in 0..holds.holds.len() as u32 {
+            if let Some(h) = holds.get(raw)
+                && let Some(l) = lists.get_mut(&(h.lock, h.actor))
+            {
+                l.push((h.end_ns, raw));
+            }
+        }
+        for (key, mut list) in lists {
+            list.sort_by_key(|&(end, _)| end);
+            for &(begin, entry) in &keys[&key].list {
+                let first = list.partition_point(|&(end, _)| end < begin);
+                resolved[entry as usize] = list.get(first).map_or(NO_HOLD, |&(_, raw)| raw);
+            }
+        }
+    }
+    // A hold that started after the wait ended did not make it wait.
+    for p in &waits.waits {
+        let state = p.count_state & 0xf;
+        if state < 2 {
+            continue;
+        }
+        let count = (p.count_state >> 4) as usize;
+        for entry in p.holders_at as usize..p.holders_at as usize + count {
+            let Some(&raw) = resolved.get(entry).filter(|&&r| r != NO_HOLD) else {
+                continue;
+            };
+            let starts_after = holds.get(raw).is_some_and(|h| h.start_ns() > p.end_ns);
+            if starts_after {
+                resolved[entry] = NO_HOLD;
+            }
+        }
+    }
+    waits.holder_holds = resolved;
+}
+
+/// Which indexes of a store a view shows: all, or an ascending selection.
+#[derive(Clone, Debug, Default)]
+enum Selection {
+    #[default]
+    All,
+    Some(Arc<[u32]>),
+}
+
+impl Selection {
+    fn len(&self, all: usize) -> usize {
+        match self {
+            Selection::All => all,
+            Selection::Some(s) => s.len(),
+        }
+    }
+
+    fn raw(&self, i: usize, all: usize) -> Option<u32> {
+        match self {
+            Selection::All => (i < all).then_some(i as u32),
+            Selection::Some(s) => s.get(i).copied(),
+        }
+    }
+
+    /// The position of raw index `raw` in the view, if it shows it.
+    fn position(&self, raw: u32, all: usize) -> Option<usize> {
+        match self {
+            Selection::All => ((raw as usize) < all).then_some(raw as usize),
+            Selection::Some(s) => s.binary_search(&raw).ok(),
+        }
+    }
+}
+
+/// The waits of a model, in the order they began (see [`Wait`]).
+#[derive(Clone, Debug, Default)]
+pub struct Waits {
+    store: Arc<WaitStore>,
+    sel: Selection,
+}
+
+/// The holds of a model, in the order they ended (see [`Hold`]).
+#[derive(Clone, Debug, Default)]
+pub struct Holds {
+    store: Arc<HoldStore>,
+    sel: Selection,
+}
+
+impl Waits {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.sel.len(self.store.waits.len())
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Wait `i`.
+    pub fn get(&self, i: usize) -> Option<Wait<'_>> {
+        Some(self.store.wait(self.sel.raw(i, self.store.waits.len())?))
+    }
+
+    /// Every wait, in order.
+    pub fn iter(&self) -> WaitIter<'_> {
+        WaitIter {
+            waits: self,
+            range: 0..self.len(),
+        }
+    }
+
+    /// The builder's storage; copied only if a snapshot still shares it.
+    pub(super) fn store_mut(&mut self) -> &mut WaitStore {
+        self.sel = Selection::All;
+        Arc::make_mut(&mut self.store)
+    }
+
+    /// The waits whose index passes `keep`, sharing this storage.
+    pub(super) fn select(&self, keep: impl Fn(&Wait<'_>) -> bool) -> Waits {
+        let sel: Vec<u32> = (self.iter()).filter(|w| keep(w)).map(|w| w.raw).collect();
+        Waits {
+            store: Arc::clone(&self.store),
+            sel: Selection::Some(sel.into()),
+        }
+    }
+
+    /// The resolved hold of `holder` for `wait` (a raw hold index), when `holder` is one of
+    /// the wait's holders: `Some(None)` when it has none.
+    pub(super) fn resolved_hold(&self, wait: &Wait<'_>, holder: u64) -> Option<Option<u32>> {
+        (self.store.holder_holds(wait.raw))
+            .find(|&(h, _)| h == holder)
+            .map(|(_, hold)| hold)
+    }
+}
+
+impl Holds {
+    /// How many.
+    pub fn len(&self) -> usize {
+        self.sel.len(self.store.holds.len())
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Hold `i`.
+    pub fn get(&self, i: usize) -> Option<Hold> {
+        Some(self.store.hold(self.sel.raw(i, self.store.holds.len())?))
+    }
+
+    /// Every hold, in order.
+    pub fn iter(&self) -> HoldIter<'_> {
+        HoldIter {
+            holds: self,
+            range: 0..self.len(),
+        }
+    }
+
+    /// The builder's storage; copied only if a snapshot still shares it.
+    pub(super) fn store_mut(&mut self) -> &mut HoldStore {
+        self.sel = Selection::All;
+        Arc::make_mut(&mut self.store)
+    }
+
+    pub(super) fn store(&self) -> &HoldStore {
+        &self.store
+    }
+
+    /// The holds that pass `keep`, sharing this storage.
+    pub(super) fn select(&self, keep: impl Fn(&Hold) -> bool) -> Holds {
+        let n = self.store.holds.len();
+        let sel: Vec<u32> = (0..self.len())
+            .filter_map(|i| self.sel.raw(i, n))
+            .filter(|&raw| keep(&self.store.hold(raw)))
+            .collect();
+        Holds {
+            store: Arc::clone(&self.store),
+            sel: Selection::Some(sel.into()),
+        }
+    }
+
+    /// The position in this view of raw hold `raw`, if the view shows it.
+    pub(super) fn position(&self, raw: u32) -> Option<usize> {
+        self.sel.position(raw, self.store.holds.len())
+    }
+}
+
+/// An iterator over [`Waits`].
+#[derive(Clone, Debug)]
+pub struct WaitIter<'a> {
+    waits: &'a Waits,
+    range: std::ops::Range<usize>,
+}
+
+impl<'a> Iterator for WaitIter<'a> {
+    type Item = Wait<'a>;
+
+    fn next(&mut self) -> Option<Wait<'a>> {
+        self.range.find_map(|i| self.waits.get(i))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for WaitIter<'_> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        let waits = self.waits;
+        self.range.by_ref().rev().find_map(|i| waits.get(i))
+    }
+}
+
+impl ExactSizeIterator for WaitIter<'_> {}
+
+/// An iterator over [`Holds`].
+#[derive(Clone, Debug)]
+pub struct HoldIter<'a> {
+    holds: &'a Holds,
+    range: std::ops::Range<usize>,
+}
+
+impl Iterator for HoldIter<'_> {
+    type Item = Hold;
+
+    fn next(&mut self) -> Option<Hold> {
+        self.range.find_map(|i| self.holds.get(i))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.range.size_hint()
+    }
+}
+
+impl DoubleEndedIterator for HoldIter<'_> {
+    fn next_back(&mut self) -> Option<Hold> {
+        let holds = self.holds;
+        self.range.by_ref().rev().find_map(|i| holds.get(i))
+    }
+}
+
+impl ExactSizeIterator for HoldIter<'_> {}
+
+impl<'a> IntoIterator for &'a Waits {
+    type Item = Wait<'a>;
+    type IntoIter = WaitIter<'a>;
+    fn into_iter(self) -> WaitIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Holds {
+    type Item = Hold;
+    type IntoIter = HoldIter<'a>;
+    fn into_iter(self) -> HoldIter<'a> {
+        self.iter()
+    }
+}
