@@ -71,6 +71,18 @@ impl LiveTab {
         }
     }
 
+    /// Connects again (after the connection failed or ended); what was shown stays until
+    /// the new stream's first snapshot replaces it.
+    pub fn reconnect(&mut self, addr: &str, ctx: Option<&egui::Context>) {
+        let ctx = ctx.cloned();
+        self.live = Source::Live(addr.to_owned()).connect(move || {
+            if let Some(c) = &ctx {
+                c.request_repaint();
+            }
+        });
+        self.status = LiveStatus::Connecting;
+    }
+
     /// The status line: `live — connected to ADDR`, `live — disconnected: why`, ...
     pub fn status_text(&self, addr: &str) -> String {
         match &self.status {
@@ -519,7 +531,9 @@ impl ViewerApp {
             TabState::Ready(v) => v.ui(ui, &others),
             TabState::Live(l) => {
                 let addr = tab.source.path().display().to_string();
-                live_status_ui(ui, l, &addr);
+                if live_status_ui(ui, l, &addr) {
+                    l.reconnect(&addr, Some(ui.ctx()));
+                }
                 match &mut l.view {
                     Some(v) => v.ui(ui, &others),
                     None if matches!(l.status, LiveStatus::Disconnected(_)) => {
@@ -542,28 +556,41 @@ impl ViewerApp {
 }
 
 /// The live tab's status line: green while connected, amber with the reason once not.
-fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) {
+/// Returns true when the user asked to reconnect.
+fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool {
     let text = l.status_text(addr);
+    let mut reconnect = false;
     ui.horizontal_wrapped(|ui| match &l.status {
         LiveStatus::Connected => {
             ui.label(RichText::new(text).color(egui::Color32::from_rgb(90, 200, 120)));
             if let (Some(v), Some(at)) = (&l.view, l.updated) {
                 ui.label(format!(
-                    "— {} records, {} into the recording, updated {:.1} s ago",
+                    "— {} waits and holds, {} into the recording, updated {:.1} s ago",
                     v.model.waits.len() + v.model.holds.len(),
                     ns(v.model.end_ns),
                     at.elapsed().as_secs_f32()
                 ));
             }
         }
-        LiveStatus::Disconnected(_) => {
-            ui.label(RichText::new(text).color(WARN));
+        LiveStatus::Disconnected(_) | LiveStatus::Ended => {
+            let color = if matches!(l.status, LiveStatus::Ended) {
+                ui.visuals().text_color()
+            } else {
+                WARN
+            };
+            ui.label(RichText::new(text).color(color));
+            reconnect = ui
+                .button("Reconnect")
+                .on_hover_text(format!("Connect to {addr} again"))
+                .clicked();
         }
-        _ => {
+        LiveStatus::Connecting => {
+            ui.spinner();
             ui.label(text);
         }
     });
     ui.separator();
+    reconnect
 }
 
 fn finish(source: &Source, r: Result<Model, String>, look: &FirstLook) -> TabState {

@@ -29,6 +29,12 @@ const DEADLINE: Duration = Duration::from_secs(10);
 fn serve() -> (String, Sender<Vec<u8>>, JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap().to_string();
+    let (tx, server) = serve_on(listener);
+    (addr, tx, server)
+}
+
+/// Like [`serve`], on a listener already bound.
+fn serve_on(listener: TcpListener) -> (Sender<Vec<u8>>, JoinHandle<()>) {
     let (tx, rx) = mpsc::channel::<Vec<u8>>();
     let server = std::thread::Builder::new()
         .name("test-live-server".into())
@@ -47,7 +53,7 @@ fn serve() -> (String, Sender<Vec<u8>>, JoinHandle<()>) {
             }
         })
         .unwrap();
-    (addr, tx, server)
+    (tx, server)
 }
 
 fn header() -> Vec<u8> {
@@ -319,4 +325,25 @@ fn a_refused_connection_shows_in_the_window() {
     let mut h = live_viewer(&addr);
     until_shown(&mut h, "live — disconnected: nothing listens on");
     assert!(shows(&h, &format!("Nothing arrived from {addr}")));
+}
+
+#[test]
+fn reconnect_follows_a_program_started_after_a_refusal() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let mut h = live_viewer(&addr);
+    until_shown(&mut h, "live — disconnected: nothing listens on");
+
+    // The program starts on that port; the user clicks Reconnect.
+    let (tx, server) = serve_on(TcpListener::bind(&addr).unwrap());
+    h.get_by_role_and_label(Role::Button, "Reconnect").click();
+    let mut bytes = header();
+    bytes.extend(chunks(&first_part().records));
+    bytes.extend(chunks(&[Record::End { ts_ns: 20_000 }]));
+    tx.send(bytes).unwrap();
+    drop(tx);
+    until_shown(&mut h, "finished recording; the stream is closed");
+    until_shown(&mut h, "ledger");
+    server.join().unwrap();
 }
