@@ -1,4 +1,4 @@
-//! Actors (threads; tokio tasks come later) and what each holds and waits for.
+//! Actors (threads; tokio tasks in `crate::tokio::track`) and what each holds and waits for.
 //!
 //! Each thread gets an `ActorShared` on its first recorded acquisition. Its held-lock list is
 //! written only by the owning thread, with plain relaxed stores published through a sequence
@@ -41,6 +41,8 @@ pub(crate) struct Held {
     pub(crate) since_ns: u64,
     /// A timed wait (`try_lock_for`, `acquire_timeout`): it gives up by itself.
     pub(crate) timed: bool,
+    /// An async hold: its guard may have been moved to another task or thread since.
+    pub(crate) movable: bool,
 }
 
 /// A consistent read of one actor.
@@ -52,6 +54,8 @@ pub(crate) struct Snapshot {
     pub(crate) waiting: Option<Held>,
     /// The stack of the current wait, when one was captured (instruction pointers).
     pub(crate) wait_stack: Vec<usize>,
+    /// A thread, or a tokio task.
+    pub(crate) kind: ActorKind,
 }
 
 /// Marks a timed wait in a class-mode word.
@@ -75,7 +79,7 @@ pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
     (u64::from(class) << 32) | (n << 8) | code
 }
 
-fn decode_class_mode(w: u64) -> (u32, Mode) {
+pub(crate) fn decode_class_mode(w: u64) -> (u32, Mode) {
     let n = ((w >> 8) & 0xff_ffff) as u32;
     let mode = match w & 0x3f {
         0 => Mode::Exclusive,
@@ -491,6 +495,7 @@ impl ActorShared {
             held: raw.into_iter().map(to_held).collect(),
             waiting: (waiting[0] != 0).then(|| to_held(waiting)),
             wait_stack,
+            kind: ActorKind::Thread,
         })
     }
 
@@ -576,18 +581,23 @@ fn to_held(w: [u64; 4]) -> Held {
         site: raw::location_from_addr(w[2] as usize),
         since_ns: w[3],
         timed: w[1] & TIMED != 0,
+        movable: false,
     }
 }
 
 /// Calls `f` with the id of every live actor that holds `lock` right now (bounded snapshot
 /// reads, no allocation).
 pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
-    let reg = REGISTRY.read();
-    for a in &reg.all {
-        if let Some(id) = a.holds(lock) {
-            f(id);
+    {
+        let reg = REGISTRY.read();
+        for a in &reg.all {
+            if let Some(id) = a.holds(lock) {
+                f(id);
+            }
         }
     }
+    #[cfg(feature = "tokio")]
+    crate::tokio::track::holders_of(lock, f);
 }
 
 impl ActorShared {
@@ -613,14 +623,47 @@ pub(crate) fn by_id(id: u64) -> Option<&'static ActorShared> {
         .find(|a| a.id.load(Relaxed) == id && !a.exited.load(Relaxed))
 }
 
-/// Consistent snapshots of every live actor that holds or waits for something.
+/// Consistent snapshots of every live actor (threads, and tokio tasks) that holds or waits
+/// for something.
 pub(crate) fn snapshots() -> Vec<Snapshot> {
-    all()
+    #[allow(unused_mut)]
+    let mut snaps: Vec<Snapshot> = all()
         .into_iter()
         .filter(|a| !a.exited.load(Relaxed))
         .filter_map(|a| a.snapshot())
-        .filter(|s| s.id != 0 && (s.waiting.is_some() || !s.held.is_empty()))
-        .collect()
+        .filter(|s| s.id != 0)
+        .collect();
+    #[cfg(feature = "tokio")]
+    crate::tokio::track::extend_snapshots(&mut snaps);
+    snaps.retain(|s| s.waiting.is_some() || !s.held.is_empty());
+    snaps
+}
+
+/// What actor `id` (a thread or a task) waits for right now, if anything.
+pub(crate) fn wait_of(id: u64) -> Option<Held> {
+    #[cfg(feature = "tokio")]
+    if crate::tokio::track::is_task(id) {
+        return crate::tokio::track::wait_of(id);
+    }
+    let sync = by_id(id).and_then(|a| a.snapshot()).and_then(|s| s.waiting);
+    #[cfg(feature = "tokio")]
+    let sync = sync.or_else(|| crate::tokio::track::wait_of(id));
+    sync
+}
+
+/// Whether actor `id` (a thread or a task) waits for a lock right now; a racy read.
+pub(crate) fn is_waiting(id: u64) -> bool {
+    #[cfg(feature = "tokio")]
+    if crate::tokio::track::is_task(id) {
+        return crate::tokio::track::wait_of(id).is_some();
+    }
+    by_id(id).is_some_and(|a| a.waiting_for() != 0) || {
+        #[cfg(feature = "tokio")]
+        let async_wait = crate::tokio::track::wait_of(id).is_some();
+        #[cfg(not(feature = "tokio"))]
+        let async_wait = false;
+        async_wait
+    }
 }
 
 #[cfg(all(test, target_os = "linux"))]

@@ -26,6 +26,8 @@ pub struct ActorDump {
     pub id: u64,
     /// Thread (or task) name.
     pub name: String,
+    /// `thread` or `task` (a tokio task).
+    pub kind: String,
     /// What it waits for, if anything.
     pub waiting: Option<HeldLock>,
     /// What it holds, outermost first.
@@ -61,11 +63,14 @@ fn held_lock(h: &Held, now: u64) -> HeldLock {
 /// ```
 pub fn dump() -> Dump {
     let now = clock::now_ns();
-    let mut actors: Vec<ActorDump> = actor::all()
+    let mut actors: Vec<ActorDump> = actor::snapshots()
         .into_iter()
-        .filter_map(|a| a.snapshot())
-        .filter(|s| s.id != 0 && (s.waiting.is_some() || !s.held.is_empty()))
         .map(|s| ActorDump {
+            kind: match s.kind {
+                crate::format::ActorKind::Thread => "thread",
+                crate::format::ActorKind::Task => "task",
+            }
+            .to_owned(),
             id: s.id,
             name: s.name,
             waiting: s.waiting.as_ref().map(|w| held_lock(w, now)),
@@ -82,7 +87,7 @@ impl fmt::Display for Dump {
             return writeln!(f, "no thread holds or waits for a lock");
         }
         for a in &self.actors {
-            writeln!(f, "thread {:?} (actor {})", a.name, a.id)?;
+            writeln!(f, "{} {:?} (actor {})", a.kind, a.name, a.id)?;
             if let Some(w) = &a.waiting {
                 writeln!(
                     f,

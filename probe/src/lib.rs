@@ -48,6 +48,8 @@ mod sampler;
 mod span;
 mod stats;
 pub mod stdsync;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 

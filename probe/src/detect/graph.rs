@@ -43,11 +43,14 @@ fn kind_of(cache: &mut HashMap<u32, Option<LockKind>>, class: u32) -> Option<Loc
 /// Every deadlock cycle, and every starvation cycle through a semaphore, among `snaps`.
 pub(crate) fn analyse(snaps: &[Snapshot]) -> Vec<Found> {
     let mut kinds = HashMap::new();
-    let mut holders: HashMap<u64, Vec<(usize, Mode)>> = HashMap::new();
+    let mut holders: HashMap<u64, Vec<(usize, Mode, bool)>> = HashMap::new();
     let mut queued_writers: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, s) in snaps.iter().enumerate() {
         for h in &s.held {
-            holders.entry(h.lock).or_default().push((i, h.mode));
+            holders
+                .entry(h.lock)
+                .or_default()
+                .push((i, h.mode, h.movable));
         }
         if let Some(w) = &s.waiting
             && w.mode == Mode::Exclusive
@@ -61,7 +64,15 @@ pub(crate) fn analyse(snaps: &[Snapshot]) -> Vec<Found> {
         .enumerate()
         .map(|(i, s)| {
             let w = s.waiting.as_ref()?;
-            let hs = holders.get(&w.lock).unwrap_or(&none);
+            // An async hold listed as the waiter's own may be another branch of the same task
+            // (`join!`) or a guard sent elsewhere since: it proves nothing, so it is no edge.
+            let hs: Vec<(usize, Mode)> = holders
+                .get(&w.lock)
+                .unwrap_or(&none)
+                .iter()
+                .filter(|&&(a, _, movable)| !(movable && a == i))
+                .map(|&(a, m, _)| (a, m))
+                .collect();
             let all_holders = || hs.iter().map(|&(a, _)| a).collect::<Vec<_>>();
             let (blockers, rule) = match (kind_of(&mut kinds, w.class)?, w.mode) {
                 (_, Mode::Condvar) => return None,

@@ -96,10 +96,7 @@ pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
         if WAITING.load(Relaxed) < 2 {
             return;
         }
-        if kind == LockKind::Mutex
-            && holder != 0
-            && actor::by_id(holder).is_none_or(|h| h.waiting_for() == 0)
-        {
+        if kind == LockKind::Mutex && holder != 0 && !actor::is_waiting(holder) {
             return;
         }
     }
@@ -149,10 +146,7 @@ fn still_waiting(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
     cycle.iter().all(|&i| {
         let s = &snaps[i];
         let Some(w) = &s.waiting else { return false };
-        actor::by_id(s.id)
-            .and_then(|a| a.snapshot())
-            .and_then(|now| now.waiting)
-            .is_some_and(|now| now.lock == w.lock && now.since_ns == w.since_ns)
+        actor::wait_of(s.id).is_some_and(|now| now.lock == w.lock && now.since_ns == w.since_ns)
     })
 }
 

@@ -33,8 +33,10 @@ pub struct LockRef {
 pub struct Participant {
     /// Actor id (the same id as in the trace).
     pub actor: u64,
-    /// Thread name.
+    /// Thread or task name (a task without a given name is `task-<tokio task id>`).
     pub name: String,
+    /// `thread` or `task` (a tokio task).
+    pub kind: String,
     /// What it waits for.
     pub waits_for: LockRef,
     /// What it holds, outermost first.
@@ -93,6 +95,11 @@ impl DeadlockReport {
                 Some(Participant {
                     actor: s.id,
                     name: s.name.clone(),
+                    kind: match s.kind {
+                        crate::format::ActorKind::Thread => "thread",
+                        crate::format::ActorKind::Task => "task",
+                    }
+                    .to_owned(),
                     waits_for: lock_ref(w, now),
                     holds: s.held.iter().map(|h| lock_ref(h, now)).collect(),
                     stack: resolve(&s.wait_stack),
@@ -131,18 +138,29 @@ fn ms(ns: Option<u64>) -> String {
 impl fmt::Display for DeadlockReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.participants.len();
+        let tasks = self
+            .participants
+            .iter()
+            .filter(|p| p.kind == "task")
+            .count();
+        let who = match (tasks, n) {
+            (0, _) => "threads",
+            (t, n) if t == n => "tasks",
+            _ => "tasks and threads",
+        };
         match (self.kind.as_str(), n) {
             ("deadlock", 1) => writeln!(
                 f,
-                "lockscope: DEADLOCK: a thread waits for a lock it holds itself"
+                "lockscope: DEADLOCK: a {} waits for a lock it holds itself",
+                self.participants[0].kind
             )?,
             ("deadlock", _) => writeln!(
                 f,
-                "lockscope: DEADLOCK: {n} threads wait for each other in a cycle"
+                "lockscope: DEADLOCK: {n} {who} wait for each other in a cycle"
             )?,
             _ => writeln!(
                 f,
-                "lockscope: STARVATION: {n} threads wait in a cycle through a pool whose other permit holders may never return"
+                "lockscope: STARVATION: {n} {who} wait in a cycle through a pool whose other permit holders may never return"
             )?,
         }
         if self.resolves_by_timeout {
@@ -153,7 +171,7 @@ impl fmt::Display for DeadlockReport {
         }
         for (k, p) in self.participants.iter().enumerate() {
             let w = &p.waits_for;
-            writeln!(f, "\nthread {:?} (actor {})", p.name, p.actor)?;
+            writeln!(f, "\n{} {:?} (actor {})", p.kind, p.name, p.actor)?;
             writeln!(
                 f,
                 "  waits for {} ({} {}) at {} {}{}",
@@ -166,7 +184,7 @@ impl fmt::Display for DeadlockReport {
             )?;
             let next = &self.participants[(k + 1) % n];
             if next.actor != p.actor {
-                writeln!(f, "    which thread {:?} holds", next.name)?;
+                writeln!(f, "    which {} {:?} holds", next.kind, next.name)?;
             } else {
                 writeln!(f, "    which it holds itself")?;
             }

@@ -13,6 +13,9 @@ use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
+#[cfg(feature = "tokio")]
+pub(crate) mod async_paths;
+
 static NEXT_LOCK: AtomicU64 = AtomicU64::new(1);
 
 /// A wait in progress.

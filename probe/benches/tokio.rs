@@ -1,0 +1,138 @@
+//! The async primitives uncontended, side by side with plain tokio in one run: `lock().await`
+//! and drop, `acquire().await` and drop, inside a task on a current-thread runtime, with
+//! lockscope on (the default: counters, holder, hold table) and off.
+//!
+//! `cargo bench -p lockscope --features tokio --bench tokio`
+
+use criterion::{Criterion, criterion_group};
+use std::future::Future;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+/// Times `iters` runs of `op` inside one task (the loop runs in the task, so neither the
+/// runtime's block_on nor the spawn is in the figure).
+fn in_task<F, Fut>(rt: &tokio::runtime::Runtime, iters: u64, op: F) -> Duration
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    rt.block_on(async move {
+        tokio::spawn(async move {
+            let t = Instant::now();
+            for _ in 0..iters {
+                op().await;
+            }
+            t.elapsed()
+        })
+        .await
+        .unwrap()
+    })
+}
+
+fn mutex(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("tokio Mutex lock().await + drop");
+    g.bench_function("tokio", |b| {
+        let m: &'static _ = Box::leak(Box::new(tokio::sync::Mutex::new(0u64)));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                let mut g = m.lock().await;
+                *g += 1;
+                black_box(&mut *g);
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let m: &'static _ = Box::leak(Box::new(lockscope::tokio::Mutex::new(0u64)));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    let mut g = m.lock().await;
+                    *g += 1;
+                    black_box(&mut *g);
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+}
+
+fn semaphore(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("tokio Semaphore acquire().await + drop");
+    g.bench_function("tokio", |b| {
+        let s: &'static _ = Box::leak(Box::new(tokio::sync::Semaphore::new(4)));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                drop(black_box(s.acquire().await.unwrap()));
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let s: &'static _ = Box::leak(Box::new(lockscope::tokio::Semaphore::new(4)));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    drop(black_box(s.acquire().await.unwrap()));
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mutex, semaphore);
+
+/// `LOCKSCOPE_BENCH_COUNT=<variant>:<n>` runs `n` operations of one variant and exits, for
+/// instruction counts that do not depend on the machine's load:
+/// `valgrind --tool=callgrind <bench binary>` at two `n`, the difference over the `n`s.
+/// Variants: `tokio-mutex`, `mutex-on`, `mutex-off`, `tokio-semaphore`, `semaphore-on`,
+/// `semaphore-off`.
+fn count_only() -> bool {
+    let Ok(spec) = std::env::var("LOCKSCOPE_BENCH_COUNT") else {
+        return false;
+    };
+    let (variant, n) = spec.split_once(':').expect("variant:n");
+    let n: u64 = n.parse().expect("a count");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    lockscope::set_enabled(!variant.ends_with("-off"));
+    let tm: &'static _ = Box::leak(Box::new(tokio::sync::Mutex::new(0u64)));
+    let lm: &'static _ = Box::leak(Box::new(lockscope::tokio::Mutex::new(0u64)));
+    let ts: &'static _ = Box::leak(Box::new(tokio::sync::Semaphore::new(4)));
+    let ls: &'static _ = Box::leak(Box::new(lockscope::tokio::Semaphore::new(4)));
+    let d = match variant {
+        "tokio-mutex" => in_task(&rt, n, move || async move {
+            *tm.lock().await += 1;
+        }),
+        "mutex-on" | "mutex-off" => in_task(&rt, n, move || async move {
+            *lm.lock().await += 1;
+        }),
+        "tokio-semaphore" => in_task(&rt, n, move || async move {
+            drop(black_box(ts.acquire().await.unwrap()));
+        }),
+        "semaphore-on" | "semaphore-off" => in_task(&rt, n, move || async move {
+            drop(black_box(ls.acquire().await.unwrap()));
+        }),
+        other => panic!("unknown variant {other}"),
+    };
+    println!("{variant}: {n} operations in {d:?}");
+    true
+}
+
+fn main() {
+    if count_only() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

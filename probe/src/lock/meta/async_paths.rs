@@ -1,0 +1,207 @@
+//! The bookkeeping of the async primitives (`lockscope::tokio`), beside the sync paths and
+//! sharing their counters, samples and records.
+//!
+//! The differences: the actor is given (a task, or the calling thread) instead of being the
+//! calling thread's, nothing goes into a thread's held list (an async guard may be released
+//! by another task on another thread; the guard and the lock's hold table carry the hold), and
+//! records go into the buffer of whichever thread runs the code, with the given actor in them.
+
+use super::{LockMeta, MAX_HOLDERS, Token, site_id};
+use crate::actor;
+use crate::config::sample_mask;
+use crate::format::{Mode, Outcome, Record, encode_wait_begin, finish_length, tag};
+use crate::{clock, raw, recorder};
+use std::panic::Location;
+use std::sync::atomic::Ordering::{Acquire, Relaxed};
+
+/// An async wait in progress, as the lock's figures and the trace know it.
+#[derive(Debug)]
+pub(crate) struct AsyncWait {
+    pub(crate) lock: u64,
+    pub(crate) t0: u64,
+}
+
+impl LockMeta {
+    /// Bookkeeping after an uncontended acquisition by `actor` (recording is on).
+    #[inline]
+    pub(crate) fn async_acquired(
+        &self,
+        actor: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+    ) -> Token {
+        let n = self.count(mode);
+        if mode == Mode::Exclusive {
+            self.holder.store(actor, Relaxed);
+        }
+        let id = self.id.load(Acquire);
+        if n & sample_mask() != 0 && id != 0 {
+            return Token {
+                lock: id,
+                stamp: 0,
+                site,
+            };
+        }
+        self.async_acquired_sampled(n, site)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn async_acquired_sampled(&self, n: u64, site: &'static Location<'static>) -> Token {
+        let id = self.id();
+        let now = clock::now_ns();
+        let sampled = n & sample_mask() == 0;
+        if sampled {
+            self.publish(n + 1);
+        }
+        Token::timed(id, now, sampled, site)
+    }
+
+    /// Bookkeeping before the real release of a hold `actor` took (from any thread).
+    #[inline]
+    pub(crate) fn async_released(&self, actor: u64, tok: &Token, mode: Mode) {
+        if tok.lock == 0 {
+            return;
+        }
+        let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
+        if tok.stamp != 0 || contended {
+            self.async_released_slow(actor, tok, mode);
+        }
+        if mode == Mode::Exclusive {
+            // Before the real unlock (the guard's release runs first), so still ours.
+            self.holder.store(0, Relaxed);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
+        let end = clock::now_ns();
+        if tok.sampled() {
+            self.class()
+                .counters
+                .hold
+                .record(end.saturating_sub(tok.since_ns()));
+        }
+        let contended = if mode == Mode::Exclusive {
+            self.contended_since_ns.swap(0, Relaxed)
+        } else {
+            0
+        };
+        if recorder::recording() {
+            crate::tokio::track::define(actor_id);
+            self.announce(tok.lock);
+            let site = site_id(tok.site);
+            let span = crate::span::current();
+            actor::current().emit(|b| {
+                Record::Hold {
+                    begin_ns: tok.since_ns(),
+                    contended_ns: contended,
+                    end_ns: end,
+                    actor: actor_id,
+                    lock: tok.lock,
+                    mode,
+                    site,
+                    span,
+                }
+                .encode(b)
+            });
+        }
+    }
+
+    /// The start of a contended wait by `actor`: the contention mark, the counters and the
+    /// `WaitBegin` record with `holders` as its wait-for edges. The caller publishes the wait
+    /// for the detector.
+    pub(crate) fn async_wait_begin(
+        &self,
+        actor_id: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+        holders: &[u64],
+        stack: Option<&raw::RawStack>,
+    ) -> AsyncWait {
+        let id = self.id();
+        let t0 = clock::now_ns();
+        let _ = self
+            .contended_since_ns
+            .compare_exchange(0, t0, Relaxed, Relaxed);
+        let w = self.waiters.fetch_add(1, Relaxed) + 1;
+        self.contentions.fetch_add(1, Relaxed);
+        let counters = &self.class().counters;
+        counters.contentions.fetch_add(1, Relaxed);
+        self.max_waiters.fetch_max(w, Relaxed);
+        counters.max_waiters.fetch_max(u64::from(w), Relaxed);
+        if recorder::recording() {
+            self.announce(id);
+            let me = actor::current();
+            let stack = stack.map_or(0, |st| me.queue_stack(st));
+            let site_id = site_id(site);
+            let span = crate::span::current();
+            let holders = &holders[..holders.len().min(MAX_HOLDERS)];
+            me.emit(|b| {
+                let start = b.len();
+                b.extend_from_slice(&[tag::WAIT_BEGIN, 0]);
+                encode_wait_begin(b, t0, actor_id, id, mode, site_id, stack, holders);
+                crate::format::varint::put_u64(b, span);
+                finish_length(b, start + 1);
+            });
+        }
+        AsyncWait { lock: id, t0 }
+    }
+
+    /// The end of a wait begun with [`LockMeta::async_wait_begin`]: `Some(mode)` when it
+    /// acquired (then the acquisition is counted and its token returned), `None` when it gave
+    /// up (cancelled, closed). The caller withdraws the wait from the detector first.
+    pub(crate) fn async_wait_end(
+        &self,
+        actor_id: u64,
+        w: &AsyncWait,
+        acquired: Option<Mode>,
+        outcome: Outcome,
+        site: &'static Location<'static>,
+    ) -> Token {
+        self.waiters.fetch_sub(1, Relaxed);
+        let t1 = clock::now_ns();
+        self.class().counters.wait.record(t1.saturating_sub(w.t0));
+        if recorder::recording() {
+            let lock = w.lock;
+            actor::current().emit(|b| {
+                Record::WaitEnd {
+                    ts_ns: t1,
+                    actor: actor_id,
+                    lock,
+                    outcome,
+                }
+                .encode(b)
+            });
+        }
+        let Some(mode) = acquired else {
+            return Token::untracked(site);
+        };
+        let n = self.count(mode);
+        self.publish(n + 1);
+        if mode == Mode::Exclusive {
+            self.holder.store(actor_id, Relaxed);
+            let still = if self.waiters.load(Relaxed) != 0 {
+                t1
+            } else {
+                0
+            };
+            self.contended_since_ns.store(still, Relaxed);
+        }
+        let sampled = n & sample_mask() == 0;
+        Token::timed(w.lock, t1, sampled, site)
+    }
+}
+
+impl LockMeta {
+    /// The class-and-mode word of a hold of this lock in `mode` (the lock is registered).
+    pub(crate) fn class_mode_of(&self, mode: Mode) -> u64 {
+        crate::actor::class_mode(self.class_id.load(Relaxed), mode)
+    }
+
+    /// What kind of lock this is.
+    pub(crate) fn kind(&self) -> crate::format::LockKind {
+        self.kind
+    }
+}

@@ -1,0 +1,150 @@
+//! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have
+//! [`tokio::sync`](::tokio::sync)'s signatures, return types and error types, so a tokio user
+//! swaps one `use` line:
+//!
+//! ```
+//! // use tokio::sync::{Mutex, RwLock, Semaphore};
+//! use lockscope::tokio::{Mutex, RwLock, Semaphore};
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let db = Semaphore::named("db-pool", 4);
+//! let cache = RwLock::named("cache", std::collections::HashMap::<u32, String>::new());
+//! let hits = Mutex::new(0u64);
+//! let _conn = db.acquire().await.unwrap();
+//! cache.write().await.insert(1, "one".into());
+//! if cache.read().await.contains_key(&1) {
+//!     *hits.lock().await += 1;
+//! }
+//! # }
+//! ```
+//!
+//! **Actors are tasks.** A lock operation inside a tokio task is the task's (its actor id is the
+//! tokio task id with bit 56 set, its name `task-<tokio id>` unless given with
+//! [`spawn_named`] or [`name_task`]); outside a task (`blocking_lock` on a plain thread, or
+//! `block_on`) it is the thread's. Waits, holds, wait-for edges and per-lock figures are
+//! recorded as for the sync types, and the deadlock detector sees tasks and threads in one
+//! wait-for graph: a cycle of tasks (A holds M1 and awaits M2, B holds M2 and awaits M1) is
+//! reported like a cycle of threads, each task with its wait site and stack.
+//!
+//! **Guards are tracked on the guard.** A task moves between worker threads and a guard may be
+//! held across `.await`, moved into another task or sent to a thread, so a hold is kept in the
+//! lock's hold table and the guard, never in thread state; whoever drops the guard releases it.
+//! A future dropped while it waits (cancelled by `select!`, a timeout, an aborted task) ends
+//! its wait (recorded as a wait that ended without the lock) and leaves no wait-for edge.
+//!
+//! Limits: a task that awaits a lock it appears to hold itself is not reported (another branch
+//! of the same task, in `join!` or `select!`, may hold it, or the guard may have been moved);
+//! a task with several lock waits pending at once (`join!`) is not counted as blocked by any
+//! one of them; the lock-order (potential deadlock) checks do not cover the async locks.
+
+mod mutex;
+mod rwlock;
+mod semaphore;
+pub(crate) mod track;
+
+pub use ::tokio::sync::{AcquireError, TryAcquireError, TryLockError};
+pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+/// `Deref` (and with `mut`, `DerefMut`), `Debug` and `Display` for an owned guard that reaches
+/// its `T` through `self.inner`.
+macro_rules! owned_guard_impls {
+    ($guard:ident, mut) => {
+        super::owned_guard_impls!($guard);
+        impl<T: ?Sized> std::ops::DerefMut for $guard<T> {
+            fn deref_mut(&mut self) -> &mut T {
+                &mut self.inner
+            }
+        }
+    };
+    ($guard:ident) => {
+        impl<T: ?Sized> std::ops::Deref for $guard<T> {
+            type Target = T;
+            fn deref(&self) -> &T {
+                &self.inner
+            }
+        }
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+        impl<T: ?Sized + std::fmt::Display> std::fmt::Display for $guard<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
+}
+use owned_guard_impls;
+
+/// A future that names the tokio task it runs in, for lockscope's reports and traces, while it
+/// runs. Made by [`name_task`].
+#[must_use = "futures do nothing unless polled"]
+pub struct NamedTask<F> {
+    name: Arc<str>,
+    /// The task actor this named, once polled inside a task.
+    named: Option<u64>,
+    fut: Pin<Box<F>>,
+}
+
+/// Names the task that runs `fut` (`tokio::spawn(name_task("teller-a", async { .. }))`): the
+/// task appears under this name in deadlock reports, `dump()` and traces instead of
+/// `task-<id>`.
+pub fn name_task<F: Future>(name: impl Into<String>, fut: F) -> NamedTask<F> {
+    NamedTask {
+        name: Arc::from(name.into()),
+        named: None,
+        fut: Box::pin(fut),
+    }
+}
+
+/// `tokio::spawn` of a task named `name` (see [`name_task`]). Must be called inside a tokio
+/// runtime, like `tokio::spawn`.
+#[track_caller]
+pub fn spawn_named<F>(name: impl Into<String>, fut: F) -> ::tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    ::tokio::spawn(name_task(name, fut))
+}
+
+impl<F: Future> Future for NamedTask<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        if self.named.is_none()
+            && let Some(id) = ::tokio::task::try_id()
+        {
+            let actor = track::TASK_ACTOR | track::task_number(id);
+            track::set_name(actor, self.name.clone());
+            self.named = Some(actor);
+        }
+        self.fut.as_mut().poll(cx)
+    }
+}
+
+impl<F> Drop for NamedTask<F> {
+    fn drop(&mut self) {
+        if let Some(actor) = self.named {
+            track::clear_name(actor);
+        }
+    }
+}
+
+impl<F> std::fmt::Debug for NamedTask<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NamedTask")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,613 @@
+//! The tokio primitives on real multi-thread runtimes: tasks as actors across worker threads,
+//! task deadlock cycles (and a mixed task/thread one), no false positives for guards moved
+//! between threads or held across `.await`, cancelled waits, and recorded traces.
+//! Deadlocks run in child processes whose `on_deadlock` callback prints the report and exits.
+
+#![cfg(feature = "tokio")]
+
+mod support;
+
+use lockscope::format::{self, ActorKind, Outcome, Record};
+use lockscope::tokio::{Mutex, RwLock, Semaphore, name_task, spawn_named};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use support::*;
+use tokio::sync::{Barrier, Notify, oneshot};
+
+fn runtime(workers: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// In the child: print every report as one JSON line and exit when a deadlock arrives.
+fn report_and_exit() {
+    lockscope::on_deadlock(|r| {
+        println!("REPORT {}", r.to_json());
+        if r.kind == "deadlock" {
+            std::process::exit(0);
+        }
+    });
+}
+
+/// Runs child test `name` and returns its first deadlock report.
+fn deadlock_report(name: &str) -> Value {
+    let out = run_child(name, &[]);
+    assert_child_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("REPORT ").map(|(_, json)| json))
+        .unwrap_or_else(|| {
+            panic!(
+                "no report; stdout:\n{stdout}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    serde_json::from_str(line).unwrap()
+}
+
+fn participants(r: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = r["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["kind"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `n` tasks, `n` mutexes in a ring: task i holds lock i, then awaits lock i+1.
+fn task_ring(n: usize) -> ! {
+    report_and_exit();
+    let rt = runtime(4);
+    rt.block_on(async {
+        let locks: Arc<Vec<Mutex<()>>> = Arc::new(
+            (0..n)
+                .map(|i| Mutex::named(format!("task-ring-{i}"), ()))
+                .collect(),
+        );
+        let all_hold = Arc::new(Barrier::new(n));
+        let hs: Vec<_> = (0..n)
+            .map(|i| {
+                let (locks, all_hold) = (locks.clone(), all_hold.clone());
+                spawn_named(format!("ring-task-{i}"), async move {
+                    let _mine = locks[i].lock().await;
+                    all_hold.wait().await;
+                    let _next = locks[(i + 1) % n].lock().await;
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    unreachable!("the ring deadlocks");
+}
+
+fn check_task_ring(name: &str, n: usize) {
+    let r = deadlock_report(name);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        (0..n)
+            .map(|i| (format!("ring-task-{i}"), "task".to_owned()))
+            .collect::<Vec<_>>()
+    );
+    for p in r["participants"].as_array().unwrap() {
+        let i: usize = p["name"].as_str().unwrap()["ring-task-".len()..]
+            .parse()
+            .unwrap();
+        assert_eq!(p["waits_for"]["name"], format!("task-ring-{}", (i + 1) % n));
+        assert_eq!(p["waits_for"]["mode"], "exclusive");
+        let site = p["waits_for"]["site"].as_str().unwrap();
+        assert!(site.contains("tests/tokio.rs"), "the wait site: {site}");
+        let holds: Vec<&str> = p["holds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(holds, vec![format!("task-ring-{i}")]);
+        assert!(
+            !p["stack"].as_array().unwrap().is_empty(),
+            "the wait stack is captured: {p}"
+        );
+    }
+}
+
+#[test]
+fn two_task_cycle_on_a_multi_thread_runtime_is_reported_with_every_task_named() {
+    const NAME: &str = "two_task_cycle_on_a_multi_thread_runtime_is_reported_with_every_task_named";
+    if is_child(NAME) {
+        task_ring(2);
+    }
+    check_task_ring(NAME, 2);
+}
+
+#[test]
+fn three_task_cycle_is_reported() {
+    const NAME: &str = "three_task_cycle_is_reported";
+    if is_child(NAME) {
+        task_ring(3);
+    }
+    check_task_ring(NAME, 3);
+}
+
+#[test]
+fn a_cycle_of_a_task_and_a_thread_is_reported() {
+    const NAME: &str = "a_cycle_of_a_task_and_a_thread_is_reported";
+    if is_child(NAME) {
+        report_and_exit();
+        let rt = runtime(2);
+        let m1 = Arc::new(Mutex::named("mixed-1", ()));
+        let m2 = Arc::new(RwLock::named("mixed-2", ()));
+        let both = Arc::new(Barrier::new(2));
+        let handle = rt.handle().clone();
+        let (t1, t2, tb) = (m1.clone(), m2.clone(), both.clone());
+        let _thread = std::thread::Builder::new()
+            .name("mixed-thread".into())
+            .spawn(move || {
+                let _g1 = t1.blocking_lock();
+                handle.block_on(tb.wait());
+                let _g2 = t2.blocking_write();
+            })
+            .unwrap();
+        rt.block_on(async move {
+            spawn_named("mixed-task", async move {
+                let _g2 = m2.read().await;
+                both.wait().await;
+                let _g1 = m1.lock().await;
+            })
+            .await
+            .unwrap();
+        });
+        unreachable!("the task and the thread deadlock");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("mixed-task".to_owned(), "task".to_owned()),
+            ("mixed-thread".to_owned(), "thread".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        let (waits, holds) = if p["kind"] == "task" {
+            (("mixed-1", "exclusive"), ("mixed-2", "shared"))
+        } else {
+            (("mixed-2", "exclusive"), ("mixed-1", "exclusive"))
+        };
+        assert_eq!(p["waits_for"]["name"], waits.0);
+        assert_eq!(p["waits_for"]["mode"], waits.1);
+        assert_eq!(p["holds"][0]["name"], holds.0);
+        assert_eq!(p["holds"][0]["mode"], holds.1);
+    }
+}
+
+#[test]
+fn a_pool_whose_every_permit_holder_waits_is_a_task_deadlock() {
+    const NAME: &str = "a_pool_whose_every_permit_holder_waits_is_a_task_deadlock";
+    if is_child(NAME) {
+        report_and_exit();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let pool = Arc::new(Semaphore::named("conn-pool", 2));
+            let all_hold = Arc::new(Barrier::new(2));
+            let hs: Vec<_> = (0..2)
+                .map(|i| {
+                    let (pool, all_hold) = (pool.clone(), all_hold.clone());
+                    spawn_named(format!("pool-worker-{i}"), async move {
+                        let _first = pool.acquire().await.unwrap();
+                        all_hold.wait().await;
+                        let _second = pool.acquire().await.unwrap();
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        unreachable!("both workers wait for a second connection");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("pool-worker-0".to_owned(), "task".to_owned()),
+            ("pool-worker-1".to_owned(), "task".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        assert_eq!(p["waits_for"]["name"], "conn-pool");
+        assert_eq!(p["waits_for"]["kind"], "semaphore");
+    }
+}
+
+/// Collects every deadlock report of this (test) process.
+fn reports() -> Arc<parking_lot::Mutex<Vec<String>>> {
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let s = seen.clone();
+    lockscope::on_deadlock(move |r| s.lock().push(r.to_string()));
+    seen
+}
+
+/// Long enough for the detector's watchdog (every 100 ms) to look at the state at least twice.
+async fn let_the_watchdog_look() {
+    tokio::time::sleep(Duration::from_millis(350)).await;
+}
+
+#[test]
+fn guards_moved_across_threads_or_held_across_await_without_a_cycle_are_not_deadlocks() {
+    const NAME: &str =
+        "guards_moved_across_threads_or_held_across_await_without_a_cycle_are_not_deadlocks";
+    if is_child(NAME) {
+        let seen = reports();
+        let rt = runtime(3);
+        rt.block_on(async {
+            // 1. A task takes an owned guard, sends it to a plain thread, and waits for the
+            //    same mutex: by the records it "holds" what it waits for, but the thread does.
+            let m = Arc::new(Mutex::named("moved", 0));
+            let g = m.clone().lock_owned().await;
+            let (tx, rx) = std::sync::mpsc::channel::<lockscope::tokio::OwnedMutexGuard<i32>>();
+            let release = Arc::new(Notify::new());
+            let rel = release.clone();
+            let handle = tokio::runtime::Handle::current();
+            let thread = std::thread::Builder::new()
+                .name("guard-keeper".into())
+                .spawn(move || {
+                    let mut g = rx.recv().unwrap();
+                    *g += 1;
+                    handle.block_on(rel.notified());
+                })
+                .unwrap();
+            tx.send(g).unwrap();
+            let waiter = {
+                let m = m.clone();
+                spawn_named("same-lock-again", async move { *m.lock().await += 1 })
+            };
+            while m.stats().waiters == 0 {
+                tokio::task::yield_now().await;
+            }
+            let_the_watchdog_look().await;
+            release.notify_one();
+            thread.join().unwrap();
+            waiter.await.unwrap();
+            assert_eq!(*m.lock().await, 2);
+
+            // 2. A guard held across `.await` while another task waits for it, and a branch
+            //    of the same task (join!) waiting for a lock its other branch holds.
+            let a = Arc::new(Mutex::named("held-across-await", ()));
+            let go = Arc::new(Notify::new());
+            let holder = {
+                let (a, go) = (a.clone(), go.clone());
+                spawn_named("holder", async move {
+                    let _g = a.lock().await;
+                    go.notified().await;
+                })
+            };
+            while a.try_lock().is_ok() {
+                tokio::task::yield_now().await;
+            }
+            let waiter = {
+                let a = a.clone();
+                spawn_named("waits-for-holder", async move { drop(a.lock().await) })
+            };
+            let b = Arc::new(Mutex::named("joined-branches", ()));
+            let go_branch = Arc::new(Notify::new());
+            let joined = {
+                let (b, go_branch) = (b.clone(), go_branch.clone());
+                spawn_named("joined", async move {
+                    tokio::join!(
+                        async {
+                            let _g = b.lock().await;
+                            go_branch.notified().await;
+                        },
+                        async {
+                            tokio::task::yield_now().await;
+                            drop(b.lock().await);
+                        },
+                    );
+                })
+            };
+            while a.stats().waiters == 0 || b.stats().waiters == 0 {
+                tokio::task::yield_now().await;
+            }
+            let_the_watchdog_look().await;
+            go.notify_one();
+            go_branch.notify_one();
+            holder.await.unwrap();
+            waiter.await.unwrap();
+            joined.await.unwrap();
+
+            // 3. The bounded-concurrency loop: permits taken by one task, moved into the tasks
+            //    it spawns, then that task waits for a permit again.
+            let pool = Arc::new(Semaphore::named("spawn-loop", 2));
+            let done = Arc::new(Notify::new());
+            let mut workers = Vec::new();
+            for i in 0..3 {
+                let permit = pool.clone().acquire_owned().await.unwrap();
+                if i == 2 {
+                    break;
+                }
+                let until = done.clone();
+                workers.push(tokio::spawn(async move {
+                    let _permit = permit;
+                    until.notified().await;
+                }));
+                if i == 1 {
+                    // The loop's next acquire waits: give the watchdog a look, then let the
+                    // workers finish.
+                    let p = pool.clone();
+                    let next = tokio::spawn(async move {
+                        let _p = p.acquire_owned().await.unwrap();
+                    });
+                    while pool.stats().waiters == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    let_the_watchdog_look().await;
+                    done.notify_waiters();
+                    next.await.unwrap();
+                }
+            }
+            for w in workers {
+                w.await.unwrap();
+            }
+        });
+        let seen = seen.lock();
+        assert!(
+            seen.is_empty(),
+            "false deadlock reports:\n{}",
+            seen.join("\n")
+        );
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
+
+#[test]
+fn a_cancelled_wait_ends_and_leaves_no_edge() {
+    const NAME: &str = "a_cancelled_wait_ends_and_leaves_no_edge";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let seen = reports();
+        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let m1 = Arc::new(Mutex::named("cancel-1", ()));
+            let m2 = Arc::new(Mutex::named("cancel-2", ()));
+            let (b_holds_tx, b_holds_rx) = oneshot::channel();
+            let a_holds = Arc::new(Notify::new());
+            let finish = Arc::new(Notify::new());
+            // B holds m1 throughout, and later waits for m2.
+            let b = {
+                let (m1, m2, a_holds, finish) =
+                    (m1.clone(), m2.clone(), a_holds.clone(), finish.clone());
+                spawn_named("task-b", async move {
+                    let _g1 = m1.lock().await;
+                    b_holds_tx.send(()).unwrap();
+                    a_holds.notified().await;
+                    let _g2 = m2.lock().await;
+                    finish.notified().await;
+                })
+            };
+            b_holds_rx.await.unwrap();
+            // A waits for m1, gives up (the future is dropped), then takes m2.
+            let a = {
+                let (m1, m2, a_holds) = (m1.clone(), m2.clone(), a_holds.clone());
+                spawn_named("task-a", async move {
+                    let stop = Notify::new();
+                    tokio::select! {
+                        _ = m1.lock() => unreachable!("task-b holds it"),
+                        _ = async {
+                            while m1.stats().waiters == 0 {
+                                tokio::task::yield_now().await;
+                            }
+                            stop.notify_one();
+                            stop.notified().await;
+                        } => {}
+                    }
+                    assert_eq!(m1.stats().waiters, 0, "the cancelled wait is withdrawn");
+                    let g2 = m2.lock().await;
+                    a_holds.notify_one();
+                    while m2.stats().waiters == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    // B now waits for m2 (held by A) while holding m1: had A's wait for m1
+                    // stayed, this would look like a cycle.
+                    let_the_watchdog_look().await;
+                    let d = lockscope::dump();
+                    let me = d
+                        .actors
+                        .iter()
+                        .find(|x| x.name == "task-a")
+                        .expect("A holds m2");
+                    assert!(me.waiting.is_none(), "A waits for nothing: {d}");
+                    assert_eq!(me.holds[0].name, "cancel-2");
+                    drop(g2);
+                })
+            };
+            a.await.unwrap();
+            finish.notify_one();
+            b.await.unwrap();
+        });
+        drop(rt);
+        drop(rec);
+        let seen = seen.lock();
+        assert!(
+            seen.is_empty(),
+            "false deadlock reports:\n{}",
+            seen.join("\n")
+        );
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let a = actor_named(&t, "task-a");
+    let lock = locks_of(&t, class_named(&t, "cancel-1"))[0];
+    let ends: Vec<Outcome> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::WaitEnd {
+                actor,
+                lock: l,
+                outcome,
+                ..
+            } if *actor == a && *l == lock => Some(*outcome),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        ends,
+        vec![Outcome::TimedOut],
+        "the cancelled wait ended without the lock"
+    );
+}
+
+#[test]
+fn a_recorded_tokio_run_has_task_actors_with_their_waits_and_holds() {
+    const NAME: &str = "a_recorded_tokio_run_has_task_actors_with_their_waits_and_holds";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        lockscope::set_hold_sample_period(1);
+        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
+        let rt = runtime(4);
+        rt.block_on(async {
+            let m = Arc::new(Mutex::named("recorded-async", 0u64));
+            let (locked_tx, locked_rx) = oneshot::channel();
+            let holder = {
+                let m = m.clone();
+                tokio::spawn(name_task("async-holder", async move {
+                    let mut g = m.lock().await;
+                    locked_tx.send(()).unwrap();
+                    // Held across `.await` until the probe counts the waiter.
+                    while m.stats().waiters == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    *g += 1;
+                }))
+            };
+            locked_rx.await.unwrap();
+            let waiter = {
+                let m = m.clone();
+                spawn_named("async-waiter", async move { *m.lock().await += 1 })
+            };
+            holder.await.unwrap();
+            waiter.await.unwrap();
+            assert_eq!(*m.lock().await, 2);
+        });
+        drop(rt);
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    assert!(t.is_complete());
+    let task_actor = |name: &str| -> u64 {
+        t.records
+            .iter()
+            .find_map(|r| match r {
+                Record::Actor {
+                    actor,
+                    kind: ActorKind::Task,
+                    os_id,
+                    name: n,
+                } if string(&t, *n) == Some(name) => {
+                    assert_ne!(*os_id, 0, "a task's os_id is its tokio id");
+                    Some(*actor)
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no task actor named {name}"))
+    };
+    let (holder, waiter) = (task_actor("async-holder"), task_actor("async-waiter"));
+    let lock = locks_of(&t, class_named(&t, "recorded-async"))[0];
+    let begins: Vec<(u64, Vec<u64>)> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::WaitBegin {
+                actor,
+                lock: l,
+                holders,
+                ..
+            } if *l == lock => Some((*actor, holders.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(begins, vec![(waiter, vec![holder])]);
+    assert!(t.records.iter().any(|r| matches!(r,
+        Record::WaitEnd { actor, lock: l, outcome: Outcome::Acquired, .. } if *actor == waiter && *l == lock)));
+    let holds: Vec<u64> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Hold { actor, lock: l, .. } if *l == lock => Some(*actor),
+            _ => None,
+        })
+        .collect();
+    assert!(holds.contains(&holder), "the holder's hold: {holds:?}");
+    assert!(holds.contains(&waiter), "the waiter's hold: {holds:?}");
+    let stats = last_stats(&t, class_named(&t, "recorded-async")).expect("class figures");
+    let Record::ClassStats {
+        acquisitions,
+        contentions,
+        ..
+    } = stats
+    else {
+        unreachable!()
+    };
+    assert_eq!((*acquisitions, *contentions), (3, 1));
+}
+
+#[test]
+fn mutex_rwlock_and_semaphore_count_acquisitions_across_tasks() {
+    let rt = runtime(4);
+    let m = Arc::new(Mutex::named("tokio-counter", 0u64));
+    let l = Arc::new(RwLock::named("tokio-table", 0u64));
+    let s = Arc::new(Semaphore::named("tokio-pool", 3));
+    rt.block_on(async {
+        let hs: Vec<_> = (0..8)
+            .map(|_| {
+                let (m, l, s) = (m.clone(), l.clone(), s.clone());
+                tokio::spawn(async move {
+                    for i in 0..500 {
+                        let _p = s.acquire().await.unwrap();
+                        let mut g = m.lock().await;
+                        *g += 1;
+                        tokio::task::yield_now().await;
+                        drop(g);
+                        if i % 10 == 0 {
+                            *l.write().await += 1;
+                        } else {
+                            let _r = l.read().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.await.unwrap();
+        }
+    });
+    assert_eq!(*m.blocking_lock(), 4000);
+    assert_eq!(*l.blocking_read(), 400);
+    let ms = m.stats();
+    assert_eq!((ms.acquisitions, ms.holder, ms.waiters), (4001, 0, 0));
+    assert_eq!(l.stats().acquisitions, 4001);
+    assert_eq!(s.stats().acquisitions, 4000);
+    assert_eq!(s.available_permits(), 3);
+    assert!(lockscope::dump().actors.iter().all(|a| a.holds.is_empty()));
+}
