@@ -305,7 +305,11 @@ fn a_permit_held_past_the_leak_threshold_is_reported_with_the_stack_that_took_it
     drop(permit);
     assert!(quick.try_recv().is_err(), "a returned permit was reported");
     assert_eq!(a.kind, "pool_leak");
-    assert!(a.text.contains("leaky-pool") && a.text.contains("signals.rs"), "{}", a.text);
+    assert!(
+        a.text.contains("leaky-pool") && a.text.contains("signals.rs"),
+        "{}",
+        a.text
+    );
     assert!(
         a.text.contains("take_a_connection_and_forget_it"),
         "the stack that took the permit:\n{}",

@@ -419,7 +419,8 @@ pub(crate) fn check_leaks() {
             .collect()
     };
     for (pool, _lock, holder, held_ns, site, ips) in found {
-        let who = actor::by_id(holder).map_or_else(|| format!("actor-{holder}"), |a| a.name.lock().clone());
+        let who = actor::by_id(holder)
+            .map_or_else(|| format!("actor-{holder}"), |a| a.name.lock().clone());
         let stack = crate::detect::report::resolve(&ips);
         let mut text = format!(
             "lockscope: POOL LEAK: a permit of pool {pool:?} has been held for {:.1} s by {who:?}, taken at {site}\n",
