@@ -725,3 +725,14 @@ pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
     });
     id
 }
+
+/// The name of actor `id`: a thread's name, or a tokio task's (given, or `task-<tokio id>`);
+/// `actor-<id>` for an actor that is gone. (For every alert that names actors.)
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) fn name_of(id: u64) -> String {
+    #[cfg(feature = "tokio")]
+    if crate::tokio::track::is_task(id) {
+        return crate::tokio::track::name_of(id);
+    }
+    by_id(id).map_or_else(|| format!("actor-{id}"), |a| a.name.lock().clone())
+}

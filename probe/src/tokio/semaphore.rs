@@ -49,8 +49,6 @@ pub struct Semaphore {
 #[derive(Debug)]
 struct Account {
     hold: Hold,
-    /// The holder, for the pool's records.
-    actor: u64,
     /// When the pool's record of the acquisition was written (0: not recorded).
     pool_since: u64,
     /// The pool counted these permits as taken.
@@ -150,29 +148,31 @@ impl Semaphore {
     }
 
     /// The bookkeeping of permits just taken (`waited_ns`: 0 when some were free).
+    #[inline]
     fn account(&self, hold: Hold, permits: u32, waited_ns: u64) -> Account {
-        if hold.tok.lock == 0 {
-            return Account {
-                hold,
-                actor: 0,
-                pool_since: 0,
-                pooled: false,
-            };
-        }
-        let actor = hold.actor();
-        let pool_since = if crate::recorder::recording() {
-            super::track::define(actor);
-            self.pool
-                .acquired(&self.tracked.meta, actor, permits, self.state(), waited_ns)
+        let pooled = hold.tok.lock != 0;
+        let pool_since = if pooled && crate::recorder::recording() {
+            self.pool_acquired(&hold, permits, waited_ns)
         } else {
             0
         };
         Account {
             hold,
-            actor,
             pool_since,
-            pooled: true,
+            pooled,
         }
+    }
+
+    #[cold]
+    fn pool_acquired(&self, hold: &Hold, permits: u32, waited_ns: u64) -> u64 {
+        super::track::define(hold.actor());
+        self.pool.acquired(
+            &self.tracked.meta,
+            hold.actor(),
+            permits,
+            self.state(),
+            waited_ns,
+        )
     }
 
     /// The bookkeeping of `n` permits taken without waiting.
@@ -451,7 +451,7 @@ fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u
     if account.pooled {
         sem.pool.released(
             &sem.tracked.meta,
-            account.actor,
+            account.hold.actor(),
             permits,
             sem.state(),
             account.pool_since,
@@ -465,7 +465,7 @@ fn forgotten(sem: &Semaphore, account: &Account, permits: u32) {
     sem.capacity.fetch_sub(permits as usize, Relaxed);
     if account.pooled {
         sem.pool
-            .resized(&sem.tracked.meta, account.actor, sem.state());
+            .resized(&sem.tracked.meta, account.hold.actor(), sem.state());
     }
 }
 
@@ -509,7 +509,6 @@ macro_rules! permit_impls {
                     sem: self.sem.clone(),
                     account: Account {
                         hold: Hold::untracked(self.account.hold.tok.site),
-                        actor: self.account.actor,
                         pool_since: self.account.pool_since,
                         pooled: self.account.pooled,
                     },

@@ -96,7 +96,7 @@ pub(crate) fn name_of(id: u64) -> String {
             None => format!("task-{}", id & !TASK_ACTOR),
         }
     } else {
-        actor::by_id(id).map_or_else(|| format!("thread-{id}"), |a| a.name.lock().clone())
+        actor::name_of(id)
     }
 }
 
