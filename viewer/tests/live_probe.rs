@@ -63,6 +63,16 @@ fn the_viewer_follows_a_recording_live_and_gets_its_alert() {
         .start();
     let addr = rec.live_addr().expect("the live address").to_string();
     let live = Source::Live(addr).connect(|| {});
+    // Events reach only the viewers already served (late ones get definitions, not past
+    // events): contend once the recording serves this one.
+    let deadline = Instant::now() + DEADLINE;
+    while rec.live_viewers().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the recording never served the viewer"
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
 
     let ledger = Arc::new(Mutex::named("ledger", 0u32));
     contend(&ledger);

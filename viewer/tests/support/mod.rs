@@ -179,17 +179,25 @@ impl TraceBuilder {
     }
 }
 
-/// A fresh path under cargo's scratch directory for integration tests.
+/// A fresh path under cargo's scratch directory for integration tests, in a directory of
+/// this test process's own: test binaries that run at once (two `cargo test`s over one
+/// target directory) must not overwrite each other's traces.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("lockscope-viewer-tests");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("lockscope-viewer-tests")
+        .join(std::process::id().to_string());
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
 
-/// Writes `bytes` to a scratch file named `name`.
+/// Writes `bytes` to a scratch file named `name`, whole or not at all: the file is written
+/// under a temporary name and renamed, so a test that reads a file another test is writing
+/// (both tests use `diff-base.lst`, say) never sees it half written.
 pub fn write(name: &str, bytes: &[u8]) -> PathBuf {
     let path = scratch(name);
-    std::fs::write(&path, bytes).unwrap();
+    let tmp = scratch(&format!("{name}.{:?}.part", std::thread::current().id()));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
     path
 }
 
