@@ -30,6 +30,7 @@ use crate::config::warn;
 use crate::format::Record;
 use crate::meta::META;
 use parking_lot::Mutex;
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use tracing_core::field::{Field, Visit};
@@ -85,7 +86,9 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let mut text = FieldText(String::new());
         attrs.record(&mut text);
-        if let Some(span) = ctx.span(id) {
+        if !text.0.is_empty()
+            && let Some(span) = ctx.span(id)
+        {
             span.extensions_mut().replace(Fields(text.0));
         }
     }
@@ -120,12 +123,11 @@ fn span_id<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> u64 {
         return id.0;
     }
     let parent = span.parent().map_or(0, |p| span_id(&p));
-    let fields = span
-        .extensions()
-        .get::<Fields>()
-        .map(|f| f.0.clone())
-        .unwrap_or_default();
-    let id = intern(span.name(), &fields, parent);
+    let id = {
+        let ext = span.extensions();
+        let fields = ext.get::<Fields>().map_or("", |f| f.0.as_str());
+        intern(span.name(), fields, parent)
+    };
     // Two threads entering one span at once compute the same id: replacing is harmless.
     let mut ext = span.extensions_mut();
     ext.remove::<Fields>();
@@ -136,8 +138,46 @@ fn span_id<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> u64 {
 type SpanKey = (&'static str, String, u64);
 static SPANS: Mutex<Option<HashMap<SpanKey, u64>>> = Mutex::new(None);
 
+/// Span ids this thread has looked up, by (name, parent), a few field texts each: a service
+/// creates a span per request, and most are equal to one seen before.
+type LocalSpans = HashMap<(&'static str, u64), Vec<(Box<str>, u64)>>;
+thread_local! {
+    static LOCAL: RefCell<LocalSpans> = RefCell::new(HashMap::new());
+}
+/// Keys kept per thread (the cache is emptied past this).
+const LOCAL_KEYS: usize = 4096;
+/// Field texts kept per key.
+const LOCAL_FIELDS: usize = 8;
+
 /// The id of the span (name, fields, parent), defining it in the trace on first use.
 fn intern(name: &'static str, fields: &str, parent: u64) -> u64 {
+    let cached = LOCAL.try_with(|l| {
+        let l = l.try_borrow().ok()?;
+        let known = l.get(&(name, parent))?;
+        known
+            .iter()
+            .find(|(f, _)| &**f == fields)
+            .map(|(_, id)| *id)
+    });
+    if let Ok(Some(id)) = cached {
+        return id;
+    }
+    let id = intern_global(name, fields, parent);
+    let _ = LOCAL.try_with(|l| {
+        if let Ok(mut l) = l.try_borrow_mut() {
+            if l.len() >= LOCAL_KEYS {
+                l.clear();
+            }
+            let known = l.entry((name, parent)).or_default();
+            if known.len() < LOCAL_FIELDS {
+                known.push((fields.into(), id));
+            }
+        }
+    });
+    id
+}
+
+fn intern_global(name: &'static str, fields: &str, parent: u64) -> u64 {
     let mut guard = SPANS.lock();
     let spans = guard.get_or_insert_with(HashMap::new);
     let mut key = (name, fields.to_owned(), parent);
