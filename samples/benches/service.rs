@@ -1,10 +1,12 @@
 //! The service sample's throughput on lockscope's locks against the very same service on
 //! plain parking_lot and tokio locks, side by side: batches of requests from the built-in load
-//! generator over 16 keep-alive connections, as fast as the service answers.
+//! generator over 16 keep-alive connections, as fast as the service answers. Two groups: the
+//! sample as shipped (one hot `stats` lock that every request sorts under) and with its fix
+//! (`--fix`: the update under the lock is cheap), which is what a healthy service looks like.
 //!
 //! Every variant runs the application's own tracing spans through a registry; the lockscope
-//! variants add lockscope's tracing layer (switched off for the plain one), and the last one
-//! also records a trace.
+//! variants add lockscope's tracing layer (switched off for the plain one), and the last of
+//! each group also records a trace.
 //!
 //! ```text
 //! cargo bench -p lockscope-samples --bench service
@@ -12,7 +14,7 @@
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use lockscope_samples::service::{Lockscope, Plain, Server, load};
+use lockscope_samples::service::{Config, Lockscope, Plain, Server, load};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
@@ -42,14 +44,6 @@ fn service(c: &mut Criterion) {
         requests: Some(REQUESTS),
         concurrency: 16,
     };
-    let plain = Server::start::<Plain>(4, false).expect("plain service");
-    let scoped = Server::start::<Lockscope>(4, false).expect("lockscope service");
-
-    let mut g = c.benchmark_group("service");
-    g.throughput(Throughput::Elements(REQUESTS));
-    g.sample_size(20);
-    g.measurement_time(Duration::from_secs(8));
-    LAYER_ON.store(false, Relaxed);
     let run = |g: &mut BenchmarkGroup<'_, WallTime>, name: &str, addr: SocketAddr| {
         g.bench_function(name, |b| {
             b.iter(|| {
@@ -58,20 +52,34 @@ fn service(c: &mut Criterion) {
             })
         });
     };
-    run(&mut g, "parking_lot + tokio", plain.addr);
-    LAYER_ON.store(true, Relaxed);
-    run(&mut g, "lockscope", scoped.addr);
-    let path = std::env::temp_dir().join(format!(
-        "lockscope-bench-service-{}.lstrace",
-        std::process::id()
-    ));
-    let recording = lockscope::Recorder::to_file(&path)
-        .expect("trace file")
-        .start();
-    run(&mut g, "lockscope, recording", scoped.addr);
-    drop(recording);
-    let _ = std::fs::remove_file(&path);
-    g.finish();
+    for (group, fix) in [("service (hot stats lock)", false), ("service --fix", true)] {
+        let config = Config {
+            workers: 4,
+            deadlock: false,
+            fix,
+        };
+        let plain = Server::start::<Plain>(config).expect("plain service");
+        let scoped = Server::start::<Lockscope>(config).expect("lockscope service");
+        let mut g = c.benchmark_group(group);
+        g.throughput(Throughput::Elements(REQUESTS));
+        g.sample_size(20);
+        g.measurement_time(Duration::from_secs(8));
+        LAYER_ON.store(false, Relaxed);
+        run(&mut g, "parking_lot + tokio", plain.addr);
+        LAYER_ON.store(true, Relaxed);
+        run(&mut g, "lockscope", scoped.addr);
+        let path = std::env::temp_dir().join(format!(
+            "lockscope-bench-service-{}.lstrace",
+            std::process::id()
+        ));
+        let recording = lockscope::Recorder::to_file(&path)
+            .expect("trace file")
+            .start();
+        run(&mut g, "lockscope, recording", scoped.addr);
+        drop(recording);
+        let _ = std::fs::remove_file(&path);
+        g.finish();
+    }
 }
 
 criterion_group!(benches, service);

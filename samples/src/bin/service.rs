@@ -1,7 +1,8 @@
 //! An HTTP service under load: axum on tokio, its shared state behind lockscope's locks, a
 //! built-in load generator on loopback, request spans from the `tracing` layer. One global
-//! `stats` mutex that every request updates is the hot spot; `--deadlock` makes `/refund`
-//! take the two account locks in the opposite order to `/transfer`.
+//! `stats` mutex that every request updates is the hot spot (`--fix`: a cheap update, the
+//! percentiles computed outside the lock); `--deadlock` makes `/refund` take the two account
+//! locks in the opposite order to `/transfer`; `--plain` runs it on plain locks.
 //!
 //! ```text
 //! cargo run -p lockscope-samples --bin service -- --duration 3
@@ -14,7 +15,7 @@
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use lockscope::Recorder;
-use lockscope_samples::service::{Lockscope, Server, load};
+use lockscope_samples::service::{Config, Lockscope, Plain, Server, load};
 use std::path::PathBuf;
 use std::time::Duration;
 use tracing_subscriber::layer::SubscriberExt;
@@ -40,9 +41,16 @@ struct Args {
     /// `/refund` takes the account locks in the opposite order to `/transfer`.
     #[arg(long)]
     deadlock: bool,
+    /// Keep the stats update cheap and compute percentiles outside the lock.
+    #[arg(long)]
+    fix: bool,
     /// Also serve the trace live on this address (`lockscope view --connect ADDR`).
     #[arg(long, value_name = "ADDR")]
     live: Option<String>,
+    /// Run the same service on plain parking_lot and tokio locks, for comparison (nothing
+    /// is recorded about them).
+    #[arg(long)]
+    plain: bool,
 }
 
 fn main() -> Result<()> {
@@ -66,7 +74,16 @@ fn main() -> Result<()> {
     if let Some(addr) = recording.live_addr() {
         println!("live: lockscope view --connect {addr}");
     }
-    let server = Server::start::<Lockscope>(args.workers, args.deadlock)?;
+    let config = Config {
+        workers: args.workers,
+        deadlock: args.deadlock,
+        fix: args.fix,
+    };
+    let server = if args.plain {
+        Server::start::<Plain>(config)?
+    } else {
+        Server::start::<Lockscope>(config)?
+    };
     if args.deadlock {
         println!(
             "--deadlock: /refund takes savings then checking, /transfer checking then savings"

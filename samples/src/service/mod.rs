@@ -8,7 +8,8 @@
 //! first, and the tracing layer breaks its waits down by endpoint span.
 //!
 //! With `deadlock`, `POST /refund` takes the accounts in the opposite order to
-//! `POST /transfer`: two workers each hold one account and wait for the other.
+//! `POST /transfer`: two workers each hold one account and wait for the other. With `fix`,
+//! the stats update is cheap and the percentiles are computed outside the lock.
 //!
 //! The locks are a type parameter ([`Kit`]), so the benchmark runs the very same service on
 //! lockscope's locks and on plain parking_lot/tokio locks.
@@ -40,6 +41,7 @@ pub trait Kit: Send + Sync + 'static {
 /// A synchronous mutex, used through a closure.
 pub trait SyncMutex<T>: Send + Sync + 'static {
     /// A mutex named `name` (lockscope's class name).
+    #[track_caller]
     fn named(name: &'static str, value: T) -> Self;
     /// Runs `f` with the lock held; the lock's site is the caller's.
     #[track_caller]
@@ -49,6 +51,7 @@ pub trait SyncMutex<T>: Send + Sync + 'static {
 /// A synchronous reader-writer lock, used through closures.
 pub trait SyncRwLock<T>: Send + Sync + 'static {
     /// A lock named `name`.
+    #[track_caller]
     fn named(name: &'static str, value: T) -> Self;
     /// Runs `f` with a read lock.
     #[track_caller]
@@ -65,6 +68,7 @@ pub trait AsyncMutex<T>: Send + Sync + 'static {
     where
         Self: 'a;
     /// A mutex named `name`.
+    #[track_caller]
     fn named(name: &'static str, value: T) -> Self;
     /// Locks it.
     #[track_caller]
@@ -93,6 +97,7 @@ impl Kit for Plain {
 }
 
 impl<T: Send + 'static> SyncMutex<T> for lockscope::Mutex<T> {
+    #[track_caller]
     fn named(name: &'static str, value: T) -> Self {
         lockscope::Mutex::named(name, value)
     }
@@ -103,6 +108,7 @@ impl<T: Send + 'static> SyncMutex<T> for lockscope::Mutex<T> {
 }
 
 impl<T: Send + Sync + 'static> SyncRwLock<T> for lockscope::RwLock<T> {
+    #[track_caller]
     fn named(name: &'static str, value: T) -> Self {
         lockscope::RwLock::named(name, value)
     }
@@ -160,8 +166,9 @@ struct EndpointStats {
 }
 
 impl EndpointStats {
-    /// The hot spot: a sort of the whole window on every request, under the lock.
-    fn record(&mut self, latency_us: u32) {
+    /// The hot spot: unless `fix`, a sort of the whole window on every request, under the
+    /// lock. (The fix keeps the update cheap and sorts a copy when someone asks.)
+    fn record(&mut self, latency_us: u32, fix: bool) {
         self.requests += 1;
         if self.window.len() < WINDOW {
             self.window.push(latency_us);
@@ -169,10 +176,18 @@ impl EndpointStats {
             self.window[self.next] = latency_us;
             self.next = (self.next + 1) % WINDOW;
         }
-        let mut sorted = self.window.clone();
-        sorted.sort_unstable();
-        self.p99_us = sorted[(sorted.len() * 99 / 100).min(sorted.len() - 1)];
+        if !fix {
+            self.p99_us = p99(self.window.clone());
+        }
     }
+}
+
+fn p99(mut window: Vec<u32>) -> u32 {
+    window.sort_unstable();
+    window
+        .get((window.len() * 99 / 100).min(window.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or(0)
 }
 
 #[derive(Debug)]
@@ -189,28 +204,40 @@ struct App<K: Kit> {
     checking: K::Mutex<i64>,
     savings: K::Mutex<i64>,
     stats: K::Mutex<HashMap<&'static str, EndpointStats>>,
-    deadlock: bool,
+    config: Config,
+}
+
+/// How a service runs.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    /// Worker threads (named `service-worker-N`).
+    pub workers: usize,
+    /// `POST /refund` takes the accounts in the opposite order to `POST /transfer`.
+    pub deadlock: bool,
+    /// The hot spot fixed: the stats update stays cheap, percentiles are computed on demand
+    /// outside the lock.
+    pub fix: bool,
 }
 
 /// Items in the catalog.
 pub const ITEMS: u64 = 1024;
 
 impl<K: Kit> App<K> {
-    fn new(deadlock: bool) -> Self {
+    fn new(config: Config) -> Self {
         App {
             catalog: K::RwLock::named("catalog", (0..ITEMS).map(|i| (i, 100 + i)).collect()),
             orders: K::AsyncMutex::named("orders", Vec::new()),
             checking: K::Mutex::named("checking", 1_000_000),
             savings: K::Mutex::named("savings", 1_000_000),
             stats: K::Mutex::named("stats", HashMap::new()),
-            deadlock,
+            config,
         }
     }
 
     fn done(&self, endpoint: &'static str, since: Instant) {
         let us = since.elapsed().as_micros().min(u128::from(u32::MAX)) as u32;
         self.stats
-            .with(|s| s.entry(endpoint).or_default().record(us));
+            .with(|s| s.entry(endpoint).or_default().record(us, self.config.fix));
     }
 }
 
@@ -254,16 +281,23 @@ async fn post_order<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
 async fn get_stats<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
     async {
         let t = Instant::now();
-        let mut text = app.stats.with(|s| {
-            let mut text = String::new();
-            for (endpoint, e) in s.iter() {
-                text.push_str(&format!(
-                    "{endpoint}: {} requests, p99 {} us\n",
-                    e.requests, e.p99_us
-                ));
-            }
-            text
+        let rows: Vec<(&str, u64, u32, Vec<u32>)> = app.stats.with(|s| {
+            s.iter()
+                .map(|(endpoint, e)| {
+                    let window = if app.config.fix {
+                        e.window.clone()
+                    } else {
+                        Vec::new()
+                    };
+                    (*endpoint, e.requests, e.p99_us, window)
+                })
+                .collect()
         });
+        let mut text = String::new();
+        for (endpoint, requests, p99_us, window) in rows {
+            let p = if app.config.fix { p99(window) } else { p99_us };
+            text.push_str(&format!("{endpoint}: {requests} requests, p99 {p} us\n"));
+        }
         let queued = app
             .orders
             .lock()
@@ -308,7 +342,7 @@ async fn post_transfer<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
 async fn post_refund<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
     async {
         let t = Instant::now();
-        if app.deadlock {
+        if app.config.deadlock {
             // The bug: the opposite lock order to `post_transfer`.
             app.savings.with(|savings| {
                 validate();
@@ -353,11 +387,10 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the service on `workers` worker threads (named `service-worker-N`), listening
-    /// on 127.0.0.1 at a free port.
-    pub fn start<K: Kit>(workers: usize, deadlock: bool) -> anyhow::Result<Server> {
+    /// Starts the service, listening on 127.0.0.1 at a free port.
+    pub fn start<K: Kit>(config: Config) -> anyhow::Result<Server> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(workers.max(1))
+            .worker_threads(config.workers.max(1))
             .thread_name_fn(|| {
                 static N: AtomicUsize = AtomicUsize::new(0);
                 format!("service-worker-{}", N.fetch_add(1, Relaxed))
@@ -367,7 +400,7 @@ impl Server {
         let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let app = Arc::new(App::<K>::new(deadlock));
+        let app = Arc::new(App::<K>::new(config));
         runtime.spawn(async move {
             let serve = axum::serve(listener, router(app)).with_graceful_shutdown(async {
                 let _ = stopped.await;
