@@ -258,10 +258,10 @@ impl Model {
     }
 
     fn resolve_lost_locks(&mut self) {
-        let lost: Vec<(u64, u64)> = (self.waits.iter().map(|w| (w.lock, w.class)))
-            .chain(self.holds.iter().map(|h| (h.lock, h.class)))
-            .filter(|(_, c)| !self.classes.contains_key(c))
-            .collect();
+        let mut lost = self.waits.lock_classes();
+        lost.extend(self.holds.lock_classes());
+        lost.retain(|(_, c)| !self.classes.contains_key(c));
+        lost.sort_unstable();
         for (lock, class) in lost {
             self.classes.entry(class).or_insert_with(|| Class {
                 id: class,

@@ -292,10 +292,6 @@ impl WaitStore {
 }
 
 impl HoldStore {
-    fn get(&self, raw: u32) -> Option<Hold> {
-        ((raw as usize) < self.holds.len()).then(|| self.hold(raw))
-    }
-
     /// Hold `raw`, which must be below `len()`.
     fn hold(&self, raw: u32) -> Hold {
         let p = &self.holds[raw as usize];
@@ -360,100 +356,170 @@ impl HoldStore {
 /// Holds come in end order per actor (the probe records a hold when it ends), so one pass
 /// over the holds in trace order, with each (lock, holder)'s waits sorted by their start,
 /// pairs them; a (lock, holder) whose holds came out of order is paired again after sorting
-/// its holds.
+/// its holds. The waits' side is one list grouped by (lock, holder), freed at the end.
 pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
-    // (lock, holder) → (wait start, entry in `waits.holders`), and the pass's cursor.
-    #[derive(Default)]
-    struct Queries {
-        list: Vec<(u64, u32)>,
-        next: usize,
-        last_end: u64,
-        disordered: bool,
-    }
-    let mut keys: IdMap<(u64, u64), Queries> = IdMap::default();
+    // (lock, holder) → its group; each group's queries sit together in `queries`.
+    let mut keys: IdMap<(u64, u64), u32> = IdMap::default();
+    let mut counts: Vec<u32> = Vec::new();
+    // Pass 1: group sizes, and each holder entry's group (reusing the result's space).
+    let mut resolved = vec![NO_HOLD; waits.holders.len()];
     for p in &waits.waits {
         let lock = waits.ids.get(p.lock);
-        let count = (p.count_state >> 4) as usize;
-        for i in p.holders_at as usize..p.holders_at as usize + count {
-            let Some(&holder) = waits.holders.get(i) else {
+        for entry in holder_entries(p) {
+            let Some(&holder) = waits.holders.get(entry) else {
                 break;
             };
-            let entry = keys.entry((lock, holder)).or_default();
-            entry.list.push((p.begin_ns, i as u32));
+            let next = counts.len() as u32;
+            let k = *keys.entry((lock, holder)).or_insert(next) as usize;
+            if k == counts.len() {
+                counts.push(0);
+            }
+            counts[k] += 1;
+            resolved[entry] = k as u32;
         }
     }
-    let mut resolved = vec![NO_HOLD; waits.holders.len()];
-    if keys.is_empty() {
+    if counts.is_empty() {
         waits.holder_holds = resolved;
         return;
     }
-    for q in keys.values_mut() {
-        q.list.sort_unstable();
+    let mut start: Vec<u32> = Vec::with_capacity(counts.len() + 1);
+    let mut total = 0u32;
+    for &c in &counts {
+        start.push(total);
+        total += c;
     }
-    for (raw, p) in holds.holds.iter().enumerate() {
-        let (lock, actor, end_ns) = if p.begin_back == ODD {
-            match holds.odd.get(&(raw as u32)) {
-                Some(h) => (h.lock, h.actor, h.end_ns),
-                None => continue,
-            }
-        } else {
-            (holds.ids.get(p.lock), holds.ids.get(p.actor), p.end_ns)
+    start.push(total);
+    // Pass 2: every query — (wait start, holder entry, how long the wait lasted) — in its
+    // group, then each group by wait start.
+    let mut queries: Vec<Query> = vec![Query::default(); total as usize];
+    let mut fill = start.clone();
+    for p in &waits.waits {
+        let ended = p.count_state & 0xf >= 2;
+        let lasted = match p.end_ns.checked_sub(p.begin_ns) {
+            _ if !ended => FOREVER,
+            Some(d) => u32::try_from(d).map_or(LONG, |d| d.min(LONG)),
+            None => 0,
         };
-        let Some(q) = keys.get_mut(&(lock, actor)) else {
+        for entry in holder_entries(p) {
+            let Some(&k) = resolved.get(entry) else {
+                break;
+            };
+            let at = &mut fill[k as usize];
+            queries[*at as usize] = Query {
+                begin_ns: p.begin_ns,
+                entry: entry as u32,
+                lasted,
+            };
+            *at += 1;
+        }
+    }
+    drop(fill);
+    for k in 0..counts.len() {
+        queries[start[k] as usize..start[k + 1] as usize].sort_unstable_by_key(|q| q.begin_ns);
+    }
+    resolved.fill(NO_HOLD);
+    let overlaps = |q: &Query, hold_start: u64| -> bool {
+        match q.lasted {
+            FOREVER => true,
+            LONG => {
+                hold_start.saturating_sub(q.begin_ns) <= u64::from(LONG) || {
+                    // A wait of 4 s or more: compare with its exact end.
+                    let wait = waits_end(waits, q.entry);
+                    hold_start <= wait
+                }
+            }
+            d => hold_start <= q.begin_ns.saturating_add(u64::from(d)),
+        }
+    };
+    // Pass 3: the holds in trace order, each taking the waits of its group that began by
+    // its end.
+    let mut next: Vec<u32> = start[..counts.len()].to_vec();
+    let mut last_end: Vec<u64> = vec![0; counts.len()];
+    let mut disordered: Vec<usize> = Vec::new();
+    for raw in 0..holds.holds.len() as u32 {
+        let h = holds.hold(raw);
+        let Some(&k) = keys.get(&(h.lock, h.actor)) else {
             continue;
         };
-        if end_ns < q.last_end {
-            q.disordered = true;
+        let k = k as usize;
+        if h.end_ns < last_end[k] && last_end[k] != u64::MAX {
+            disordered.push(k);
+            last_end[k] = u64::MAX;
         }
-        q.last_end = end_ns;
-        while let Some(&(begin, entry)) = q.list.get(q.next)
-            && begin <= end_ns
-        {
-            resolved[entry as usize] = raw as u32;
-            q.next += 1;
+        if last_end[k] == u64::MAX {
+            continue;
+        }
+        last_end[k] = h.end_ns;
+        let end = start[k + 1];
+        while next[k] < end && queries[next[k] as usize].begin_ns <= h.end_ns {
+            let q = &queries[next[k] as usize];
+            if overlaps(q, h.start_ns()) {
+                resolved[q.entry as usize] = raw;
+            }
+            next[k] += 1;
         }
     }
     // Out of order: pair again against the holds sorted by end (stable, so equal ends keep
     // trace order, as in the ordered pass).
-    let disordered: IdMap<(u64, u64), Vec<(u64, u32)>> = (keys.iter())
-        .filter(|(_, q)| q.disordered)
-        .map(|(k, _)| (*k, Vec::new()))
-        .collect();
     if !disordered.is_empty() {
-        let mut lists = disordered;
+        let wanted: IdMap<usize, Vec<(u64, u32)>> =
+            disordered.iter().map(|&k| (k, Vec::new())).collect();
+        let mut lists = wanted;
         for raw in 0..holds.holds.len() as u32 {
-            if let Some(h) = holds.get(raw)
-                && let Some(l) = lists.get_mut(&(h.lock, h.actor))
+            let h = holds.hold(raw);
+            if let Some(&k) = keys.get(&(h.lock, h.actor))
+                && let Some(l) = lists.get_mut(&(k as usize))
             {
                 l.push((h.end_ns, raw));
             }
         }
-        for (key, mut list) in lists {
+        for (k, mut list) in lists {
             list.sort_by_key(|&(end, _)| end);
-            for &(begin, entry) in &keys[&key].list {
-                let first = list.partition_point(|&(end, _)| end < begin);
-                resolved[entry as usize] = list.get(first).map_or(NO_HOLD, |&(_, raw)| raw);
-            }
-        }
-    }
-    // A hold that started after the wait ended did not make it wait.
-    for p in &waits.waits {
-        let state = p.count_state & 0xf;
-        if state < 2 {
-            continue;
-        }
-        let count = (p.count_state >> 4) as usize;
-        for entry in p.holders_at as usize..p.holders_at as usize + count {
-            let Some(&raw) = resolved.get(entry).filter(|&&r| r != NO_HOLD) else {
-                continue;
-            };
-            let starts_after = holds.get(raw).is_some_and(|h| h.start_ns() > p.end_ns);
-            if starts_after {
-                resolved[entry] = NO_HOLD;
+            for q in &queries[start[k] as usize..start[k + 1] as usize] {
+                let first = list.partition_point(|&(end, _)| end < q.begin_ns);
+                resolved[q.entry as usize] = match list.get(first) {
+                    Some(&(_, raw)) if overlaps(q, holds.hold(raw).start_ns()) => raw,
+                    _ => NO_HOLD,
+                };
             }
         }
     }
     waits.holder_holds = resolved;
+}
+
+/// A wait's holder waiting to be paired with a hold.
+#[derive(Clone, Copy, Debug, Default)]
+struct Query {
+    begin_ns: u64,
+    /// Its entry in [`WaitStore::holders`].
+    entry: u32,
+    /// How long the wait lasted: [`FOREVER`] when it did not end, [`LONG`] when 4 s or more.
+    lasted: u32,
+}
+
+const FOREVER: u32 = u32::MAX;
+const LONG: u32 = u32::MAX - 1;
+
+/// The holder entries of a packed wait.
+fn holder_entries(p: &PackedWait) -> std::ops::Range<usize> {
+    let at = p.holders_at as usize;
+    at..at + (p.count_state >> 4) as usize
+}
+
+/// The end of the wait that holder entry `entry` belongs to (a search: only for the rare
+/// waits of 4 s or more).
+fn waits_end(waits: &WaitStore, entry: u32) -> u64 {
+    let i = waits.waits.partition_point(|p| p.holders_at <= entry);
+    (i.checked_sub(1).and_then(|i| waits.waits.get(i))).map_or(u64::MAX, |p| p.end_ns)
+}
+
+/// The distinct pairs of `pairs`, which repeat a lot (one per event, over few locks).
+fn distinct(pairs: impl Iterator<Item = (Id32, Id32)>) -> impl Iterator<Item = (Id32, Id32)> {
+    let mut seen: IdMap<u64, ()> = IdMap::default();
+    for (a, b) in pairs {
+        seen.insert(u64::from(a.0) << 32 | u64::from(b.0), ());
+    }
+    (seen.into_keys()).map(|k| (Id32((k >> 32) as u32), Id32(k as u32)))
 }
 
 /// Which indexes of a store a view shows: all, or an ascending selection.
@@ -526,6 +592,41 @@ impl Waits {
         }
     }
 
+    /// The raw indexes this view shows, in order.
+    fn raws(&self) -> impl Iterator<Item = u32> + '_ {
+        let n = self.store.waits.len();
+        (0..self.len()).filter_map(move |i| self.sel.raw(i, n))
+    }
+
+    /// The waits whose class passes `keep`, checked before the rest is unpacked.
+    pub(super) fn with_class<'a>(
+        &'a self,
+        keep: impl Fn(u64) -> bool + 'a,
+    ) -> impl Iterator<Item = Wait<'a>> + 'a {
+        (self.raws())
+            .filter(move |&raw| keep(self.store.ids.get(self.store.waits[raw as usize].class)))
+            .map(|raw| self.store.wait(raw))
+    }
+
+    /// Every wait's class and whether it is still waiting, without unpacking the rest.
+    pub(super) fn classes_still_waiting(&self) -> impl Iterator<Item = (u64, bool)> + '_ {
+        self.raws().map(|raw| {
+            let p = &self.store.waits[raw as usize];
+            (self.store.ids.get(p.class), p.count_state & 0xf == 0)
+        })
+    }
+
+    /// Every distinct (lock, class) pair of the waits.
+    pub(super) fn lock_classes(&self) -> Vec<(u64, u64)> {
+        let store = &self.store;
+        distinct(self.raws().map(|raw| {
+            let p = &store.waits[raw as usize];
+            (p.lock, p.class)
+        }))
+        .map(|(l, c)| (store.ids.get(l), store.ids.get(c)))
+        .collect()
+    }
+
     /// The builder's storage; copied only if a snapshot still shares it.
     pub(super) fn store_mut(&mut self) -> &mut WaitStore {
         self.sel = Selection::All;
@@ -572,6 +673,42 @@ impl Holds {
             holds: self,
             range: 0..self.len(),
         }
+    }
+
+    /// The raw indexes this view shows, in order.
+    fn raws(&self) -> impl Iterator<Item = u32> + '_ {
+        let n = self.store.holds.len();
+        (0..self.len()).filter_map(move |i| self.sel.raw(i, n))
+    }
+
+    /// The holds whose class passes `keep`, checked before the rest is unpacked.
+    pub(super) fn with_class<'a>(
+        &'a self,
+        keep: impl Fn(u64) -> bool + 'a,
+    ) -> impl Iterator<Item = Hold> + 'a {
+        (self.raws())
+            .map(|raw| (raw, &self.store.holds[raw as usize]))
+            .filter(move |(raw, p)| {
+                let class = match p.begin_back {
+                    ODD => self.store.odd.get(raw).map_or(0, |h| h.class),
+                    _ => self.store.ids.get(p.class),
+                };
+                keep(class)
+            })
+            .map(|(raw, _)| self.store.hold(raw))
+    }
+
+    /// Every distinct (lock, class) pair of the holds.
+    pub(super) fn lock_classes(&self) -> Vec<(u64, u64)> {
+        let store = &self.store;
+        let odd = (store.odd.values()).map(|h| (h.lock, h.class));
+        distinct(self.raws().map(|raw| {
+            let p = &store.holds[raw as usize];
+            (p.lock, p.class)
+        }))
+        .map(|(l, c)| (store.ids.get(l), store.ids.get(c)))
+        .chain(odd)
+        .collect()
     }
 
     /// The builder's storage; copied only if a snapshot still shares it.
@@ -674,3 +811,7 @@ impl<'a> IntoIterator for &'a Holds {
         self.iter()
     }
 }
+
+#[cfg(test)]
+#[path = "store_tests.rs"]
+mod tests;

@@ -193,34 +193,30 @@ impl Model {
         for l in self.locks.values() {
             ev.entry(l.class).or_default().instances += 1;
         }
+        // A class with a snapshot takes every figure but `still_waiting` from it: the
+        // histograms and the sweep are for the others only.
+        let snapshot: IdMap<u64, ()> = self.class_stats.keys().map(|&c| (c, ())).collect();
+        let no_snapshot = |class: u64| !snapshot.contains_key(&class);
+        for (class, still) in self.waits.classes_still_waiting() {
+            let e = ev.entry(class).or_default();
+            e.waits += 1;
+            e.still_waiting += u64::from(still);
+        }
         // (lock, ts, +1/-1) for the sweep that finds the most simultaneous waiters.
         let mut edges: Vec<(u64, u64, i64)> = Vec::new();
-        for w in &self.waits {
+        for w in self.waits.with_class(no_snapshot) {
             let e = ev.entry(w.class).or_default();
-            e.waits += 1;
-            // A class with a snapshot takes every figure but `still_waiting` from it: the
-            // histogram and the sweep are for the others only.
-            if self.class_stats.contains_key(&w.class) {
-                e.still_waiting += u64::from(w.state == WaitState::StillWaiting);
-                continue;
-            }
             match w.state {
                 WaitState::Ended { end_ns, .. } => {
                     e.wait.record(end_ns.saturating_sub(w.begin_ns));
                     edges.push((w.lock, w.begin_ns, 1));
                     edges.push((w.lock, end_ns, -1));
                 }
-                WaitState::StillWaiting => {
-                    e.still_waiting += 1;
-                    edges.push((w.lock, w.begin_ns, 1));
-                }
+                WaitState::StillWaiting => edges.push((w.lock, w.begin_ns, 1)),
                 WaitState::Lost => {}
             }
         }
-        for h in &self.holds {
-            if self.class_stats.contains_key(&h.class) {
-                continue;
-            }
+        for h in self.holds.with_class(no_snapshot) {
             let e = ev.entry(h.class).or_default();
             e.holds += 1;
             if let Some(b) = h.begin_ns.map(NonZeroU64::get) {
