@@ -319,10 +319,18 @@ impl ViewerApp {
                 t.state = finish(&t.source, r, &self.first_look);
             }
             if let (TabState::Live(l), Source::Live(addr)) = (&mut t.state, &t.source) {
-                // Bounded per frame, so a flood of updates cannot stall drawing.
+                // Bounded per frame, so a flood of updates cannot stall drawing; of the
+                // snapshots waiting, only the newest is worth showing.
+                let mut newest = None;
                 for _ in 0..64 {
-                    let Some(u) = l.live.try_recv() else { break };
-                    l.apply(u, addr, &self.first_look);
+                    match l.live.try_recv() {
+                        Some(LiveUpdate::Snapshot(m)) => newest = Some(m),
+                        Some(u) => l.apply(u, addr, &self.first_look),
+                        None => break,
+                    }
+                }
+                if let Some(m) = newest {
+                    l.apply(LiveUpdate::Snapshot(m), addr, &self.first_look);
                 }
             }
         }
