@@ -611,3 +611,57 @@ fn mutex_rwlock_and_semaphore_count_acquisitions_across_tasks() {
     assert_eq!(s.available_permits(), 3);
     assert!(lockscope::dump().actors.iter().all(|a| a.holds.is_empty()));
 }
+
+#[test]
+fn a_pool_with_more_holders_than_are_listed_is_not_taken_for_a_deadlock() {
+    const NAME: &str = "a_pool_with_more_holders_than_are_listed_is_not_taken_for_a_deadlock";
+    if is_child(NAME) {
+        let seen = reports();
+        let rt = runtime(2);
+        rt.block_on(async {
+            // 40 holders; lockscope lists 32 of them per lock. The first 32 (listed) then wait
+            // for a second permit; the other 8 hold theirs until told: no deadlock, though
+            // every listed holder waits.
+            const LISTED: usize = 32;
+            let pool = Arc::new(Semaphore::named("wide-pool", LISTED + 8));
+            let second = Arc::new(Barrier::new(LISTED + 1));
+            let release = Arc::new(Notify::new());
+            let mut tasks = Vec::new();
+            for i in 0..LISTED {
+                let (pool, second) = (pool.clone(), second.clone());
+                tasks.push(spawn_named(format!("listed-{i}"), async move {
+                    let _first = pool.acquire().await.unwrap();
+                    second.wait().await;
+                    let _second = pool.acquire().await.unwrap();
+                }));
+            }
+            // The unlisted take theirs once every listed holder has one.
+            while pool.available_permits() > 8 {
+                tokio::task::yield_now().await;
+            }
+            let all_unlisted = Arc::new(Barrier::new(9));
+            for i in 0..8 {
+                let (pool, release, all) = (pool.clone(), release.clone(), all_unlisted.clone());
+                tasks.push(spawn_named(format!("unlisted-{i}"), async move {
+                    let _p = pool.acquire().await.unwrap();
+                    all.wait().await;
+                    release.notified().await;
+                }));
+            }
+            all_unlisted.wait().await;
+            second.wait().await;
+            while pool.stats().waiters < LISTED as u64 {
+                tokio::task::yield_now().await;
+            }
+            let_the_watchdog_look().await;
+            release.notify_waiters();
+            for t in tasks {
+                t.await.unwrap();
+            }
+        });
+        let seen = seen.lock();
+        assert!(seen.is_empty(), "false reports:\n{}", seen.join("\n"));
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}

@@ -53,6 +53,8 @@ struct Account {
     pool_since: u64,
     /// The pool counted these permits as taken.
     pooled: bool,
+    /// Its leak-detection ticket (0: not watched).
+    ticket: u64,
 }
 
 /// Permits of a [`Semaphore`]; returned on drop (on any thread).
@@ -156,10 +158,17 @@ impl Semaphore {
         } else {
             0
         };
+        let ticket = if pooled {
+            self.pool
+                .watch(&self.tracked.meta, hold.actor(), hold.tok.site)
+        } else {
+            0
+        };
         Account {
             hold,
             pool_since,
             pooled,
+            ticket,
         }
     }
 
@@ -448,6 +457,7 @@ fn block_on_ready<F: Future>(f: F) -> F::Output {
 fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u32) {
     sem.tracked.released(&account.hold, Mode::Permits(permits));
     drop(inner);
+    sem.pool.returned(account.ticket);
     if account.pooled {
         sem.pool.released(
             &sem.tracked.meta,
@@ -462,6 +472,7 @@ fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u
 /// Forgets permits: the hold ends and the pool shrinks by them.
 fn forgotten(sem: &Semaphore, account: &Account, permits: u32) {
     sem.tracked.released(&account.hold, Mode::Permits(permits));
+    sem.pool.returned(account.ticket);
     sem.capacity.fetch_sub(permits as usize, Relaxed);
     if account.pooled {
         sem.pool
@@ -486,6 +497,7 @@ macro_rules! permit_impls {
                 let sem_of: fn(&Self) -> &Semaphore = $sem_of;
                 forgotten(sem_of(&self), &self.account, n);
                 self.account.pooled = false;
+                self.account.ticket = 0;
                 self.account.hold = Hold::untracked(self.account.hold.tok.site);
             }
 
@@ -495,6 +507,8 @@ macro_rules! permit_impls {
                 let n = other.num_permits() as u32;
                 let sem_of: fn(&Self) -> &Semaphore = $sem_of;
                 sem_of(&other).tracked.released(&other.account.hold, Mode::Permits(n));
+                sem_of(&other).pool.returned(other.account.ticket);
+                other.account.ticket = 0;
                 other.account.hold = Hold::untracked(other.account.hold.tok.site);
                 other.account.pooled = false;
                 if let (Some(mine), Some(theirs)) = (self.inner.as_mut(), other.inner.take()) {
@@ -511,6 +525,7 @@ macro_rules! permit_impls {
                         hold: Hold::untracked(self.account.hold.tok.site),
                         pool_since: self.account.pool_since,
                         pooled: self.account.pooled,
+                        ticket: 0,
                     },
                     inner: Some(part),
                 })

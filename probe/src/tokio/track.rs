@@ -31,6 +31,8 @@ use std::sync::{Arc, OnceLock};
 
 /// Task actors' ids are the tokio task id with this bit set; thread actors' ids are small.
 pub(crate) const TASK_ACTOR: u64 = 1 << 56;
+/// The stand-in actor for holders a full hold table could not list.
+const UNLISTED: u64 = u64::MAX;
 
 /// Whether `actor` is a task.
 pub(crate) fn is_task(actor: u64) -> bool {
@@ -90,6 +92,9 @@ static DEFINED_SESSION: AtomicU64 = AtomicU64::new(0);
 
 /// The name of actor `id`: a task's given name or `task-<id>`; a thread's name.
 pub(crate) fn name_of(id: u64) -> String {
+    if id == UNLISTED {
+        return "(holders beyond the ones lockscope lists)".to_owned();
+    }
     if is_task(id) {
         match NAMES.get().lock().get(&id) {
             Some(n) => n.to_string(),
@@ -162,6 +167,8 @@ pub(crate) struct HoldTable {
     /// The lock's id; 0 while the table is free.
     lock: AtomicU64,
     slots: Box<[HoldSlot]>,
+    /// Holds not listed because every slot was taken.
+    unlisted: AtomicU64,
 }
 
 /// Every hold table ever made (tables are reused, never freed).
@@ -185,6 +192,7 @@ fn table_for(lock: u64, width: usize) -> &'static HoldTable {
         let t: &'static HoldTable = Box::leak(Box::new(HoldTable {
             lock: AtomicU64::new(0),
             slots: (0..width).map(|_| HoldSlot::default()).collect(),
+            unlisted: AtomicU64::new(0),
         }));
         TABLES.write().push(t);
         t
@@ -232,12 +240,16 @@ impl HoldTable {
                 return i as u32;
             }
         }
+        self.unlisted.fetch_add(1, Relaxed);
         NO_SLOT
     }
 
     fn release(&self, slot: u32) {
-        if let Some(s) = self.slots.get(slot as usize) {
-            s.actor.store(0, PUBLISH);
+        match self.slots.get(slot as usize) {
+            Some(s) => s.actor.store(0, PUBLISH),
+            None => {
+                self.unlisted.fetch_sub(1, Relaxed);
+            }
         }
     }
 
@@ -441,6 +453,7 @@ impl Drop for Tracked {
             for s in t.slots.iter() {
                 s.actor.store(0, Relaxed);
             }
+            t.unlisted.store(0, Relaxed);
             let mut free = FREE.lock();
             if t.slots.len() == 1 {
                 free.0.push(t);
@@ -599,6 +612,21 @@ pub(crate) fn extend_snapshots(snaps: &mut Vec<Snapshot>) {
             let i = entry(snaps, a);
             snaps[i].held.push(h);
         });
+        // Holders beyond the table are unknown: one stand-in that never waits holds for them,
+        // so a semaphore whose listed holders all wait is not taken for a deadlock.
+        let lock = t.lock.load(Relaxed);
+        if lock != 0 && t.unlisted.load(Relaxed) != 0 {
+            let i = entry(snaps, UNLISTED);
+            snaps[i].held.push(Held {
+                lock,
+                class: 0,
+                mode: Mode::Permits(0),
+                site: Location::caller(),
+                since_ns: 0,
+                timed: false,
+                movable: true,
+            });
+        }
     }
     let mut count: HashMap<u64, usize> = HashMap::new();
     let waits = WAITS.lock();
