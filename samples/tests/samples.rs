@@ -280,7 +280,13 @@ fn the_service_deadlocks_under_load_with_the_flag_and_runs_clean_without() {
         e.contains("DEADLOCK") && e.contains("checking") && e.contains("savings"),
         "{e}"
     );
-    assert!(e.contains("thread \"service-worker-"), "{e}");
+    // A cycle of request tasks, each named after its request.
+    assert!(
+        e.contains("2 tasks wait for each other")
+            && e.contains("task \"POST /transfer #")
+            && e.contains("task \"POST /refund #"),
+        "{e}"
+    );
 
     let (o, t) = run_traced(exe, &["--duration", "1.5", "--rps", "0"]);
     let out = String::from_utf8_lossy(&o.stdout);

@@ -2,7 +2,8 @@
 //! built-in load generator on loopback, request spans from the `tracing` layer. One global
 //! `stats` mutex that every request updates is the hot spot (`--fix`: a cheap update, the
 //! percentiles computed outside the lock); `--deadlock` makes `/refund` take the two account
-//! locks in the opposite order to `/transfer`; `--plain` runs it on plain locks.
+//! locks in the opposite order to `/transfer`, each awaiting a check in between; `--plain`
+//! runs the same service on plain locks.
 //!
 //! ```text
 //! cargo run -p lockscope-samples --bin service -- --duration 3
@@ -38,7 +39,8 @@ struct Args {
     /// The service's worker threads.
     #[arg(long, default_value_t = 4)]
     workers: usize,
-    /// `/refund` takes the account locks in the opposite order to `/transfer`.
+    /// `/refund` takes the account locks in the opposite order to `/transfer`, each awaiting
+    /// a check in between.
     #[arg(long)]
     deadlock: bool,
     /// Keep the stats update cheap and compute percentiles outside the lock.

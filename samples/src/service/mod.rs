@@ -2,13 +2,14 @@
 //! load generator on loopback: the `service` sample and the `service` benchmark.
 //!
 //! The state: a product catalog behind an `RwLock` (read by every order lookup), the order
-//! book behind an async mutex, two accounts behind mutexes, and one global `stats` map behind
-//! a mutex that **every** request updates — recomputing the endpoint's p99 under the lock, on
+//! book and two accounts behind async mutexes (held across `.await`), and one global `stats`
+//! map behind a mutex that **every** request updates — recomputing the endpoint's p99 under the lock, on
 //! every request. That is the hot spot the sample exists to show: the report ranks `stats`
 //! first, and the tracing layer breaks its waits down by endpoint span.
 //!
 //! With `deadlock`, `POST /refund` takes the accounts in the opposite order to
-//! `POST /transfer`: two workers each hold one account and wait for the other. With `fix`,
+//! `POST /transfer`, and both await a check while holding the first: two request tasks each
+//! hold one account and await the other. With `fix`,
 //! the stats update is cheap and the percentiles are computed outside the lock.
 //!
 //! The locks are a type parameter ([`Kit`]), so the benchmark runs the very same service on
@@ -24,7 +25,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::DerefMut;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -36,6 +37,12 @@ pub trait Kit: Send + Sync + 'static {
     type RwLock<T: Send + Sync + 'static>: SyncRwLock<T>;
     /// An async mutex whose guard may be held across `.await`.
     type AsyncMutex<T: Send + 'static>: AsyncMutex<T>;
+    /// Runs `fut` in a task named after the request `name` (lockscope's kit names it in
+    /// deadlock reports; the plain kit runs `fut` as it is).
+    fn name_task<F: Future + Send>(
+        name: &'static str,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send;
 }
 
 /// A synchronous mutex, used through a closure.
@@ -87,13 +94,27 @@ pub enum Plain {}
 impl Kit for Lockscope {
     type Mutex<T: Send + 'static> = lockscope::Mutex<T>;
     type RwLock<T: Send + Sync + 'static> = lockscope::RwLock<T>;
-    type AsyncMutex<T: Send + 'static> = tokio::sync::Mutex<T>;
+    type AsyncMutex<T: Send + 'static> = lockscope::tokio::Mutex<T>;
+    fn name_task<F: Future + Send>(
+        name: &'static str,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send {
+        static REQUEST: AtomicU64 = AtomicU64::new(1);
+        let n = REQUEST.fetch_add(1, Relaxed);
+        lockscope::tokio::name_task(format!("{name} #{n}"), fut)
+    }
 }
 
 impl Kit for Plain {
     type Mutex<T: Send + 'static> = parking_lot::Mutex<T>;
     type RwLock<T: Send + Sync + 'static> = parking_lot::RwLock<T>;
     type AsyncMutex<T: Send + 'static> = tokio::sync::Mutex<T>;
+    fn name_task<F: Future + Send>(
+        _: &'static str,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + Send {
+        fut
+    }
 }
 
 impl<T: Send + 'static> SyncMutex<T> for lockscope::Mutex<T> {
@@ -140,6 +161,18 @@ impl<T: Send + Sync + 'static> SyncRwLock<T> for parking_lot::RwLock<T> {
     }
     fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
         f(&mut parking_lot::RwLock::write(self))
+    }
+}
+
+impl<T: Send + 'static> AsyncMutex<T> for lockscope::tokio::Mutex<T> {
+    type Guard<'a> = lockscope::tokio::MutexGuard<'a, T>;
+    #[track_caller]
+    fn named(name: &'static str, value: T) -> Self {
+        lockscope::tokio::Mutex::named(name, value)
+    }
+    #[track_caller]
+    fn lock(&self) -> impl Future<Output = Self::Guard<'_>> + Send {
+        lockscope::tokio::Mutex::lock(self)
     }
 }
 
@@ -201,8 +234,8 @@ struct Order {
 struct App<K: Kit> {
     catalog: K::RwLock<HashMap<u64, u64>>,
     orders: K::AsyncMutex<Vec<Order>>,
-    checking: K::Mutex<i64>,
-    savings: K::Mutex<i64>,
+    checking: K::AsyncMutex<i64>,
+    savings: K::AsyncMutex<i64>,
     stats: K::Mutex<HashMap<&'static str, EndpointStats>>,
     config: Config,
 }
@@ -227,8 +260,8 @@ impl<K: Kit> App<K> {
         App {
             catalog: K::RwLock::named("catalog", (0..ITEMS).map(|i| (i, 100 + i)).collect()),
             orders: K::AsyncMutex::named("orders", Vec::new()),
-            checking: K::Mutex::named("checking", 1_000_000),
-            savings: K::Mutex::named("savings", 1_000_000),
+            checking: K::AsyncMutex::named("checking", 1_000_000),
+            savings: K::AsyncMutex::named("savings", 1_000_000),
             stats: K::Mutex::named("stats", HashMap::new()),
             config,
         }
@@ -241,19 +274,30 @@ impl<K: Kit> App<K> {
     }
 }
 
+/// A handler's body, run in its endpoint's span and (on lockscope's kit) in a task named
+/// after the request, so deadlock reports say which requests are stuck.
+fn endpoint<K: Kit, F: Future + Send>(
+    name: &'static str,
+    span: tracing::Span,
+    body: F,
+) -> impl Future<Output = F::Output> + Send {
+    K::name_task(name, body).instrument(span)
+}
+
 async fn get_order<K: Kit>(State(app): State<Arc<App<K>>>, Path(id): Path<u64>) -> String {
-    async {
+    let span = tracing::info_span!("GET /orders/{id}");
+    endpoint::<K, _>("GET /orders/{id}", span, async {
         let t = Instant::now();
         let price = app.catalog.read(|c| c.get(&(id % ITEMS)).copied());
         app.done("GET /orders/{id}", t);
         format!("item {id}: {}\n", price.unwrap_or(0))
-    }
-    .instrument(tracing::info_span!("GET /orders/{id}"))
+    })
     .await
 }
 
 async fn post_order<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
-    async {
+    let span = tracing::info_span!("POST /orders");
+    endpoint::<K, _>("POST /orders", span, async {
         let t = Instant::now();
         let n = {
             let mut orders = app.orders.lock().await;
@@ -273,13 +317,13 @@ async fn post_order<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
         }
         app.done("POST /orders", t);
         format!("order {n}\n")
-    }
-    .instrument(tracing::info_span!("POST /orders"))
+    })
     .await
 }
 
 async fn get_stats<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
-    async {
+    let span = tracing::info_span!("GET /stats");
+    endpoint::<K, _>("GET /stats", span, async {
         let t = Instant::now();
         let rows: Vec<(&str, u64, u32, Vec<u32>)> = app.stats.with(|s| {
             s.iter()
@@ -298,72 +342,61 @@ async fn get_stats<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
             let p = if app.config.fix { p99(window) } else { p99_us };
             text.push_str(&format!("{endpoint}: {requests} requests, p99 {p} us\n"));
         }
-        let queued = app
-            .orders
-            .lock()
-            .await
-            .iter()
-            .map(|o| o.quantity)
-            .sum::<u32>();
+        let queued: u32 = app.orders.lock().await.iter().map(|o| o.quantity).sum();
         text.push_str(&format!("orders queued: {queued}\n"));
         app.done("GET /stats", t);
         text
-    }
-    .instrument(tracing::info_span!("GET /stats"))
+    })
     .await
 }
 
-/// Checks a transfer while holding the first account; long enough for the other order to
-/// take the second one meanwhile.
-fn validate() {
-    let t = Instant::now();
-    while t.elapsed() < Duration::from_micros(20) {
-        std::hint::spin_loop();
+/// With `deadlock`, a transfer is checked while the first account is held: a round trip to
+/// the ledger, during which the task gives its worker up and another request may take the
+/// second account. (Without it, nothing is awaited under the account locks.)
+async fn validate(deadlock: bool) {
+    if deadlock {
+        tokio::task::yield_now().await;
     }
 }
 
 async fn post_transfer<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
-    async {
+    let span = tracing::info_span!("POST /transfer");
+    endpoint::<K, _>("POST /transfer", span, async {
         let t = Instant::now();
-        app.checking.with(|checking| {
-            validate();
-            app.savings.with(|savings| {
-                *checking -= 1;
-                *savings += 1;
-            });
-        });
+        {
+            let mut checking = app.checking.lock().await;
+            validate(app.config.deadlock).await;
+            let mut savings = app.savings.lock().await;
+            *checking -= 1;
+            *savings += 1;
+        }
         app.done("POST /transfer", t);
         "moved 1 from checking to savings\n".to_owned()
-    }
-    .instrument(tracing::info_span!("POST /transfer"))
+    })
     .await
 }
 
 async fn post_refund<K: Kit>(State(app): State<Arc<App<K>>>) -> String {
-    async {
+    let span = tracing::info_span!("POST /refund");
+    endpoint::<K, _>("POST /refund", span, async {
         let t = Instant::now();
         if app.config.deadlock {
             // The bug: the opposite lock order to `post_transfer`.
-            app.savings.with(|savings| {
-                validate();
-                app.checking.with(|checking| {
-                    *savings -= 1;
-                    *checking += 1;
-                });
-            });
+            let mut savings = app.savings.lock().await;
+            validate(app.config.deadlock).await;
+            let mut checking = app.checking.lock().await;
+            *savings -= 1;
+            *checking += 1;
         } else {
-            app.checking.with(|checking| {
-                validate();
-                app.savings.with(|savings| {
-                    *savings -= 1;
-                    *checking += 1;
-                });
-            });
+            let mut checking = app.checking.lock().await;
+            validate(app.config.deadlock).await;
+            let mut savings = app.savings.lock().await;
+            *savings -= 1;
+            *checking += 1;
         }
         app.done("POST /refund", t);
         "moved 1 from savings to checking\n".to_owned()
-    }
-    .instrument(tracing::info_span!("POST /refund"))
+    })
     .await
 }
 
