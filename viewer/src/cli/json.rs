@@ -195,8 +195,8 @@ pub struct Thread {
     pub still_waiting: u64,
     /// Scheduler samples of the thread (0: the switch counts and rates are unknown).
     pub sched_samples: u64,
-    /// Voluntary switches per second between the first and last samples (null with fewer
-    /// than two).
+    /// Voluntary switches per second between the first and last samples with fresh counts
+    /// (null for a thread sampled for less than the sampler's one-second count refresh).
     pub voluntary_per_s: Option<f64>,
     /// Involuntary switches per second, likewise.
     pub involuntary_per_s: Option<f64>,

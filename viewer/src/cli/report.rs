@@ -346,7 +346,8 @@ fn threads(out: &mut String, m: &Model) {
         let _ = writeln!(
             out,
             "  (vol sw / invol sw: context switches at the thread's last sample (blocked / \
-             preempted); rates per second between its first and last samples)"
+             preempted); the sampler refreshes them about once a second, so rates are per \
+             second between refreshes, `-` for a thread sampled for less than a second)"
         );
     }
 }

@@ -1,7 +1,14 @@
 //! Scheduler series: each thread's cumulative context switches, run-queue delay and CPU time
 //! (`ThreadSched`, sampled by the probe at about 10 Hz) and the process's CPU and memory
 //! (`Process`). Counts come from the last sample of a thread; rates from the differences
-//! between consecutive samples.
+//! between the samples whose counts were fresh.
+//!
+//! The probe reads CPU time and run-queue delay at every sample but the switch counts (from
+//! `/proc/self/task/<tid>/status`, costly for the kernel to produce) at most once a second
+//! per thread, repeating the last counts in between. So a sample's counts are taken as fresh
+//! when they changed, or when [`COUNTS_EVERY_NS`] passed since the last fresh ones; a rate is
+//! the difference between two fresh samples over the time between them, so a second's
+//! switches are spread over that second instead of landing on the one sample that saw them.
 
 use std::collections::BTreeMap;
 
@@ -60,8 +67,8 @@ pub struct ThreadSched {
     pub voluntary: u64,
     /// Involuntary context switches at the last sample.
     pub involuntary: u64,
-    /// Voluntary switches per second between the first and last samples (`None` with fewer
-    /// than two samples).
+    /// Voluntary switches per second between the first and last samples with fresh counts
+    /// (`None` until the counts were refreshed once: a thread sampled for under a second).
     pub voluntary_per_s: Option<f64>,
     /// Involuntary switches per second, likewise.
     pub involuntary_per_s: Option<f64>,
@@ -91,6 +98,27 @@ impl SwitchRate {
     pub fn total_per_s(&self) -> f64 {
         self.voluntary_per_s + self.involuntary_per_s
     }
+}
+
+/// How often the probe's sampler refreshes a thread's switch counts.
+pub const COUNTS_EVERY_NS: u64 = 1_000_000_000;
+
+/// The samples whose switch counts were fresh (see the module docs), first sample included.
+fn fresh(samples: &[SchedSample]) -> Vec<&SchedSample> {
+    let mut out: Vec<&SchedSample> = Vec::new();
+    for s in samples {
+        let is_fresh = match out.last() {
+            None => true,
+            Some(p) => {
+                (s.voluntary, s.involuntary) != (p.voluntary, p.involuntary)
+                    || s.ts_ns.saturating_sub(p.ts_ns) >= COUNTS_EVERY_NS
+            }
+        };
+        if is_fresh {
+            out.push(s);
+        }
+    }
+    out
 }
 
 fn per_s(count: u64, ns: u64) -> f64 {
@@ -143,10 +171,12 @@ impl Model {
     /// The scheduler figures of `actor`, when it was sampled.
     pub fn thread_sched(&self, actor: u64) -> Option<ThreadSched> {
         let s = self.sched.threads.get(&actor)?;
-        let (first, last) = (s.first()?, s.last()?);
-        let span = last.ts_ns.saturating_sub(first.ts_ns);
+        let last = s.last()?;
+        let fresh = fresh(s);
+        let (first, last_fresh) = (fresh.first()?, fresh.last()?);
+        let span = last_fresh.ts_ns.saturating_sub(first.ts_ns);
         let rate = |f: fn(&SchedSample) -> u64| {
-            (span > 0).then(|| per_s(f(last).saturating_sub(f(first)), span))
+            (span > 0).then(|| per_s(f(last_fresh).saturating_sub(f(first)), span))
         };
         Some(ThreadSched {
             voluntary: last.voluntary,
@@ -159,12 +189,12 @@ impl Model {
         })
     }
 
-    /// The switch rate of `actor` between each pair of consecutive samples.
+    /// The switch rate of `actor` between each pair of consecutive samples with fresh counts.
     pub fn switch_rates(&self, actor: u64) -> Vec<SwitchRate> {
         let Some(s) = self.sched.threads.get(&actor) else {
             return Vec::new();
         };
-        (s.windows(2))
+        (fresh(s).windows(2))
             .filter(|w| w[1].ts_ns > w[0].ts_ns)
             .map(|w| {
                 let dt = w[1].ts_ns - w[0].ts_ns;
@@ -243,6 +273,36 @@ mod tests {
         assert_eq!((t2.voluntary, t2.voluntary_per_s), (5, None), "one sample");
         assert!(m.thread_sched(3).is_none());
         assert_eq!(m.end_ns, 600_000_000);
+    }
+
+    #[test]
+    fn counts_refreshed_once_a_second_are_spread_over_that_second() {
+        let mut r = definitions();
+        // As the probe samples: every 100 ms, switch counts refreshed once a second. t1
+        // switches 10 times a second: the counts read 0 until 1 s, 10 until 2 s.
+        for i in 0..=20u64 {
+            let v = (i / 10) * 10;
+            r.push(sample(i * 100_000_000, 1, v, 0));
+        }
+        // t2 is sampled for half a second only: its counts never refreshed.
+        for i in 0..5u64 {
+            r.push(sample(i * 100_000_000, 2, 7, 1));
+        }
+        let m = model(r);
+        let rates: Vec<(u64, u64, f64)> = (m.switch_rates(1).iter())
+            .map(|r| (r.from_ns, r.to_ns, r.voluntary_per_s))
+            .collect();
+        assert_eq!(
+            rates,
+            [
+                (0, 1_000_000_000, 10.0),
+                (1_000_000_000, 2_000_000_000, 10.0)
+            ]
+        );
+        assert_eq!(m.thread_sched(1).unwrap().voluntary_per_s, Some(10.0));
+        let t2 = m.thread_sched(2).unwrap();
+        assert_eq!((t2.voluntary, t2.voluntary_per_s), (7, None));
+        assert!(m.switch_rates(2).is_empty());
     }
 
     #[test]
