@@ -164,3 +164,17 @@ fn the_selected_lock_shows_its_spans_in_the_locks_panel() {
         assert!(shows(&h, text), "the span breakdown lacks {text:?}");
     }
 }
+
+#[test]
+fn timeline_hover_names_the_span_of_a_wait() {
+    let mut h = viewer(&[("ui-spans-timeline.lst", span_trace().bytes())]);
+    support::ui::open_panel_then_wait(&mut h, "Timeline");
+    h.get_all_by_label("w1 waits for accounts")
+        .next()
+        .unwrap()
+        .hover();
+    h.run();
+    let hover = "w1 waited 300 µs for accounts at unknown site in POST /transfer{user=7}; \
+                 held by w3";
+    assert!(shows(&h, hover), "the hover names the span");
+}

@@ -40,6 +40,20 @@ impl SpanTable {
     }
 }
 
+impl SpanTable {
+    /// `name{fields}` (or `name`) of a span, for one-line descriptions; `None` for 0.
+    pub fn label(&self, span: u64) -> Option<String> {
+        if span == 0 {
+            return None;
+        }
+        Some(match self.by_id.get(&span) {
+            Some(d) if d.fields.is_empty() => d.name.clone(),
+            Some(d) => format!("{}{{{}}}", d.name, d.fields),
+            None => format!("span {span}"),
+        })
+    }
+}
+
 impl Model {
     /// Adds a `Span` record (other records are ignored).
     pub(super) fn add_span(&mut self, r: Record) {
@@ -301,6 +315,12 @@ mod tests {
             ]
         );
         assert_eq!(m.span_rows().len(), 4, "beta's one group too");
+        assert_eq!(
+            m.spans.label(1).as_deref(),
+            Some("transfer{route=/transfer}")
+        );
+        assert_eq!(m.spans.label(2).as_deref(), Some("balance"));
+        assert_eq!(m.spans.label(0), None);
     }
 
     #[test]

@@ -336,8 +336,9 @@ fn describe(m: &Model, hit: Hit) -> String {
                     None => format!("{} (hold not recorded)", m.actor_name(h)),
                 })
                 .collect();
+            let span = (m.spans.label(w.span)).map_or_else(String::new, |s| format!(" in {s}"));
             format!(
-                "{} {how_long} for {} at {}; held by {}",
+                "{} {how_long} for {} at {}{span}; held by {}",
                 m.actor_name(w.actor),
                 m.class_name(w.class),
                 m.site_name(w.site),
@@ -355,8 +356,9 @@ fn describe(m: &Model, hit: Hit) -> String {
             let waited = h.contended_ns.map_or_else(String::new, |c| {
                 format!(", others waited from {}", ns(c.get()))
             });
+            let span = (m.spans.label(h.span)).map_or_else(String::new, |s| format!(" in {s}"));
             format!(
-                "{} held {} for {} (taken at {}){waited}",
+                "{} held {} for {} (taken at {}){span}{waited}",
                 m.actor_name(h.actor),
                 m.class_name(h.class),
                 ns(h.known_ns()),
