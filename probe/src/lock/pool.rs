@@ -118,7 +118,7 @@ impl PoolGauge {
         s: PoolState,
     ) -> u64 {
         let now = clock::now_ns();
-        let waiters = {
+        {
             let mut st = self.starvation.lock();
             st.roll(now);
             st.waiters += 1;
@@ -126,10 +126,9 @@ impl PoolGauge {
             if st.since_ns == 0 {
                 st.since_ns = now;
             }
-            st.waiters
-        };
+        }
         if recorder::recording() {
-            self.emit_with(meta, now, actor, PoolEvent::Wait, permits, s, 0, waiters);
+            self.emit(meta, now, actor, PoolEvent::Wait, permits, s, 0);
         }
         now
     }
@@ -171,6 +170,7 @@ impl PoolGauge {
         }
     }
 
+    /// Writes the pool's record; `waiters` is read here, after the event updated it.
     #[allow(clippy::too_many_arguments)]
     fn emit(
         &self,
@@ -182,24 +182,8 @@ impl PoolGauge {
         s: PoolState,
         duration_ns: u64,
     ) {
-        let waiters = self.starvation.lock().waiters;
-        self.emit_with(meta, now, actor, event, permits, s, duration_ns, waiters);
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn emit_with(
-        &self,
-        meta: &LockMeta,
-        now: u64,
-        actor: u64,
-        event: PoolEvent,
-        permits: u32,
-        s: PoolState,
-        duration_ns: u64,
-        waiters: u32,
-    ) {
+        let waiters = u64::from(self.starvation.lock().waiters);
         let lock = meta.announced_id();
-        let waiters = u64::from(waiters);
         let me = actor::current();
         // 0 stands for the calling thread; the async semaphore passes its task's actor.
         let actor = if actor == 0 {
