@@ -457,8 +457,10 @@ fn block_on_ready<F: Future>(f: F) -> F::Output {
 fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u32) {
     sem.tracked.released(&account.hold, Mode::Permits(permits));
     drop(inner);
-    sem.pool.returned(account.ticket);
-    if account.pooled {
+    if account.ticket != 0 {
+        sem.pool.returned(account.ticket);
+    }
+    if account.pooled && crate::recorder::recording() {
         sem.pool.released(
             &sem.tracked.meta,
             account.hold.actor(),

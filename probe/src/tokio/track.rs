@@ -338,11 +338,13 @@ impl Tracked {
         }
     }
 
+    #[inline]
     fn table(&self) -> &'static HoldTable {
         self.table
             .get_or_init(|| table_for(self.meta.id(), self.width))
     }
 
+    #[inline]
     fn list(&self, actor: u64, tok: Token, mode: Mode) -> Hold {
         let cm = self.meta.class_mode_of(mode);
         let slot = self.table().claim(actor, cm, tok.site, tok.since_ns());
