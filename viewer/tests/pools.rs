@@ -254,9 +254,14 @@ fn pools_panel_plots_each_pool_with_its_figures() {
         "5 acquisitions, 1 waited",
         "acquire p50 0 ns",
         "p99 200 ms",
+        "pool_saturation at 400 ms: pool db: no permit free with 1 waiter for 200 ms",
     ] {
         assert!(shows(&h, text), "the Pools panel lacks {text:?}");
     }
+    assert!(
+        !shows(&h, "stampede at"),
+        "only the alerts that name the pool"
+    );
     assert!(
         h.query_by_label("db: in use, capacity and waiters over time")
             .is_some(),

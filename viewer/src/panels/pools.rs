@@ -99,6 +99,20 @@ fn pool_ui(ui: &mut egui::Ui, m: &Model, p: &PoolRow) {
             ui.label(leaks);
         }
     });
+    // The detectors' alerts about this pool (saturation, leaks), where they name it.
+    let alerts: Vec<_> = (m.alerts.iter())
+        .filter(|a| a.locks.iter().any(|l| l == &p.name))
+        .collect();
+    for a in alerts.iter().take(3) {
+        let first = a.text.lines().next().unwrap_or_default();
+        ui.label(
+            egui::RichText::new(format!("{} at {}: {first}", a.kind, ns(a.ts_ns))).color(WAIT),
+        )
+        .on_hover_text(&a.text);
+    }
+    if alerts.len() > 3 {
+        ui.label(format!("and {} more alerts (see Alerts)", alerts.len() - 3));
+    }
     ui.horizontal(|ui| {
         let width = (ui.available_width() - FIGURES_W).max(200.0);
         plot_ui(ui, m.pool_samples(p.lock), p, width);
