@@ -6,13 +6,24 @@ use std::num::NonZeroU64;
 use lockscope::format::{Damage, Header, Record, Trace};
 
 use super::hash::IdMap;
-use super::{Actor, Alert, Class, ClassStats, Frame, Hold, LockInstance, Model, WaitState};
+use super::store::{self, HoldStore, WaitStore};
+use super::{
+    Actor, Alert, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, WaitState, Waits,
+};
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
 /// being held whole as records first. A live view clones it to take snapshots.
 #[derive(Clone, Debug, Default)]
 pub struct ModelBuilder {
     m: Model,
+    ev: Events,
+}
+
+/// The waits and holds while they are added, and the waits not ended yet.
+#[derive(Clone, Debug, Default)]
+struct Events {
+    waits: WaitStore,
+    holds: HoldStore,
     /// Open waits per actor, oldest first. An actor waits for one thing at a time, but a
     /// wait may nest in another (re-taking a mutex inside a condvar wait), so an end
     /// matches the newest open wait on its lock.
@@ -22,7 +33,7 @@ pub struct ModelBuilder {
 impl ModelBuilder {
     /// Adds the next record of the trace, taking its strings and lists without copying.
     pub fn add(&mut self, r: Record) {
-        self.m.add(r, &mut self.open);
+        self.m.add(r, &mut self.ev);
     }
 
     /// The model, once every record was added. `truncated` and `damage` are what the
@@ -32,9 +43,16 @@ impl ModelBuilder {
         m.header = Some(header);
         m.integrity.truncated_at = truncated;
         m.integrity.damage = damage;
-        m.settle_open_waits(self.open);
+        let Events {
+            mut waits,
+            holds,
+            open,
+        } = self.ev;
+        settle_open_waits(&mut waits, open);
+        store::resolve_holder_holds(&mut waits, &holds);
+        m.waits = Waits::new(waits);
+        m.holds = Holds::new(holds);
         m.resolve_lost_locks();
-        super::store::resolve_holder_holds(m.waits.store_mut(), m.holds.store());
         m
     }
 }
@@ -50,7 +68,7 @@ impl Model {
         b.finish(trace.header, trace.truncated, trace.damage.clone())
     }
 
-    fn add(&mut self, r: Record, open: &mut IdMap<u64, Vec<usize>>) {
+    fn add(&mut self, r: Record, ev: &mut Events) {
         match r {
             Record::String { id, text } => {
                 self.strings.insert(id, text);
@@ -132,9 +150,9 @@ impl Model {
             } => {
                 self.see(ts_ns);
                 let class = self.class_of(lock);
-                let waits = self.waits.store_mut();
-                let i = waits.push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
-                open.entry(actor).or_default().push(i);
+                let i =
+                    (ev.waits).push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
+                ev.open.entry(actor).or_default().push(i);
             }
             Record::WaitEnd {
                 ts_ns,
@@ -143,8 +161,8 @@ impl Model {
                 outcome,
             } => {
                 self.see(ts_ns);
-                let stack = open.entry(actor).or_default();
-                let waits = self.waits.store_mut();
+                let stack = ev.open.entry(actor).or_default();
+                let waits = &mut ev.waits;
                 match stack.iter().rposition(|&i| waits.lock(i) == lock) {
                     Some(at) => {
                         let i = stack.remove(at);
@@ -169,7 +187,7 @@ impl Model {
             } => {
                 self.see(end_ns);
                 let class = self.class_of(lock);
-                self.holds.store_mut().push(Hold {
+                ev.holds.push(Hold {
                     begin_ns: NonZeroU64::new(begin_ns),
                     contended_ns: NonZeroU64::new(contended_ns),
                     end_ns,
@@ -224,29 +242,6 @@ impl Model {
         }
     }
 
-    /// Waits left open are still waiting at the end of the trace, unless the same actor
-    /// later began a wait that ended: then it was running again, and this wait's end was
-    /// lost (to damage or dropped events).
-    fn settle_open_waits(&mut self, open: IdMap<u64, Vec<usize>>) {
-        if open.values().all(Vec::is_empty) {
-            return;
-        }
-        let waits = self.waits.store_mut();
-        let mut last_ended: HashMap<u64, usize> = HashMap::new();
-        for i in 0..waits.len() {
-            if waits.ended(i) {
-                last_ended.insert(waits.actor(i), i);
-            }
-        }
-        for (actor, open_waits) in open {
-            for i in open_waits {
-                if last_ended.get(&actor).is_some_and(|&e| e > i) {
-                    waits.set_state(i, WaitState::Lost);
-                }
-            }
-        }
-    }
-
     fn see(&mut self, ts_ns: u64) {
         self.end_ns = self.end_ns.max(ts_ns);
     }
@@ -273,6 +268,28 @@ impl Model {
                 },
                 site: String::new(),
             });
+        }
+    }
+}
+
+/// Waits left open are still waiting at the end of the trace, unless the same actor later
+/// began a wait that ended: then it was running again, and this wait's end was lost (to damage
+/// or dropped events).
+fn settle_open_waits(waits: &mut WaitStore, open: IdMap<u64, Vec<usize>>) {
+    if open.values().all(Vec::is_empty) {
+        return;
+    }
+    let mut last_ended: HashMap<u64, usize> = HashMap::new();
+    for i in 0..waits.len() {
+        if waits.ended(i) {
+            last_ended.insert(waits.actor(i), i);
+        }
+    }
+    for (actor, open_waits) in open {
+        for i in open_waits {
+            if last_ended.get(&actor).is_some_and(|&e| e > i) {
+                waits.set_state(i, WaitState::Lost);
+            }
         }
     }
 }

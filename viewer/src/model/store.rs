@@ -432,32 +432,66 @@ pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
         }
     };
     // Pass 3: the holds in trace order, each taking the waits of its group that began by
-    // its end.
-    let mut next: Vec<u32> = start[..counts.len()].to_vec();
-    let mut last_end: Vec<u64> = vec![0; counts.len()];
+    // its end. Each group's state is kept small and together, so a hold that pairs with
+    // nothing (most of them) costs one lookup and one comparison.
+    #[derive(Clone, Copy)]
+    struct Group {
+        /// When the group's next unpaired wait began (`u64::MAX`: none left).
+        head_ns: u64,
+        /// The end of the group's last hold (`u64::MAX`: out of order, paired later).
+        last_end: u64,
+        next: u32,
+        end: u32,
+    }
+    let head = |at: u32, end: u32| match queries.get(at as usize) {
+        Some(q) if at < end => q.begin_ns,
+        _ => u64::MAX,
+    };
+    let mut groups: Vec<Group> = (0..counts.len())
+        .map(|k| Group {
+            head_ns: head(start[k], start[k + 1]),
+            last_end: 0,
+            next: start[k],
+            end: start[k + 1],
+        })
+        .collect();
     let mut disordered: Vec<usize> = Vec::new();
-    for raw in 0..holds.holds.len() as u32 {
-        let h = holds.hold(raw);
-        let Some(&k) = keys.get(&(h.lock, h.actor)) else {
+    for (raw, p) in holds.holds.iter().enumerate() {
+        let raw = raw as u32;
+        let (lock, actor, end_ns) = match p.begin_back {
+            ODD => match holds.odd.get(&raw) {
+                Some(h) => (h.lock, h.actor, h.end_ns),
+                None => continue,
+            },
+            _ => (holds.ids.get(p.lock), holds.ids.get(p.actor), p.end_ns),
+        };
+        let Some(&k) = keys.get(&(lock, actor)) else {
             continue;
         };
-        let k = k as usize;
-        if h.end_ns < last_end[k] && last_end[k] != u64::MAX {
-            disordered.push(k);
-            last_end[k] = u64::MAX;
-        }
-        if last_end[k] == u64::MAX {
+        let g = &mut groups[k as usize];
+        if g.last_end == u64::MAX {
             continue;
         }
-        last_end[k] = h.end_ns;
-        let end = start[k + 1];
-        while next[k] < end && queries[next[k] as usize].begin_ns <= h.end_ns {
-            let q = &queries[next[k] as usize];
-            if overlaps(q, h.start_ns()) {
+        if end_ns < g.last_end {
+            disordered.push(k as usize);
+            g.last_end = u64::MAX;
+            continue;
+        }
+        g.last_end = end_ns;
+        if end_ns < g.head_ns {
+            continue;
+        }
+        let start_ns = holds.hold(raw).start_ns();
+        while let Some(q) = queries.get(g.next as usize)
+            && g.next < g.end
+            && q.begin_ns <= end_ns
+        {
+            if overlaps(q, start_ns) {
                 resolved[q.entry as usize] = raw;
             }
-            next[k] += 1;
+            g.next += 1;
         }
+        g.head_ns = head(g.next, g.end);
     }
     // Out of order: pair again against the holds sorted by end (stable, so equal ends keep
     // trace order, as in the ordered pass).
@@ -627,10 +661,12 @@ impl Waits {
         .collect()
     }
 
-    /// The builder's storage; copied only if a snapshot still shares it.
-    pub(super) fn store_mut(&mut self) -> &mut WaitStore {
-        self.sel = Selection::All;
-        Arc::make_mut(&mut self.store)
+    /// All of `store`.
+    pub(super) fn new(store: WaitStore) -> Waits {
+        Waits {
+            store: Arc::new(store),
+            sel: Selection::All,
+        }
     }
 
     /// The waits whose index passes `keep`, sharing this storage.
@@ -711,14 +747,12 @@ impl Holds {
         .collect()
     }
 
-    /// The builder's storage; copied only if a snapshot still shares it.
-    pub(super) fn store_mut(&mut self) -> &mut HoldStore {
-        self.sel = Selection::All;
-        Arc::make_mut(&mut self.store)
-    }
-
-    pub(super) fn store(&self) -> &HoldStore {
-        &self.store
+    /// All of `store`.
+    pub(super) fn new(store: HoldStore) -> Holds {
+        Holds {
+            store: Arc::new(store),
+            sel: Selection::All,
+        }
     }
 
     /// The holds that pass `keep`, sharing this storage.
