@@ -2,7 +2,7 @@
 //! connections to running processes, read on a background thread each.
 //!
 //! [`ViewerApp::show_ui`] draws everything into a [`egui::Ui`], so tests drive the app
-//! without a window; [`run`] puts it in an eframe window.
+//! without a window; [`run`](crate::window::run) puts it in an eframe window.
 
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver};
