@@ -141,6 +141,8 @@ pub(crate) struct Hub {
     /// Viewers connected (events are not even handed over when there are none).
     viewers: AtomicUsize,
     closing: std::sync::atomic::AtomicBool,
+    /// The live thread has ended: nothing is handed over any more.
+    gone: std::sync::atomic::AtomicBool,
     done: Mutex<bool>,
     done_cv: Condvar,
     thread: Mutex<Option<Thread>>,
@@ -164,6 +166,7 @@ pub(crate) fn spawn(cfg: LiveConfig) -> io::Result<Arc<Hub>> {
         inbox: Mutex::new(Inbox::default()),
         viewers: AtomicUsize::new(0),
         closing: std::sync::atomic::AtomicBool::new(false),
+        gone: std::sync::atomic::AtomicBool::new(false),
         done: Mutex::new(false),
         done_cv: Condvar::new(),
         thread: Mutex::new(None),
@@ -179,6 +182,8 @@ pub(crate) fn spawn(cfg: LiveConfig) -> io::Result<Arc<Hub>> {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 Server::new(cfg, &h).run();
             }));
+            hub.gone.store(true, Release);
+            std::mem::take(&mut *hub.inbox.lock());
             *hub.done.lock() = true;
             hub.done_cv.notify_all();
         })?;
@@ -199,7 +204,7 @@ impl Hub {
 
     /// Hands one framed chunk (or the header) to the live thread. Never waits for a viewer.
     pub(crate) fn publish(&self, kind: Kind, chunk: Vec<u8>) {
-        if kind == Kind::Events && self.viewers.load(Acquire) == 0 {
+        if (kind == Kind::Events && self.viewers.load(Acquire) == 0) || self.gone.load(Acquire) {
             return;
         }
         {
