@@ -230,3 +230,48 @@ fn alerts_come_out_as_tracing_events_with_target_lockscope() {
     }
     assert_child_ok(&run_child(NAME, &[]));
 }
+
+#[test]
+fn a_live_viewer_connecting_late_gets_the_spans_defined_before_it() {
+    const NAME: &str = "a_live_viewer_connecting_late_gets_the_spans_defined_before_it";
+    if is_child(NAME) {
+        use std::io::{Read, Write};
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(lockscope::tracing::layer()),
+        )
+        .unwrap();
+        let rec = Recorder::to_live("127.0.0.1:0").unwrap().start();
+        let a = Arc::new(Mutex::named("spanned", 0));
+        // The span is defined (first entered) before the viewer connects...
+        contend_in(&a, None, || {
+            vec![tracing::info_span!("GET /early").entered()]
+        });
+        assert!(lockscope::flush());
+        let mut s = std::net::TcpStream::connect(rec.live_addr().unwrap()).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .unwrap();
+        s.write_all(b"hello 1\n").unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while rec.live_viewers().is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "viewer never accepted"
+            );
+            thread::sleep(std::time::Duration::from_millis(1));
+        }
+        // ...and used again after: the wait names a span the viewer was sent with the replay.
+        contend_in(&a, None, || {
+            vec![tracing::info_span!("GET /early").entered()]
+        });
+        drop(rec);
+        let mut bytes = Vec::new();
+        s.read_to_end(&mut bytes).unwrap();
+        let t = format::decode(&bytes).unwrap();
+        assert!(t.is_complete());
+        let spans = wait_spans(&t, "spanned");
+        assert_eq!(spans.len(), 1, "only the wait after connecting: {spans:?}");
+        assert_eq!(span(&t, spans[0]), ("GET /early".into(), String::new(), 0));
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
