@@ -95,7 +95,7 @@ criterion_group!(benches, mutex, semaphore);
 /// instruction counts that do not depend on the machine's load:
 /// `valgrind --tool=callgrind <bench binary>` at two `n`, the difference over the `n`s.
 /// Variants: `tokio-mutex`, `mutex-on`, `mutex-off`, `tokio-semaphore`, `semaphore-on`,
-/// `semaphore-off`.
+/// `semaphore-off`, `tokio-rwlock-read`, `rwlock-read-on`, `rwlock-read-off`.
 fn count_only() -> bool {
     let Ok(spec) = std::env::var("LOCKSCOPE_BENCH_COUNT") else {
         return false;
@@ -110,6 +110,8 @@ fn count_only() -> bool {
     let lm: &'static _ = Box::leak(Box::new(lockscope::tokio::Mutex::new(0u64)));
     let ts: &'static _ = Box::leak(Box::new(tokio::sync::Semaphore::new(4)));
     let ls: &'static _ = Box::leak(Box::new(lockscope::tokio::Semaphore::new(4)));
+    let tr: &'static _ = Box::leak(Box::new(tokio::sync::RwLock::new(0u64)));
+    let lr: &'static _ = Box::leak(Box::new(lockscope::tokio::RwLock::new(0u64)));
     let d = match variant {
         "tokio-mutex" => in_task(&rt, n, move || async move {
             *tm.lock().await += 1;
@@ -122,6 +124,12 @@ fn count_only() -> bool {
         }),
         "semaphore-on" | "semaphore-off" => in_task(&rt, n, move || async move {
             drop(black_box(ls.acquire().await.unwrap()));
+        }),
+        "tokio-rwlock-read" => in_task(&rt, n, move || async move {
+            black_box(*tr.read().await);
+        }),
+        "rwlock-read-on" | "rwlock-read-off" => in_task(&rt, n, move || async move {
+            black_box(*lr.read().await);
         }),
         other => panic!("unknown variant {other}"),
     };

@@ -38,6 +38,11 @@ use std::sync::atomic::Ordering::Relaxed;
 ///
 /// Differences from tokio's: no `const_new` (the semaphore sits behind an `Arc`, which is what
 /// lets the owned permits work).
+///
+/// Cost (measured, `cargo bench -p lockscope --features tokio --bench tokio`): an uncontended
+/// `acquire().await` + drop inside a task takes 466 instructions with recording on against
+/// tokio's 285 (about 1.5× its time): listing the holder takes a compare-exchange and
+/// counting the acquisition an atomic add, as permits are shared. 323 with recording off.
 pub struct Semaphore {
     tracked: Tracked,
     inner: Arc<tk::Semaphore>,
