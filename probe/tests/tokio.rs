@@ -665,3 +665,83 @@ fn a_pool_with_more_holders_than_are_listed_is_not_taken_for_a_deadlock() {
     }
     assert_child_ok(&run_child(NAME, &[]));
 }
+
+#[test]
+fn two_tasks_both_upgrading_a_tokio_rwlock_deadlock() {
+    const NAME: &str = "two_tasks_both_upgrading_a_tokio_rwlock_deadlock";
+    if is_child(NAME) {
+        report_and_exit();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let l = Arc::new(RwLock::named("settings", 0));
+            let both_read = Arc::new(Barrier::new(2));
+            let hs: Vec<_> = (0..2)
+                .map(|i| {
+                    let (l, both_read) = (l.clone(), both_read.clone());
+                    spawn_named(format!("upgrader-{i}"), async move {
+                        let _r = l.read().await;
+                        both_read.wait().await;
+                        let _w = l.write().await;
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        unreachable!("both readers wait to write");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("upgrader-0".to_owned(), "task".to_owned()),
+            ("upgrader-1".to_owned(), "task".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        assert_eq!(p["waits_for"]["mode"], "exclusive");
+        assert_eq!(p["holds"][0]["mode"], "shared");
+    }
+}
+
+#[test]
+fn a_task_reading_again_behind_a_queued_writer_deadlocks() {
+    const NAME: &str = "a_task_reading_again_behind_a_queued_writer_deadlocks";
+    if is_child(NAME) {
+        report_and_exit();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let l = Arc::new(RwLock::named("routes", 0));
+            let (read_tx, read_rx) = oneshot::channel();
+            let reader = {
+                let l = l.clone();
+                spawn_named("reader", async move {
+                    let _first = l.read().await;
+                    read_tx.send(()).unwrap();
+                    while l.stats().waiters == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                    // tokio's RwLock is fair: this read queues behind the waiting writer.
+                    let _second = l.read().await;
+                })
+            };
+            read_rx.await.unwrap();
+            let writer = {
+                let l = l.clone();
+                spawn_named("writer", async move { *l.write().await += 1 })
+            };
+            reader.await.unwrap();
+            writer.await.unwrap();
+        });
+        unreachable!("the second read waits behind the writer, which waits for the first");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("reader".to_owned(), "task".to_owned()),
+            ("writer".to_owned(), "task".to_owned()),
+        ]
+    );
+}
