@@ -415,12 +415,12 @@ impl Tracked {
         let actor = current_actor();
         define(actor);
         let (holders, n) = self.holders(mode);
-        // A task's wait may be part of a cycle no thread state shows: always keep its stack
-        // (contended async waits already cost a task switch).
-        let stack = raw::capture(3);
+        // Whether a task holds anything is not known cheaply, so any async wait may close a
+        // cycle: its stack is kept while recording, and otherwise within a budget.
+        let stack = stack_budget().then(|| raw::capture(3));
         let wait = self
             .meta
-            .async_wait_begin(actor, mode, site, &holders[..n], Some(&stack));
+            .async_wait_begin(actor, mode, site, &holders[..n], stack.as_ref());
         let held = Held {
             lock: wait.lock,
             class: self.meta.class().id,
@@ -430,7 +430,7 @@ impl Tracked {
             timed: false,
             movable: true,
         };
-        let key = publish_wait(actor, held, &stack);
+        let key = publish_wait(actor, held, stack.as_ref());
         let holder = if self.width == 1 {
             self.meta.holder.load(Relaxed)
         } else {
@@ -545,11 +545,30 @@ static WAITS: Mutex<Waits> = Mutex::new(Waits {
     free: Vec::new(),
 });
 
-fn publish_wait(actor: u64, held: Held, stack: &raw::RawStack) -> usize {
+/// Stacks of async waits captured per window while nothing records (a stack walk costs
+/// microseconds; under heavy contention most waits go without one).
+const STACKS_PER_WINDOW: u64 = 64;
+const STACK_WINDOW_NS: u64 = 100_000_000;
+static STACK_WINDOW: AtomicU64 = AtomicU64::new(0);
+static STACKS_TAKEN: AtomicU64 = AtomicU64::new(0);
+
+/// Whether this wait may walk its stack.
+fn stack_budget() -> bool {
+    if recorder::recording() {
+        return true;
+    }
+    let window = crate::clock::now_ns() / STACK_WINDOW_NS;
+    if STACK_WINDOW.swap(window, Relaxed) != window {
+        STACKS_TAKEN.store(0, Relaxed);
+    }
+    STACKS_TAKEN.fetch_add(1, Relaxed) < STACKS_PER_WINDOW
+}
+
+fn publish_wait(actor: u64, held: Held, stack: Option<&raw::RawStack>) -> usize {
     let e = AsyncWaitEntry {
         actor,
         held,
-        stack: stack.frames().to_vec(),
+        stack: stack.map_or_else(Vec::new, |st| st.frames().to_vec()),
     };
     let key = {
         let mut w = WAITS.lock();
