@@ -745,3 +745,52 @@ fn a_task_reading_again_behind_a_queued_writer_deadlocks() {
         ]
     );
 }
+
+#[cfg(feature = "tracing")]
+#[test]
+fn an_unnamed_task_is_named_after_its_tracing_span() {
+    use tracing::Instrument;
+    use tracing_subscriber::layer::SubscriberExt;
+    const NAME: &str = "an_unnamed_task_is_named_after_its_tracing_span";
+    if is_child(NAME) {
+        report_and_exit();
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(lockscope::tracing::layer()),
+        )
+        .unwrap();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let (a, b) = (
+                Arc::new(Mutex::named("from-account", ())),
+                Arc::new(Mutex::named("to-account", ())),
+            );
+            let both = Arc::new(Barrier::new(2));
+            let hs: Vec<_> = [(a.clone(), b.clone()), (b, a)]
+                .into_iter()
+                .map(|(first, then)| {
+                    let both = both.clone();
+                    tokio::spawn(
+                        async move {
+                            let _f = first.lock().await;
+                            both.wait().await;
+                            let _t = then.lock().await;
+                        }
+                        .instrument(tracing::info_span!("POST /transfer")),
+                    )
+                })
+                .collect();
+            for h in hs {
+                h.await.unwrap();
+            }
+        });
+        unreachable!("the transfers deadlock");
+    }
+    let r = deadlock_report(NAME);
+    for (name, kind) in participants(&r) {
+        assert!(
+            name.starts_with("POST /transfer #"),
+            "named after the span: {name}"
+        );
+        assert_eq!(kind, "task");
+    }
+}

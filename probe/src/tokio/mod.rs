@@ -19,9 +19,10 @@
 //! ```
 //!
 //! **Actors are tasks.** A lock operation inside a tokio task is the task's (its actor id is the
-//! tokio task id with bit 56 set, its name `task-<tokio id>` unless given with
-//! [`spawn_named`] or [`name_task`]); outside a task (`blocking_lock` on a plain thread, or
-//! `block_on`) it is the thread's. Waits, holds, wait-for edges and per-lock figures are
+//! tokio task id with bit 56 set); outside a task (`blocking_lock` on a plain thread, or
+//! `block_on`) it is the thread's. A task is named by [`spawn_named`] or [`name_task`]; else,
+//! with the `tracing` feature and a subscriber, after the span it runs in when it waits
+//! (`POST /transfer #42`); else `task-<tokio id>`. Waits, holds, wait-for edges and per-lock figures are
 //! recorded as for the sync types, and the deadlock detector sees tasks and threads in one
 //! wait-for graph: a cycle of tasks (A holds M1 and awaits M2, B holds M2 and awaits M1) is
 //! reported like a cycle of threads, each task with its wait site and stack.

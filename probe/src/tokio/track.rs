@@ -136,7 +136,7 @@ pub(crate) fn define(id: u64) {
 
 #[cold]
 fn define_slow(id: u64) {
-    let name = name_of(id);
+    let name = span_name(id).unwrap_or_else(|| name_of(id));
     let mut meta = META.lock();
     let name = meta.intern(&name);
     meta.define(&Record::Actor {
@@ -145,6 +145,25 @@ fn define_slow(id: u64) {
         os_id: id & !TASK_ACTOR,
         name,
     });
+}
+
+/// The name of task `id` from the `tracing` span it runs in (`<span name> #<tokio id>`), when
+/// it has no given name and the caller runs in that task (feature `tracing`).
+fn span_name(id: u64) -> Option<String> {
+    #[cfg(feature = "tracing")]
+    {
+        if !is_task(id) || current_actor() != id || NAMES.get().lock().contains_key(&id) {
+            return None;
+        }
+        let span = ::tracing::Span::current();
+        let name = span.metadata()?.name();
+        Some(format!("{name} #{}", id & !TASK_ACTOR))
+    }
+    #[cfg(not(feature = "tracing"))]
+    {
+        let _ = id;
+        None
+    }
 }
 
 // ----- hold tables -----
@@ -532,6 +551,8 @@ struct AsyncWaitEntry {
     actor: u64,
     held: Held,
     stack: Vec<usize>,
+    /// The task's name from its span, when it has one and no given name.
+    span_name: Option<String>,
 }
 
 #[derive(Default)]
@@ -569,6 +590,7 @@ fn publish_wait(actor: u64, held: Held, stack: Option<&raw::RawStack>) -> usize 
         actor,
         held,
         stack: stack.map_or_else(Vec::new, |st| st.frames().to_vec()),
+        span_name: span_name(actor),
     };
     let key = {
         let mut w = WAITS.lock();
@@ -667,6 +689,9 @@ pub(crate) fn extend_snapshots(snaps: &mut Vec<Snapshot>) {
         }
         s.waiting = Some(e.held);
         s.wait_stack = e.stack.clone();
+        if let Some(n) = &e.span_name {
+            s.name.clone_from(n);
+        }
     }
 }
 
