@@ -7,7 +7,7 @@
 
 mod support;
 
-use lockscope::format::{self, ActorKind, Outcome, Record};
+use lockscope::format::{self, ActorKind, Outcome, PoolEvent, Record};
 use lockscope::tokio::{Mutex, RwLock, Semaphore, name_task, spawn_named};
 use serde_json::Value;
 use std::sync::Arc;
@@ -793,4 +793,88 @@ fn an_unnamed_task_is_named_after_its_tracing_span() {
         );
         assert_eq!(kind, "task");
     }
+}
+
+#[test]
+fn a_recorded_tokio_pool_writes_pool_records_for_its_tasks() {
+    const NAME: &str = "a_recorded_tokio_pool_writes_pool_records_for_its_tasks";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let pool = Arc::new(Semaphore::named("recorded-pool", 1));
+            let (taken_tx, taken_rx) = oneshot::channel();
+            let first = {
+                let pool = pool.clone();
+                spawn_named("pool-first", async move {
+                    let _p = pool.acquire().await.unwrap();
+                    taken_tx.send(()).unwrap();
+                    while pool.stats().waiters == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                })
+            };
+            taken_rx.await.unwrap();
+            let second = {
+                let pool = pool.clone();
+                spawn_named("pool-second", async move {
+                    drop(pool.acquire().await.unwrap());
+                })
+            };
+            first.await.unwrap();
+            second.await.unwrap();
+            // A wait that ends because the pool closes.
+            let closed = Arc::new(Semaphore::named("closing-pool", 0));
+            let waiter = {
+                let closed = closed.clone();
+                spawn_named(
+                    "pool-closed-out",
+                    async move { closed.acquire().await.is_err() },
+                )
+            };
+            while closed.stats().waiters == 0 {
+                tokio::task::yield_now().await;
+            }
+            closed.close();
+            assert!(waiter.await.unwrap(), "a closed pool fails the wait");
+            assert_eq!(closed.stats().waiters, 0);
+        });
+        drop(rt);
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let (first, second) = (
+        actor_named(&t, "pool-first"),
+        actor_named(&t, "pool-second"),
+    );
+    let lock = locks_of(&t, class_named(&t, "recorded-pool"))[0];
+    let events: Vec<(u64, PoolEvent)> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Pool {
+                lock: l,
+                actor,
+                event,
+                ..
+            } if *l == lock => Some((*actor, *event)),
+            _ => None,
+        })
+        .collect();
+    for want in [
+        (first, PoolEvent::Acquire),
+        (second, PoolEvent::Wait),
+        (second, PoolEvent::Acquire),
+        (first, PoolEvent::Release),
+        (second, PoolEvent::Release),
+    ] {
+        assert!(events.contains(&want), "{want:?} in {events:?}");
+    }
+    let out = actor_named(&t, "pool-closed-out");
+    let closing = locks_of(&t, class_named(&t, "closing-pool"))[0];
+    assert!(t.records.iter().any(|r| matches!(r,
+        Record::WaitEnd { actor, lock, outcome: Outcome::Closed, .. } if *actor == out && *lock == closing)));
 }
