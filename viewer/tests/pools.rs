@@ -379,3 +379,34 @@ fn leaks_count_permits_held_past_the_threshold_which_the_flag_sets() {
         "{text}"
     );
 }
+
+#[test]
+fn the_pools_panel_plots_the_most_starved_and_counts_the_rest() {
+    // 30 pools; pool-i is starved for i ms (a waiter from 0, a release at i ms).
+    let mut t = TraceBuilder::new();
+    let w = t.actor("w");
+    for i in 1..=30u64 {
+        let (_, lock) = t.lock(
+            LockKind::Semaphore,
+            &format!("pool-{i:02}"),
+            "src/db.rs:1:1",
+        );
+        pool(&mut t, 0, lock, w, PoolEvent::Acquire, 4, 0, 0);
+        pool(&mut t, 0, lock, w, PoolEvent::Wait, 4, 1, 0);
+        pool(&mut t, i * MS, lock, w, PoolEvent::Release, 3, 1, i * MS);
+        pool(&mut t, i * MS, lock, w, PoolEvent::Acquire, 4, 0, i * MS);
+    }
+    t.push(Record::End { ts_ns: 100 * MS });
+    let mut h = viewer(&[("ui-many-pools.lst", t.bytes())]);
+    open_panel(&mut h, "Pools");
+    assert!(shows(&h, "6 more pools, less starved"));
+    assert!(
+        h.query_by_label("pool-30").is_some(),
+        "the most starved is plotted"
+    );
+    assert!(h.query_by_label("pool-07").is_some());
+    assert!(
+        h.query_by_label("pool-06").is_none(),
+        "the 6 least starved are not"
+    );
+}

@@ -18,6 +18,9 @@ const CAPACITY: Color32 = Color32::from_rgb(220, 220, 220);
 const WAITERS: Color32 = WAIT;
 const PLOT_H: f32 = 140.0;
 const FIGURES_W: f32 = 240.0;
+/// Pools plotted at most (most starved first); a class with thousands of semaphore instances
+/// would otherwise draw thousands of plots.
+const MAX_SHOWN: usize = 24;
 
 /// The pool rows of the trace shown, computed once per model.
 #[derive(Debug, Default)]
@@ -39,7 +42,14 @@ impl PoolsState {
 /// selection).
 pub fn pools_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let model = Arc::clone(&v.model);
-    let rows = v.pools.rows(&model).to_vec();
+    let rows: Vec<PoolRow> = v
+        .pools
+        .rows(&model)
+        .iter()
+        .take(MAX_SHOWN + 1)
+        .cloned()
+        .collect();
+    let total = v.pools.rows(&model).len();
     if rows.is_empty() {
         ui.label(
             "No pool events in this trace: every Semaphore is a pool, and its acquisitions and \
@@ -58,9 +68,15 @@ pub fn pools_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     });
     ui.separator();
     egui::ScrollArea::vertical().show(ui, |ui| {
-        for p in &rows {
+        for p in rows.iter().take(MAX_SHOWN) {
             ui.push_id(p.lock, |ui| pool_ui(ui, &model, p));
             ui.add_space(12.0);
+        }
+        if total > MAX_SHOWN {
+            ui.label(format!(
+                "{} more pools, less starved; `lockscope report --json` lists them all",
+                total - MAX_SHOWN
+            ));
         }
     });
 }
