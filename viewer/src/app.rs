@@ -59,7 +59,17 @@ impl LiveTab {
     fn apply(&mut self, u: LiveUpdate, addr: &str, look: &FirstLook) {
         match u {
             LiveUpdate::Status(s) => self.status = s,
-            LiveUpdate::Alert(a) => self.popups.push(*a),
+            LiveUpdate::Alert(a) => {
+                // A reconnected stream replays the alerts raised before: those already
+                // shown (in the view's model) do not pop up again.
+                let seen = (self.view.as_ref()).is_some_and(|v| {
+                    (v.model.alerts.iter())
+                        .any(|b| (b.ts_ns, &b.kind, &b.text) == (a.ts_ns, &a.kind, &a.text))
+                });
+                if !seen {
+                    self.popups.push(*a);
+                }
+            }
             LiveUpdate::Snapshot(m) => {
                 self.snapshots += 1;
                 self.updated = Some(Instant::now());

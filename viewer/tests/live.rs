@@ -347,3 +347,38 @@ fn reconnect_follows_a_program_started_after_a_refusal() {
     until_shown(&mut h, "ledger");
     server.join().unwrap();
 }
+
+#[test]
+fn reconnecting_to_the_same_program_does_not_pop_up_its_old_alerts_again() {
+    let (addr, tx, server) = serve();
+    let mut h = live_viewer(&addr);
+    let mut bytes = header();
+    bytes.extend(chunks(&first_part().records));
+    bytes.extend(chunks(&[deadlock_alert(10_000)]));
+    tx.send(bytes.clone()).unwrap();
+    until_shown(&mut h, "Alert: deadlock");
+    h.get_by_role_and_label(Role::Button, "Dismiss").click();
+    drop(tx);
+    server.join().unwrap();
+    until_shown(&mut h, "live — disconnected:");
+
+    // The program serves on, and replays its definitions and alerts to the new connection;
+    // then a new alert comes.
+    let (tx, server) = serve_on(TcpListener::bind(&addr).unwrap());
+    h.get_by_role_and_label(Role::Button, "Reconnect").click();
+    tx.send(bytes).unwrap();
+    let newer = Record::Alert {
+        ts_ns: 30_000,
+        kind: "lock_order_inversion".into(),
+        text: "checking, savings are taken in conflicting orders".into(),
+        json: "{}".into(),
+    };
+    tx.send(chunks(&[newer])).unwrap();
+    until_shown(&mut h, "Alert: lock_order_inversion");
+    assert!(
+        h.query_by_label_contains("Alert: deadlock").is_none(),
+        "the replayed alert stays dismissed"
+    );
+    drop(tx);
+    server.join().unwrap();
+}
