@@ -161,6 +161,9 @@ struct ExitGuard;
 impl Drop for ExitGuard {
     fn drop(&mut self) {
         if let Some(a) = CURRENT.with(Cell::get) {
+            if crate::recorder::recording() {
+                crate::sampler::thread_exiting(a);
+            }
             a.exited.store(true, Release);
             EXITED.fetch_add(1, Relaxed);
             // On Linux the thread keeps its actor through the rest of its teardown (other

@@ -181,9 +181,61 @@ impl Tracker {
     }
 }
 
+/// The sampler's memory of threads, shared with the final round a stopping recording runs.
+static TRACKER: parking_lot::Mutex<Option<Tracker>> = parking_lot::Mutex::new(None);
+
+/// A thread with an actor is exiting while a recording runs: its last figures, which the
+/// sampler could not read once the thread is gone (`getrusage` on the thread itself, and its
+/// `schedstat` for the run-queue delay).
+pub(crate) fn thread_exiting(a: &actor::ActorShared) {
+    if HZ.load(Relaxed) == 0 || !config::enabled() {
+        return;
+    }
+    let Some((voluntary, involuntary, cpu)) = crate::raw::thread_rusage() else {
+        return;
+    };
+    let (cpu_ns, run_delay_ns) = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| {
+            let mut f = s.split_whitespace().map(|v| v.parse::<u64>().ok());
+            Some((f.next()??, f.next()??))
+        })
+        .unwrap_or((cpu, 0));
+    let r = Record::ThreadSched {
+        ts_ns: clock::now_ns(),
+        actor: a.id.load(Relaxed),
+        voluntary,
+        involuntary,
+        run_delay_ns,
+        cpu_ns,
+    };
+    a.emit(|b| r.encode(b));
+}
+
+/// The last round of a recording that stops: every thread's switch counts read afresh, so
+/// the trace ends with exact figures. Gives up rather than wait behind a running round.
+pub(crate) fn final_round() {
+    if HZ.load(Relaxed) == 0 || !config::enabled() || !STARTED.is_completed() {
+        return;
+    }
+    let Some(mut guard) = TRACKER.try_lock_for(Duration::from_millis(50)) else {
+        return;
+    };
+    let tracker = guard.get_or_insert_with(Tracker::default);
+    tracker.threads.values_mut().for_each(|t| {
+        t.status_ns = 0;
+        t.exec_ns = u64::MAX;
+    });
+    if let Ok(records) = tracker.round(clock::now_ns()) {
+        let me = actor::current();
+        for r in &records {
+            me.emit(|b| r.encode(b));
+        }
+    }
+}
+
 fn run() {
     let me = actor::current();
-    let mut tracker = Tracker::default();
     let mut system = sysinfo::System::new();
     let pid = sysinfo::Pid::from_u32(std::process::id());
     let mut warned = false;
@@ -198,6 +250,8 @@ fn run() {
             continue;
         }
         let now = clock::now_ns();
+        let mut guard = TRACKER.lock();
+        let tracker = guard.get_or_insert_with(Tracker::default);
         let records = match tracker.round(now) {
             Ok(r) => r,
             Err(e) => {
@@ -229,6 +283,7 @@ fn run() {
             };
             me.emit(|b| r.encode(b));
         }
+        drop(guard);
     }
 }
 

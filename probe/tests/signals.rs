@@ -318,3 +318,53 @@ fn a_permit_held_past_the_leak_threshold_is_reported_with_the_stack_that_took_it
     let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
     assert!(json["held_ns"].as_u64().unwrap() >= 50_000_000);
 }
+
+#[test]
+fn a_thread_that_exits_during_a_recording_leaves_its_final_switch_counts() {
+    const NAME: &str = "a_thread_that_exits_during_a_recording_leaves_its_final_switch_counts";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = Recorder::to_file(&path).unwrap().start();
+        let m = Arc::new(Mutex::named("ping-pong", 0));
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let m2 = m.clone();
+        let worker = thread::Builder::new()
+            .name("ponger".into())
+            .spawn(move || {
+                for _ in 0..20 {
+                    *m2.lock() += 1;
+                    ready_tx.send(()).unwrap();
+                    go_rx.recv().unwrap(); // blocks: a voluntary switch
+                }
+            })
+            .unwrap();
+        for _ in 0..20 {
+            ready_rx.recv().unwrap();
+            go_tx.send(()).unwrap();
+        }
+        worker.join().unwrap();
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let ponger = actor_named(&t, "ponger");
+    let last = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::ThreadSched {
+                actor,
+                voluntary,
+                cpu_ns,
+                ..
+            } if *actor == ponger => Some((*voluntary, *cpu_ns)),
+            _ => None,
+        })
+        .next_back()
+        .expect("the exiting thread wrote its figures");
+    // Twenty waits on the channel: most of them blocked.
+    assert!(last.0 >= 10, "voluntary switches {last:?}");
+    assert!(last.1 > 0);
+}

@@ -7,7 +7,7 @@ mod os;
 mod stack;
 
 pub(crate) use double::DoubleBuf;
-pub(crate) use os::{current_tid, register_after_fork, register_at_exit};
+pub(crate) use os::{current_tid, register_after_fork, register_at_exit, thread_rusage};
 pub(crate) use stack::{MAX_FRAMES, RawStack, capture};
 
 use std::panic::Location;

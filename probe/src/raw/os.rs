@@ -28,3 +28,30 @@ pub(crate) fn register_at_exit(f: extern "C" fn()) {
     // the callers' functions catch their own panics so none unwinds across the C boundary.
     let _ = unsafe { libc::atexit(f) };
 }
+
+/// The calling thread's own context switches and CPU time from `getrusage(RUSAGE_THREAD)`:
+/// (voluntary, involuntary, cpu ns). `None` where the call is not available.
+pub(crate) fn thread_rusage() -> Option<(u64, u64, u64)> {
+    #[cfg(target_os = "linux")]
+    {
+        let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: `ru` points to writable memory of the size getrusage fills; the call
+        // writes nothing else and RUSAGE_THREAD needs no other argument.
+        let rc = unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) };
+        if rc != 0 {
+            return None;
+        }
+        // SAFETY: getrusage returned 0, so it filled `ru` (and it started zeroed anyway).
+        let ru = unsafe { ru.assume_init() };
+        let tv = |t: libc::timeval| t.tv_sec as u64 * 1_000_000_000 + t.tv_usec as u64 * 1_000;
+        Some((
+            ru.ru_nvcsw as u64,
+            ru.ru_nivcsw as u64,
+            tv(ru.ru_utime) + tv(ru.ru_stime),
+        ))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        None
+    }
+}

@@ -346,6 +346,9 @@ impl Shared {
     /// to finish. Recording stops globally only if this is the active recording: an old
     /// guard dropped late does not switch off its successor.
     fn finish(self: &Arc<Self>) {
+        if !self.stop.load(Acquire) {
+            crate::sampler::final_round();
+        }
         if self.stop.swap(true, Release) {
             self.flush(FLUSH_WAIT);
             return;
