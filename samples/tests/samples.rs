@@ -280,11 +280,11 @@ fn the_service_deadlocks_under_load_with_the_flag_and_runs_clean_without() {
         e.contains("DEADLOCK") && e.contains("checking") && e.contains("savings"),
         "{e}"
     );
-    // A cycle of request tasks, each named after its request.
+    // A cycle of request tasks, each named after its endpoint.
     assert!(
         e.contains("2 tasks wait for each other")
-            && e.contains("task \"POST /transfer #")
-            && e.contains("task \"POST /refund #"),
+            && e.contains("task \"POST /transfer\"")
+            && e.contains("task \"POST /refund\""),
         "{e}"
     );
 

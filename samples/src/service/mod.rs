@@ -25,7 +25,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::ops::DerefMut;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 use tracing::Instrument;
 
@@ -37,7 +37,7 @@ pub trait Kit: Send + Sync + 'static {
     type RwLock<T: Send + Sync + 'static>: SyncRwLock<T>;
     /// An async mutex whose guard may be held across `.await`.
     type AsyncMutex<T: Send + 'static>: AsyncMutex<T>;
-    /// Runs `fut` in a task named after the request `name` (lockscope's kit names it in
+    /// Runs `fut` in a task named after the endpoint `name` (lockscope's kit names it in
     /// deadlock reports; the plain kit runs `fut` as it is).
     fn name_task<F: Future + Send>(
         name: &'static str,
@@ -99,9 +99,9 @@ impl Kit for Lockscope {
         name: &'static str,
         fut: F,
     ) -> impl Future<Output = F::Output> + Send {
-        static REQUEST: AtomicU64 = AtomicU64::new(1);
-        let n = REQUEST.fetch_add(1, Relaxed);
-        lockscope::tokio::name_task(format!("{name} #{n}"), fut)
+        // The endpoint, not a request number: a name per request would be a new string in
+        // the trace for every request.
+        lockscope::tokio::name_task(name, fut)
     }
 }
 
@@ -275,7 +275,7 @@ impl<K: Kit> App<K> {
 }
 
 /// A handler's body, run in its endpoint's span and (on lockscope's kit) in a task named
-/// after the request, so deadlock reports say which requests are stuck.
+/// after the endpoint, so deadlock reports say which requests are stuck.
 fn endpoint<K: Kit, F: Future + Send>(
     name: &'static str,
     span: tracing::Span,
