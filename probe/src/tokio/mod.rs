@@ -1,5 +1,5 @@
-//! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have
-//! [`tokio::sync`](::tokio::sync)'s signatures, return types and error types, so a tokio user
+//! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have the
+//! signatures of [`tokio::sync`]'s, return types and error types included, so a tokio user
 //! swaps one `use` line:
 //!
 //! ```
