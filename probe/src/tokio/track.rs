@@ -24,10 +24,11 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::sync::atomic::Ordering::{self, Acquire, Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, fence};
+use std::sync::{Arc, LazyLock, OnceLock};
 
+/// Release ordering (the name `Release` is the guards' release type here).
 const PUBLISH: Ordering = Ordering::Release;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-use std::sync::{Arc, OnceLock};
 
 /// Task actors' ids are the tokio task id with this bit set; thread actors' ids are small.
 pub(crate) const TASK_ACTOR: u64 = 1 << 56;
@@ -75,15 +76,7 @@ pub(crate) fn current_actor() -> u64 {
 // ----- task names and their definitions in the trace -----
 
 /// Names given with `name_task`/`spawn_named`, while their task runs.
-static NAMES: LazyNames = LazyNames(OnceLock::new());
-
-struct LazyNames(OnceLock<Mutex<HashMap<u64, Arc<str>>>>);
-
-impl LazyNames {
-    fn get(&self) -> &Mutex<HashMap<u64, Arc<str>>> {
-        self.0.get_or_init(Default::default)
-    }
-}
+static NAMES: LazyLock<Mutex<HashMap<u64, Arc<str>>>> = LazyLock::new(Default::default);
 
 /// Task actors recently defined in the trace (direct-mapped; an evicted task is defined again).
 static DEFINED: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
@@ -96,7 +89,7 @@ pub(crate) fn name_of(id: u64) -> String {
         return "(holders beyond the ones lockscope lists)".to_owned();
     }
     if is_task(id) {
-        match NAMES.get().lock().get(&id) {
+        match NAMES.lock().get(&id) {
             Some(n) => n.to_string(),
             None => format!("task-{}", id & !TASK_ACTOR),
         }
@@ -107,12 +100,12 @@ pub(crate) fn name_of(id: u64) -> String {
 
 /// Sets the name of task actor `id` (and defines it again in a running trace).
 pub(crate) fn set_name(id: u64, name: Arc<str>) {
-    NAMES.get().lock().insert(id, name);
+    NAMES.lock().insert(id, name);
     DEFINED[(id as usize) % DEFINED.len()].store(0, Relaxed);
 }
 
 pub(crate) fn clear_name(id: u64) {
-    NAMES.get().lock().remove(&id);
+    NAMES.lock().remove(&id);
 }
 
 /// Makes sure a running trace has the `Actor` record of task actor `id` before a record
@@ -152,7 +145,7 @@ fn define_slow(id: u64) {
 fn span_name(id: u64) -> Option<String> {
     #[cfg(feature = "tracing")]
     {
-        if !is_task(id) || current_actor() != id || NAMES.get().lock().contains_key(&id) {
+        if !is_task(id) || current_actor() != id || NAMES.lock().contains_key(&id) {
             return None;
         }
         let span = ::tracing::Span::current();
@@ -228,6 +221,8 @@ impl HoldTable {
             // A mutex's single slot is free whenever the mutex is ours: the last holder's
             // release happened before our acquisition.
             s.actor.store(CLAIMING, Relaxed);
+            // As a sequence lock's writer: the mark is visible before any field changes.
+            fence(PUBLISH);
             s.class_mode.store(cm, Relaxed);
             s.site
                 .store(site as *const Location<'static> as usize, Relaxed);
@@ -251,6 +246,7 @@ impl HoldTable {
                     .compare_exchange(0, CLAIMING, Acquire, Relaxed)
                     .is_ok();
             if free {
+                fence(PUBLISH);
                 s.class_mode.store(cm, Relaxed);
                 s.site
                     .store(site as *const Location<'static> as usize, Relaxed);
@@ -286,7 +282,9 @@ impl HoldTable {
             let cm = s.class_mode.load(Relaxed);
             let site = s.site.load(Relaxed);
             let since = s.since_ns.load(Relaxed);
-            if s.actor.load(Acquire) != a || site == 0 {
+            // As a sequence lock's reader: the fields were read before the check.
+            fence(Acquire);
+            if s.actor.load(Relaxed) != a || site == 0 {
                 continue;
             }
             let (class, mode) = actor::decode_class_mode(cm);
