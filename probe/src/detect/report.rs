@@ -102,7 +102,10 @@ impl DeadlockReport {
                     .to_owned(),
                     waits_for: lock_ref(w, now),
                     holds: s.held.iter().map(|h| lock_ref(h, now)).collect(),
-                    stack: resolve(&s.wait_stack),
+                    stack: match s.kind {
+                        crate::format::ActorKind::Task => poll_frames(resolve(&s.wait_stack)),
+                        crate::format::ActorKind::Thread => resolve(&s.wait_stack),
+                    },
                 })
             })
             .collect();
@@ -208,6 +211,33 @@ impl fmt::Display for DeadlockReport {
         }
         Ok(())
     }
+}
+
+/// A task's wait stack without the executor and server framework under it: the frames above
+/// the first one from the runtime (or axum, hyper, tower, tonic, warp, actix), and without
+/// lockscope's task-naming wrapper.
+fn poll_frames(mut frames: Vec<String>) -> Vec<String> {
+    const UNDER: [&str; 10] = [
+        "tokio::runtime::",
+        "axum::",
+        "F as axum::",
+        "hyper::",
+        "hyper_util::",
+        "tower::",
+        "tonic::",
+        "warp::",
+        "actix_",
+        "F as tower::",
+    ];
+    let under = |f: &str| {
+        let f = f.trim_start_matches('<');
+        UNDER.iter().any(|p| f.starts_with(p))
+    };
+    if let Some(end) = frames.iter().skip(1).position(|f| under(f)) {
+        frames.truncate(end + 1);
+    }
+    frames.retain(|f| !f.starts_with("<lockscope::tokio::NamedTask"));
+    frames
 }
 
 /// Symbols for instruction pointers, cached: reports are rare, but the first lookup loads
