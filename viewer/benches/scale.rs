@@ -280,6 +280,22 @@ fn report(c: &mut Criterion) {
             std::hint::black_box(m.lock_rows())
         })
     });
+    // What the window does with a loaded trace when the user drags: a time range narrows
+    // every panel, and the wait-for graph follows the instant slider.
+    let m = model::load(&path).expect("load the generated trace");
+    let (first, last) = m.time_span();
+    let middle = first + (last - first) / 2;
+    let range = model::Filter {
+        class: None,
+        range_ns: Some((middle, middle + (last - first) / 100)),
+    };
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("filter_a_time_range_then_lock_table", |b| {
+        b.iter(|| std::hint::black_box(m.filtered(&range).lock_rows()))
+    });
+    g.bench_function("wait_for_graph_at_an_instant", |b| {
+        b.iter(|| std::hint::black_box(m.wait_for_at(middle)))
+    });
     g.finish();
 }
 
@@ -357,6 +373,15 @@ fn report_cpu(c: &mut Criterion<ThreadCpu>) {
     g.bench_function("decode_and_lock_table_10M_events", |b| {
         b.iter(|| {
             let m = model::load(&path).expect("load the generated trace");
+            std::hint::black_box(m.lock_rows())
+        })
+    });
+    // Pairing each waiter's holders with their holds is left to its first use (the lock
+    // table does not need it; the window's loader does it behind the progress bar).
+    g.bench_function("decode_lock_table_and_holder_pairing_10M_events", |b| {
+        b.iter(|| {
+            let m = model::load(&path).expect("load the generated trace");
+            m.pair_holders();
             std::hint::black_box(m.lock_rows())
         })
     });

@@ -6,7 +6,7 @@ use std::num::NonZeroU64;
 use lockscope::format::{Damage, Header, Record, Trace};
 
 use super::hash::IdMap;
-use super::store::{self, HoldStore, WaitStore};
+use super::store::{HoldStore, WaitStore};
 use super::{
     Actor, Alert, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, WaitState, Waits,
 };
@@ -49,7 +49,6 @@ impl ModelBuilder {
             open,
         } = self.ev;
         settle_open_waits(&mut waits, open);
-        store::resolve_holder_holds(&mut waits, &holds);
         m.waits = Waits::new(waits);
         m.holds = Holds::new(holds);
         m.resolve_lost_locks();

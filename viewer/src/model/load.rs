@@ -9,13 +9,21 @@ use super::Model;
 use super::decode::ModelBuilder;
 
 /// Reads and decodes the trace at `path`. Errors name the file and say how to fix it.
+/// Holder pairing is left to its first use (the lock table does not need it).
 pub fn load(path: &Path) -> anyhow::Result<Model> {
-    load_with_progress(path, |_, _| {})
+    read(path, |_, _| {})
 }
 
 /// Like [`load`], reading the file piece by piece and calling `progress(bytes_read, total)`
-/// after each piece, for a progress bar.
+/// after each piece, for a progress bar. It also pairs waits with their holders' holds
+/// ([`Model::pair_holders`]) before it returns, so a window does not pause for it later.
 pub fn load_with_progress(path: &Path, progress: impl FnMut(u64, u64)) -> anyhow::Result<Model> {
+    let m = read(path, progress)?;
+    m.pair_holders();
+    Ok(m)
+}
+
+fn read(path: &Path, progress: impl FnMut(u64, u64)) -> anyhow::Result<Model> {
     match read_with_progress(path, progress) {
         Ok(m) => Ok(m),
         Err(DecodeError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {

@@ -12,7 +12,7 @@
 //! only the indexes it selects, so filtering a 10-million-event trace copies no event.
 
 use std::num::NonZeroU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use lockscope::format::{Mode, Outcome};
 
@@ -143,8 +143,9 @@ pub(super) struct WaitStore {
     /// The holders of every wait, one after the other.
     holders: Vec<u64>,
     /// For each entry of `holders`: the index of that holder's hold in [`HoldStore`], or
-    /// [`NO_HOLD`]. Filled by [`resolve_holder_holds`].
-    holder_holds: Vec<u32>,
+    /// [`NO_HOLD`]. Computed by [`resolve_holder_holds`] the first time it is needed (the lock
+    /// table does not need it).
+    holder_holds: OnceLock<Vec<u32>>,
     ids: BigIds,
     /// Modes that did not pack, by wait index.
     odd_modes: IdMap<u32, Mode>,
@@ -276,14 +277,26 @@ impl WaitStore {
         self.waits.len()
     }
 
-    /// Holders of wait `raw` paired with their resolved hold (raw hold index).
-    fn holder_holds(&self, raw: u32) -> impl Iterator<Item = (u64, Option<u32>)> + '_ {
+    /// Every holder entry's hold, paired on first use.
+    fn pairs(&self, holds: &HoldStore) -> &[u32] {
+        self.holder_holds
+            .get_or_init(|| resolve_holder_holds(self, holds))
+    }
+
+    /// Holders of wait `raw` paired with their resolved hold (raw hold index); `holds` must
+    /// be the holds of the same trace.
+    fn holder_holds<'a>(
+        &'a self,
+        raw: u32,
+        holds: &HoldStore,
+    ) -> impl Iterator<Item = (u64, Option<u32>)> + 'a {
+        let pairs = self.pairs(holds);
         let p = self.waits.get(raw as usize);
         let (at, count) = p.map_or((0, 0), |p| {
             (p.holders_at as usize, (p.count_state >> 4) as usize)
         });
         let holders = self.holders.get(at..at + count).unwrap_or(&[]);
-        let holds = self.holder_holds.get(at..at + count).unwrap_or(&[]);
+        let holds = pairs.get(at..at + count).unwrap_or(&[]);
         (holders.iter().enumerate()).map(move |(i, &h)| {
             let hold = holds.get(i).copied().filter(|&x| x != NO_HOLD);
             (h, hold)
@@ -357,7 +370,7 @@ impl HoldStore {
 /// over the holds in trace order, with each (lock, holder)'s waits sorted by their start,
 /// pairs them; a (lock, holder) whose holds came out of order is paired again after sorting
 /// its holds. The waits' side is one list grouped by (lock, holder), freed at the end.
-pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
+fn resolve_holder_holds(waits: &WaitStore, holds: &HoldStore) -> Vec<u32> {
     // (lock, holder) → its group; each group's queries sit together in `queries`.
     let mut keys: IdMap<(u64, u64), u32> = IdMap::default();
     let mut counts: Vec<u32> = Vec::new();
@@ -379,8 +392,7 @@ pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
         }
     }
     if counts.is_empty() {
-        waits.holder_holds = resolved;
-        return;
+        return resolved;
     }
     let mut start: Vec<u32> = Vec::with_capacity(counts.len() + 1);
     let mut total = 0u32;
@@ -518,7 +530,7 @@ pub(super) fn resolve_holder_holds(waits: &mut WaitStore, holds: &HoldStore) {
             }
         }
     }
-    waits.holder_holds = resolved;
+    resolved
 }
 
 /// A wait's holder waiting to be paired with a hold.
@@ -661,6 +673,11 @@ impl Waits {
         .collect()
     }
 
+    /// Pairs every wait's holders with their holds now (else it happens on first use).
+    pub(super) fn pair_holders(&self, holds: &Holds) {
+        self.store.pairs(&holds.store);
+    }
+
     /// All of `store`.
     pub(super) fn new(store: WaitStore) -> Waits {
         Waits {
@@ -680,8 +697,13 @@ impl Waits {
 
     /// The resolved hold of `holder` for `wait` (a raw hold index), when `holder` is one of
     /// the wait's holders: `Some(None)` when it has none.
-    pub(super) fn resolved_hold(&self, wait: &Wait<'_>, holder: u64) -> Option<Option<u32>> {
-        (self.store.holder_holds(wait.raw))
+    pub(super) fn resolved_hold(
+        &self,
+        wait: &Wait<'_>,
+        holder: u64,
+        holds: &Holds,
+    ) -> Option<Option<u32>> {
+        (self.store.holder_holds(wait.raw, &holds.store))
             .find(|&(h, _)| h == holder)
             .map(|(_, hold)| hold)
     }
@@ -732,6 +754,17 @@ impl Holds {
                 keep(class)
             })
             .map(|(raw, _)| self.store.hold(raw))
+    }
+
+    /// The holds that end after `at_ns`, the end checked before the rest is unpacked.
+    pub(super) fn ending_after(&self, at_ns: u64) -> impl Iterator<Item = Hold> + '_ {
+        (self.raws())
+            .filter(move |&raw| {
+                let p = &self.store.holds[raw as usize];
+                p.end_ns > at_ns || p.begin_back == ODD
+            })
+            .map(|raw| self.store.hold(raw))
+            .filter(move |h| h.end_ns > at_ns)
     }
 
     /// Every distinct (lock, class) pair of the holds.

@@ -2,7 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Model, WaitState};
+use super::hash::IdMap;
+use super::{Model, Wait, WaitState};
 
 /// One open wait at the snapshot's instant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +58,7 @@ impl WaitForGraph {
 impl Model {
     /// The waits open at `at_ns`, their holders, and the cycles among them.
     pub fn wait_for_at(&self, at_ns: u64) -> WaitForGraph {
-        let mut edges: Vec<WaitEdge> = (self.waits.iter())
+        let open: Vec<Wait<'_>> = (self.waits.iter())
             .filter(|w| {
                 w.begin_ns <= at_ns
                     && match w.state {
@@ -66,11 +67,21 @@ impl Model {
                         WaitState::Lost => false,
                     }
             })
+            .collect();
+        // Who held each of those locks at that instant, in one pass over the holds.
+        let mut held: IdMap<u64, Vec<u64>> = open.iter().map(|w| (w.lock, Vec::new())).collect();
+        if !held.is_empty() {
+            for h in self.holds.ending_after(at_ns) {
+                if h.start_ns() <= at_ns
+                    && let Some(actors) = held.get_mut(&h.lock)
+                {
+                    actors.push(h.actor);
+                }
+            }
+        }
+        let mut edges: Vec<WaitEdge> = (open.into_iter())
             .map(|w| {
-                let mut holders: Vec<u64> = (self.holds.iter())
-                    .filter(|h| h.lock == w.lock && h.start_ns() <= at_ns && h.end_ns > at_ns)
-                    .map(|h| h.actor)
-                    .collect();
+                let mut holders = held.get(&w.lock).cloned().unwrap_or_default();
                 let mut released_by = Vec::new();
                 if holders.is_empty() {
                     // Holds are sampled: fall back on who held the lock when the wait began,
