@@ -357,6 +357,15 @@ impl Tracked {
 
     #[inline]
     fn table(&self) -> &'static HoldTable {
+        match self.table.get() {
+            Some(t) => t,
+            None => self.first_table(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_table(&self) -> &'static HoldTable {
         self.table
             .get_or_init(|| table_for(self.meta.id(), self.width))
     }
