@@ -878,3 +878,39 @@ fn a_recorded_tokio_pool_writes_pool_records_for_its_tasks() {
     assert!(t.records.iter().any(|r| matches!(r,
         Record::WaitEnd { actor, lock, outcome: Outcome::Closed, .. } if *actor == out && *lock == closing)));
 }
+
+#[test]
+fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
+    fn send_sync<T: Send + Sync>() {}
+    fn spawnable<F: std::future::Future + Send + 'static>(f: F) -> F {
+        f
+    }
+    // tokio's Mutex and RwLock are Sync for a `T` that is only Send.
+    send_sync::<Mutex<std::cell::Cell<u8>>>();
+    send_sync::<lockscope::tokio::MutexGuard<'static, u8>>();
+    send_sync::<lockscope::tokio::OwnedMutexGuard<u8>>();
+    send_sync::<RwLock<u8>>();
+    send_sync::<lockscope::tokio::RwLockReadGuard<'static, u8>>();
+    send_sync::<lockscope::tokio::OwnedRwLockWriteGuard<u8>>();
+    send_sync::<Semaphore>();
+    send_sync::<lockscope::tokio::SemaphorePermit<'static>>();
+    send_sync::<lockscope::tokio::OwnedSemaphorePermit>();
+    let (m, l, s) = (
+        Arc::new(Mutex::new(0)),
+        Arc::new(RwLock::new(0)),
+        Arc::new(Semaphore::new(1)),
+    );
+    let rt = runtime(2);
+    rt.block_on(async move {
+        let task = spawnable(async move {
+            let _p = s.clone().acquire_owned().await.unwrap();
+            let g = m.clone().lock_owned().await;
+            tokio::task::yield_now().await; // held across `.await` in a spawned task
+            *l.write().await += *g;
+            drop(g);
+            *m.lock().await += 1;
+            *l.read().await + *m.lock().await
+        });
+        assert_eq!(tokio::spawn(task).await.unwrap(), 1);
+    });
+}
