@@ -16,11 +16,13 @@ use std::sync::OnceLock;
 
 use lockscope::format::{Mode, Outcome};
 
+mod chunks;
 mod pairing;
 mod view;
 
 use super::hash::IdMap;
 use super::{Hold, Wait, WaitState};
+use chunks::Chunks;
 
 pub use view::{HoldIter, Holds, WaitIter, Waits};
 
@@ -144,7 +146,7 @@ struct PackedHold {
 /// Every wait, packed, with its holders.
 #[derive(Clone, Debug, Default)]
 pub(super) struct WaitStore {
-    waits: Vec<PackedWait>,
+    waits: Chunks<PackedWait>,
     /// The holders of every wait, one after the other.
     holders: Vec<u64>,
     /// For each entry of `holders`: the index of that holder's hold in [`HoldStore`], or
@@ -159,7 +161,7 @@ pub(super) struct WaitStore {
 /// Every hold, packed.
 #[derive(Clone, Debug, Default)]
 pub(super) struct HoldStore {
-    holds: Vec<PackedHold>,
+    holds: Chunks<PackedHold>,
     ids: BigIds,
     /// Holds that did not pack, whole, by index.
     odd: IdMap<u32, Hold>,
