@@ -1,5 +1,6 @@
 //! Per-actor timelines: when each actor waited, held a lock others waited for, or held one.
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU64;
 
 use super::{Model, WaitState};
@@ -26,8 +27,9 @@ pub struct Span {
     pub kind: SpanKind,
     /// The lock class.
     pub class: u64,
-    /// Index into [`Model::waits`] for a wait, [`Model::holds`] for a hold.
-    pub index: usize,
+    /// Index into [`Model::waits`] for a wait, [`Model::holds`] for a hold. (32 bits keep a
+    /// span at 32 bytes: a large trace's lanes hold millions.)
+    pub index: u32,
 }
 
 /// One actor's spans, in start order.
@@ -45,39 +47,63 @@ impl Model {
     /// One lane per actor that waited or held, by actor id. A hold splits where its first
     /// waiter arrived: plain hold before, contended hold after.
     pub fn lanes(&self) -> Vec<Lane> {
-        let mut lanes: std::collections::BTreeMap<u64, Vec<Span>> = Default::default();
-        for (index, w) in self.waits.iter().enumerate() {
+        // The spans of each wait and hold, counted first so each lane is allocated once.
+        let wait_span = |index: usize, w: &super::Wait<'_>| {
             let to_ns = match w.state {
                 WaitState::Ended { end_ns, .. } => end_ns,
                 WaitState::StillWaiting => self.end_ns,
-                WaitState::Lost => continue,
+                WaitState::Lost => return None,
             };
-            lanes.entry(w.actor).or_default().push(Span {
+            Some(Span {
                 from_ns: w.begin_ns,
                 to_ns,
                 kind: SpanKind::Wait,
                 class: w.class,
-                index,
-            });
-        }
-        for (index, h) in self.holds.iter().enumerate() {
-            let spans = lanes.entry(h.actor).or_default();
+                index: index as u32,
+            })
+        };
+        let hold_spans = |index: usize, h: &super::Hold| {
             let span = |from_ns, to_ns, kind| Span {
                 from_ns,
                 to_ns,
                 kind,
                 class: h.class,
-                index,
+                index: index as u32,
             };
             let start = h.start_ns();
             match h.contended_ns.map(NonZeroU64::get) {
-                Some(c) => {
-                    if c > start {
-                        spans.push(span(start, c, SpanKind::Hold));
-                    }
-                    spans.push(span(c.max(start), h.end_ns, SpanKind::HoldContended));
-                }
-                None => spans.push(span(start, h.end_ns, SpanKind::Hold)),
+                Some(c) => (
+                    (c > start).then(|| span(start, c, SpanKind::Hold)),
+                    span(c.max(start), h.end_ns, SpanKind::HoldContended),
+                ),
+                None => (None, span(start, h.end_ns, SpanKind::Hold)),
+            }
+        };
+        let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+        for w in &self.waits {
+            if w.state != WaitState::Lost {
+                *counts.entry(w.actor).or_default() += 1;
+            }
+        }
+        for (index, h) in self.holds.iter().enumerate() {
+            let (before, _) = hold_spans(index, &h);
+            *counts.entry(h.actor).or_default() += 1 + usize::from(before.is_some());
+        }
+        let mut lanes: BTreeMap<u64, Vec<Span>> = (counts.into_iter())
+            .map(|(actor, n)| (actor, Vec::with_capacity(n)))
+            .collect();
+        for (index, w) in self.waits.iter().enumerate() {
+            if let Some(s) = wait_span(index, &w)
+                && let Some(spans) = lanes.get_mut(&w.actor)
+            {
+                spans.push(s);
+            }
+        }
+        for (index, h) in self.holds.iter().enumerate() {
+            let (before, after) = hold_spans(index, &h);
+            if let Some(spans) = lanes.get_mut(&h.actor) {
+                spans.extend(before);
+                spans.push(after);
             }
         }
         (lanes.into_iter())

@@ -151,15 +151,15 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             }
             if s.kind == SpanKind::Wait && x1 - x0 >= 3.0 {
                 // Named so that screen readers (and tests) can find each wait.
-                let id = ui.scope_id().with(("wait", s.index));
+                let id = ui.scope_id().with(("wait", s.index as usize));
                 let w = ui.interact(r, id, Sense::hover());
                 let label = format!("{} waits for {}", lane.name, model.class_name(s.class));
                 w.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &label));
             }
             if pointer.is_some_and(|p| r.expand2(vec2(1.0, 0.0)).contains(p)) {
                 let h = match s.kind {
-                    SpanKind::Wait => Hit::Wait(s.index),
-                    _ => Hit::Hold(s.index),
+                    SpanKind::Wait => Hit::Wait(s.index as usize),
+                    _ => Hit::Hold(s.index as usize),
                 };
                 if hit.is_none() || matches!(h, Hit::Wait(_)) {
                     hit = Some(h);
