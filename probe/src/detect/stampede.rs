@@ -225,9 +225,7 @@ fn key_name(key: u64, text: Option<&str>) -> String {
 }
 
 fn actor_names(ids: &[u64]) -> Vec<String> {
-    ids.iter()
-        .map(|&a| actor::by_id(a).map_or_else(|| format!("actor-{a}"), |s| s.name.lock().clone()))
-        .collect()
+    ids.iter().map(|&a| actor::name_of(a)).collect()
 }
 
 fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode, earlier: u64) {

@@ -261,11 +261,7 @@ impl Starvation {
 fn raise(meta: &LockMeta, s: &Saturation) {
     let name = meta.class().label.clone();
     let mut holders = Vec::new();
-    actor::holders_of(meta.id(), |a| {
-        if let Some(h) = actor::by_id(a) {
-            holders.push(h.name.lock().clone());
-        }
-    });
+    actor::holders_of(meta.id(), |a| holders.push(actor::name_of(a)));
     holders.sort();
     holders.dedup();
     let ms = |ns: u64| ns as f64 / 1e6;
@@ -325,7 +321,8 @@ pub fn set_pool_leak_threshold(t: std::time::Duration) {
 
 impl PoolGauge {
     /// Starts watching a permit for leaks when leak detection is on; returns its ticket
-    /// (0: not watched) for `returned`.
+    /// (0: not watched) for `returned`. Off (the default), one relaxed load.
+    #[inline]
     pub(crate) fn watch(
         &self,
         meta: &LockMeta,
@@ -335,8 +332,18 @@ impl PoolGauge {
         if LEAK_NS.load(Relaxed) == 0 {
             return 0;
         }
+        Self::watch_slow(meta, actor, site)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn watch_slow(
+        meta: &LockMeta,
+        actor: u64,
+        site: &'static std::panic::Location<'static>,
+    ) -> u64 {
         crate::detect::start_watchdog();
-        let stack = crate::raw::capture(2);
+        let stack = crate::raw::capture(3);
         let ticket = NEXT_PERMIT.fetch_add(1, Relaxed);
         let actor = if actor == 0 {
             actor::current().id.load(Relaxed)
@@ -360,10 +367,16 @@ impl PoolGauge {
     }
 
     /// A watched permit came back.
+    #[inline]
     pub(crate) fn returned(&self, ticket: u64) {
-        if ticket == 0 {
-            return;
+        if ticket != 0 {
+            Self::returned_slow(ticket);
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn returned_slow(ticket: u64) {
         let gone = OUTSTANDING.lock().as_mut().and_then(|m| m.remove(&ticket));
         if let Some(o) = gone
             && o.reported
@@ -403,8 +416,7 @@ pub(crate) fn check_leaks() {
             .collect()
     };
     for (pool, _lock, holder, held_ns, site, ips) in found {
-        let who = actor::by_id(holder)
-            .map_or_else(|| format!("actor-{holder}"), |a| a.name.lock().clone());
+        let who = actor::name_of(holder);
         let stack = crate::detect::report::resolve(&ips);
         let mut text = format!(
             "lockscope: POOL LEAK: a permit of pool {pool:?} has been held for {:.1} s by {who:?}, taken at {site}\n",

@@ -138,17 +138,21 @@ impl Model {
                 cpu_ns,
             } => {
                 self.end_ns = self.end_ns.max(ts_ns);
-                self.sched
-                    .threads
-                    .entry(actor)
-                    .or_default()
-                    .push(SchedSample {
+                let samples = self.sched.threads.entry(actor).or_default();
+                // Samples arrive in the order threads' buffers were written out, not quite in
+                // time order (a thread's own last sample, written as it exits, may come before
+                // the sampler's earlier ones): keep them sorted, nearly always by appending.
+                let at = samples.partition_point(|s| s.ts_ns <= ts_ns);
+                samples.insert(
+                    at,
+                    SchedSample {
                         ts_ns,
                         voluntary,
                         involuntary,
                         run_delay_ns,
                         cpu_ns,
-                    });
+                    },
+                );
             }
             Record::Process {
                 ts_ns,
