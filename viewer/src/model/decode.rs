@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
-use lockscope::format::{Damage, Header, Record, Trace};
+use lockscope::format::{Damage, Header, Outcome, Record, Trace};
 
 use super::hash::IdMap;
 use super::store::{HoldStore, WaitStore};
@@ -28,6 +28,10 @@ struct Events {
     /// wait may nest in another (re-taking a mutex inside a condvar wait), so an end
     /// matches the newest open wait on its lock.
     open: IdMap<u64, Vec<usize>>,
+    /// Wait ends read before their begin: (lock, end, outcome) per actor. A task's wait may
+    /// begin on one worker thread and end on another, and the two threads' buffers reach the
+    /// file in either order.
+    early_ends: IdMap<u64, Vec<(u64, u64, Outcome)>>,
 }
 
 impl ModelBuilder {
@@ -47,7 +51,9 @@ impl ModelBuilder {
             mut waits,
             holds,
             open,
+            early_ends,
         } = self.ev;
+        m.integrity.orphan_wait_ends += early_ends.values().map(|e| e.len() as u64).sum::<u64>();
         settle_open_waits(&mut waits, open);
         m.waits = Waits::new(waits);
         m.holds = Holds::new(holds);
@@ -151,7 +157,18 @@ impl Model {
                 let class = self.class_of(lock);
                 let i =
                     (ev.waits).push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
-                ev.open.entry(actor).or_default().push(i);
+                let early = ev.early_ends.get_mut(&actor).and_then(|e| {
+                    let at = e
+                        .iter()
+                        .position(|&(l, end, _)| l == lock && end >= ts_ns)?;
+                    Some(e.remove(at))
+                });
+                match early {
+                    Some((_, end_ns, outcome)) => {
+                        (ev.waits).set_state(i, WaitState::Ended { end_ns, outcome });
+                    }
+                    None => ev.open.entry(actor).or_default().push(i),
+                }
             }
             Record::WaitEnd {
                 ts_ns,
@@ -171,7 +188,7 @@ impl Model {
                         };
                         waits.set_state(i, state);
                     }
-                    None => self.integrity.orphan_wait_ends += 1,
+                    None => (ev.early_ends.entry(actor).or_default()).push((lock, ts_ns, outcome)),
                 }
             }
             Record::Hold {

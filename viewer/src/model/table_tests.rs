@@ -252,6 +252,18 @@ fn a_wait_whose_end_was_lost_is_not_reported_as_still_waiting() {
 }
 
 #[test]
+fn a_wait_end_read_before_its_begin_still_closes_it() {
+    // A task's wait begins on one worker thread and ends on another, whose buffer was
+    // written to the trace first.
+    let mut r = defs();
+    r.extend([end(300, 1, 10), begin(100, 1, 10, 7, &[2])]);
+    let m = model(r);
+    assert_eq!(m.waits.get(0).unwrap().duration_ns(), Some(200));
+    assert_eq!(m.still_waiting().count(), 0);
+    assert_eq!(m.integrity.orphan_wait_ends, 0);
+}
+
+#[test]
 fn a_wait_nested_in_another_ends_without_closing_it() {
     let mut r = defs();
     // A condvar-style wait on lock 20, a nested wait to re-take lock 10, then both end.
