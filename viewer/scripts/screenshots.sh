@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Records the bank sample (with and without its fix) and the ABBA deadlock sample, opens the
-# real viewer window under Xvfb once per panel and saves a PNG of each to
+# Records the bank sample (with and without its fix), the ABBA deadlock sample and the undersized
+# pool sample, opens the real viewer window under Xvfb once per panel and saves a PNG of each to
 # viewer/docs/screenshots/.
 #
 # The binary links only libc: X11, xkbcommon and OpenGL are loaded at run time. Under Xvfb
@@ -26,6 +26,8 @@ cargo build --quiet -p lockscope-viewer -p lockscope-samples
 "$target/debug/bank" --fix --trace "$work/bank-fixed.lstrace" >/dev/null
 # The ABBA sample deadlocks on purpose and exits with status 86 once its trace is written.
 "$target/debug/abba" --trace "$work/abba.lstrace" >/dev/null 2>&1 || [ $? -eq 86 ]
+# A pool of 2 shared by cores*2+1 request threads: starved most of the run.
+"$target/debug/pool_size" --trace "$work/pool_size.lstrace" >/dev/null 2>&1
 
 mkdir -p "$out"
 shot() {
@@ -42,6 +44,7 @@ done
 for panel in wait-for alerts; do
     shot "$panel" "$work/abba.lstrace" --panel "$panel"
 done
+shot pools "$work/pool_size.lstrace" --panel pools
 # The lock table with the hottest lock selected: who made it wait.
 shot locks "$work/bank.lstrace" --panel locks --lock ledger
 # The diff compares the active (last) tab against the other one.
