@@ -11,33 +11,6 @@ use std::thread;
 use std::time::Duration;
 use support::*;
 
-/// In the child: print every report as one JSON line and exit when a deadlock arrives.
-fn report_and_exit() {
-    lockscope::on_deadlock(|r| {
-        println!("REPORT {}", r.to_json());
-        if r.kind == "deadlock" {
-            std::process::exit(0);
-        }
-    });
-}
-
-/// Runs child test `name` and returns its first deadlock report.
-fn deadlock_report(name: &str) -> Value {
-    let out = run_child(name, &[]);
-    assert_child_ok(&out);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, json)| json))
-        .unwrap_or_else(|| {
-            panic!(
-                "no report; stdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    serde_json::from_str(line).unwrap()
-}
-
 fn names(r: &Value, field: &str) -> Vec<String> {
     let mut v: Vec<String> = r["participants"]
         .as_array()

@@ -44,31 +44,6 @@ fn wait_viewers(rec: &Recording, n: usize) {
     wait_until("the viewer is accepted", || rec.live_viewers().len() == n);
 }
 
-/// Makes thread "waiter" block on `m` while thread "holder" holds it.
-fn forced_contention(m: &Arc<Mutex<u32>>) {
-    let (locked_tx, locked_rx) = mpsc::channel();
-    let mh = m.clone();
-    let holder = thread::Builder::new()
-        .name("holder".into())
-        .spawn(move || {
-            let mut g = mh.lock();
-            locked_tx.send(()).unwrap();
-            while mh.stats().waiters == 0 {
-                thread::yield_now();
-            }
-            *g += 1;
-        })
-        .unwrap();
-    locked_rx.recv().unwrap();
-    let mw = m.clone();
-    let waiter = thread::Builder::new()
-        .name("waiter".into())
-        .spawn(move || *mw.lock() += 1)
-        .unwrap();
-    holder.join().unwrap();
-    waiter.join().unwrap();
-}
-
 /// Two threads take `a` and `b` in opposite orders, one after the other: an inversion alert.
 fn inversion(a: &str, b: &str) {
     let a = Arc::new(Mutex::named(a, 0));

@@ -10,32 +10,6 @@ use std::sync::{Arc, mpsc};
 use std::thread;
 use support::*;
 
-/// Makes `waiter` block on `m` while `holder` holds it, without sleeping: the holder waits
-/// until the probe itself counts a waiter.
-fn forced_contention(m: &Arc<Mutex<u32>>) {
-    let (locked_tx, locked_rx) = mpsc::channel();
-    let mh = m.clone();
-    let holder = thread::Builder::new()
-        .name("holder".into())
-        .spawn(move || {
-            let mut g = mh.lock();
-            locked_tx.send(()).unwrap();
-            while mh.stats().waiters == 0 {
-                thread::yield_now();
-            }
-            *g += 1;
-        })
-        .unwrap();
-    locked_rx.recv().unwrap();
-    let mw = m.clone();
-    let waiter = thread::Builder::new()
-        .name("waiter".into())
-        .spawn(move || *mw.lock() += 1)
-        .unwrap();
-    holder.join().unwrap();
-    waiter.join().unwrap();
-}
-
 #[test]
 fn forced_contention_records_exactly_one_wait_with_waiter_and_holder() {
     const NAME: &str = "forced_contention_records_exactly_one_wait_with_waiter_and_holder";
@@ -80,8 +54,8 @@ fn forced_contention_records_exactly_one_wait_with_waiter_and_holder() {
         (waiter, Mode::Exclusive, vec![holder])
     );
     assert!(
-        string(&t, site).unwrap().contains("recording.rs"),
-        "wait site is the caller's"
+        string(&t, site).unwrap().contains("tests/support/mod.rs"),
+        "wait site is the caller's (the `lock()` in `forced_contention`)"
     );
     let ends: Vec<_> = t
         .records

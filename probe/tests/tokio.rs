@@ -23,33 +23,6 @@ fn runtime(workers: usize) -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-/// In the child: print every report as one JSON line and exit when a deadlock arrives.
-fn report_and_exit() {
-    lockscope::on_deadlock(|r| {
-        println!("REPORT {}", r.to_json());
-        if r.kind == "deadlock" {
-            std::process::exit(0);
-        }
-    });
-}
-
-/// Runs child test `name` and returns its first deadlock report.
-fn deadlock_report(name: &str) -> Value {
-    let out = run_child(name, &[]);
-    assert_child_ok(&out);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .find_map(|l| l.split_once("REPORT ").map(|(_, json)| json))
-        .unwrap_or_else(|| {
-            panic!(
-                "no report; stdout:\n{stdout}\nstderr:\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-    serde_json::from_str(line).unwrap()
-}
-
 fn participants(r: &Value) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = r["participants"]
         .as_array()

@@ -103,3 +103,58 @@ pub fn assert_child_ok(out: &Output) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// In the child: print every report as one JSON line and exit when a deadlock arrives.
+pub fn report_and_exit() {
+    lockscope::on_deadlock(|r| {
+        println!("REPORT {}", r.to_json());
+        if r.kind == "deadlock" {
+            std::process::exit(0);
+        }
+    });
+}
+
+/// Runs child test `name` and returns its first deadlock report.
+pub fn deadlock_report(name: &str) -> serde_json::Value {
+    let out = run_child(name, &[]);
+    assert_child_ok(&out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.split_once("REPORT ").map(|(_, json)| json))
+        .unwrap_or_else(|| {
+            panic!(
+                "no report; stdout:\n{stdout}\nstderr:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    serde_json::from_str(line).unwrap()
+}
+
+/// Makes `waiter` block on `m` while `holder` holds it, without sleeping: the holder waits
+/// until the probe itself counts a waiter.
+pub fn forced_contention(m: &std::sync::Arc<lockscope::Mutex<u32>>) {
+    use std::sync::mpsc;
+    use std::thread;
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let mh = m.clone();
+    let holder = thread::Builder::new()
+        .name("holder".into())
+        .spawn(move || {
+            let mut g = mh.lock();
+            locked_tx.send(()).unwrap();
+            while mh.stats().waiters == 0 {
+                thread::yield_now();
+            }
+            *g += 1;
+        })
+        .unwrap();
+    locked_rx.recv().unwrap();
+    let mw = m.clone();
+    let waiter = thread::Builder::new()
+        .name("waiter".into())
+        .spawn(move || *mw.lock() += 1)
+        .unwrap();
+    holder.join().unwrap();
+    waiter.join().unwrap();
+}
