@@ -4,6 +4,9 @@
 #![allow(dead_code)]
 
 use lockscope::format::{Record, Trace};
+
+#[cfg(feature = "tokio")]
+pub mod tasks;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
