@@ -56,7 +56,10 @@ fn check_task_ring(name: &str, n: usize) {
         assert_eq!(p["waits_for"]["name"], format!("task-ring-{}", (i + 1) % n));
         assert_eq!(p["waits_for"]["mode"], "exclusive");
         let site = p["waits_for"]["site"].as_str().unwrap();
-        assert!(site.contains("tests/tokio_deadlocks.rs"), "the wait site: {site}");
+        assert!(
+            site.contains("tests/tokio_deadlocks.rs"),
+            "the wait site: {site}"
+        );
         let holds: Vec<&str> = p["holds"]
             .as_array()
             .unwrap()
