@@ -69,11 +69,13 @@
 //! version is an error ([`DecodeError`]).
 
 pub mod histogram;
+mod kinds;
 mod record;
 pub mod varint;
 
 pub use histogram::{Histogram, Summary};
-pub use record::{ActorKind, LockKind, Mode, Outcome, PoolEvent, Record, tag};
+pub use kinds::{ActorKind, LockKind, Mode, Outcome, PoolEvent};
+pub use record::{Record, tag};
 pub(crate) use record::{encode_wait_begin, finish_length};
 
 use std::path::{Path, PathBuf};
