@@ -339,7 +339,7 @@ impl LockMeta {
         // unfair in the short term) releases cheaply again.
         let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
         if tok.stamp != 0 || contended {
-            self.released_slow(actor, tok, mode);
+            self.released_slow(actor.id.load(Relaxed), tok, mode);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are
         // still inside must find us, or its wait-for edge is lost.
@@ -348,9 +348,12 @@ impl LockMeta {
         }
     }
 
+    /// The timed part of a release by `actor_id` (a thread, or a task on any thread): the
+    /// sampled hold time, the end of a contention episode, and the `Hold` record, written into
+    /// the calling thread's buffer.
     #[cold]
     #[inline(never)]
-    fn released_slow(&self, actor: &ActorShared, tok: &Token, mode: Mode) {
+    fn released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
         let end = clock::now_ns();
         if tok.sampled() {
             self.class()
@@ -365,10 +368,9 @@ impl LockMeta {
         };
         if recorder::recording() {
             self.announce(tok.lock);
-            let actor_id = actor.id.load(Relaxed);
             let site = site_id(tok.site);
             let span = crate::span::current();
-            actor.emit(|b| {
+            actor::current().emit(|b| {
                 Record::Hold {
                     begin_ns: tok.since_ns(),
                     contended_ns: contended,

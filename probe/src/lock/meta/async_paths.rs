@@ -76,37 +76,11 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
-        let end = clock::now_ns();
-        if tok.sampled() {
-            self.class()
-                .counters
-                .hold
-                .record(end.saturating_sub(tok.since_ns()));
-        }
-        let contended = if mode == Mode::Exclusive {
-            self.contended_since_ns.swap(0, Relaxed)
-        } else {
-            0
-        };
         if recorder::recording() {
+            // A task's definition may not be in the trace yet: its `Hold` names it.
             crate::tokio::track::define(actor_id);
-            self.announce(tok.lock);
-            let site = site_id(tok.site);
-            let span = crate::span::current();
-            actor::current().emit(|b| {
-                Record::Hold {
-                    begin_ns: tok.since_ns(),
-                    contended_ns: contended,
-                    end_ns: end,
-                    actor: actor_id,
-                    lock: tok.lock,
-                    mode,
-                    site,
-                    span,
-                }
-                .encode(b)
-            });
         }
+        self.released_slow(actor_id, tok, mode);
     }
 
     /// The start of a contended wait by `actor`: the contention mark, the counters and the
