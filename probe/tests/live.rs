@@ -44,25 +44,6 @@ fn wait_viewers(rec: &Recording, n: usize) {
     wait_until("the viewer is accepted", || rec.live_viewers().len() == n);
 }
 
-/// Two threads take `a` and `b` in opposite orders, one after the other: an inversion alert.
-fn inversion(a: &str, b: &str) {
-    let a = Arc::new(Mutex::named(a, 0));
-    let b = Arc::new(Mutex::named(b, 0));
-    let (a1, b1, a2, b2) = (a.clone(), b.clone(), a.clone(), b.clone());
-    thread::spawn(move || {
-        let _a = a1.lock();
-        *b1.lock() += 1;
-    })
-    .join()
-    .unwrap();
-    thread::spawn(move || {
-        let _b = b2.lock();
-        *a2.lock() += 1;
-    })
-    .join()
-    .unwrap();
-}
-
 /// Records the sampler may write at any moment, before a viewer could connect.
 fn comparable(records: &[Record]) -> Vec<&Record> {
     records

@@ -197,21 +197,7 @@ fn alerts_come_out_as_tracing_events_with_target_lockscope() {
                 .with(seen.clone()),
         )
         .unwrap();
-        let a = Arc::new(Mutex::named("alpha", 0));
-        let b = Arc::new(Mutex::named("beta", 0));
-        let (a1, b1, a2, b2) = (a.clone(), b.clone(), a.clone(), b.clone());
-        thread::spawn(move || {
-            let _a = a1.lock();
-            *b1.lock() += 1;
-        })
-        .join()
-        .unwrap();
-        thread::spawn(move || {
-            let _b = b2.lock();
-            *a2.lock() += 1;
-        })
-        .join()
-        .unwrap();
+        inversion("alpha", "beta");
         let events = seen.0.lock().unwrap().clone();
         assert_eq!(events.len(), 1, "one event per alert: {events:?}");
         let (target, level, text) = &events[0];

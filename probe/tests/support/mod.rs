@@ -161,3 +161,25 @@ pub fn forced_contention(m: &std::sync::Arc<lockscope::Mutex<u32>>) {
     holder.join().unwrap();
     waiter.join().unwrap();
 }
+
+/// Two threads take `a` and `b` in opposite orders, one after the other: an inversion alert.
+pub fn inversion(a: &str, b: &str) {
+    use lockscope::Mutex;
+    use std::sync::Arc;
+    use std::thread;
+    let a = Arc::new(Mutex::named(a, 0));
+    let b = Arc::new(Mutex::named(b, 0));
+    let (a1, b1, a2, b2) = (a.clone(), b.clone(), a.clone(), b.clone());
+    thread::spawn(move || {
+        let _a = a1.lock();
+        *b1.lock() += 1;
+    })
+    .join()
+    .unwrap();
+    thread::spawn(move || {
+        let _b = b2.lock();
+        *a2.lock() += 1;
+    })
+    .join()
+    .unwrap();
+}
