@@ -1,7 +1,7 @@
 //! Lock classes: a creation site or a user-given name, registered once, then known by id.
 
 use crate::format::{LockKind, Record};
-use crate::meta::META;
+use crate::sink;
 use crate::stats::{ClassCounters, ClassStats};
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -91,21 +91,16 @@ pub(crate) fn class_for(
         named: name.is_some(),
         counters: ClassCounters::new(),
     }));
-    {
-        let mut meta = META.lock();
-        let name_id = if info.named {
-            meta.intern(&info.label)
-        } else {
-            0
-        };
-        let site_id = meta.intern(&info.site);
-        meta.define(&Record::Class {
+    sink::define_with(|d| {
+        let name_id = if info.named { d.intern(&info.label) } else { 0 };
+        let site_id = d.intern(&info.site);
+        d.define(&Record::Class {
             class: u64::from(id),
             kind,
             name: name_id,
             site: site_id,
         });
-    }
+    });
     table.by_key.insert(key, info);
     table.list.push(info);
     info

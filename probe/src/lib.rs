@@ -1,81 +1,84 @@
 #![doc = include_str!("../../README.md")]
+//! # Reading the probe
+//!
+//! The probe is a stack: read it bottom-up. Each module uses only the modules on its own
+//! line or below (`python3 .ci/layers.py` checks it, in CI), and nothing below calls up;
+//! where a lower layer must act on an event of a higher one, the higher one registers a hook.
+//!
+//! ```text
+//!  lib.rs       the public surface: re-exports, cache_fill, class_stats
+//!  primitives   lock (Mutex, RwLock, Semaphore, Condvar)  stdsync  tokio  tracing
+//!  lock core    lock_core: LockMeta (acquire, release, wait), PoolGauge, Tracked (async holds)
+//!  boot         reads LOCKSCOPE_* once, starts the env recording (at the first lock)
+//!  detectors    detect (wait-for, lock order, stampede, pool)  recorder  sampler  dump
+//!               symbols (the one symbolizer)
+//!  actors       actor (threads and tasks: held lists, hold tables, waits)  class  stats
+//!  sink         every byte bound for the recorder: thread buffers, definitions, alerts,
+//!               the recording gate; one reader that keeps definitions before events
+//!  settings     every runtime setting, plain atomics
+//!  ground       format (the lockscope-format crate)  raw (all unsafe code)  clock  span  diag
+//! ```
+//!
+//! The data flow: a primitive's slow path writes events into its thread's buffer in the
+//! sink, and definitions (strings, classes, lock instances) and alerts into the sink's log;
+//! the recorder thread is the sink's only reader and writes the file and the live stream from
+//! the same chunks. The detectors read the actors' published holds and waits; their alerts
+//! are typed values, raised once, that reach the callbacks and the trace.
 #![deny(missing_docs)]
 
-/// `Deref` (and with `mut`, `DerefMut`), `Debug` and `Display` for a guard that reaches its `T`
-/// through `self.inner`.
-macro_rules! guard_impls {
-    ($guard:ident, mut) => {
-        crate::guard_impls!($guard);
-        impl<T: ?Sized> std::ops::DerefMut for $guard<'_, T> {
-            fn deref_mut(&mut self) -> &mut T {
-                &mut self.inner
-            }
-        }
-    };
-    ($guard:ident) => {
-        impl<T: ?Sized> std::ops::Deref for $guard<'_, T> {
-            type Target = T;
-            fn deref(&self) -> &T {
-                &self.inner
-            }
-        }
-        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<'_, T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Debug::fmt(&**self, f)
-            }
-        }
-        impl<T: ?Sized + std::fmt::Display> std::fmt::Display for $guard<'_, T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Display::fmt(&**self, f)
-            }
-        }
-    };
-}
-pub(crate) use guard_impls;
+mod raw;
+/// The trace format (the lockscope-format crate), re-exported.
+pub use lockscope_format as format;
+mod clock;
+mod diag;
+mod span;
+
+mod settings;
+
+mod sink;
 
 mod actor;
 mod class;
-mod clock;
-mod config;
+mod stats;
+
 mod detect;
 mod dump;
-pub mod format;
-mod lock;
-mod meta;
-mod raw;
 mod recorder;
 mod sampler;
-mod span;
-mod stats;
+mod symbols;
+
+mod boot;
+
+mod lock_core;
+
+mod lock;
 pub mod stdsync;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
-pub use config::{
-    DEFAULT_HOLD_SAMPLE, hold_sample_period, is_enabled, set_enabled, set_hold_sample_period,
-};
-pub use detect::stampede::{DEFAULT_STAMPEDE_MIN, FillGuard, set_stampede_min_actors};
+pub use detect::stampede::FillGuard;
 pub use detect::{
-    Alert, DEADLOCK_EXIT_CODE, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant,
-    Policy, lock_order_reports, on_alert, on_deadlock, set_deadlock_policy, set_lock_order_checks,
-    suppress_lock_order,
+    Alert, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant, lock_order_reports,
+    on_alert, on_deadlock, suppress_lock_order,
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
-pub use lock::pool::{
-    DEFAULT_POOL_STARVED_MS, POOL_WINDOW_MS, set_pool_leak_threshold, set_pool_starved_threshold,
-};
 pub use lock::{
     Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
     SemaphorePermit, WaitTimeoutResult,
 };
 pub use recorder::{LiveViewer, RecordError, Recorder, Recording, flush};
-pub use sampler::{DEFAULT_SAMPLE_HZ, set_sample_hz};
 #[doc(hidden)]
 pub use sampler::{
     Tracker as SamplerTracker, bench_full_read as sampler_bench_full_read,
     bench_round as sampler_bench_round,
+};
+pub use settings::{
+    DEADLOCK_EXIT_CODE, DEFAULT_HOLD_SAMPLE, DEFAULT_POOL_STARVED_MS, DEFAULT_SAMPLE_HZ,
+    DEFAULT_STAMPEDE_MIN, POOL_WINDOW_MS, Policy, hold_sample_period, is_enabled,
+    set_deadlock_policy, set_enabled, set_hold_sample_period, set_lock_order_checks,
+    set_pool_leak_threshold, set_pool_starved_threshold, set_sample_hz, set_stampede_min_actors,
 };
 pub use stats::{ClassStats, LockStats};
 
@@ -94,12 +97,14 @@ pub use stats::{ClassStats, LockStats};
 /// ```
 #[track_caller]
 pub fn cache_fill<K: std::hash::Hash + ?Sized>(key: &K) -> FillGuard {
+    boot::init();
     detect::stampede::begin(key, None, std::panic::Location::caller())
 }
 
 /// [`cache_fill`] for a key whose `Debug` text names it in alerts and the viewer.
 #[track_caller]
 pub fn cache_fill_debug<K: std::hash::Hash + std::fmt::Debug + ?Sized>(key: &K) -> FillGuard {
+    boot::init();
     detect::stampede::begin(
         key,
         Some(format!("{key:?}")),

@@ -7,41 +7,27 @@
 //! them. Where `/proc` cannot be read, the sampler says so once and stops; nothing else
 //! depends on it.
 
+use crate::diag::warn;
 use crate::format::Record;
-use crate::{actor, clock, config, recorder};
+use crate::settings::{self, sample_hz};
+use crate::{actor, clock, sink};
 use std::collections::HashMap;
 use std::sync::Once;
-use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-/// Default sampling rate.
-pub const DEFAULT_SAMPLE_HZ: u64 = 10;
-static HZ: AtomicU64 = AtomicU64::new(DEFAULT_SAMPLE_HZ);
 static STARTED: Once = Once::new();
-
-/// Sets the context-switch sampler's rate (1 to 1000 per second; 0 switches it off). Also
-/// `LOCKSCOPE_SAMPLE_HZ`.
-pub fn set_sample_hz(hz: u64) {
-    HZ.store(hz.min(1000), Relaxed);
-    if let Some(t) = THREAD.get() {
-        t.unpark();
-    }
-}
-
-static THREAD: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
 
 /// Starts the sampler thread (once per process); called when a recording starts.
 pub(crate) fn start() {
     STARTED.call_once(|| {
+        actor::on_thread_exit(thread_exiting);
         let spawned = std::thread::Builder::new()
             .name("lockscope-sampler".into())
             .spawn(run);
         match spawned {
-            Ok(h) => {
-                let _ = THREAD.set(h.thread().clone());
-            }
-            Err(e) => config::warn(&format!(
+            Ok(h) => settings::listen_sample_hz(h.thread().clone()),
+            Err(e) => warn(&format!(
                 "cannot start the lockscope-sampler thread ({e}); traces will have no context-switch figures"
             )),
         }
@@ -187,8 +173,8 @@ static TRACKER: parking_lot::Mutex<Option<Tracker>> = parking_lot::Mutex::new(No
 /// A thread with an actor is exiting while a recording runs: its last figures, which the
 /// sampler could not read once the thread is gone (`getrusage` on the thread itself, and its
 /// `schedstat` for the run-queue delay).
-pub(crate) fn thread_exiting(a: &actor::ActorShared) {
-    if HZ.load(Relaxed) == 0 || !config::enabled() {
+fn thread_exiting(a: &actor::ActorShared) {
+    if sample_hz() == 0 || !settings::enabled() {
         return;
     }
     let Some((voluntary, involuntary, cpu)) = crate::raw::thread_rusage() else {
@@ -209,13 +195,13 @@ pub(crate) fn thread_exiting(a: &actor::ActorShared) {
         run_delay_ns,
         cpu_ns,
     };
-    a.emit(|b| r.encode(b));
+    a.sink.emit(|b| r.encode(b));
 }
 
 /// The last round of a recording that stops: every thread's switch counts read afresh, so
 /// the trace ends with exact figures. Gives up rather than wait behind a running round.
 pub(crate) fn final_round() {
-    if HZ.load(Relaxed) == 0 || !config::enabled() || !STARTED.is_completed() {
+    if sample_hz() == 0 || !settings::enabled() || !STARTED.is_completed() {
         return;
     }
     let Some(mut guard) = TRACKER.try_lock_for(Duration::from_millis(50)) else {
@@ -229,7 +215,7 @@ pub(crate) fn final_round() {
     if let Ok(records) = tracker.round(clock::now_ns()) {
         let me = actor::current();
         for r in &records {
-            me.emit(|b| r.encode(b));
+            me.sink.emit(|b| r.encode(b));
         }
     }
 }
@@ -240,13 +226,13 @@ fn run() {
     let pid = sysinfo::Pid::from_u32(std::process::id());
     let mut warned = false;
     loop {
-        let hz = HZ.load(Relaxed);
+        let hz = sample_hz();
         if hz == 0 {
             std::thread::park_timeout(Duration::from_secs(1));
             continue;
         }
         std::thread::park_timeout(Duration::from_nanos(1_000_000_000 / hz));
-        if !recorder::recording() || !config::enabled() {
+        if !sink::recording() || !settings::enabled() {
             continue;
         }
         let now = clock::now_ns();
@@ -256,7 +242,7 @@ fn run() {
             Ok(r) => r,
             Err(e) => {
                 if !warned {
-                    config::warn(&format!(
+                    warn(&format!(
                         "{e}; traces will have no context-switch figures (this needs Linux with /proc mounted)"
                     ));
                     warned = true;
@@ -265,7 +251,7 @@ fn run() {
             }
         };
         for r in &records {
-            me.emit(|b| r.encode(b));
+            me.sink.emit(|b| r.encode(b));
         }
         system.refresh_processes_specifics(
             sysinfo::ProcessesToUpdate::Some(&[pid]),
@@ -281,7 +267,7 @@ fn run() {
                 rss_bytes: p.memory(),
                 threads: tracker.threads.len() as u64,
             };
-            me.emit(|b| r.encode(b));
+            me.sink.emit(|b| r.encode(b));
         }
         drop(guard);
     }

@@ -96,9 +96,3 @@ pub struct LockStats {
     /// The actor holding it exclusively right now (0: none, or only readers/permit holders).
     pub holder: u64,
 }
-
-impl serde::Serialize for LockKind {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}

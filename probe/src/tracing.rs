@@ -26,9 +26,9 @@
 //! [`Layer::with_alerts`] also emits every lockscope alert (deadlock, lock-order inversion,
 //! stampede, pool saturation...) as a `tracing` event at level ERROR with target `lockscope`.
 
-use crate::config::warn;
+use crate::diag::warn;
 use crate::format::Record;
-use crate::meta::META;
+use crate::sink;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -196,15 +196,15 @@ fn intern_global(name: &'static str, fields: &str, parent: u64) -> u64 {
         }
     }
     let id = spans.len() as u64 + 1;
-    let mut meta = META.lock();
-    let r = Record::Span {
-        span: id,
-        name: meta.intern(name),
-        fields: meta.intern(&key.1),
-        parent: key.2,
-    };
-    meta.define(&r);
-    drop(meta);
+    sink::define_with(|d| {
+        let r = Record::Span {
+            span: id,
+            name: d.intern(name),
+            fields: d.intern(&key.1),
+            parent: key.2,
+        };
+        d.define(&r);
+    });
     spans.insert(key, id);
     id
 }
@@ -250,7 +250,7 @@ impl Visit for FieldText {
 fn emit_alerts() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        crate::on_alert(|a| {
+        crate::detect::on_alert(|a| {
             ::tracing::error!(
                 target: "lockscope",
                 kind = %a.kind,

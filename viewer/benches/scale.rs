@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use criterion::measurement::{Measurement, ValueFormatter};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lockscope::format::{
+use lockscope_format::{
     ActorKind, Header, Histogram, LockKind, Mode, Outcome, Record, VERSION, write_chunk,
 };
 use lockscope_viewer::model;

@@ -9,7 +9,7 @@ use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lockscope::format::DecodeError;
+use lockscope_format::DecodeError;
 
 use crate::model::live::LiveSession;
 use crate::model::{self, Alert, Model};
@@ -287,7 +287,7 @@ impl Reader<'_> {
             *slot = stream.try_clone().ok();
         }
         // The one frame the server understands: the format version this viewer reads.
-        let _ = writeln!(stream, "hello {}", lockscope::format::VERSION);
+        let _ = writeln!(stream, "hello {}", lockscope_format::VERSION);
         if let Err(e) = stream.set_read_timeout(Some(READ_POLL)) {
             return LiveStatus::Disconnected(format!("cannot read from {addr}: {e}"));
         }

@@ -137,7 +137,7 @@ fn flamegraph_svg_is_titled_and_names_the_locks() {
 #[test]
 fn flamegraph_of_a_trace_without_contention_says_why_nothing_was_drawn() {
     let mut t = support::TraceBuilder::new();
-    t.lock(lockscope::format::LockKind::Mutex, "quiet", "src/q.rs:1:1");
+    t.lock(lockscope_format::LockKind::Mutex, "quiet", "src/q.rs:1:1");
     let path = write("quiet.lst", &t.bytes());
     let svg = scratch("quiet.svg");
     let out = lockscope(&[
@@ -246,8 +246,8 @@ fn chrome_trace_has_a_thread_per_actor_wait_and_hold_slices_and_flows() {
 fn chrome_trace_moves_holds_that_overlap_without_nesting_to_their_own_track() {
     let mut t = support::TraceBuilder::new();
     let a = t.actor("hand-over-hand");
-    let (_, first) = t.lock(lockscope::format::LockKind::Mutex, "first", "src/l.rs:1:1");
-    let (_, second) = t.lock(lockscope::format::LockKind::Mutex, "second", "src/l.rs:2:1");
+    let (_, first) = t.lock(lockscope_format::LockKind::Mutex, "first", "src/l.rs:1:1");
+    let (_, second) = t.lock(lockscope_format::LockKind::Mutex, "second", "src/l.rs:2:1");
     t.hold(a, first, "src/l.rs:10:5", 100, 0, 300);
     t.hold(a, second, "src/l.rs:11:5", 200, 0, 400);
     let path = write("overlap.lst", &t.bytes());

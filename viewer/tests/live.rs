@@ -14,7 +14,7 @@ use egui::accesskit::Role;
 use egui::vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use lockscope::format::{Header, LockKind, Record, VERSION, write_chunk};
+use lockscope_format::{Header, LockKind, Record, VERSION, write_chunk};
 use lockscope_viewer::app::ViewerApp;
 use lockscope_viewer::model::Model;
 use lockscope_viewer::source::{Live, LiveStatus, LiveUpdate, Source};

@@ -4,7 +4,7 @@
 mod support;
 
 use egui_kittest::kittest::Queryable as _;
-use lockscope::format::{LockKind, PoolEvent, Record};
+use lockscope_format::{LockKind, PoolEvent, Record};
 use serde_json::Value;
 use support::ui::{open_panel, shows, viewer};
 use support::{TraceBuilder, lockscope, stderr, stdout, write};

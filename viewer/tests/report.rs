@@ -2,7 +2,7 @@
 
 mod support;
 
-use lockscope::format::LockKind;
+use lockscope_format::LockKind;
 use serde_json::Value;
 use support::{bank, lockscope, stderr, stdout, write};
 
@@ -306,7 +306,7 @@ fn a_trace_from_a_newer_probe_asks_for_an_upgrade() {
     let (t, _) = bank();
     let path = write(
         "newer.lst",
-        &t.bytes_with_version(lockscope::format::VERSION + 1),
+        &t.bytes_with_version(lockscope_format::VERSION + 1),
     );
     assert_fails_clearly(
         &["report", path.to_str().unwrap()],
@@ -343,7 +343,7 @@ fn view_rejects_a_window_size_it_cannot_use() {
 #[test]
 fn fail_on_exits_nonzero_only_for_the_named_alert_kinds() {
     let mut t = support::TraceBuilder::new();
-    t.push(lockscope::format::Record::Alert {
+    t.push(lockscope_format::Record::Alert {
         ts_ns: 5,
         kind: "lock_order_inversion".into(),
         text: "inverted".into(),

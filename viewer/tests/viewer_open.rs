@@ -7,7 +7,7 @@ use egui::accesskit::Role;
 use egui::vec2;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use lockscope::format::{LockKind, Record};
+use lockscope_format::{LockKind, Record};
 use lockscope_viewer::app::{FirstLook, ViewerApp};
 use lockscope_viewer::panels::Panel;
 use lockscope_viewer::source::Source;

@@ -7,7 +7,7 @@ use egui::accesskit::Role;
 use egui::{PointerButton, vec2};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable as _;
-use lockscope::format::{LockKind, Record};
+use lockscope_format::{LockKind, Record};
 use lockscope_viewer::app::ViewerApp;
 use support::ui::{bank_viewer, drag, open_panel, shows, type_into, viewer};
 use support::{TraceBuilder, bank};

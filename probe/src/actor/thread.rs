@@ -1,120 +1,23 @@
-//! Actors (threads; tokio tasks in `crate::tokio::track`) and what each holds and waits for.
+//! Thread actors: one `ActorShared` per thread that takes a recorded lock, registered on its
+//! first acquisition and reused after the thread is gone.
 //!
-//! Each thread gets an `ActorShared` on its first recorded acquisition. Its held-lock list is
-//! written only by the owning thread, with plain relaxed stores published through a sequence
-//! lock, so the fast path takes no lock and other threads (detectors, `dump()`) still read a
-//! consistent snapshot.
+//! Its held-lock list is written only by the owning thread, with plain relaxed stores
+//! published through a sequence lock, so the fast path takes no lock and other threads
+//! (detectors, `dump()`) still read a consistent snapshot.
 
-use crate::format::{ActorKind, Mode, Record};
-use crate::meta::META;
+use super::held::{NO_ORDER, Slot, Snapshot, read_slot, to_held};
+use crate::format::{ActorKind, Record};
 use crate::raw;
+use crate::sink::{self, ThreadSink};
 use parking_lot::{Mutex, RwLock};
 use std::cell::Cell;
 use std::panic::Location;
+use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, fence};
 
 /// Locks tracked per actor; deeper nesting is counted, not tracked.
 pub(crate) const MAX_HELD: usize = 32;
-/// Bytes of encoded events a thread buffers per half between recorder visits.
-pub(crate) const BUF_BYTES: usize = 128 * 1024;
-/// Room kept for the largest single record.
-const MAX_RECORD: usize = 1024;
-/// Raw stacks a thread buffers between recorder visits (as u64 words).
-const STACK_WORDS: usize = 16 * (raw::MAX_FRAMES + 2);
-
-#[derive(Default)]
-struct Slot {
-    lock: AtomicU64,
-    class_mode: AtomicU64,
-    site: AtomicUsize,
-    since_ns: AtomicU64,
-}
-
-/// One entry of an actor's held list, or its current wait, as read by another thread.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Held {
-    pub(crate) lock: u64,
-    pub(crate) class: u32,
-    pub(crate) mode: Mode,
-    pub(crate) site: &'static Location<'static>,
-    pub(crate) since_ns: u64,
-    /// A timed wait (`try_lock_for`, `acquire_timeout`): it gives up by itself.
-    pub(crate) timed: bool,
-    /// An async hold: its guard may have been moved to another task or thread since.
-    pub(crate) movable: bool,
-}
-
-/// A consistent read of one actor.
-#[derive(Clone, Debug)]
-pub(crate) struct Snapshot {
-    pub(crate) id: u64,
-    pub(crate) name: String,
-    pub(crate) held: Vec<Held>,
-    pub(crate) waiting: Option<Held>,
-    /// The stack of the current wait, when one was captured (instruction pointers).
-    pub(crate) wait_stack: Vec<usize>,
-    /// A thread, or a tokio task.
-    pub(crate) kind: ActorKind,
-}
-
-/// Marks a timed wait in a class-mode word.
-pub(crate) const TIMED: u64 = 1 << 7;
-/// Marks an acquisition that could not block (`try_lock`) or gave up by itself (timed): it
-/// adds no lock-order edges, like lockdep's trylock.
-pub(crate) const NO_ORDER: u64 = 1 << 6;
-
-/// Actors waiting for a lock right now (not counting condvar waits).
-pub(crate) static WAITING: AtomicUsize = AtomicUsize::new(0);
-
-/// Encodes class, mode and permit count in one word.
-#[inline]
-pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
-    let (code, n) = match mode {
-        Mode::Exclusive => (0u64, 0u64),
-        Mode::Shared => (1, 0),
-        Mode::Condvar => (2, 0),
-        Mode::Permits(n) => (3, u64::from(n) & 0xff_ffff),
-    };
-    (u64::from(class) << 32) | (n << 8) | code
-}
-
-pub(crate) fn decode_class_mode(w: u64) -> (u32, Mode) {
-    let n = ((w >> 8) & 0xff_ffff) as u32;
-    let mode = match w & 0x3f {
-        0 => Mode::Exclusive,
-        1 => Mode::Shared,
-        2 => Mode::Condvar,
-        _ => Mode::Permits(n),
-    };
-    ((w >> 32) as u32, mode)
-}
-
-/// Events and raw stacks waiting for the recorder.
-pub(crate) struct ThreadBuf {
-    pub(crate) events: Vec<u8>,
-    pub(crate) stacks: Vec<u64>,
-    seen_stacks: [u64; 64],
-    /// The recording session `seen_stacks` belongs to: a new trace needs every stack again.
-    seen_session: u32,
-}
-
-impl ThreadBuf {
-    pub(crate) fn clear(&mut self) {
-        self.events.clear();
-        self.stacks.clear();
-        self.seen_stacks = [0; 64];
-    }
-
-    pub(crate) fn new() -> Self {
-        ThreadBuf {
-            events: Vec::new(),
-            stacks: Vec::new(),
-            seen_stacks: [0; 64],
-            seen_session: 0,
-        }
-    }
-}
 
 /// Everything other threads may read about one actor.
 pub(crate) struct ActorShared {
@@ -130,10 +33,8 @@ pub(crate) struct ActorShared {
     chain: [AtomicU64; MAX_HELD],
     /// Owner-only: chains of held classes this thread has already validated (direct-mapped).
     validated: [AtomicU64; 64],
-    /// Written by the owning thread, collected by whoever holds [`COLLECTOR`].
-    pub(crate) buf: raw::DoubleBuf<ThreadBuf>,
-    pub(crate) dropped: AtomicU64,
-    wake_sent: AtomicBool,
+    /// Where this thread's events go: written by the owning thread only.
+    pub(crate) sink: ThreadSink,
     /// The owning thread has exited; the slot is reused once that thread is gone and drained.
     pub(crate) exited: AtomicBool,
     /// The owning thread's OS id.
@@ -161,8 +62,10 @@ struct ExitGuard;
 impl Drop for ExitGuard {
     fn drop(&mut self) {
         if let Some(a) = CURRENT.with(Cell::get) {
-            if crate::recorder::recording() {
-                crate::sampler::thread_exiting(a);
+            if sink::recording()
+                && let Some(hook) = EXIT_HOOK.get()
+            {
+                hook(a);
             }
             a.exited.store(true, Release);
             EXITED.fetch_add(1, Relaxed);
@@ -172,12 +75,21 @@ impl Drop for ExitGuard {
             #[cfg(not(target_os = "linux"))]
             {
                 CURRENT.with(|c| c.set(None));
-                if !crate::recorder::recording() {
+                if !sink::recording() {
                     reclaim_gone();
                 }
             }
         }
     }
+}
+
+/// Run by a thread that exits while a recording runs (the sampler's final figures).
+static EXIT_HOOK: OnceLock<fn(&ActorShared)> = OnceLock::new();
+
+/// Registers the one thread-exit hook (layers above register; the actor layer calls up into
+/// nothing).
+pub(crate) fn on_thread_exit(hook: fn(&ActorShared)) {
+    let _ = EXIT_HOOK.set(hook);
 }
 
 /// Exited actors not yet reclaimed.
@@ -206,25 +118,19 @@ pub(crate) fn reclaimable(a: &ActorShared) -> bool {
 /// With no recorder running, clears and frees every reclaimable slot (needs the collector
 /// role; skipped when another collector has it).
 fn reclaim_gone() {
-    if EXITED.load(Relaxed) == 0 || crate::recorder::recording() {
+    if EXITED.load(Relaxed) == 0 || sink::recording() {
         return;
     }
-    let Some(_c) = COLLECTOR.try_lock() else {
+    let Some(collector) = sink::try_collector() else {
         return;
     };
     for a in all() {
         if reclaimable(a) {
-            for _ in 0..2 {
-                a.buf.collect(|b| b.clear());
-            }
+            a.sink.discard(&collector);
             recycle(a);
         }
     }
 }
-
-/// Held by whoever collects actors' buffers (the recorder, or an exiting thread when none
-/// runs): `DoubleBuf` allows one collector at a time.
-pub(crate) static COLLECTOR: Mutex<()> = Mutex::new(());
 
 /// The calling thread's actor, registering it on first use.
 #[inline]
@@ -271,9 +177,7 @@ fn register() -> &'static ActorShared {
                 wait_stack_len: AtomicUsize::new(0),
                 chain: Default::default(),
                 validated: std::array::from_fn(|_| AtomicU64::new(0)),
-                buf: raw::DoubleBuf::new(ThreadBuf::new(), ThreadBuf::new()),
-                dropped: AtomicU64::new(0),
-                wake_sent: AtomicBool::new(false),
+                sink: ThreadSink::new(),
                 exited: AtomicBool::new(false),
                 tid: AtomicU64::new(0),
             }));
@@ -284,16 +188,7 @@ fn register() -> &'static ActorShared {
     actor.id.store(id, Relaxed);
     actor.tid.store(tid, Relaxed);
     *actor.name.lock() = name.clone();
-    {
-        let mut meta = META.lock();
-        let name_id = meta.intern(&name);
-        meta.define(&Record::Actor {
-            actor: id,
-            kind: ActorKind::Thread,
-            os_id: tid,
-            name: name_id,
-        });
-    }
+    define_thread(id, tid, &name);
     CURRENT.with(|c| c.set(Some(actor)));
     // Registers the exit hook; fails harmlessly when the thread is already tearing down.
     let _ = EXIT.try_with(|_| ());
@@ -343,7 +238,8 @@ impl ActorShared {
         self.seq.store(s.wrapping_add(2), Release);
     }
 
-    /// Records that this (owning) thread now holds `lock`.
+    /// Records that this (owning) thread now holds `lock`. Returns `true` when the chain of
+    /// held classes is new to this thread, for the lock core to hand to the lock-order check.
     ///
     /// The slot written is above the published depth. A reader holding a stale, larger depth
     /// may look at it, but that depth predates a pop, and every pop bumps the sequence, so
@@ -355,11 +251,11 @@ impl ActorShared {
         cm: u64,
         site: &'static Location<'static>,
         since_ns: u64,
-    ) {
+    ) -> bool {
         let d = self.depth.load(Relaxed) as usize;
         let Some(slot) = self.held.get(d) else {
             self.depth.store(d as u32 + 1, Release);
-            return;
+            return false;
         };
         Self::write_slot(slot, lock, cm, site, since_ns);
         let prev = if d == 0 {
@@ -377,9 +273,10 @@ impl ActorShared {
             let seen = &self.validated[(key >> 58) as usize];
             if seen.load(Relaxed) != key {
                 seen.store(key, Relaxed);
-                crate::detect::validate_order(self);
+                return true;
             }
         }
+        false
     }
 
     /// Records that this (owning) thread released `lock`: removes the topmost entry for it.
@@ -502,108 +399,6 @@ impl ActorShared {
         })
     }
 
-    /// Appends one record to this thread's buffer (owning thread only). Never waits and
-    /// never fails but for a full buffer, which drops the event and counts it.
-    pub(crate) fn emit(&self, write: impl FnOnce(&mut Vec<u8>)) {
-        let half_full = self.buf.write(|b| {
-            if b.events.capacity() == 0 {
-                // First event into this half: one allocation per half per thread lifetime.
-                b.events.reserve_exact(BUF_BYTES);
-            }
-            if b.events.len() + MAX_RECORD > b.events.capacity() {
-                return None;
-            }
-            write(&mut b.events);
-            Some(b.events.len() > BUF_BYTES / 2)
-        });
-        match half_full {
-            None => {
-                self.dropped.fetch_add(1, Relaxed);
-                self.wake_recorder();
-            }
-            Some(true) => self.wake_recorder(),
-            Some(false) => {}
-        }
-    }
-
-    /// Queues a raw stack for symbolization unless this half already carries it; returns its
-    /// id (0 when there was no room).
-    pub(crate) fn queue_stack(&self, st: &raw::RawStack) -> u64 {
-        let id = st.id();
-        let session = crate::recorder::session();
-        self.buf.write(|b| {
-            if b.seen_session != session {
-                b.seen_stacks = [0; 64];
-                b.seen_session = session;
-            }
-            let slot = (id % 64) as usize;
-            if b.seen_stacks[slot] == id {
-                return id;
-            }
-            if b.stacks.capacity() == 0 {
-                b.stacks.reserve_exact(STACK_WORDS);
-            }
-            if b.stacks.len() + st.len + 2 > b.stacks.capacity() {
-                return 0;
-            }
-            b.stacks.push(id);
-            b.stacks.push(st.len as u64);
-            b.stacks.extend(st.frames().iter().map(|&ip| ip as u64));
-            b.seen_stacks[slot] = id;
-            id
-        })
-    }
-
-    fn wake_recorder(&self) {
-        if !self.wake_sent.swap(true, Relaxed) {
-            crate::recorder::wake();
-        }
-    }
-
-    /// Called by the recorder after it swapped the buffer out.
-    pub(crate) fn drained(&self) {
-        self.wake_sent.store(false, Relaxed);
-    }
-}
-
-fn read_slot(s: &Slot) -> [u64; 4] {
-    [
-        s.lock.load(Relaxed),
-        s.class_mode.load(Relaxed),
-        s.site.load(Relaxed) as u64,
-        s.since_ns.load(Relaxed),
-    ]
-}
-
-fn to_held(w: [u64; 4]) -> Held {
-    let (class, mode) = decode_class_mode(w[1]);
-    Held {
-        lock: w[0],
-        class,
-        mode,
-        site: raw::location_from_addr(w[2] as usize),
-        since_ns: w[3],
-        timed: w[1] & TIMED != 0,
-        movable: false,
-    }
-}
-
-/// Calls `f` with the id of every live actor that holds `lock` right now (bounded snapshot
-/// reads, no allocation).
-pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
-    {
-        let reg = REGISTRY.read();
-        for a in &reg.all {
-            if let Some(id) = a.holds(lock) {
-                f(id);
-            }
-        }
-    }
-    #[cfg(feature = "tokio")]
-    crate::tokio::track::holders_of(lock, f);
-}
-
-impl ActorShared {
     /// `Some(actor id)` if this actor holds `lock` (consistent read), else `None`.
     fn holds(&self, lock: u64) -> Option<u64> {
         let (id, found) = self.read_consistent(|d| {
@@ -616,6 +411,31 @@ impl ActorShared {
     }
 }
 
+/// Calls `f` with the id of every live thread that holds `lock` right now (bounded snapshot
+/// reads, no allocation).
+pub(super) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
+    for a in &REGISTRY.read().all {
+        if let Some(id) = a.holds(lock) {
+            f(id);
+        }
+    }
+}
+
+/// Consistent snapshots of every live thread.
+pub(super) fn snapshots() -> Vec<Snapshot> {
+    all()
+        .into_iter()
+        .filter(|a| !a.exited.load(Relaxed))
+        .filter_map(|a| a.snapshot())
+        .filter(|s| s.id != 0)
+        .collect()
+}
+
+/// The name of thread actor `id`; `actor-<id>` for one that is gone.
+pub(super) fn name_of_thread(id: u64) -> String {
+    by_id(id).map_or_else(|| format!("actor-{id}"), |a| a.name.lock().clone())
+}
+
 /// The live actor with id `id`.
 pub(crate) fn by_id(id: u64) -> Option<&'static ActorShared> {
     REGISTRY
@@ -626,47 +446,36 @@ pub(crate) fn by_id(id: u64) -> Option<&'static ActorShared> {
         .find(|a| a.id.load(Relaxed) == id && !a.exited.load(Relaxed))
 }
 
-/// Consistent snapshots of every live actor (threads, and tokio tasks) that holds or waits
-/// for something.
-pub(crate) fn snapshots() -> Vec<Snapshot> {
-    #[allow(unused_mut)]
-    let mut snaps: Vec<Snapshot> = all()
-        .into_iter()
+/// The live actor of each OS thread id, for the context-switch sampler.
+pub(crate) fn live_tids() -> Vec<(u64, u64)> {
+    REGISTRY
+        .read()
+        .all
+        .iter()
         .filter(|a| !a.exited.load(Relaxed))
-        .filter_map(|a| a.snapshot())
-        .filter(|s| s.id != 0)
-        .collect();
-    #[cfg(feature = "tokio")]
-    crate::tokio::track::extend_snapshots(&mut snaps);
-    snaps.retain(|s| s.waiting.is_some() || !s.held.is_empty());
-    snaps
+        .map(|a| (a.tid.load(Relaxed), a.id.load(Relaxed)))
+        .filter(|&(tid, id)| tid != 0 && id != 0)
+        .collect()
 }
 
-/// What actor `id` (a thread or a task) waits for right now, if anything.
-pub(crate) fn wait_of(id: u64) -> Option<Held> {
-    #[cfg(feature = "tokio")]
-    if crate::tokio::track::is_task(id) {
-        return crate::tokio::track::wait_of(id);
-    }
-    let sync = by_id(id).and_then(|a| a.snapshot()).and_then(|s| s.waiting);
-    #[cfg(feature = "tokio")]
-    let sync = sync.or_else(|| crate::tokio::track::wait_of(id));
-    sync
+/// Gives a thread that never took a lock an actor id and defines it in the trace, so the
+/// sampler can write its figures.
+pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
+    let id = NEXT_ID.fetch_add(1, Relaxed);
+    define_thread(id, tid, name);
+    id
 }
 
-/// Whether actor `id` (a thread or a task) waits for a lock right now; a racy read.
-pub(crate) fn is_waiting(id: u64) -> bool {
-    #[cfg(feature = "tokio")]
-    if crate::tokio::track::is_task(id) {
-        return crate::tokio::track::wait_of(id).is_some();
-    }
-    by_id(id).is_some_and(|a| a.waiting_for() != 0) || {
-        #[cfg(feature = "tokio")]
-        let async_wait = crate::tokio::track::wait_of(id).is_some();
-        #[cfg(not(feature = "tokio"))]
-        let async_wait = false;
-        async_wait
-    }
+fn define_thread(id: u64, tid: u64, name: &str) {
+    sink::define_with(|d| {
+        let name = d.intern(name);
+        d.define(&Record::Actor {
+            actor: id,
+            kind: ActorKind::Thread,
+            os_id: tid,
+            name,
+        });
+    });
 }
 
 #[cfg(all(test, target_os = "linux"))]
@@ -700,42 +509,4 @@ mod tests {
         let slots = REGISTRY.read().all.len();
         assert!(slots < 10, "{slots} actor slots for 50 sequential threads");
     }
-}
-
-/// The live actor of each OS thread id, for the context-switch sampler.
-pub(crate) fn live_tids() -> Vec<(u64, u64)> {
-    REGISTRY
-        .read()
-        .all
-        .iter()
-        .filter(|a| !a.exited.load(Relaxed))
-        .map(|a| (a.tid.load(Relaxed), a.id.load(Relaxed)))
-        .filter(|&(tid, id)| tid != 0 && id != 0)
-        .collect()
-}
-
-/// Gives a thread that never took a lock an actor id and defines it in the trace, so the
-/// sampler can write its figures.
-pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
-    let id = NEXT_ID.fetch_add(1, Relaxed);
-    let mut meta = META.lock();
-    let name_id = meta.intern(name);
-    meta.define(&Record::Actor {
-        actor: id,
-        kind: ActorKind::Thread,
-        os_id: tid,
-        name: name_id,
-    });
-    id
-}
-
-/// The name of actor `id`: a thread's name, or a tokio task's (given, or `task-<tokio id>`);
-/// `actor-<id>` for an actor that is gone. (For every alert that names actors.)
-#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
-pub(crate) fn name_of(id: u64) -> String {
-    #[cfg(feature = "tokio")]
-    if crate::tokio::track::is_task(id) {
-        return crate::tokio::track::name_of(id);
-    }
-    by_id(id).map_or_else(|| format!("actor-{id}"), |a| a.name.lock().clone())
 }

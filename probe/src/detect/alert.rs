@@ -1,6 +1,9 @@
-//! Every detector's alert in one shape, for callbacks that want all of them (deadlocks,
-//! lock-order inversions, stampedes, pool saturation and leaks).
+//! Every detector's alert in one shape: a typed value built once by the detector that found
+//! it (kind, locks, actors, text, structured details), rendered to JSON once, then handed to
+//! the `on_alert` callbacks and into the trace. Nothing downstream parses it back.
 
+use crate::clock;
+use crate::format::Record;
 use parking_lot::RwLock;
 use std::sync::Arc;
 
@@ -21,6 +24,61 @@ pub struct Alert {
     pub json: String,
 }
 
+impl Alert {
+    /// An alert whose JSON is `details` (an object of the detector's own fields) with `kind`,
+    /// `locks` and `actors` added.
+    pub(crate) fn with_details(
+        kind: &str,
+        text: String,
+        locks: Vec<String>,
+        actors: Vec<String>,
+        details: serde_json::Value,
+    ) -> Alert {
+        let mut object = match details {
+            serde_json::Value::Object(m) => m,
+            _ => serde_json::Map::new(),
+        };
+        object.insert("kind".into(), kind.into());
+        object.insert("locks".into(), locks.clone().into());
+        object.insert("actors".into(), actors.clone().into());
+        Alert {
+            kind: kind.to_owned(),
+            text,
+            locks,
+            actors,
+            json: serde_json::Value::Object(object).to_string(),
+        }
+    }
+
+    /// An alert for a report type that renders its own JSON (deadlocks, lock-order
+    /// inversions: their public `to_json`).
+    pub(crate) fn from_report(
+        kind: &str,
+        text: String,
+        locks: Vec<String>,
+        actors: Vec<String>,
+        json: String,
+    ) -> Alert {
+        Alert {
+            kind: kind.to_owned(),
+            text,
+            locks,
+            actors,
+            json,
+        }
+    }
+
+    /// The trace record of this alert, stamped `ts_ns`.
+    fn record(&self, ts_ns: u64) -> Record {
+        Record::Alert {
+            ts_ns,
+            kind: self.kind.clone(),
+            text: self.text.clone(),
+            json: self.json.clone(),
+        }
+    }
+}
+
 type Callback = Arc<dyn Fn(&Alert) + Send + Sync>;
 static CALLBACKS: RwLock<Vec<Callback>> = RwLock::new(Vec::new());
 
@@ -33,33 +91,14 @@ pub fn on_alert(f: impl Fn(&Alert) + Send + Sync + 'static) {
     CALLBACKS.write().push(Arc::new(f));
 }
 
-/// Hands an alert to the `on_alert` callbacks (a panicking callback is contained).
-pub(crate) fn dispatch(kind: &str, text: &str, json: &str) {
+/// Raises an alert: the `on_alert` callbacks (a panicking callback is contained), then the
+/// trace (queued in the sink, never dropped; only while a recording runs).
+pub(crate) fn raise(alert: &Alert) {
     let callbacks = CALLBACKS.read().clone();
-    if callbacks.is_empty() {
-        return;
-    }
-    let parsed: Option<serde_json::Value> = serde_json::from_str(json).ok();
-    let names = |key: &str| -> Vec<String> {
-        parsed
-            .as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(|v| v.as_array())
-            .map(|a| {
-                a.iter()
-                    .map(|s| s.as_str().map_or_else(|| s.to_string(), str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let alert = Alert {
-        kind: kind.to_owned(),
-        text: text.to_owned(),
-        locks: names("locks"),
-        actors: names("actors"),
-        json: json.to_owned(),
-    };
     for cb in &callbacks {
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(&alert)));
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(alert)));
+    }
+    if crate::sink::recording() {
+        crate::sink::alert(&alert.record(clock::now_ns()));
     }
 }

@@ -4,51 +4,33 @@
 mod alert;
 mod graph;
 mod order;
-pub(crate) mod report;
+pub(crate) mod pool;
+mod report;
 pub(crate) mod stampede;
 
 pub use alert::{Alert, on_alert};
-
 pub(crate) use order::validate as validate_order;
-pub use order::{
-    LockOrderReport, OrderEdge, lock_order_reports, set_lock_order_checks, suppress_lock_order,
-};
+pub use order::{LockOrderReport, OrderEdge, lock_order_reports, suppress_lock_order};
 pub use report::{DeadlockReport, LockRef, Participant};
 
 use crate::actor::{self, WAITING};
-use crate::config::warn;
-use crate::format::{LockKind, Record};
+use crate::diag::warn;
+use crate::format::LockKind;
+use crate::settings::{self, DEADLOCK_EXIT_CODE, Policy};
 use crate::{clock, recorder};
 use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU8, fence};
+use std::sync::atomic::fence;
 use std::time::Duration;
 
-/// What happens when a deadlock is found (`LOCKSCOPE_ON_DEADLOCK`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Policy {
-    /// Print the report on stderr and carry on (the deadlocked threads stay blocked).
-    Log,
-    /// Print the report, then panic in the thread whose wait closed the cycle.
-    Panic,
-    /// Print the report, flush the trace, and exit the process with status 86.
-    Exit,
-}
-
-/// The exit status of `LOCKSCOPE_ON_DEADLOCK=exit`.
-pub const DEADLOCK_EXIT_CODE: i32 = 86;
-
-static POLICY: AtomicU8 = AtomicU8::new(0); // 0 unset (log unless callbacks), 1 log, 2 panic, 3 exit
 type Callback = Arc<dyn Fn(&DeadlockReport) + Send + Sync>;
 static CALLBACKS: RwLock<Vec<Callback>> = RwLock::new(Vec::new());
 /// A cycle's identity: (actor, lock, wait start) of each participant, sorted.
 type CycleKey = Vec<(u64, u64, u64)>;
 static SEEN: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
 static WATCHDOG: std::sync::Once = std::sync::Once::new();
-/// Alerts waiting for the recorder (encoded `Alert` records); never dropped.
-pub(crate) static ALERTS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 
 /// Calls `f` with every deadlock report, from the thread that found it (the thread whose wait
 /// closed the cycle, or the `lockscope-watchdog` thread). Keeps reporting after the first one;
@@ -59,30 +41,6 @@ pub(crate) static ALERTS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
 /// threads hold.
 pub fn on_deadlock(f: impl Fn(&DeadlockReport) + Send + Sync + 'static) {
     CALLBACKS.write().push(Arc::new(f));
-}
-
-/// Sets the deadlock policy in code (same as `LOCKSCOPE_ON_DEADLOCK`).
-pub fn set_deadlock_policy(p: Policy) {
-    POLICY.store(
-        match p {
-            Policy::Log => 1,
-            Policy::Panic => 2,
-            Policy::Exit => 3,
-        },
-        Relaxed,
-    );
-}
-
-/// Parses `LOCKSCOPE_ON_DEADLOCK`.
-pub(crate) fn parse_policy(v: &str) -> Result<Policy, String> {
-    match v.trim() {
-        "log" => Ok(Policy::Log),
-        "panic" => Ok(Policy::Panic),
-        "exit" => Ok(Policy::Exit),
-        other => Err(format!(
-            "LOCKSCOPE_ON_DEADLOCK={other:?} is not one of log, panic, exit; deadlocks will be logged (set it to log, panic or exit)"
-        )),
-    }
 }
 
 /// Called when a thread that holds locks starts waiting for `lock` (held exclusively by
@@ -179,17 +137,21 @@ fn key(snaps: &[actor::Snapshot], cycle: &[usize]) -> Vec<(u64, u64, u64)> {
 
 /// Sends a report everywhere it should go: the trace, the callbacks, then the policy.
 fn deliver(report: &DeadlockReport, in_participant: bool) {
-    record_alert(&report.kind, &report.to_string(), &report.to_json());
+    alert::raise(&Alert::from_report(
+        &report.kind,
+        report.to_string(),
+        report.locks.clone(),
+        report.actors.clone(),
+        report.to_json(),
+    ));
     let callbacks = CALLBACKS.read().clone();
     for cb in &callbacks {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(report)));
     }
-    let policy = match POLICY.load(Relaxed) {
-        2 => Policy::Panic,
-        3 => Policy::Exit,
-        1 => Policy::Log,
-        _ if !callbacks.is_empty() => return,
-        _ => Policy::Log,
+    let policy = match settings::deadlock_policy() {
+        Some(p) => p,
+        None if !callbacks.is_empty() => return,
+        None => Policy::Log,
     };
     eprintln!("{report}");
     match policy {
@@ -206,29 +168,12 @@ fn deliver(report: &DeadlockReport, in_participant: bool) {
     }
 }
 
-/// Queues an alert record for the trace (written by the recorder; never dropped) and hands
-/// it to the `on_alert` callbacks.
-pub(crate) fn record_alert(kind: &str, text: &str, json: &str) {
-    alert::dispatch(kind, text, json);
-    if !recorder::recording() {
-        return;
-    }
-    let r = Record::Alert {
-        ts_ns: clock::now_ns(),
-        kind: kind.to_owned(),
-        text: text.to_owned(),
-        json: json.to_owned(),
-    };
-    r.encode(&mut ALERTS.lock());
-    recorder::wake();
-}
-
 pub(crate) fn start_watchdog() {
     WATCHDOG.call_once(|| {
         let spawned = std::thread::Builder::new().name("lockscope-watchdog".into()).spawn(|| {
             loop {
                 std::thread::sleep(Duration::from_millis(100));
-                crate::lock::pool::check_leaks();
+                pool::check_leaks();
                 if WAITING.load(Relaxed) > 0 {
                     check(None, "watchdog");
                 }

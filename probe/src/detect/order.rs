@@ -7,18 +7,15 @@
 //! class in it is suppressed.
 
 use crate::actor::{ActorShared, Held};
-use crate::{class, config};
+use crate::{class, settings};
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 /// Witnesses kept per edge (distinct threads or gate sets).
 const WITNESSES: usize = 4;
-
-static ENABLED: AtomicBool = AtomicBool::new(true);
 
 #[derive(Clone, Debug)]
 struct Witness {
@@ -38,28 +35,12 @@ struct Graph {
     suppressed: HashSet<String>,
 }
 
-static GRAPH: LazyLock<Mutex<Graph>> = LazyLock::new(|| {
-    let mut g = Graph::default();
-    if let Ok(v) = std::env::var("LOCKSCOPE_SUPPRESS_LOCK_ORDER") {
-        g.suppressed.extend(
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned),
-        );
-    }
-    Mutex::new(g)
-});
+static GRAPH: LazyLock<Mutex<Graph>> = LazyLock::new(Default::default);
 
 /// Never report lock-order inversions that involve the lock class `name` (a user-given name,
 /// or a creation site `file:line`). Also `LOCKSCOPE_SUPPRESS_LOCK_ORDER=name,name`.
 pub fn suppress_lock_order(name: &str) {
     GRAPH.lock().suppressed.insert(name.to_owned());
-}
-
-/// Switches the lock-order checks on or off (also `LOCKSCOPE_LOCK_ORDER=off`).
-pub fn set_lock_order_checks(on: bool) {
-    ENABLED.store(on, Relaxed);
 }
 
 /// Every lock-order inversion reported so far.
@@ -164,7 +145,7 @@ fn site(h: &Held) -> String {
 #[cold]
 #[inline(never)]
 pub(crate) fn validate(actor: &ActorShared) {
-    if !ENABLED.load(Relaxed) || !config::enabled() {
+    if !settings::lock_order_checks() || !settings::enabled() {
         return;
     }
     let Some(snap) = actor.snapshot() else { return };
@@ -200,7 +181,13 @@ pub(crate) fn validate(actor: &ActorShared) {
         g.reports.extend(reports.iter().cloned());
     }
     for r in reports {
-        super::record_alert(&r.kind, &r.to_string(), &r.to_json());
+        super::alert::raise(&super::Alert::from_report(
+            &r.kind,
+            r.to_string(),
+            r.locks.clone(),
+            r.actors.clone(),
+            r.to_json(),
+        ));
         eprintln!("{r}");
     }
 }

@@ -2,11 +2,9 @@
 
 use crate::actor::{Held, Snapshot};
 use crate::class;
-use parking_lot::Mutex;
+use crate::symbols::wait_frames;
 use serde::Serialize;
-use std::collections::HashMap;
 use std::fmt;
-use std::sync::LazyLock;
 
 /// One lock as a participant holds it or waits for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -103,8 +101,8 @@ impl DeadlockReport {
                     waits_for: lock_ref(w, now),
                     holds: s.held.iter().map(|h| lock_ref(h, now)).collect(),
                     stack: match s.kind {
-                        crate::format::ActorKind::Task => poll_frames(resolve(&s.wait_stack)),
-                        crate::format::ActorKind::Thread => resolve(&s.wait_stack),
+                        crate::format::ActorKind::Task => poll_frames(wait_frames(&s.wait_stack)),
+                        crate::format::ActorKind::Thread => wait_frames(&s.wait_stack),
                     },
                 })
             })
@@ -238,44 +236,4 @@ fn poll_frames(mut frames: Vec<String>) -> Vec<String> {
     }
     frames.retain(|f| !f.starts_with("<lockscope::tokio::NamedTask"));
     frames
-}
-
-/// Symbols for instruction pointers, cached: reports are rare, but the first lookup loads
-/// debug info.
-static SYMBOLS: LazyLock<Mutex<HashMap<usize, Vec<String>>>> = LazyLock::new(Default::default);
-
-/// Resolves a raw wait stack to `function (file:line)` frames, dropping lockscope's own.
-pub(crate) fn resolve(ips: &[usize]) -> Vec<String> {
-    let mut cache = SYMBOLS.lock();
-    let mut out = Vec::new();
-    for &ip in ips {
-        let frames = cache.entry(ip).or_insert_with(|| {
-            let mut v = Vec::new();
-            backtrace::resolve(ip.saturating_sub(1) as *mut std::ffi::c_void, |s| {
-                let name = s
-                    .name()
-                    .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
-                match (s.filename(), s.lineno()) {
-                    (Some(file), Some(line)) => {
-                        v.push(format!("{name} ({}:{line})", file.display()))
-                    }
-                    _ => v.push(name),
-                }
-            });
-            v
-        });
-        out.extend(frames.iter().cloned());
-    }
-    let first_user = out
-        .iter()
-        .position(|f| !f.starts_with("lockscope::") && !f.starts_with("<lockscope::"));
-    let mut out = out.split_off(first_user.unwrap_or(out.len()).min(out.len()));
-    while out.len() > 1
-        && out.last().is_some_and(|f| {
-            crate::recorder::symbols::outer_noise(f.split(" (").next().unwrap_or(f))
-        })
-    {
-        out.pop();
-    }
-    out
 }

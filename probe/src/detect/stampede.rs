@@ -16,24 +16,15 @@
 //! Nothing here runs on a lock's uncontended path; a lock wait checks one atomic counter unless
 //! a fill is in flight.
 
+use super::alert::{Alert, raise};
 use crate::format::Record;
-use crate::{actor, clock, recorder};
+use crate::{actor, clock, settings, sink};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::{AtomicU64, AtomicUsize};
-
-/// Default K: distinct actors that make a stampede.
-pub const DEFAULT_STAMPEDE_MIN: u64 = 3;
-static MIN_ACTORS: AtomicU64 = AtomicU64::new(DEFAULT_STAMPEDE_MIN);
-
-/// Sets K, the number of distinct actors that make a stampede (at least 2; also
-/// `LOCKSCOPE_STAMPEDE_MIN`).
-pub fn set_stampede_min_actors(k: u64) {
-    MIN_ACTORS.store(k.max(2), Relaxed);
-}
 
 /// Fills in flight anywhere: lock waits look at the fill table only when this is non-zero.
 static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
@@ -106,10 +97,9 @@ pub(crate) fn begin<K: Hash + ?Sized>(
     text: Option<String>,
     site: &'static Location<'static>,
 ) -> FillGuard {
-    crate::config::init();
     let key = hash_key(key);
     let fill = NEXT_FILL.fetch_add(1, Relaxed);
-    if !crate::config::enabled() {
+    if !settings::enabled() {
         return FillGuard {
             fill: 0,
             key,
@@ -180,7 +170,7 @@ impl Drop for FillGuard {
             }
             let mut report = if k.active.is_empty() {
                 k.episode.take().and_then(|e| {
-                    let min = MIN_ACTORS.load(Relaxed) as usize;
+                    let min = settings::stampede_min_actors();
                     (e.warm && e.actors.len() >= min).then_some(e)
                 })
             } else {
@@ -198,11 +188,11 @@ impl Drop for FillGuard {
             }
             (report.map(|e| (e, earlier)), k.text.clone())
         };
-        if recorder::recording() {
-            let key_text = text.as_deref().map_or(0, crate::meta::intern);
-            let site = crate::lock::meta::site_id(self.site);
+        if sink::recording() {
+            let key_text = text.as_deref().map_or(0, sink::intern);
+            let site = sink::site_id(self.site);
             let (begin_ns, actor, key) = (self.begin_ns, self.actor, self.key);
-            actor::current().emit(|b| {
+            actor::current().sink.emit(|b| {
                 Record::Fill {
                     begin_ns,
                     end_ns,
@@ -250,20 +240,22 @@ fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode, earlier: u64) {
             "  {earlier} more stampedes on this key since its last report\n"
         ));
     }
-    let json = serde_json::json!({
-        "kind": "stampede",
+    let details = serde_json::json!({
         "rule": "duplicate_fills",
         "unreported_before": earlier,
         "key": name,
         "fills": fills,
         "duplicate_fills": fills.saturating_sub(1),
         "wasted_ns": wasted,
-        "locks": [name],
-        "actors": actors,
-    })
-    .to_string();
+    });
     eprint!("{text}");
-    super::record_alert("stampede", &text, &json);
+    raise(&Alert::with_details(
+        "stampede",
+        text,
+        vec![name],
+        actors,
+        details,
+    ));
 }
 
 /// A lock wait began on `lock`, held exclusively by `holder` (0: unknown or shared).
@@ -292,7 +284,7 @@ fn herd_wait(lock: u64, holder: u64, waiter: u64, lock_name: impl FnOnce() -> St
         if !herd.waiters.contains(&waiter) {
             herd.waiters.push(waiter);
         }
-        let min = MIN_ACTORS.load(Relaxed) as usize;
+        let min = settings::stampede_min_actors();
         if herd.alerted || herd.waiters.len() < min {
             return;
         }
@@ -313,16 +305,18 @@ fn herd_wait(lock: u64, holder: u64, waiter: u64, lock_name: impl FnOnce() -> St
     );
     let mut actors = vec![holder_name];
     actors.extend(waiter_names);
-    let json = serde_json::json!({
-        "kind": "stampede",
+    let details = serde_json::json!({
         "rule": "herd",
         "key": name,
         "lock": lock_name,
         "waiters": waiters.len(),
-        "locks": [lock_name, name],
-        "actors": actors,
-    })
-    .to_string();
+    });
     eprint!("{text}");
-    super::record_alert("stampede", &text, &json);
+    raise(&Alert::with_details(
+        "stampede",
+        text,
+        vec![lock_name, name],
+        actors,
+        details,
+    ));
 }

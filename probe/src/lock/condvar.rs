@@ -1,9 +1,9 @@
 //! `Condvar`: parking_lot's condition variable, recording each wait.
 
-use super::meta::{LockMeta, Token};
 use super::mutex::MutexGuard;
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
+use crate::lock_core::{LockMeta, Token};
 use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -83,7 +83,7 @@ impl Condvar {
         timeout: Duration,
     ) -> WaitTimeoutResult {
         let site = Location::caller();
-        match super::deadline(timeout) {
+        match super::spin::deadline(timeout) {
             Some(d) => self.wait_until_at(guard, d, site),
             None => {
                 self.recorded(guard, site, |inner| {
@@ -167,7 +167,7 @@ impl Condvar {
         let mutex_site = guard.tok.site;
         let tok = std::mem::replace(&mut guard.tok, Token::untracked(mutex_site));
         guard.meta.released(&tok, Mode::Exclusive);
-        if crate::config::enabled() {
+        if crate::settings::enabled() {
             self.meta.count_wait();
             let w = self.meta.begin_wait(Mode::Condvar, site, false);
             let notified = wait(&mut guard.inner);

@@ -1,8 +1,8 @@
 //! `Mutex`: parking_lot's mutex plus lockscope's recording.
 
-use super::meta::{LockMeta, Token};
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
+use crate::lock_core::{LockMeta, Token};
 use std::fmt;
 use std::panic::Location;
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ impl<T: ?Sized> Mutex<T> {
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
         let site = Location::caller();
-        if !crate::config::enabled() {
+        if !crate::settings::enabled() {
             // Off: exactly parking_lot's fast path, plus this one relaxed load.
             return MutexGuard {
                 inner: self.inner.lock(),
@@ -94,7 +94,7 @@ impl<T: ?Sized> Mutex<T> {
     #[cold]
     #[inline(never)]
     fn lock_contended(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        if let Some(inner) = super::brief_spin(|| self.inner.try_lock()) {
+        if let Some(inner) = super::spin::brief_spin(|| self.inner.try_lock()) {
             self.meta.count_brief();
             let tok = self.meta.acquired(Mode::Exclusive, site, true);
             return MutexGuard {
@@ -131,7 +131,7 @@ impl<T: ?Sized> Mutex<T> {
     /// ended without the lock.
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
-        match super::deadline(timeout) {
+        match super::spin::deadline(timeout) {
             Some(d) => self.try_lock_until_at(d, Location::caller()),
             None => Some(self.lock()),
         }
@@ -214,4 +214,4 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-crate::guard_impls!(MutexGuard, mut);
+crate::lock::guard::guard_impls!(MutexGuard, mut);

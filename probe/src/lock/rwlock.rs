@@ -1,8 +1,8 @@
 //! `RwLock`: parking_lot's reader-writer lock plus lockscope's recording.
 
-use super::meta::{LockMeta, Token};
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
+use crate::lock_core::{LockMeta, Token};
 use std::fmt;
 use std::panic::Location;
 use std::time::Duration;
@@ -74,7 +74,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn read(&self) -> RwLockReadGuard<'_, T> {
         let site = Location::caller();
-        if !crate::config::enabled() {
+        if !crate::settings::enabled() {
             return RwLockReadGuard {
                 inner: self.inner.read(),
                 meta: &self.meta,
@@ -94,7 +94,7 @@ impl<T: ?Sized> RwLock<T> {
     #[cold]
     #[inline(never)]
     fn read_contended(&self, site: &'static Location<'static>) -> RwLockReadGuard<'_, T> {
-        if let Some(inner) = super::brief_spin(|| self.inner.try_read()) {
+        if let Some(inner) = super::spin::brief_spin(|| self.inner.try_read()) {
             self.meta.count_brief();
             let tok = self.meta.acquired(Mode::Shared, site, true);
             return RwLockReadGuard {
@@ -118,7 +118,7 @@ impl<T: ?Sized> RwLock<T> {
     #[track_caller]
     pub fn write(&self) -> RwLockWriteGuard<'_, T> {
         let site = Location::caller();
-        if !crate::config::enabled() {
+        if !crate::settings::enabled() {
             return RwLockWriteGuard {
                 inner: self.inner.write(),
                 meta: &self.meta,
@@ -138,7 +138,7 @@ impl<T: ?Sized> RwLock<T> {
     #[cold]
     #[inline(never)]
     fn write_contended(&self, site: &'static Location<'static>) -> RwLockWriteGuard<'_, T> {
-        if let Some(inner) = super::brief_spin(|| self.inner.try_write()) {
+        if let Some(inner) = super::spin::brief_spin(|| self.inner.try_write()) {
             self.meta.count_brief();
             let tok = self.meta.acquired(Mode::Exclusive, site, true);
             return RwLockWriteGuard {
@@ -194,7 +194,7 @@ impl<T: ?Sized> RwLock<T> {
                 meta: &self.meta,
             });
         }
-        let Some(deadline) = super::deadline(timeout) else {
+        let Some(deadline) = super::spin::deadline(timeout) else {
             return Some(self.read());
         };
         let (g, tok) = self.meta.wait(Mode::Shared, site, true, || {
@@ -218,7 +218,7 @@ impl<T: ?Sized> RwLock<T> {
                 meta: &self.meta,
             });
         }
-        let Some(deadline) = super::deadline(timeout) else {
+        let Some(deadline) = super::spin::deadline(timeout) else {
             return Some(self.write());
         };
         let (g, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
@@ -280,5 +280,5 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-crate::guard_impls!(RwLockReadGuard);
-crate::guard_impls!(RwLockWriteGuard, mut);
+crate::lock::guard::guard_impls!(RwLockReadGuard);
+crate::lock::guard::guard_impls!(RwLockWriteGuard, mut);

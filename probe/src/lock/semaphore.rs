@@ -1,9 +1,9 @@
 //! `Semaphore`: a counting semaphore (and a pool: its name is the pool's name).
 
-use super::meta::{LockMeta, Token};
-use super::pool::{PoolGauge, PoolState};
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
+use crate::lock_core::{LockMeta, Token};
+use crate::lock_core::{PoolGauge, PoolState};
 use std::fmt;
 use std::panic::Location;
 use std::sync::atomic::AtomicUsize;
@@ -113,7 +113,7 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_timeout(&self, timeout: Duration) -> Option<SemaphorePermit<'_>> {
         let site = Location::caller();
-        match super::deadline(timeout) {
+        match super::spin::deadline(timeout) {
             Some(d) => self.acquire_many_at(1, Some(d), site),
             None => self.acquire_many_at(1, None, site),
         }
@@ -132,7 +132,7 @@ impl Semaphore {
         }
         // The pool's wait brackets the lock wait: whoever sees this caller counted as a
         // waiter (`stats().waiters`) also finds its pool `Wait` written.
-        let pooled = crate::config::enabled();
+        let pooled = crate::settings::enabled();
         let t0 = if pooled {
             let free = self.available.load(Relaxed);
             self.pool.wait_began(&self.meta, 0, n, self.state(free))
@@ -253,7 +253,7 @@ impl Semaphore {
     pub fn add_permits(&self, n: usize) {
         self.capacity.fetch_add(n, Relaxed);
         let free = self.give_back(n);
-        if crate::config::enabled() {
+        if crate::settings::enabled() {
             self.pool.resized(&self.meta, 0, self.state(free));
         }
     }

@@ -6,11 +6,11 @@
 //! by another task on another thread; the guard and the lock's hold table carry the hold), and
 //! records go into the buffer of whichever thread runs the code, with the given actor in them.
 
-use super::{LockMeta, MAX_HOLDERS, Token, site_id};
+use super::meta::{LockMeta, MAX_HOLDERS, Token};
 use crate::actor;
-use crate::config::sample_mask;
-use crate::format::{Mode, Outcome, Record, encode_wait_begin, finish_length, tag};
-use crate::{clock, raw, recorder};
+use crate::format::{Mode, Outcome, Record};
+use crate::settings::sample_mask;
+use crate::{clock, raw, sink};
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
 
@@ -76,9 +76,9 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
-        if recorder::recording() {
+        if sink::recording() {
             // A task's definition may not be in the trace yet: its `Hold` names it.
-            crate::tokio::track::define(actor_id);
+            actor::task::define(actor_id);
         }
         self.released_slow(actor_id, tok, mode);
     }
@@ -105,19 +105,17 @@ impl LockMeta {
         counters.contentions.fetch_add(1, Relaxed);
         self.max_waiters.fetch_max(w, Relaxed);
         counters.max_waiters.fetch_max(u64::from(w), Relaxed);
-        if recorder::recording() {
+        if sink::recording() {
             self.announce(id);
             let me = actor::current();
-            let stack = stack.map_or(0, |st| me.queue_stack(st));
-            let site_id = site_id(site);
+            let stack = stack.map_or(0, |st| me.sink.queue_stack(st));
+            let site_id = sink::site_id(site);
             let span = crate::span::current();
             let holders = &holders[..holders.len().min(MAX_HOLDERS)];
-            me.emit(|b| {
-                let start = b.len();
-                b.extend_from_slice(&[tag::WAIT_BEGIN, 0]);
-                encode_wait_begin(b, t0, actor_id, id, mode, site_id, stack, holders);
-                crate::format::varint::put_u64(b, span);
-                finish_length(b, start + 1);
+            me.sink.emit(|b| {
+                crate::format::encode_wait_begin_record(
+                    b, t0, actor_id, id, mode, site_id, stack, holders, span,
+                )
             });
         }
         AsyncWait { lock: id, t0 }
@@ -137,9 +135,9 @@ impl LockMeta {
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         self.class().counters.wait.record(t1.saturating_sub(w.t0));
-        if recorder::recording() {
+        if sink::recording() {
             let lock = w.lock;
-            actor::current().emit(|b| {
+            actor::current().sink.emit(|b| {
                 Record::WaitEnd {
                     ts_ns: t1,
                     actor: actor_id,
@@ -171,7 +169,7 @@ impl LockMeta {
 impl LockMeta {
     /// The class-and-mode word of a hold of this lock in `mode` (the lock is registered).
     pub(crate) fn class_mode_of(&self, mode: Mode) -> u64 {
-        crate::actor::class_mode(self.class_id.load(Relaxed), mode)
+        actor::class_mode(self.class_id.load(Relaxed), mode)
     }
 
     /// What kind of lock this is.

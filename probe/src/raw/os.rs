@@ -1,3 +1,6 @@
+//! The OS calls the probe makes: the thread id, per-thread resource usage, and the exit and
+//! fork hooks (`atexit`, `pthread_atfork`).
+
 /// The OS thread id (Linux `gettid`), 0 where there is none.
 pub(crate) fn current_tid() -> u64 {
     #[cfg(target_os = "linux")]

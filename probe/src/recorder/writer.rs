@@ -1,12 +1,12 @@
 //! The recorder thread's loop: drain, resolve, encode, write, flush.
 
-use super::Shared;
 use super::live::{Hub, Kind};
-use super::symbols::SymbolThread;
-use crate::actor::{self, BUF_BYTES};
-use crate::format::{self, Header, MAX_CHUNK, Record, VERSION};
-use crate::meta::META;
-use crate::{class, clock, config};
+use super::resolver::SymbolThread;
+use super::session::Shared;
+use crate::diag::warn;
+use crate::format::{self, Header, MAX_CHUNK, Record, VERSION, split_point};
+use crate::sink::{self, Reader};
+use crate::{actor, class, clock, settings};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::Arc;
@@ -21,9 +21,9 @@ struct Writer {
     out: Option<BufWriter<File>>,
     /// The live stream, fed every chunk the file gets.
     live: Option<Arc<Hub>>,
-    meta_pos: usize,
+    /// Where this recording is in the sink.
+    reader: Reader,
     symbols: SymbolThread,
-    spares: Vec<Vec<u8>>,
     last_stats: Vec<(u64, u64, u64)>,
     dropped_written: u64,
     io_failed: bool,
@@ -33,9 +33,8 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
     let mut w = Writer {
         out: file.map(|f| BufWriter::with_capacity(256 * 1024, f)),
         live,
-        meta_pos: 0,
+        reader: Reader::default(),
         symbols: SymbolThread::spawn(),
-        spares: Vec::new(),
         last_stats: Vec::new(),
         dropped_written: 0,
         io_failed: false,
@@ -89,67 +88,35 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
 }
 
 impl Writer {
-    /// One pass: take every thread's buffer, resolve new stacks, write definitions then events.
+    /// One pass: take everything the sink holds, resolve new stacks, write definitions then
+    /// events (the order [`Reader::collect`] hands them out in).
     fn cycle(&mut self) {
-        let mut batches = Vec::new();
-        let mut stacks: Vec<u64> = Vec::new();
-        let _collector = actor::COLLECTOR.lock();
-        for a in actor::all() {
-            let exited = actor::reclaimable(a);
-            // An exited thread writes no more: drain both halves, then reuse its slot.
-            for _ in 0..if exited { 2 } else { 1 } {
-                let mut spare = self
-                    .spares
-                    .pop()
-                    .unwrap_or_else(|| Vec::with_capacity(BUF_BYTES));
-                a.buf.collect(|b| {
-                    if !b.events.is_empty() {
-                        std::mem::swap(&mut b.events, &mut spare);
-                    }
-                    stacks.extend_from_slice(&b.stacks);
-                    b.stacks.clear();
-                });
-                if spare.is_empty() {
-                    self.spares.push(spare);
-                } else {
-                    batches.push(spare);
-                }
-            }
-            a.drained();
-            if exited {
-                actor::recycle(a);
-            }
+        let threads = actor::all();
+        let exited: Vec<bool> = threads.iter().map(|a| actor::reclaimable(a)).collect();
+        let batch = self
+            .reader
+            .collect(threads.iter().zip(&exited).map(|(a, &e)| (&a.sink, e)));
+        // An exited thread writes no more: both halves were drained, so its slot is reused.
+        for (a, _) in threads.iter().zip(&exited).filter(|(_, e)| **e) {
+            actor::recycle(a);
         }
-        drop(_collector);
         // Symbols resolve on their own thread (the first lookup loads debug info and can take
         // half a second); stack definitions follow the events that use them.
-        self.symbols.submit(stacks);
+        self.symbols.submit(batch.stacks);
         let symbol_records = self.symbols.take_ready();
-        // Definitions strictly before the events that use them: every event in `batches` was
-        // written after its definitions entered the log, and the log is read after the swap.
-        let (defs, instances) = {
-            let mut meta = META.lock();
-            let defs = meta.history[self.meta_pos..].to_vec();
-            self.meta_pos = meta.history.len();
-            (defs, std::mem::take(&mut meta.instances))
-        };
-        self.write_payload(&defs, Kind::Meta);
-        self.write_payload(&instances, Kind::Meta);
-        let alerts = std::mem::take(&mut *crate::detect::ALERTS.lock());
-        self.write_payload(&alerts, Kind::Meta);
+        self.write_payload(&batch.defs, Kind::Meta);
+        self.write_payload(&batch.instances, Kind::Meta);
+        self.write_payload(&batch.alerts, Kind::Meta);
         self.write_records(&symbol_records, Kind::Meta);
-        for mut b in batches {
+        for b in batch.events {
             self.write_payload(&b, Kind::Events);
-            b.clear();
-            if self.spares.len() < 64 {
-                self.spares.push(b);
-            }
+            self.reader.recycle(b);
         }
     }
 
     /// Cumulative figures of every class that changed, and the dropped-event count.
     fn write_stats(&mut self) {
-        let period = config::hold_sample_period();
+        let period = settings::hold_sample_period();
         let mut records = Vec::new();
         for c in class::all() {
             let i = c.id as usize;
@@ -167,7 +134,7 @@ impl Writer {
                 records.push(c.stats_record(period));
             }
         }
-        let dropped: u64 = actor::all().iter().map(|a| a.dropped.load(Relaxed)).sum();
+        let dropped = sink::dropped(actor::all().iter().map(|a| &a.sink));
         if dropped != self.dropped_written {
             self.dropped_written = dropped;
             records.push(Record::Dropped { events: dropped });
@@ -216,7 +183,7 @@ impl Writer {
         };
         if let Err(e) = out.write_all(bytes) {
             self.io_failed = true;
-            config::warn(&format!(
+            warn(&format!(
                 "writing the trace failed ({e}); recording stops writing, the program goes on"
             ));
         }
@@ -229,24 +196,4 @@ impl Writer {
             self.io_failed = true;
         }
     }
-}
-
-/// The largest prefix of `records` (whole records only) that fits in `max` bytes.
-pub(super) fn split_point(records: &[u8], max: usize) -> usize {
-    if records.len() <= max {
-        return records.len();
-    }
-    let mut c = format::varint::Cursor::new(records);
-    let mut last = 0;
-    while !c.is_empty() {
-        let ok = c
-            .u8()
-            .and_then(|_| c.u64())
-            .and_then(|n| c.bytes(n as usize));
-        if ok.is_none() || c.position() > max {
-            break;
-        }
-        last = c.position();
-    }
-    last.max(1).min(records.len())
 }

@@ -1,4 +1,9 @@
-use super::{LockResult, MutexGuard, PoisonError, WaitTimeoutResult, map_result};
+//! `std::sync::Condvar`'s signatures over lockscope's condition variable.
+
+use super::mutex::MutexGuard;
+use super::poison::map_result;
+use crate::lock::WaitTimeoutResult;
+use std::sync::{LockResult, PoisonError};
 use std::time::Duration;
 
 /// `std::sync::Condvar`'s interface over [`crate::Condvar`].
@@ -65,7 +70,7 @@ impl Condvar {
     where
         F: FnMut(&mut T) -> bool,
     {
-        let Some(deadline) = crate::lock::deadline(dur) else {
+        let Some(deadline) = crate::lock::spin::deadline(dur) else {
             return match self.wait_while(guard, condition) {
                 Ok(g) => finish(g, WaitTimeoutResult(false)),
                 Err(e) => Err(PoisonError::new((e.into_inner(), WaitTimeoutResult(false)))),

@@ -1,5 +1,8 @@
-use super::{Flag, Guard, LockResult, TryLockError, TryLockResult, map_result};
+//! `std::sync::Mutex`'s signatures, poisoning included, over lockscope's mutex.
+
+use super::poison::{Flag, Guard, map_result};
 use std::fmt;
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 /// `std::sync::Mutex`'s interface over [`crate::Mutex`].
 pub struct Mutex<T: ?Sized> {
@@ -118,4 +121,4 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-crate::guard_impls!(MutexGuard, mut);
+crate::lock::guard::guard_impls!(MutexGuard, mut);

@@ -1,5 +1,8 @@
-use super::{Flag, Guard, LockResult, TryLockError, TryLockResult, map_result};
+//! `std::sync::RwLock`'s signatures, poisoning included, over lockscope's rwlock.
+
+use super::poison::{Flag, Guard, map_result};
 use std::fmt;
+use std::sync::{LockResult, TryLockError, TryLockResult};
 
 /// `std::sync::RwLock`'s interface over [`crate::RwLock`].
 pub struct RwLock<T: ?Sized> {
@@ -132,5 +135,5 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-crate::guard_impls!(RwLockReadGuard);
-crate::guard_impls!(RwLockWriteGuard, mut);
+crate::lock::guard::guard_impls!(RwLockReadGuard);
+crate::lock::guard::guard_impls!(RwLockWriteGuard, mut);

@@ -41,7 +41,6 @@
 mod mutex;
 mod rwlock;
 mod semaphore;
-pub(crate) mod track;
 
 pub use ::tokio::sync::{AcquireError, TryAcquireError, TryLockError};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
@@ -50,42 +49,11 @@ pub use rwlock::{
 };
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
+use crate::actor::task;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-
-/// `Deref` (and with `mut`, `DerefMut`), `Debug` and `Display` for an owned guard that reaches
-/// its `T` through `self.inner`.
-macro_rules! owned_guard_impls {
-    ($guard:ident, mut) => {
-        super::owned_guard_impls!($guard);
-        impl<T: ?Sized> std::ops::DerefMut for $guard<T> {
-            fn deref_mut(&mut self) -> &mut T {
-                &mut self.inner
-            }
-        }
-    };
-    ($guard:ident) => {
-        impl<T: ?Sized> std::ops::Deref for $guard<T> {
-            type Target = T;
-            fn deref(&self) -> &T {
-                &self.inner
-            }
-        }
-        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Debug::fmt(&**self, f)
-            }
-        }
-        impl<T: ?Sized + std::fmt::Display> std::fmt::Display for $guard<T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Display::fmt(&**self, f)
-            }
-        }
-    };
-}
-use owned_guard_impls;
 
 /// A future that names the tokio task it runs in, for lockscope's reports and traces, while it
 /// runs. Made by [`name_task`].
@@ -126,8 +94,8 @@ impl<F: Future> Future for NamedTask<F> {
         if self.named.is_none()
             && let Some(id) = ::tokio::task::try_id()
         {
-            let actor = track::TASK_ACTOR | track::task_number(id);
-            track::set_name(actor, self.name.clone());
+            let actor = task::TASK_ACTOR | task::task_number(id);
+            task::set_name(actor, self.name.clone());
             self.named = Some(actor);
         }
         self.fut.as_mut().poll(cx)
@@ -137,7 +105,7 @@ impl<F: Future> Future for NamedTask<F> {
 impl<F> Drop for NamedTask<F> {
     fn drop(&mut self) {
         if let Some(actor) = self.named {
-            track::clear_name(actor);
+            task::clear_name(actor);
         }
     }
 }

@@ -1,9 +1,9 @@
 //! `tokio::Mutex`: tokio's async mutex plus lockscope's recording.
 
-use super::track::{HasTracked, Hold, OwnedRelease, Release, Tracked};
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
-use crate::lock::meta::LockMeta;
+use crate::lock_core::LockMeta;
+use crate::lock_core::{HasTracked, Hold, OwnedRelease, Release, Tracked};
 use ::tokio::sync::{self as tk, TryLockError};
 use std::fmt;
 use std::future::Future;
@@ -273,6 +273,6 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     }
 }
 
-crate::guard_impls!(MutexGuard, mut);
-crate::guard_impls!(MappedMutexGuard, mut);
-super::owned_guard_impls!(OwnedMutexGuard, mut);
+crate::lock::guard::guard_impls!(MutexGuard, mut);
+crate::lock::guard::guard_impls!(MappedMutexGuard, mut);
+crate::lock::guard::owned_guard_impls!(OwnedMutexGuard, mut);

@@ -1,9 +1,10 @@
 //! `tokio::RwLock`: tokio's async reader-writer lock plus lockscope's recording.
 
-use super::track::{HasTracked, Hold, OwnedRelease, Release, Tracked, WIDE};
 use crate::LockStats;
+use crate::actor::holds::WIDE;
 use crate::format::{LockKind, Mode};
-use crate::lock::meta::LockMeta;
+use crate::lock_core::LockMeta;
+use crate::lock_core::{HasTracked, Hold, OwnedRelease, Release, Tracked};
 use ::tokio::sync::{self as tk, TryLockError};
 use std::fmt;
 use std::future::Future;
@@ -431,7 +432,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
     }
 }
 
-crate::guard_impls!(RwLockReadGuard);
-crate::guard_impls!(RwLockWriteGuard, mut);
-super::owned_guard_impls!(OwnedRwLockReadGuard);
-super::owned_guard_impls!(OwnedRwLockWriteGuard, mut);
+crate::lock::guard::guard_impls!(RwLockReadGuard);
+crate::lock::guard::guard_impls!(RwLockWriteGuard, mut);
+crate::lock::guard::owned_guard_impls!(OwnedRwLockReadGuard);
+crate::lock::guard::owned_guard_impls!(OwnedRwLockWriteGuard, mut);

@@ -1,11 +1,13 @@
 //! `tokio::Semaphore`: tokio's async semaphore plus lockscope's recording; every semaphore is
 //! also a pool (its name is the pool's name), like the sync one.
 
-use super::track::{Hold, Tracked, WIDE, current_actor};
 use crate::LockStats;
+use crate::actor::holds::WIDE;
+use crate::actor::task::current_actor;
 use crate::format::{LockKind, Mode};
-use crate::lock::meta::LockMeta;
-use crate::lock::pool::{PoolGauge, PoolState};
+use crate::lock_core::LockMeta;
+use crate::lock_core::{Hold, Tracked};
+use crate::lock_core::{PoolGauge, PoolState};
 use ::tokio::sync::{self as tk, AcquireError, TryAcquireError};
 use std::fmt;
 use std::future::Future;
@@ -158,7 +160,7 @@ impl Semaphore {
     #[inline]
     fn account(&self, hold: Hold, permits: u32, waited_ns: u64) -> Account {
         let pooled = hold.tok.lock != 0;
-        let pool_since = if pooled && crate::recorder::recording() {
+        let pool_since = if pooled && crate::sink::recording() {
             self.pool_acquired(&hold, permits, waited_ns)
         } else {
             0
@@ -179,7 +181,7 @@ impl Semaphore {
 
     #[cold]
     fn pool_acquired(&self, hold: &Hold, permits: u32, waited_ns: u64) -> u64 {
-        super::track::define(hold.actor());
+        crate::actor::task::define(hold.actor());
         self.pool.acquired(
             &self.tracked.meta,
             hold.actor(),
@@ -206,7 +208,7 @@ impl Semaphore {
         closed: bool,
         wait: impl FnOnce() -> G,
     ) -> Result<(P, Account), AcquireError> {
-        if closed || !crate::config::enabled() {
+        if closed || !crate::settings::enabled() {
             let p = wait().await?;
             return Ok((p, self.account(Hold::untracked(site), n, 0)));
         }
@@ -413,7 +415,7 @@ impl Semaphore {
     }
 
     fn resized(&self) {
-        if crate::config::enabled() {
+        if crate::settings::enabled() {
             self.pool.resized(&self.tracked.meta, 0, self.state());
         }
     }
@@ -465,7 +467,7 @@ fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u
     if account.ticket != 0 {
         sem.pool.returned(account.ticket);
     }
-    if account.pooled && crate::recorder::recording() {
+    if account.pooled && crate::sink::recording() {
         sem.pool.released(
             &sem.tracked.meta,
             account.hold.actor(),

@@ -10,101 +10,15 @@ use std::time::{Duration, Instant};
 
 use egui::RichText;
 
-use crate::model::{Alert, Model};
+mod tab;
+
+pub use tab::{FirstLook, LiveTab, Tab, TabState};
+use tab::{finish, live_status_ui};
+
+use crate::model::Model;
 use crate::panels::style::{CYCLE, WARN};
 use crate::panels::{OtherTrace, Panel, TraceView, ns};
-use crate::source::{Live, LiveStatus, LiveUpdate, Loading, Source};
-
-/// One open trace.
-#[derive(Debug)]
-pub struct Tab {
-    /// Where it comes from.
-    pub source: Source,
-    /// Loading, loaded or failed.
-    pub state: TabState,
-}
-
-/// A tab's progress.
-#[derive(Debug)]
-pub enum TabState {
-    /// Being read on a background thread.
-    Loading(Loading),
-    /// Ready to look at.
-    Ready(Box<TraceView>),
-    /// Could not be read: the reason, shown in the window.
-    Failed(String),
-    /// A live connection and what arrived over it.
-    Live(Box<LiveTab>),
-}
-
-/// A live connection to a running process.
-#[derive(Debug)]
-pub struct LiveTab {
-    /// The connection, read on its own thread.
-    pub live: Live,
-    /// Connected, disconnected (and why), or ended.
-    pub status: LiveStatus,
-    /// The latest snapshot, once data arrived.
-    pub view: Option<TraceView>,
-    /// Alerts that arrived and were not dismissed yet, oldest first.
-    pub popups: Vec<Alert>,
-    /// Snapshots received.
-    pub snapshots: u64,
-    /// When the last snapshot arrived.
-    pub updated: Option<Instant>,
-}
-
-impl LiveTab {
-    /// Applies one update from the reader thread.
-    fn apply(&mut self, u: LiveUpdate, addr: &str, look: &FirstLook) {
-        match u {
-            LiveUpdate::Status(s) => self.status = s,
-            LiveUpdate::Alert(a) => {
-                // A reconnected stream replays the alerts raised before: those already
-                // shown (in the view's model) do not pop up again.
-                let seen = (self.view.as_ref()).is_some_and(|v| {
-                    (v.model.alerts.iter())
-                        .any(|b| (b.ts_ns, &b.kind, &b.text) == (a.ts_ns, &a.kind, &a.text))
-                });
-                if !seen {
-                    self.popups.push(*a);
-                }
-            }
-            LiveUpdate::Snapshot(m) => {
-                self.snapshots += 1;
-                self.updated = Some(Instant::now());
-                match &mut self.view {
-                    Some(v) => v.replace_model(*m),
-                    None => self.view = Some(look.apply(PathBuf::from(addr), *m)),
-                }
-            }
-        }
-    }
-
-    /// Connects again (after the connection failed or ended); what was shown stays until
-    /// the new stream's first snapshot replaces it.
-    pub fn reconnect(&mut self, addr: &str, ctx: Option<&egui::Context>) {
-        let ctx = ctx.cloned();
-        self.live = Source::Live(addr.to_owned()).connect(move || {
-            if let Some(c) = &ctx {
-                c.request_repaint();
-            }
-        });
-        self.status = LiveStatus::Connecting;
-    }
-
-    /// The status line: `live — connected to ADDR`, `live — disconnected: why`, ...
-    pub fn status_text(&self, addr: &str) -> String {
-        match &self.status {
-            LiveStatus::Connecting => format!("live — connecting to {addr}…"),
-            LiveStatus::Connected => format!("live — connected to {addr}"),
-            LiveStatus::Ended => {
-                format!("live — {addr} finished recording; the stream is closed")
-            }
-            LiveStatus::Disconnected(why) => format!("live — disconnected: {why}"),
-        }
-    }
-}
+use crate::source::{LiveStatus, LiveUpdate, Source};
 
 /// The viewer.
 #[derive(Debug, Default)]
@@ -119,29 +33,6 @@ pub struct ViewerApp {
     pub first_look: FirstLook,
     /// A file dialog open on its own thread: the files picked arrive here.
     dialog: Option<Receiver<Vec<PathBuf>>>,
-}
-
-/// How a newly loaded trace is first shown.
-#[derive(Clone, Debug, Default)]
-pub struct FirstLook {
-    /// The panel it opens on.
-    pub panel: Panel,
-    /// The lock selected, by name, when the trace has one of that name.
-    pub lock: Option<String>,
-}
-
-impl FirstLook {
-    fn apply(&self, path: PathBuf, model: Model) -> TraceView {
-        let mut v = TraceView::new(path, model);
-        v.panel = self.panel;
-        let class = (self.lock.as_ref())
-            .and_then(|name| v.model.classes.values().find(|c| &c.name == name))
-            .map(|c| c.id);
-        if let Some(c) = class {
-            v.toggle_class(c);
-        }
-        v
-    }
 }
 
 impl ViewerApp {
@@ -570,50 +461,5 @@ impl ViewerApp {
                 }
             }
         }
-    }
-}
-
-/// The live tab's status line: green while connected, amber with the reason once not.
-/// Returns true when the user asked to reconnect.
-fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool {
-    let text = l.status_text(addr);
-    let mut reconnect = false;
-    ui.horizontal_wrapped(|ui| match &l.status {
-        LiveStatus::Connected => {
-            ui.label(RichText::new(text).color(egui::Color32::from_rgb(90, 200, 120)));
-            if let (Some(v), Some(at)) = (&l.view, l.updated) {
-                ui.label(format!(
-                    "— {} waits and holds, {} into the recording, updated {:.1} s ago",
-                    v.model.waits.len() + v.model.holds.len(),
-                    ns(v.model.end_ns),
-                    at.elapsed().as_secs_f32()
-                ));
-            }
-        }
-        LiveStatus::Disconnected(_) | LiveStatus::Ended => {
-            let color = if matches!(l.status, LiveStatus::Ended) {
-                ui.visuals().text_color()
-            } else {
-                WARN
-            };
-            ui.label(RichText::new(text).color(color));
-            reconnect = ui
-                .button("Reconnect")
-                .on_hover_text(format!("Connect to {addr} again"))
-                .clicked();
-        }
-        LiveStatus::Connecting => {
-            ui.spinner();
-            ui.label(text);
-        }
-    });
-    ui.separator();
-    reconnect
-}
-
-fn finish(source: &Source, r: Result<Model, String>, look: &FirstLook) -> TabState {
-    match r {
-        Ok(m) => TabState::Ready(Box::new(look.apply(source.path().to_owned(), m))),
-        Err(e) => TabState::Failed(e),
     }
 }

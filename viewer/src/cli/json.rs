@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use lockscope::format::Summary;
+use lockscope_format::Summary;
 use serde::Serialize;
 
 use crate::model::pools::LEAK_THRESHOLD_NS;
@@ -323,8 +323,8 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
                 run_delay_ns: s.map_or(0, |s| s.run_delay_ns),
                 cpu_ns: s.map_or(0, |s| s.cpu_ns),
                 kind: match a.kind {
-                    Some(lockscope::format::ActorKind::Thread) => "thread",
-                    Some(lockscope::format::ActorKind::Task) => "task",
+                    Some(lockscope_format::ActorKind::Thread) => "thread",
+                    Some(lockscope_format::ActorKind::Task) => "task",
                     None => "unknown",
                 },
                 os_id: a.os_id,
@@ -406,7 +406,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         holders: w.holders.iter().map(|&h| m.actor_name(h)).collect(),
     })
     .collect();
-    let header = m.header.unwrap_or(lockscope::format::Header {
+    let header = m.header.unwrap_or(lockscope_format::Header {
         version: 0,
         flags: 0,
         epoch_unix_ns: 0,

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::num::NonZeroU64;
 
-use lockscope::format::{Damage, Header, Outcome, Record, Trace};
+use lockscope_format::{Damage, Header, Outcome, Record, Trace};
 
 use super::hash::IdMap;
 use super::store::{HoldStore, WaitStore};

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use lockscope::format::LockKind;
+use lockscope_format::LockKind;
 
 use super::{FlameKind, LockRow, Model};
 

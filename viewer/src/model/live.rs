@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
-use lockscope::format::{DecodeError, Record, StreamDecoder};
+use lockscope_format::{DecodeError, Record, StreamDecoder};
 
 use super::decode::{ModelBuilder, parse_alert};
 use super::{Alert, Model};
@@ -104,7 +104,7 @@ impl LiveSession {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::{Header, Record, VERSION, write_chunk};
+    use lockscope_format::{Header, Record, VERSION, write_chunk};
 
     use super::LiveSession;
     use crate::model::tests_support::{begin, definitions};

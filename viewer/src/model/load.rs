@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use lockscope::format::{self, DecodeError};
+use lockscope_format::{self as format, DecodeError};
 
 use super::Model;
 use super::decode::ModelBuilder;

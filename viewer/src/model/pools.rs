@@ -11,50 +11,13 @@
 //! - hold times over the releases that carry one (0 means "not timed" and is left out);
 //! - leaks: releases of permits held at least [`LEAK_THRESHOLD_NS`].
 
-use std::collections::BTreeMap;
-
-use lockscope::format::{PoolEvent, Record, Summary};
+use lockscope_format::{PoolEvent, Record, Summary};
 
 use super::Model;
+pub use super::series::{PoolLog, PoolSample};
 
 /// A permit held at least this long counts as a leak (10 s).
 pub const LEAK_THRESHOLD_NS: u64 = 10_000_000_000;
-
-/// One pool event: the semaphore's state right after it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PoolSample {
-    /// When.
-    pub ts_ns: u64,
-    /// Acquire: how long the caller waited; release: how long the permits were held
-    /// (0 when not timed); 0 otherwise.
-    pub duration_ns: u64,
-    /// Who caused it.
-    pub actor: u64,
-    /// Permits involved.
-    pub permits: u32,
-    /// Permits in use after it.
-    pub in_use: u32,
-    /// Actors waiting for permits after it.
-    pub waiters: u32,
-    /// Capacity after it.
-    pub capacity: u32,
-    /// What happened.
-    pub event: PoolEvent,
-}
-
-/// The pool events of a trace, per semaphore instance.
-#[derive(Clone, Debug, Default)]
-pub struct PoolLog {
-    /// Events by lock instance id, in trace order.
-    pub by_lock: BTreeMap<u64, Vec<PoolSample>>,
-}
-
-impl PoolLog {
-    /// True when the trace had no pool events.
-    pub fn is_empty(&self) -> bool {
-        self.by_lock.is_empty()
-    }
-}
 
 /// The figures of one semaphore instance.
 #[derive(Clone, Debug, PartialEq)]
@@ -274,7 +237,7 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::{LockKind, PoolEvent, Record};
+    use lockscope_format::{LockKind, PoolEvent, Record};
 
     use super::{LEAK_THRESHOLD_NS, summary};
     use crate::model::tests_support::{definitions, model};

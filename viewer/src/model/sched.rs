@@ -10,55 +10,10 @@
 //! the difference between two fresh samples over the time between them, so a second's
 //! switches are spread over that second instead of landing on the one sample that saw them.
 
-use std::collections::BTreeMap;
-
-use lockscope::format::Record;
+use lockscope_format::Record;
 
 use super::Model;
-
-/// One sample of one thread; every figure is cumulative since the thread started.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SchedSample {
-    /// When sampled.
-    pub ts_ns: u64,
-    /// Voluntary context switches (the thread blocked).
-    pub voluntary: u64,
-    /// Involuntary context switches (the thread was preempted).
-    pub involuntary: u64,
-    /// Time runnable but waiting for a CPU.
-    pub run_delay_ns: u64,
-    /// CPU time used.
-    pub cpu_ns: u64,
-}
-
-/// One sample of the process.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ProcessSample {
-    /// When sampled.
-    pub ts_ns: u64,
-    /// CPU time used by the process (cumulative).
-    pub cpu_ns: u64,
-    /// Resident memory.
-    pub rss_bytes: u64,
-    /// Threads in the process.
-    pub threads: u64,
-}
-
-/// The scheduler samples of a trace.
-#[derive(Clone, Debug, Default)]
-pub struct SchedLog {
-    /// Samples by actor, in trace order.
-    pub threads: BTreeMap<u64, Vec<SchedSample>>,
-    /// Process samples, in trace order.
-    pub process: Vec<ProcessSample>,
-}
-
-impl SchedLog {
-    /// True when the trace had no scheduler samples.
-    pub fn is_empty(&self) -> bool {
-        self.threads.is_empty() && self.process.is_empty()
-    }
-}
+pub use super::series::{ProcessSample, SchedLog, SchedSample};
 
 /// One thread's scheduler figures.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -245,7 +200,7 @@ impl Model {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::Record;
+    use lockscope_format::Record;
 
     use crate::model::tests_support::{definitions, model};
 

@@ -1,58 +1,10 @@
 //! Tracing spans: the `Span` records a trace defines (name, fields, parent), which waits and
 //! holds refer to, so lock time can be grouped by endpoint or request.
 
-use lockscope::format::Record;
+use lockscope_format::Record;
 
 use super::Model;
-use super::hash::IdMap;
-
-/// A tracing span.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SpanDef {
-    /// The span's name.
-    pub name: String,
-    /// Its fields as `key=value` text, empty when none.
-    pub fields: String,
-    /// The enclosing span, 0 at the root.
-    pub parent: u64,
-}
-
-/// The spans of a trace, by id.
-#[derive(Clone, Debug, Default)]
-pub struct SpanTable {
-    /// Span definitions by id.
-    pub by_id: IdMap<u64, SpanDef>,
-}
-
-impl SpanTable {
-    /// True when the trace defined no span.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
-    /// The span's name; empty for 0, `span N` when its definition was lost.
-    pub fn name(&self, span: u64) -> String {
-        match (span, self.by_id.get(&span)) {
-            (0, _) => String::new(),
-            (_, Some(s)) => s.name.clone(),
-            (n, None) => format!("span {n}"),
-        }
-    }
-}
-
-impl SpanTable {
-    /// `name{fields}` (or `name`) of a span, for one-line descriptions; `None` for 0.
-    pub fn label(&self, span: u64) -> Option<String> {
-        if span == 0 {
-            return None;
-        }
-        Some(match self.by_id.get(&span) {
-            Some(d) if d.fields.is_empty() => d.name.clone(),
-            Some(d) => format!("{}{{{}}}", d.name, d.fields),
-            None => format!("span {span}"),
-        })
-    }
-}
+pub use super::series::{SpanDef, SpanTable};
 
 impl Model {
     /// Adds a `Span` record (other records are ignored).
@@ -216,7 +168,7 @@ fn merge_fields(rows: Vec<SpanRow>) -> Vec<SpanRow> {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::{Mode, Outcome, Record};
+    use lockscope_format::{Mode, Outcome, Record};
 
     use super::MAX_GROUPS_PER_CLASS;
     use crate::model::tests_support::{definitions, model};

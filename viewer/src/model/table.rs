@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::num::NonZeroU64;
 
-use lockscope::format::{ActorKind, Histogram, LockKind, Summary};
+use lockscope_format::{ActorKind, Histogram, LockKind, Summary};
 
 use super::hash::IdMap;
 use super::{Model, WaitState};

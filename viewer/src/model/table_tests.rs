@@ -1,4 +1,6 @@
-use lockscope::format::{ActorKind, Histogram, LockKind, Mode, Outcome, Record};
+//! The lock table's unit tests: figures from real encoded records, filtered and whole.
+
+use lockscope_format::{ActorKind, Histogram, LockKind, Mode, Outcome, Record};
 
 use crate::model::{FiguresFrom, WaitState};
 

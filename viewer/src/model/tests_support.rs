@@ -1,6 +1,6 @@
 //! Small models for the unit tests of the analyses.
 
-use lockscope::format::{ActorKind, Header, LockKind, Mode, Outcome, Record, Trace, VERSION};
+use lockscope_format::{ActorKind, Header, LockKind, Mode, Outcome, Record, Trace, VERSION};
 
 use super::Model;
 

@@ -174,7 +174,7 @@ fn mark_cycles(edges: &mut [WaitEdge], open_only: bool) -> BTreeSet<u64> {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::Record;
+    use lockscope_format::Record;
 
     use crate::model::tests_support::{begin, definitions, end, hold, model, two_locks};
 

@@ -268,7 +268,7 @@ fn legend_ui(ui: &mut egui::Ui, color: Color32, text: &str) {
 
 #[cfg(test)]
 mod tests {
-    use lockscope::format::PoolEvent;
+    use lockscope_format::PoolEvent;
 
     use super::columns;
     use crate::model::pools::PoolSample;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use lockscope::format::{
+use lockscope_format::{
     ActorKind, Header, Histogram, LockKind, Mode, Outcome, Record, VERSION, write_chunk,
 };
 

@@ -1,7 +1,7 @@
 //! Pairing every wait holder with the hold that made the wait wait.
 
 use super::super::hash::IdMap;
-use super::{HoldStore, NO_HOLD, ODD, PackedWait, WaitStore};
+use super::packed::{HoldStore, NO_HOLD, ODD, PackedWait, WaitStore};
 
 /// Finds, for every holder of every wait, its hold: the first recorded hold of the wait's
 /// lock by that holder which ends after the wait began, if it started before the wait ended.
@@ -197,4 +197,32 @@ fn holder_entries(p: &PackedWait) -> std::ops::Range<usize> {
 fn waits_end(waits: &WaitStore, entry: u32) -> u64 {
     let i = waits.waits.partition_point(|p| p.holders_at <= entry);
     (i.checked_sub(1).and_then(|i| waits.waits.get(i))).map_or(u64::MAX, |p| p.end_ns)
+}
+
+impl WaitStore {
+    /// Every holder entry's hold, paired on first use.
+    pub(super) fn pairs(&self, holds: &HoldStore) -> &[u32] {
+        self.holder_holds
+            .get_or_init(|| resolve_holder_holds(self, holds))
+    }
+
+    /// Holders of wait `raw` paired with their resolved hold (raw hold index); `holds` must
+    /// be the holds of the same trace.
+    pub(super) fn holder_holds<'a>(
+        &'a self,
+        raw: u32,
+        holds: &HoldStore,
+    ) -> impl Iterator<Item = (u64, Option<u32>)> + 'a {
+        let pairs = self.pairs(holds);
+        let p = self.waits.get(raw as usize);
+        let (at, count) = p.map_or((0, 0), |p| {
+            (p.holders_at as usize, (p.count_state >> 4) as usize)
+        });
+        let holders = self.holders.get(at..at + count).unwrap_or(&[]);
+        let holds = pairs.get(at..at + count).unwrap_or(&[]);
+        (holders.iter().enumerate()).map(move |(i, &h)| {
+            let hold = holds.get(i).copied().filter(|&x| x != NO_HOLD);
+            (h, hold)
+        })
+    }
 }

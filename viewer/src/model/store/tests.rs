@@ -2,7 +2,7 @@
 
 use std::num::NonZeroU64;
 
-use lockscope::format::{Mode, Record};
+use lockscope_format::{Mode, Record};
 
 use crate::model::Filter;
 use crate::model::tests_support::{begin, definitions, end, hold, model, two_locks};

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::hash::IdMap;
 use super::super::{Hold, Wait};
-use super::{HoldStore, Id32, ODD, WaitStore};
+use super::packed::{HoldStore, Id32, ODD, WaitStore};
 
 /// The distinct pairs of `pairs`, which repeat a lot (one per event, over few locks).
 fn distinct(pairs: impl Iterator<Item = (Id32, Id32)>) -> impl Iterator<Item = (Id32, Id32)> {

@@ -2,7 +2,7 @@
 //! so every recorded value is within 12.5 % of the bucket that holds it. The same bucket math
 //! is used by the probe's lock-free histograms and by the viewer.
 
-use super::varint::{Cursor, put_u64};
+use crate::varint::{Cursor, put_u64};
 
 /// Number of buckets: 16 exact ones, then 8 per power of two from 2^4 to 2^63.
 pub const BUCKETS: usize = 16 + 60 * 8;
@@ -61,7 +61,8 @@ impl Default for Histogram {
 }
 
 /// The summary the report prints: percentiles, max and total, all in nanoseconds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Summary {
     /// Median.
     pub p50: u64,

@@ -1,3 +1,5 @@
+//! The format's round-trip, truncation and damage tests over real encoded traces.
+
 use super::*;
 
 fn sample_records() -> Vec<Record> {
@@ -278,4 +280,43 @@ fn bodies_written_before_the_span_field_decode_with_span_zero() {
         Ok(Some(Record::Hold { span, end_ns, .. })) => assert_eq!((span, end_ns), (0, 9)),
         other => panic!("decoded {other:?}"),
     }
+}
+
+#[test]
+fn an_impossible_chunk_length_ends_decoding_with_damage() {
+    let (mut bytes, ends) = encode_trace(&sample_records()[..2]);
+    bytes.extend_from_slice(&(MAX_CHUNK + 1).to_le_bytes());
+    bytes.extend_from_slice(&[0; 20]);
+    let t = decode(&bytes).unwrap();
+    assert_eq!(t.records, sample_records()[..2]);
+    assert_eq!(t.damage.len(), 1);
+    assert_eq!(t.damage[0].offset, ends[1] as u64);
+    assert!(t.damage[0].reason.contains("exceeds"), "{:?}", t.damage);
+    assert_eq!(
+        t.truncated, None,
+        "the garbage was consumed, not left pending"
+    );
+}
+
+#[test]
+fn a_malformed_record_skips_the_rest_of_its_chunk_only() {
+    let mut payload = Vec::new();
+    Record::Dropped { events: 1 }.encode(&mut payload);
+    let bad_at = payload.len();
+    payload.extend_from_slice(&[tag::END, 1, 0x80]); // A varint cut off inside its body.
+    Record::Dropped { events: 2 }.encode(&mut payload);
+    let mut bytes = header().to_bytes().to_vec();
+    write_chunk(&mut bytes, &payload);
+    let mut end = Vec::new();
+    Record::End { ts_ns: 3 }.encode(&mut end);
+    write_chunk(&mut bytes, &end);
+    let t = decode(&bytes).unwrap();
+    assert_eq!(
+        t.records,
+        [Record::Dropped { events: 1 }, Record::End { ts_ns: 3 }]
+    );
+    assert_eq!(
+        t.damage[0].reason,
+        format!("record 0x7f at +{bad_at} is malformed; rest of chunk skipped")
+    );
 }

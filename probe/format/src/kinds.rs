@@ -1,7 +1,7 @@
 //! The small enums record bodies use: lock kinds, modes, wait outcomes, pool events, actor
 //! kinds, and their codes.
 
-use super::varint::{Cursor, put_u64};
+use crate::varint::{Cursor, put_u64};
 
 /// What kind of primitive a lock class is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -26,10 +26,10 @@ impl LockKind {
             LockKind::Condvar => "condvar",
         }
     }
-    pub(super) fn code(self) -> u64 {
+    pub(crate) fn code(self) -> u64 {
         self as u64
     }
-    pub(super) fn from_code(c: u64) -> Option<Self> {
+    pub(crate) fn from_code(c: u64) -> Option<Self> {
         Some(match c {
             0 => LockKind::Mutex,
             1 => LockKind::RwLock,
@@ -37,6 +37,14 @@ impl LockKind {
             3 => LockKind::Condvar,
             _ => return None,
         })
+    }
+}
+
+/// A lock kind serializes as its report name ([`LockKind::as_str`]).
+#[cfg(feature = "serde")]
+impl serde::Serialize for LockKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -63,7 +71,7 @@ impl Mode {
             Mode::Condvar => "condvar-wait",
         }
     }
-    pub(super) fn encode(self, out: &mut Vec<u8>) {
+    pub(crate) fn encode(self, out: &mut Vec<u8>) {
         match self {
             Mode::Exclusive => put_u64(out, 0),
             Mode::Shared => put_u64(out, 1),
@@ -71,7 +79,7 @@ impl Mode {
             Mode::Permits(n) => put_u64(out, 3 + u64::from(n)),
         }
     }
-    pub(super) fn decode(c: &mut Cursor<'_>) -> Option<Self> {
+    pub(crate) fn decode(c: &mut Cursor<'_>) -> Option<Self> {
         Some(match c.u64()? {
             0 => Mode::Exclusive,
             1 => Mode::Shared,
@@ -93,7 +101,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub(super) fn from_code(c: u64) -> Option<Self> {
+    pub(crate) fn from_code(c: u64) -> Option<Self> {
         Some(match c {
             0 => Outcome::Acquired,
             1 => Outcome::TimedOut,
@@ -129,7 +137,7 @@ impl PoolEvent {
             PoolEvent::Resize => "resize",
         }
     }
-    pub(super) fn from_code(c: u64) -> Option<Self> {
+    pub(crate) fn from_code(c: u64) -> Option<Self> {
         Some(match c {
             0 => PoolEvent::Acquire,
             1 => PoolEvent::Release,

@@ -10,6 +10,22 @@ pub fn put_u64(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// The longest varint: a `u64` takes at most 10 bytes.
+pub(crate) const MAX_VARINT_LEN: usize = 10;
+
+/// `v` as an unsigned LEB128 varint in a stack array: the bytes and how many of them are used.
+pub(crate) fn varint_bytes(mut v: u64) -> ([u8; MAX_VARINT_LEN], usize) {
+    let mut b = [0u8; MAX_VARINT_LEN];
+    let mut n = 0;
+    while v >= 0x80 {
+        b[n] = (v as u8) | 0x80;
+        v >>= 7;
+        n += 1;
+    }
+    b[n] = v as u8;
+    (b, n + 1)
+}
+
 /// Appends a length-prefixed UTF-8 string.
 pub fn put_str(out: &mut Vec<u8>, s: &str) {
     put_u64(out, s.len() as u64);
@@ -125,6 +141,17 @@ mod tests {
         }
         assert!(c.is_empty());
         assert_eq!(c.u64(), None);
+    }
+
+    #[test]
+    fn varint_bytes_matches_put_u64() {
+        for v in [0, 1, 127, 128, 16_383, 16_384, u32::MAX as u64, u64::MAX] {
+            let mut put = Vec::new();
+            put_u64(&mut put, v);
+            let (b, n) = varint_bytes(v);
+            assert_eq!(&b[..n], &put[..], "{v}");
+        }
+        assert_eq!(varint_bytes(u64::MAX).1, MAX_VARINT_LEN);
     }
 
     #[test]

@@ -1,0 +1,254 @@
+//! Boot: the one moment lockscope reads its environment and starts threads of its own.
+//!
+//! [`init`] runs once per process, at the first registration of a lock instance or cache fill
+//! (the first time any lockscope primitive is used while recording is on). It reads every
+//! `LOCKSCOPE_*` variable into [`crate::settings`] and starts the recording that
+//! `LOCKSCOPE_TRACE` / `LOCKSCOPE_LIVE` ask for. Nothing else in the probe reads the environment
+//! at start-up, and nothing below this layer starts a thread: the recorder, sampler and watchdog
+//! start when a recording or a detector first needs them.
+
+use crate::diag::warn;
+use crate::recorder::Recorder;
+use crate::settings::{self, Policy};
+use std::sync::atomic::AtomicU8;
+
+/// 0: environment not read yet, 1: being read, 2: read.
+static INIT: AtomicU8 = AtomicU8::new(0);
+
+/// Reads the environment once. Called from cold paths (first registration of a lock).
+///
+/// Never blocks: a thread that finds another one (or itself, re-entering through the
+/// recorder it is starting) in the middle of reading simply goes on with the defaults.
+#[inline]
+pub(crate) fn init() {
+    if INIT.load(std::sync::atomic::Ordering::Acquire) != 2 {
+        init_slow();
+    }
+}
+
+#[cold]
+fn init_slow() {
+    use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
+    if INIT.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
+        return;
+    }
+    {
+        if let Some(v) = env("LOCKSCOPE_HOLD_SAMPLE") {
+            match parse_sample(&v) {
+                Ok(p) => settings::set_hold_sample_period(p),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE") {
+            match v.as_str() {
+                "off" | "0" | "false" => settings::set_enabled(false),
+                "on" | "1" | "true" => settings::set_enabled(true),
+                other => warn(&format!(
+                    "LOCKSCOPE={other:?} is not understood; use LOCKSCOPE=on or LOCKSCOPE=off. Recording stays on."
+                )),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
+            match parse_policy(&v) {
+                Ok(p) => settings::set_deadlock_policy(p),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_LOCK_ORDER") {
+            match v.as_str() {
+                "on" => settings::set_lock_order_checks(true),
+                "off" => settings::set_lock_order_checks(false),
+                other => warn(&format!(
+                    "LOCKSCOPE_LOCK_ORDER={other:?} is not understood; use on or off. Lock-order checks stay on."
+                )),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_POOL_STARVED_MS") {
+            match parse_number(
+                "LOCKSCOPE_POOL_STARVED_MS",
+                &v,
+                0,
+                3_600_000,
+                settings::DEFAULT_POOL_STARVED_MS,
+            ) {
+                Ok(ms) => {
+                    settings::set_pool_starved_threshold(std::time::Duration::from_millis(ms))
+                }
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_POOL_LEAK_MS") {
+            match parse_number("LOCKSCOPE_POOL_LEAK_MS", &v, 0, 86_400_000, 0) {
+                Ok(ms) => settings::set_pool_leak_threshold(std::time::Duration::from_millis(ms)),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_STAMPEDE_MIN") {
+            match parse_number(
+                "LOCKSCOPE_STAMPEDE_MIN",
+                &v,
+                2,
+                1_000_000,
+                settings::DEFAULT_STAMPEDE_MIN,
+            ) {
+                Ok(k) => settings::set_stampede_min_actors(k),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_SAMPLE_HZ") {
+            match parse_number(
+                "LOCKSCOPE_SAMPLE_HZ",
+                &v,
+                0,
+                1_000,
+                settings::DEFAULT_SAMPLE_HZ,
+            ) {
+                Ok(hz) => settings::set_sample_hz(hz),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_SUPPRESS_LOCK_ORDER") {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .for_each(crate::detect::suppress_lock_order);
+        }
+        start_from_env();
+    }
+    INIT.store(2, Release);
+}
+
+/// Starts the recording `LOCKSCOPE_TRACE=path` and `LOCKSCOPE_LIVE=addr` ask for. A path
+/// that cannot be written or an address that cannot be served is reported once on stderr, and
+/// the program goes on with what could be started.
+fn start_from_env() {
+    let path = std::env::var_os("LOCKSCOPE_TRACE").filter(|p| !p.is_empty());
+    let live = match std::env::var("LOCKSCOPE_LIVE") {
+        Ok(a) if !a.trim().is_empty() => Some(a.trim().to_owned()),
+        Ok(_) | Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn(
+                "LOCKSCOPE_LIVE is not valid UTF-8 and is ignored; set it to HOST:PORT, such as 127.0.0.1:7878.",
+            );
+            None
+        }
+    };
+    let mut recorder = None;
+    if let Some(path) = &path {
+        match Recorder::to_file(path) {
+            Ok(r) => recorder = Some(r),
+            Err(e) => warn(&format!(
+                "LOCKSCOPE_TRACE: {e}. The program continues without a trace file; set LOCKSCOPE_TRACE to a writable file path."
+            )),
+        }
+    }
+    if let Some(addr) = &live {
+        let any = std::env::var_os("LOCKSCOPE_LIVE_ANY").is_some_and(|v| v == "1");
+        let had_file = recorder.is_some();
+        let mut r = recorder.take().unwrap_or_else(Recorder::unstarted);
+        match r.try_serve(addr.as_str(), any) {
+            Ok(()) => recorder = Some(r),
+            Err(e) => {
+                let goes_on = if had_file {
+                    recorder = Some(r);
+                    "recording to the trace file goes on"
+                } else {
+                    "the program continues unrecorded"
+                };
+                warn(&format!(
+                    "LOCKSCOPE_LIVE={addr}: {e}. No live stream; {goes_on}."
+                ));
+            }
+        }
+    }
+    if let Some(r) = recorder {
+        crate::recorder::keep_env_recording(r.start());
+    }
+}
+
+/// Parses `LOCKSCOPE_ON_DEADLOCK`.
+pub(crate) fn parse_policy(v: &str) -> Result<Policy, String> {
+    match v.trim() {
+        "log" => Ok(Policy::Log),
+        "panic" => Ok(Policy::Panic),
+        "exit" => Ok(Policy::Exit),
+        other => Err(format!(
+            "LOCKSCOPE_ON_DEADLOCK={other:?} is not one of log, panic, exit; deadlocks will be logged (set it to log, panic or exit)"
+        )),
+    }
+}
+
+fn env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) if v.is_empty() => None,
+        Ok(v) => Some(v),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => {
+            warn(&format!(
+                "{name} is not valid UTF-8 and is ignored; set it to a plain value."
+            ));
+            None
+        }
+    }
+}
+
+pub(crate) fn parse_sample(v: &str) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (1..=1 << 16).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "LOCKSCOPE_HOLD_SAMPLE={v:?} is not a number from 1 to 65536; using the default, {}.",
+            settings::DEFAULT_HOLD_SAMPLE
+        )),
+    }
+}
+
+/// Parses a whole number within `min..=max` for the variable `name`; the error names the
+/// variable, the accepted range and the default used instead.
+pub(crate) fn parse_number(
+    name: &str,
+    v: &str,
+    min: u64,
+    max: u64,
+    default: u64,
+) -> Result<u64, String> {
+    match v.trim().parse::<u64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "{name}={v:?} is not a number from {min} to {max}; using the default, {default}."
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numeric_env_values_name_the_variable_the_range_and_the_default() {
+        assert_eq!(
+            parse_number("LOCKSCOPE_SAMPLE_HZ", " 25 ", 0, 1000, 10),
+            Ok(25)
+        );
+        assert_eq!(parse_number("LOCKSCOPE_SAMPLE_HZ", "0", 0, 1000, 10), Ok(0));
+        for bad in ["-1", "1001", "ten", ""] {
+            let e = parse_number("LOCKSCOPE_SAMPLE_HZ", bad, 0, 1000, 10).unwrap_err();
+            assert!(
+                e.contains("LOCKSCOPE_SAMPLE_HZ") && e.contains("0 to 1000") && e.contains("10"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hold_sample_env_values_are_checked() {
+        assert_eq!(parse_sample("1"), Ok(1));
+        assert_eq!(parse_sample(" 128 "), Ok(128));
+        for bad in ["0", "-3", "abc", "70000", ""] {
+            let e = parse_sample(bad).unwrap_err();
+            assert!(
+                e.contains("LOCKSCOPE_HOLD_SAMPLE") && e.contains("1 to 65536"),
+                "{e}"
+            );
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! `Tracked`, the recording state an async primitive embeds: its `LockMeta` plus its hold
+//! table, and the guards' pieces that release a hold on whatever thread they drop
+//! ([`Release`], [`OwnedRelease`]) and end a wait however it ends ([`Waiting`]).
+
+use super::async_paths::AsyncWait;
+use super::meta::{LockMeta, MAX_HOLDERS, Token};
+use crate::actor::Held;
+use crate::actor::holds::{HoldTable, NO_SLOT, table_for};
+use crate::actor::task::{current_actor, define};
+use crate::actor::waits::{publish_wait, stack_budget, withdraw_wait};
+use crate::format::{Mode, Outcome};
+use crate::raw;
+use std::panic::Location;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::{Arc, OnceLock};
+
+/// Recording state of one async lock: the shared `LockMeta` plus its hold table.
+pub(crate) struct Tracked {
+    pub(crate) meta: LockMeta,
+    table: OnceLock<&'static HoldTable>,
+    width: usize,
+}
+
+/// What a guard carries to release its hold, on whatever thread it drops.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Hold {
+    pub(crate) tok: Token,
+    actor: u64,
+    slot: u32,
+}
+
+impl Hold {
+    /// The actor that took the hold (0 when untracked).
+    pub(crate) fn actor(&self) -> u64 {
+        self.actor
+    }
+
+    pub(crate) const fn untracked(site: &'static Location<'static>) -> Hold {
+        Hold {
+            tok: Token::untracked(site),
+            actor: 0,
+            slot: NO_SLOT,
+        }
+    }
+}
+
+impl Tracked {
+    /// `width`: 1 for a mutex (one holder), else `WIDE`.
+    pub(crate) const fn new(meta: LockMeta, width: usize) -> Self {
+        Tracked {
+            meta,
+            table: OnceLock::new(),
+            width,
+        }
+    }
+
+    #[inline]
+    fn table(&self) -> &'static HoldTable {
+        match self.table.get() {
+            Some(t) => t,
+            None => self.first_table(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn first_table(&self) -> &'static HoldTable {
+        self.table
+            .get_or_init(|| table_for(self.meta.id(), self.width))
+    }
+
+    #[inline]
+    fn list(&self, actor: u64, tok: Token, mode: Mode) -> Hold {
+        let cm = self.meta.class_mode_of(mode);
+        let slot = self.table().claim(actor, cm, tok.site, tok.since_ns());
+        Hold { tok, actor, slot }
+    }
+
+    /// Bookkeeping after an acquisition that did not wait.
+    #[inline]
+    pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Hold {
+        if !crate::settings::enabled() {
+            return Hold::untracked(site);
+        }
+        let actor = current_actor();
+        let tok = self.meta.async_acquired(actor, mode, site);
+        self.list(actor, tok, mode)
+    }
+
+    /// Bookkeeping before the real release (any thread).
+    #[inline]
+    pub(crate) fn released(&self, h: &Hold, mode: Mode) {
+        if h.tok.lock == 0 {
+            return;
+        }
+        if let Some(t) = self.table.get() {
+            t.release(h.slot);
+        }
+        self.meta.async_released(h.actor, &h.tok, mode);
+    }
+
+    /// The actors holding the lock right now (the new waiter's wait-for edges).
+    fn holders(&self, mode: Mode) -> ([u64; MAX_HOLDERS], usize) {
+        let mut out = [0; MAX_HOLDERS];
+        let mut n = 0;
+        let exclusive = self.meta.holder.load(Relaxed);
+        if exclusive != 0 && self.width == 1 {
+            out[0] = exclusive;
+            return (out, 1);
+        }
+        if let Some(t) = self.table.get() {
+            t.read(|a, h| {
+                // A reader waits for writers only (and for queued writers, not listed here).
+                let blocks = !(mode == Mode::Shared && h.mode == Mode::Shared);
+                if blocks && n < MAX_HOLDERS && !out[..n].contains(&a) {
+                    out[n] = a;
+                    n += 1;
+                }
+            });
+        }
+        (out, n)
+    }
+
+    /// Starts recording a contended wait; the returned `Waiting` ends it when it acquires
+    /// ([`Waiting::acquired`]) or, dropped, as given up (a cancelled future, a closed
+    /// semaphore).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin_wait(&self, mode: Mode, site: &'static Location<'static>) -> Waiting<'_> {
+        if !crate::settings::enabled() {
+            return Waiting {
+                tracked: self,
+                actor: 0,
+                key: usize::MAX,
+                wait: None,
+                mode,
+                site,
+            };
+        }
+        let actor = current_actor();
+        define(actor);
+        let (holders, n) = self.holders(mode);
+        // Whether a task holds anything is not known cheaply, so any async wait may close a
+        // cycle: its stack is kept while recording, and otherwise within a budget.
+        let stack = stack_budget().then(|| raw::capture(3));
+        let wait = self
+            .meta
+            .async_wait_begin(actor, mode, site, &holders[..n], stack.as_ref());
+        let held = Held {
+            lock: wait.lock,
+            class: self.meta.class().id,
+            mode,
+            site,
+            since_ns: wait.t0,
+            timed: false,
+            movable: true,
+        };
+        let key = publish_wait(actor, held, stack.as_ref());
+        let holder = if self.width == 1 {
+            self.meta.holder.load(Relaxed)
+        } else {
+            0
+        };
+        crate::detect::on_wait(actor, wait.lock, holder, self.meta.kind());
+        Waiting {
+            tracked: self,
+            actor,
+            key,
+            wait: Some(wait),
+            mode,
+            site,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(t) = self.table.get() {
+            t.retire();
+        }
+    }
+}
+
+/// A contended wait in progress. Dropped without [`Waiting::acquired`], it ends the wait as
+/// given up and withdraws it from the detector, so a cancelled future leaves no edge.
+#[must_use]
+pub(crate) struct Waiting<'a> {
+    tracked: &'a Tracked,
+    actor: u64,
+    key: usize,
+    wait: Option<AsyncWait>,
+    mode: Mode,
+    site: &'static Location<'static>,
+}
+
+impl Waiting<'_> {
+    /// The wait acquired: ends it and returns the hold for the guard.
+    pub(crate) fn acquired(mut self) -> Hold {
+        let Some(w) = self.wait.take() else {
+            return Hold::untracked(self.site);
+        };
+        withdraw_wait(self.key);
+        let tok = self.tracked.meta.async_wait_end(
+            self.actor,
+            &w,
+            Some(self.mode),
+            Outcome::Acquired,
+            self.site,
+        );
+        self.tracked.list(self.actor, tok, self.mode)
+    }
+
+    /// The wait ended without the lock because the resource was closed.
+    pub(crate) fn closed(mut self) {
+        self.end_without(Outcome::Closed);
+    }
+
+    fn end_without(&mut self, outcome: Outcome) {
+        if let Some(w) = self.wait.take() {
+            withdraw_wait(self.key);
+            define(self.actor);
+            self.tracked
+                .meta
+                .async_wait_end(self.actor, &w, None, outcome, self.site);
+        }
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        // Cancelled: recorded as a wait that ended without the lock.
+        self.end_without(Outcome::TimedOut);
+    }
+}
+
+impl std::fmt::Debug for Waiting<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Waiting")
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Releases a hold when dropped. A guard lists it before the real guard, so (fields drop in
+/// order) the bookkeeping runs right before the real unlock, wherever the guard drops.
+pub(crate) struct Release<'a> {
+    pub(crate) tracked: &'a Tracked,
+    pub(crate) hold: Hold,
+    pub(crate) mode: Mode,
+}
+
+impl Drop for Release<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.tracked.released(&self.hold, self.mode);
+    }
+}
+
+/// A lock type that embeds a [`Tracked`] (for the owned guards' releases).
+pub(crate) trait HasTracked {
+    fn tracked(&self) -> &Tracked;
+}
+
+/// [`Release`] for an owned guard: it keeps the lock's `Arc`.
+pub(crate) struct OwnedRelease<L: HasTracked + ?Sized> {
+    pub(crate) lock: Arc<L>,
+    pub(crate) hold: Hold,
+    pub(crate) mode: Mode,
+}
+
+impl<L: HasTracked + ?Sized> Drop for OwnedRelease<L> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.tracked().released(&self.hold, self.mode);
+    }
+}

@@ -1,0 +1,70 @@
+//! The recording gate: whether a recording runs, its session number, and how to wake the
+//! recorder. Writers check it before buffering anything.
+
+use parking_lot::RwLock;
+use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU32};
+use std::thread::Thread;
+
+static RECORDING: AtomicBool = AtomicBool::new(false);
+static SESSION: AtomicU32 = AtomicU32::new(0);
+/// Set in a forked child: the recorder thread did not survive the fork, so nothing waits
+/// for it and nothing more is recorded.
+static FORKED: AtomicBool = AtomicBool::new(false);
+/// The recorder thread, for waking it early.
+static WAKER: RwLock<Option<Thread>> = RwLock::new(None);
+
+/// Is a recording running? Events are only buffered while one is.
+#[inline]
+pub(crate) fn recording() -> bool {
+    RECORDING.load(Relaxed)
+}
+
+/// The running recording's session number, 0 when none runs.
+#[inline]
+pub(crate) fn session() -> u32 {
+    SESSION.load(Relaxed)
+}
+
+/// Whether this process is a forked child of a recording process.
+pub(crate) fn forked() -> bool {
+    FORKED.load(Relaxed)
+}
+
+/// Opens the gate for recording `session`, whose recorder thread is `recorder`.
+pub(crate) fn open(session: u32, recorder: Thread) {
+    SESSION.store(session, Relaxed);
+    RECORDING.store(true, Release);
+    *WAKER.write() = Some(recorder);
+}
+
+/// Closes the gate: nothing more is buffered until the next [`open`].
+pub(crate) fn close() {
+    RECORDING.store(false, Release);
+    SESSION.store(0, Relaxed);
+    *WAKER.write() = None;
+}
+
+/// In a forked child: the gate closes for good. Touches atomics only (async-signal-safe).
+pub(crate) fn close_after_fork() {
+    FORKED.store(true, Relaxed);
+    RECORDING.store(false, Relaxed);
+    SESSION.store(0, Relaxed);
+}
+
+/// Wakes the recorder early (a buffer is half full, or an alert is waiting).
+pub(crate) fn wake() {
+    if let Some(t) = WAKER.try_read().as_deref().and_then(Option::as_ref) {
+        t.unpark();
+    }
+}
+
+/// Queues an alert record for the trace (never dropped) and wakes the recorder. Without a
+/// recording it is not kept.
+pub(crate) fn alert(r: &crate::format::Record) {
+    if !recording() {
+        return;
+    }
+    super::defs::define_with(|d| d.alert(r));
+    wake();
+}

@@ -1,0 +1,155 @@
+//! The one symbolizer: instruction pointers to `function (file:line)` frames, for the trace
+//! (the recorder's `Frame`/`Stack` records, resolved on its `lockscope-symbols` thread) and for
+//! the detectors' reports (wait stacks, leaked permits' stacks).
+//!
+//! Both trim the same frames: lockscope's own at the inner end, and the runtime's thread
+//! start-up at the outer end.
+
+use crate::format::Record;
+use crate::sink;
+use parking_lot::Mutex;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+/// Calls `f(function, file, line)` for each frame at `ip` (inlined calls give several,
+/// innermost first); nothing when it cannot be resolved.
+fn symbolize(ip: usize, mut f: impl FnMut(String, Option<String>, Option<u32>)) {
+    // Return addresses point after the call; step back one byte to land inside it.
+    let lookup = ip.saturating_sub(1) as *mut std::ffi::c_void;
+    backtrace::resolve(lookup, |sym| {
+        let name = sym
+            .name()
+            .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
+        let file = sym.filename().map(|p| p.display().to_string());
+        f(name, file, sym.lineno());
+    });
+}
+
+/// Function-name prefixes of frames that belong to lockscope or the runtime, trimmed from the
+/// inner end (lockscope) or the outer end (thread start-up) of every stack.
+const INNER_NOISE: &[&str] = &["lockscope::", "backtrace::", "<lockscope::"];
+const OUTER_NOISE: &[&str] = &[
+    "std::",
+    "<std::",
+    "core::",
+    "<core::",
+    "alloc::",
+    "<alloc::",
+    "__rust_",
+    "__libc_start",
+];
+const OUTER_EXACT: &[&str] = &["main", "_start", "start_thread", "clone", "clone3"];
+
+/// A frame of the runtime's or the test harness's, trimmed from the outer end of stacks.
+fn outer_noise(f: &str) -> bool {
+    OUTER_EXACT.contains(&f) || OUTER_NOISE.iter().any(|p| f.starts_with(p))
+}
+
+#[derive(Default)]
+pub(crate) struct Symbols {
+    /// Instruction pointer → frame ids (inlined frames expand to several, innermost first).
+    by_ip: HashMap<u64, Vec<(u64, String)>>,
+    /// (function, file, line) → frame id.
+    frames: HashMap<(String, String, u32), u64>,
+    stacks: HashMap<u64, ()>,
+}
+
+impl Symbols {
+    /// Resolves the raw stacks in `words` (`[id, len, ip...]*`) not seen before, appending
+    /// Frame and Stack records to `out`. Strings are interned in the global table, so the
+    /// caller must drain that table after this call and write it first.
+    pub(crate) fn resolve(&mut self, words: &[u64], out: &mut Vec<Record>) {
+        let mut i = 0;
+        while i + 2 <= words.len() {
+            let (id, len) = (words[i], words[i + 1] as usize);
+            let Some(ips) = words.get(i + 2..i + 2 + len) else {
+                break;
+            };
+            i += 2 + len;
+            if self.stacks.insert(id, ()).is_some() {
+                continue;
+            }
+            let mut frames: Vec<(u64, String)> = Vec::new();
+            for &ip in ips {
+                frames.extend(self.frames_for(ip, out).iter().cloned());
+            }
+            let start = frames
+                .iter()
+                .position(|(_, f)| !INNER_NOISE.iter().any(|p| f.starts_with(p)));
+            let mut frames = frames.split_off(start.unwrap_or(0));
+            while frames.len() > 1 && frames.last().is_some_and(|(_, f)| outer_noise(f)) {
+                frames.pop();
+            }
+            out.push(Record::Stack {
+                stack: id,
+                frames: frames.into_iter().map(|(f, _)| f).collect(),
+            });
+        }
+    }
+
+    fn frames_for(&mut self, ip: u64, out: &mut Vec<Record>) -> &[(u64, String)] {
+        if !self.by_ip.contains_key(&ip) {
+            let mut syms: Vec<(String, String, u32)> = Vec::new();
+            symbolize(ip as usize, |name, file, line| {
+                syms.push((name, file.unwrap_or_default(), line.unwrap_or(0)));
+            });
+            if syms.is_empty() {
+                syms.push((format!("{ip:#x}"), String::new(), 0));
+            }
+            let mut ids = Vec::with_capacity(syms.len());
+            for (name, file, line) in syms {
+                let next = self.frames.len() as u64 + 1;
+                let key = (name.clone(), file.clone(), line);
+                let id = *self.frames.entry(key).or_insert_with(|| {
+                    let (function, file) =
+                        sink::define_with(|d| (d.intern(&name), d.intern(&file)));
+                    out.push(Record::Frame {
+                        frame: next,
+                        function,
+                        file,
+                        line,
+                    });
+                    next
+                });
+                ids.push((id, name));
+            }
+            self.by_ip.insert(ip, ids);
+        }
+        &self.by_ip[&ip]
+    }
+}
+
+/// Frames of reports, cached by instruction pointer: reports are rare, but the first lookup
+/// loads debug info.
+static REPORT_FRAMES: LazyLock<Mutex<HashMap<usize, Vec<String>>>> =
+    LazyLock::new(Default::default);
+
+/// Resolves a raw wait stack to `function (file:line)` frames for a report, without
+/// lockscope's own frames at the inner end or the runtime's at the outer end.
+pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
+    let mut cache = REPORT_FRAMES.lock();
+    let mut out = Vec::new();
+    for &ip in ips {
+        let frames = cache.entry(ip).or_insert_with(|| {
+            let mut v = Vec::new();
+            symbolize(ip, |name, file, line| match (file, line) {
+                (Some(file), Some(line)) => v.push(format!("{name} ({file}:{line})")),
+                _ => v.push(name),
+            });
+            v
+        });
+        out.extend(frames.iter().cloned());
+    }
+    let first_user = out
+        .iter()
+        .position(|f| !f.starts_with("lockscope::") && !f.starts_with("<lockscope::"));
+    let mut out = out.split_off(first_user.unwrap_or(out.len()).min(out.len()));
+    while out.len() > 1
+        && out
+            .last()
+            .is_some_and(|f| outer_noise(f.split(" (").next().unwrap_or(f)))
+    {
+        out.pop();
+    }
+    out
+}
