@@ -130,7 +130,11 @@ mod tests {
         let second = intern("sink-reader-second-definition");
         sink.emit(event(second));
         let batch = reader.collect([(&sink, false)]);
-        assert!(defines(&batch.defs, second, "sink-reader-second-definition"));
+        assert!(defines(
+            &batch.defs,
+            second,
+            "sink-reader-second-definition"
+        ));
         assert!(
             !defines(&batch.defs, first, "sink-reader-first-definition"),
             "a definition already handed out is not handed out again"
