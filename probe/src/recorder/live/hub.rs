@@ -59,7 +59,8 @@ pub struct LiveViewer {
     pub bytes_sent: u64,
     /// Chunks it lost because its queue was full.
     pub chunks_dropped: u64,
-    /// Records (events and figures) in those chunks.
+    /// Events in those chunks. (Lost class figures are not counted: the latest figures are
+    /// sent again when the viewer catches up, so nothing of them is missing.)
     pub events_dropped: u64,
     /// Bytes waiting in its queue.
     pub queued_bytes: usize,

@@ -119,8 +119,12 @@ impl<'a> Server<'a> {
             }
             if v.lagging || (v.live_bytes > 0 && v.live_bytes + chunk.len() > self.queue_bytes) {
                 v.lagging = true;
-                if kind != Kind::Meta {
+                // Figures are replaced by the latest ones when it catches up: only events
+                // are lost for good.
+                if kind == Kind::Events {
                     v.events_dropped += records;
+                }
+                if kind != Kind::Meta {
                     v.chunks_dropped += 1;
                 }
                 continue;
