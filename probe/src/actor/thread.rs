@@ -89,7 +89,8 @@ static EXIT_HOOK: OnceLock<fn(&ActorShared)> = OnceLock::new();
 /// Registers the one thread-exit hook (layers above register; the actor layer calls up into
 /// nothing).
 pub(crate) fn on_thread_exit(hook: fn(&ActorShared)) {
-    let _ = EXIT_HOOK.set(hook);
+    let first = EXIT_HOOK.set(hook).is_ok();
+    debug_assert!(first, "one thread-exit hook only");
 }
 
 /// Exited actors not yet reclaimed.

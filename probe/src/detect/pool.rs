@@ -170,16 +170,19 @@ struct Outstanding {
 static OUTSTANDING: parking_lot::Mutex<Option<std::collections::HashMap<u64, Outstanding>>> =
     parking_lot::Mutex::new(None);
 
-/// Starts watching a permit of pool `pool` (lock `lock`) that `actor` took at `site`;
-/// returns its ticket for [`returned`]. Called only while leak detection is on.
+/// Starts watching a permit of pool `pool` (lock `lock`) that `actor` took at `site`, with
+/// the stack that took it; returns its ticket for [`returned`]. Called only while leak
+/// detection is on.
+#[cold]
+#[inline(never)]
 pub(crate) fn watch(
     lock: u64,
     pool: &str,
     actor: u64,
     site: &'static std::panic::Location<'static>,
+    stack: crate::raw::RawStack,
 ) -> u64 {
-    super::start_watchdog();
-    let stack = crate::raw::capture(3);
+    super::watchdog::start(check_leaks);
     let ticket = NEXT_PERMIT.fetch_add(1, Relaxed);
     let entry = Outstanding {
         lock,
@@ -198,6 +201,8 @@ pub(crate) fn watch(
 }
 
 /// A watched permit came back.
+#[cold]
+#[inline(never)]
 pub(crate) fn returned(ticket: u64) {
     let gone = OUTSTANDING.lock().as_mut().and_then(|m| m.remove(&ticket));
     if let Some(o) = gone
@@ -212,7 +217,7 @@ pub(crate) fn returned(ticket: u64) {
 }
 
 /// Reports permits held past the leak threshold (the watchdog calls this every 100 ms).
-pub(crate) fn check_leaks() {
+fn check_leaks() {
     let threshold = settings::pool_leak_ns();
     if threshold == 0 {
         return;

@@ -177,12 +177,14 @@ impl PoolGauge {
         actor: u64,
         site: &'static std::panic::Location<'static>,
     ) -> u64 {
+        // Captured here, so the stack's innermost lockscope frame is the semaphore's own.
+        let stack = crate::raw::capture(3);
         let actor = if actor == 0 {
             actor::current().id.load(Relaxed)
         } else {
             actor
         };
-        detector::watch(meta.id(), &meta.class().label, actor, site)
+        detector::watch(meta.id(), &meta.class().label, actor, site, stack)
     }
 
     /// A watched permit came back.

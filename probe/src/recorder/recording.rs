@@ -191,10 +191,12 @@ impl Recorder {
             finished: AtomicBool::new(false),
             live: hub.clone(),
         });
+        // The sampler (and its thread-exit hook) first: a thread that exits once the gate is
+        // open writes its final figures.
+        crate::sampler::start();
         sink::open(session, shared.thread.clone());
         *ACTIVE.lock() = Some(shared.clone());
         let _ = tx.send(shared.clone());
-        crate::sampler::start();
         Recording {
             shared: Some(shared),
             handle: Some(handle),

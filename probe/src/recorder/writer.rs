@@ -91,19 +91,19 @@ impl Writer {
     /// One pass: take everything the sink holds, resolve new stacks, write definitions then
     /// events (the order [`Reader::collect`] hands them out in).
     fn cycle(&mut self) {
-        let threads = actor::all();
-        let exited: Vec<bool> = threads.iter().map(|a| actor::reclaimable(a)).collect();
-        let batch = self
-            .reader
-            .collect(threads.iter().zip(&exited).map(|(a, &e)| (&a.sink, e)));
-        // An exited thread writes no more: both halves were drained, so its slot is reused.
-        for (a, _) in threads.iter().zip(&exited).filter(|(_, e)| **e) {
-            actor::recycle(a);
-        }
+        // Frames resolved so far, taken before the sink's log is read: the strings they name
+        // were defined before this call, so they come out in this batch's definitions.
+        let symbol_records = self.symbols.take_ready();
+        let batch = self.reader.collect(
+            &actor::all(),
+            |a| &a.sink,
+            |a| actor::reclaimable(a),
+            // An exited thread writes no more: both halves were drained, so its slot is reused.
+            |a| actor::recycle(a),
+        );
         // Symbols resolve on their own thread (the first lookup loads debug info and can take
         // half a second); stack definitions follow the events that use them.
         self.symbols.submit(batch.stacks);
-        let symbol_records = self.symbols.take_ready();
         self.write_payload(&batch.defs, Kind::Meta);
         self.write_payload(&batch.instances, Kind::Meta);
         self.write_payload(&batch.alerts, Kind::Meta);

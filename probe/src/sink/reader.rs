@@ -30,20 +30,29 @@ pub(crate) struct Reader {
 }
 
 impl Reader {
-    /// Takes everything buffered: first each thread's events (`threads` gives each buffer,
-    /// and whether to drain both halves because its thread exited), then the definitions log.
+    /// Takes everything buffered: first each thread's events, then the definitions log.
+    ///
+    /// `sink_of` gives each thread's buffer. `gone` says whether a thread exited and is gone
+    /// (then both halves are drained, since it writes no more) and `retire` is called for each
+    /// such thread once drained; both run under the collector role, so no other collector can
+    /// reclaim the same thread in between.
     ///
     /// The order is the rule: an event can only have been written after its definitions
     /// entered the log, and the log is read after every buffer was swapped out, so `defs`
-    /// holds every definition `events` refers to.
-    pub(crate) fn collect<'a>(
+    /// holds every definition `events` refers to. (A definition made by the caller before this
+    /// call, such as the strings of frames it resolved, is in `defs` too.)
+    pub(crate) fn collect<T>(
         &mut self,
-        threads: impl IntoIterator<Item = (&'a ThreadSink, bool)>,
+        threads: &[T],
+        sink_of: impl Fn(&T) -> &ThreadSink,
+        gone: impl Fn(&T) -> bool,
+        mut retire: impl FnMut(&T),
     ) -> Batch {
         let mut batch = Batch::default();
         {
             let _collector = collector();
-            for (sink, exited) in threads {
+            for t in threads {
+                let (sink, exited) = (sink_of(t), gone(t));
                 for _ in 0..if exited { 2 } else { 1 } {
                     let mut spare = self
                         .spares
@@ -63,6 +72,9 @@ impl Reader {
                     }
                 }
                 sink.drained();
+                if exited {
+                    retire(t);
+                }
             }
         }
         let mut log = LOG.lock();
@@ -123,13 +135,13 @@ mod tests {
         let mut reader = Reader::default();
         let first = define_with(|d| d.intern("sink-reader-first-definition"));
         sink.emit(event(first));
-        let batch = reader.collect([(&sink, false)]);
+        let batch = reader.collect(&[&sink], |s| s, |_| false, |_| {});
         assert_eq!(batch.events.len(), 1, "one thread's events");
         assert!(defines(&batch.defs, first, "sink-reader-first-definition"));
 
         let second = intern("sink-reader-second-definition");
         sink.emit(event(second));
-        let batch = reader.collect([(&sink, false)]);
+        let batch = reader.collect(&[&sink], |s| s, |_| false, |_| {});
         assert!(defines(
             &batch.defs,
             second,
@@ -142,7 +154,7 @@ mod tests {
         assert_eq!(records(&batch.events[0]).len(), 1);
 
         // A new recording (a new reader) gets every definition from the start.
-        let batch = Reader::default().collect([(&sink, false)]);
+        let batch = Reader::default().collect(&[&sink], |s| s, |_| false, |_| {});
         assert!(defines(&batch.defs, first, "sink-reader-first-definition"));
         assert!(batch.events.is_empty(), "nothing new was buffered");
     }
@@ -155,9 +167,11 @@ mod tests {
         // Swap once without draining: the event stays in the half now inactive...
         sink.buf.collect(|_| {});
         sink.emit(event(2));
-        // ...and an exited thread's collection takes both halves.
-        let batch = reader.collect([(&sink, true)]);
+        // ...and an exited thread's collection takes both halves, then retires it.
+        let mut retired = 0;
+        let batch = reader.collect(&[&sink], |s| s, |_| true, |_| retired += 1);
         let n: usize = batch.events.iter().map(|e| records(e).len()).sum();
         assert_eq!(n, 2, "both halves drained");
+        assert_eq!(retired, 1);
     }
 }
