@@ -51,9 +51,7 @@ LAYERS = {
     ],
 }
 
-COMMENT = re.compile(r"//.*$")
-STRING = re.compile(r'"(?:\\.|[^"\\])*"')
-PATH = re.compile(r"(?<![\w:])((?:crate|super|self)(?:::\w+)+)")
+ANY_PATH = re.compile(r"(?<![\w:])([A-Za-z_]\w*(?:::\w+)+)")
 USE = re.compile(r"^\s*(pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", re.S | re.M)
 MOD_DECL = re.compile(r"^\s*(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;", re.M)
 TEST_START = re.compile(r"^\s*#\[cfg\((?:all\()?test\b")
@@ -77,24 +75,77 @@ def module_files(src):
 
 
 VIS_IN = re.compile(r"pub\(in [^)]*\)")
+CHAR = re.compile(r"'(?:\\(?:u\{[0-9a-fA-F]+\}|x[0-9a-fA-F]{2}|.)|[^\\'\n])'")
+RAW = re.compile(r'b?r(#*)"')
+
+
+def blank(text):
+    """Keeps newlines, turns everything else into spaces (so line numbers stay right)."""
+    return re.sub(r"[^\n]", " ", text)
+
+
+def clean(text):
+    """The code with comments, string and char literal contents blanked out."""
+    out, i, n = [], 0, len(text)
+    while i < n:
+        c = text[i]
+        prev = text[i - 1] if i else " "
+        ident_before = prev.isalnum() or prev == "_"
+        if text.startswith("//", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            out.append(" " * (j - i))
+            i = j
+        elif text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            out.append(blank(text[i:j]))
+            i = j
+        elif c in "br" and not ident_before and RAW.match(text, i):
+            m = RAW.match(text, i)
+            close = '"' + m.group(1)
+            j = text.find(close, m.end())
+            j = n if j < 0 else j + len(close)
+            out.append('""' + blank(text[i + 2:j]))
+            i = j
+        elif c == '"' or (c == "b" and not ident_before and text.startswith('b"', i)):
+            j = i + (2 if c == "b" else 1)
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            j = min(j + 1, n)
+            out.append('""' + blank(text[i + 2:j]))
+            i = j
+        elif c == "'" and CHAR.match(text, i):
+            m = CHAR.match(text, i)
+            out.append("' '" + " " * (m.end() - i - 3))
+            i = m.end()
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out)
 
 
 def strip(text):
-    """Code without comments, string contents, visibility paths (`pub(in crate::x)` names no
+    """Code without comments, literals, visibility paths (`pub(in crate::x)` names no
     dependency) or test-only modules (`#[cfg(test)] mod ...`)."""
-    text = VIS_IN.sub("pub", text)
+    text = VIS_IN.sub("pub", clean(text))
     lines = []
     skip_depth = None
     pending_test = False
-    for line in text.splitlines():
-        code = COMMENT.sub("", STRING.sub('""', line))
+    for code in text.splitlines():
         if skip_depth is not None:
             skip_depth += code.count("{") - code.count("}")
             if skip_depth <= 0:
                 skip_depth = None
             lines.append("")
             continue
-        if TEST_START.match(line):
+        if TEST_START.match(code):
             pending_test = True
             lines.append("")
             continue
@@ -111,8 +162,10 @@ def strip(text):
     return "\n".join(lines)
 
 
-def expand_use(tree):
-    """`a::{b, c::{d, e as f}}` -> [['a','b'], ['a','c','d'], ['a','c','e']]."""
+def expand_use(tree, aliases=None):
+    """`a::{b, c::{d, e as f}}` -> [['a','b'], ['a','c','d'], ['a','c','e']]; `aliases` (when
+    given) gets the name each path is bound to (`f` for `e as f`)."""
+    tree = re.sub(r"\s+as\s+", "@as@", tree.strip())
     tree = re.sub(r"\s+", "", tree)
     out = []
 
@@ -135,10 +188,15 @@ def expand_use(tree):
                 head = [x for x in head.split("::") if x]
                 walk(prefix + head, rest[:-1])
             else:
-                p = p.split("as")[0] if re.search(r"\bas\b", p) else p
-                p = re.sub(r"as\w+$", "", p) if False else p
+                alias = None
+                if "@as@" in p:
+                    p, alias = p.split("@as@", 1)
                 segs = [x for x in p.split("::") if x]
-                out.append(prefix + segs)
+                path = prefix + segs
+                out.append(path)
+                if aliases is not None and path:
+                    name = alias or (path[-2] if path[-1] == "self" and len(path) > 1 else path[-1])
+                    aliases.append((name, path))
 
     walk([], tree)
     return out
@@ -150,7 +208,8 @@ class Crate:
         self.mods = module_files(src)
         self.text = {}
         self.children = defaultdict(set)
-        self.reexports = defaultdict(dict)  # module -> name -> absolute path
+        self.reexports = defaultdict(dict)  # module -> public name -> absolute path
+        self.bound = defaultdict(dict)  # module -> name in scope -> absolute path
         for m, f in self.mods.items():
             raw = open(f, encoding="utf-8").read()
             self.text[m] = (raw, strip(raw))
@@ -161,16 +220,24 @@ class Crate:
             re.findall(r"^\s*pub(?:\([^)]*\))?\s+use\s+(?!crate|self|super)\w+\s+as\s+(\w+)\s*;", self.text[()][1], re.M)
         ) if () in self.text else set()
         for m in self.mods:
+            for child in self.children[m]:
+                self.bound[m][child] = list(m) + [child]
             for vis, tree in USE.findall(self.text[m][1]):
-                if not vis:
-                    continue
-                for segs in expand_use(tree):
-                    segs = [s.split("as")[0] if False else s for s in segs]
+                names = []
+                expand_use(tree, names)
+                for alias, segs in names:
                     absolute = self.absolute(m, segs)
-                    if absolute is not None and absolute[-1] not in ("*", "self"):
-                        self.reexports[m][absolute[-1]] = absolute
+                    if absolute is None or alias in ("*", "self"):
+                        continue
+                    if absolute and absolute[-1] == "self":
+                        absolute = absolute[:-1]
+                    self.bound[m][alias] = absolute
+                    if vis:
+                        self.reexports[m][alias] = absolute
 
     def absolute(self, m, segs):
+        """The path from the crate root that `segs`, written in module `m`, names; `None`
+        for another crate, std, or a name this check does not track."""
         segs = list(segs)
         if not segs:
             return None
@@ -190,7 +257,9 @@ class Crate:
             return base + segs
         if segs[0] in self.children[m]:
             return base + segs
-        return None  # another crate, std, or a name in scope
+        if segs[0] in self.bound.get(m, {}):
+            return self.bound[m][segs[0]] + segs[1:]
+        return None
 
     def resolve(self, path, seen=None):
         """The module an absolute path lands in, following re-exports of the final name."""
@@ -210,31 +279,37 @@ class Crate:
     def edges(self):
         out = defaultdict(dict)  # from -> to -> (line number, text)
         for m, (raw, code) in self.text.items():
+
+            def add(segs, lineno, text):
+                a = self.absolute(m, segs)
+                if a is None:
+                    return
+                t = self.resolve(a)
+                if t != m:
+                    out[m].setdefault(t, (lineno, text))
+
             for lineno, line in enumerate(code.splitlines(), 1):
-                um = re.match(r"^\s*(?:pub(?:\([^)]*\))?\s+)?use\s+([^;]+);", line)
-                if um:
-                    found = expand_use(um.group(1))
-                else:
-                    found = [p.split("::") for p in PATH.findall(line)]
-                for segs in found:
-                    a = self.absolute(m, segs)
-                    if a is None:
-                        continue
-                    t = self.resolve(a)
-                    if t != m and not (len(t) > len(m) and t[: len(m)] == m and False):
-                        out[m].setdefault(t, (lineno, line.strip()))
-            # multi-line use trees
-            for vis, tree in USE.findall(code):
-                if "\n" not in tree:
-                    continue
-                for segs in expand_use(tree):
-                    a = self.absolute(m, segs)
-                    if a is None:
-                        continue
-                    t = self.resolve(a)
-                    if t != m:
-                        out[m].setdefault(t, (0, "use " + "::".join(segs)))
+                if re.match(r"^\s*(?:pub(?:\([^)]*\))?\s+)?use\s", line):
+                    continue  # use trees are read whole below
+                for p in ANY_PATH.findall(line):
+                    add(p.split("::"), lineno, line.strip())
+            for match in USE.finditer(code):
+                lineno = code.count("\n", 0, match.start()) + 1
+                text = code[match.start():match.end()].strip().replace("\n", " ")
+                for segs in expand_use(match.group(2)):
+                    add(segs, lineno, text)
         return out
+
+
+def collapse(edges):
+    """The graph between top-level modules (the crate root stays its own node)."""
+    out = defaultdict(dict)
+    for a, targets in edges.items():
+        for b, how in targets.items():
+            ta, tb = a[:1], b[:1]
+            if ta != tb:
+                out[ta].setdefault(tb, how)
+    return out
 
 
 def name(m):
@@ -333,7 +408,7 @@ def test_module_last(path, text):
         else:
             depth, k = 0, j
             while k < len(lines):
-                code = COMMENT.sub("", STRING.sub('""', lines[k]))
+                code = lines[k]
                 depth += code.count("{") - code.count("}")
                 if depth == 0 and "{" in "".join(lines[j:k + 1]):
                     break
@@ -360,7 +435,7 @@ def doc_problems():
                     first = next((l for l in text.splitlines() if not l.startswith("#!")), "")
                     if not first.startswith("//!"):
                         out.append(f"{rel}:1: opens without a `//!` line saying what the file is")
-                    p = test_module_last(rel, text)
+                    p = test_module_last(rel, clean(text))
                     if p:
                         out.append(p)
     return out
@@ -383,12 +458,17 @@ def main():
             for m in sorted(edges):
                 for t in sorted(edges[m]):
                     print(f"{cname}: {name(m)} -> {name(t)}")
-        for cycle in find_cycles(crate.mods.keys(), edges):
-            steps = []
-            for a, b in zip(cycle, cycle[1:]):
-                ln, text = edges[a][b]
-                steps.append(f"  {name(a)} -> {name(b)}   ({os.path.relpath(crate.mods[a], ROOT)}:{ln}: {text})")
-            problems.append(f"{cname}: a circle of imports:\n" + "\n".join(steps))
+        top = collapse(edges)
+        top_nodes = {m[:1] for m in crate.mods}
+        for graph, nodes, what in ((edges, crate.mods.keys(), "files"), (top, top_nodes, "top-level modules")):
+            for cycle in find_cycles(nodes, graph):
+                steps = []
+                for a, b in zip(cycle, cycle[1:]):
+                    ln, text = graph[a][b]
+                    src = crate.mods.get(a) or crate.mods[()]
+                    steps.append(f"  {name(a)} -> {name(b)}   ({text} [line {ln}])" if what != "files"
+                                 else f"  {name(a)} -> {name(b)}   ({os.path.relpath(src, ROOT)}:{ln}: {text})")
+                problems.append(f"{cname}: a circle of imports between {what}:\n" + "\n".join(steps))
         table = LAYERS.get(cname)
         if table:
             for m in crate.mods:

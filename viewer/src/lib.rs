@@ -15,4 +15,5 @@ pub mod export;
 pub mod model;
 pub mod panels;
 pub mod source;
+pub(crate) mod units;
 pub mod window;

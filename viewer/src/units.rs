@@ -1,4 +1,5 @@
-//! Human units and plain-text tables for the text report.
+//! Human units (nanoseconds, UTC times, clipped paths) and plain-text tables: one way to
+//! print a figure, shared by the text report and every panel.
 
 /// Nanoseconds in the largest unit that keeps at least one whole digit, to three significant
 /// digits: `850 ns`, `12.3 µs`, `4.56 ms`, `1.20 s`.

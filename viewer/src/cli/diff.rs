@@ -6,8 +6,8 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::fmt::{Table, clip_left, ns};
 use crate::model::{LockDelta, LockRow, Model, lock_deltas};
+use crate::units::{Table, clip_left, ns};
 
 /// Longest lock name in a table cell.
 const NAME_WIDTH: usize = 48;

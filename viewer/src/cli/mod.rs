@@ -1,7 +1,6 @@
 //! `lockscope report|export|flamegraph|view`: the headless commands, for terminals and CI.
 
 pub mod diff;
-pub(crate) mod fmt;
 pub mod json;
 mod report;
 

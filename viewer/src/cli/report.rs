@@ -4,8 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::fmt::{Table, clip_left, ns, ns_or_dash, utc};
 use crate::model::Model;
+use crate::units::{Table, clip_left, ns, ns_or_dash, utc};
 
 /// How many contended sites the report lists.
 const TOP_SITES: usize = 10;

@@ -3,24 +3,10 @@
 use egui::RichText;
 
 use super::diff_flame::diff_flame_ui;
+pub use super::state::DiffState;
 use super::style::{delta_color, signed};
 use super::{OtherTrace, TraceView, ns, signed_ns};
-use crate::model::{DiffNode, FlameKind, LockDelta, LockRow, diff_tree, lock_deltas};
-
-/// The chosen base and the comparison, computed once per base and selection.
-#[derive(Debug, Default)]
-pub struct DiffState {
-    /// Label of the base trace's tab.
-    pub base: Option<String>,
-    cache: Option<(String, Vec<LockDelta>, Vec<DiffNode>)>,
-}
-
-impl DiffState {
-    /// Drops the comparison (the selection changed).
-    pub fn invalidate(&mut self) {
-        self.cache = None;
-    }
-}
+use crate::model::{FlameKind, LockRow, diff_tree, lock_deltas};
 
 /// Draws the per-lock deltas against the chosen base.
 pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) {

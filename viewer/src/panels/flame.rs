@@ -4,36 +4,12 @@
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, StrokeKind, pos2, vec2};
 
 use super::job::Job;
+pub use super::state::FlameState;
 use super::style::frame_color;
 use super::{TraceView, ns};
 use crate::model::{FlameKind, FlameOrder, FlameTree};
 
 const ROW: f32 = 20.0;
-
-/// The flamegraph's controls and cached tree.
-#[derive(Debug, Default)]
-pub struct FlameState {
-    /// Hold time instead of wait time.
-    pub hold: bool,
-    /// Sibling order.
-    pub order: FlameOrder,
-    /// Highlight frames containing this (case-insensitive).
-    pub search: String,
-    /// The node the view is zoomed to (0: the root).
-    pub zoom: usize,
-    pub(super) tree: Job<FlameTree>,
-    /// The node under the pointer, for the figures line.
-    pub hovered: Option<usize>,
-}
-
-impl FlameState {
-    /// Drops the cached tree (the selection or the mode changed).
-    pub fn invalidate(&mut self) {
-        self.tree = Job::Empty;
-        self.zoom = 0;
-        self.hovered = None;
-    }
-}
 
 /// Draws the flamegraph panel.
 pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {

@@ -2,44 +2,11 @@
 
 use egui::RichText;
 
+pub use super::state::{Column, LocksState};
 use super::style::CYCLE;
 use super::{TraceView, ns};
 use crate::model::spans::SpanRow;
 use crate::model::{LockRow, SiteRow};
-
-/// Columns of the lock table.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Column {
-    /// Lock name.
-    Name,
-    /// Acquisitions.
-    Acquisitions,
-    /// Contentions.
-    Contentions,
-    /// Contentions per acquisition.
-    ContentionPct,
-    /// Wait p50.
-    WaitP50,
-    /// Wait p90.
-    WaitP90,
-    /// Wait p99.
-    WaitP99,
-    /// Longest wait.
-    WaitMax,
-    /// Summed wait.
-    #[default]
-    WaitTotal,
-    /// Hold p50.
-    HoldP50,
-    /// Hold p99.
-    HoldP99,
-    /// Longest hold.
-    HoldMax,
-    /// Most simultaneous waiters.
-    MaxWaiters,
-    /// Waits that never ended.
-    StillWaiting,
-}
 
 const COLUMNS: [(Column, &str); 14] = [
     (Column::Name, "Lock"),
@@ -57,24 +24,6 @@ const COLUMNS: [(Column, &str); 14] = [
     (Column::MaxWaiters, "Max waiters"),
     (Column::StillWaiting, "Still waiting"),
 ];
-
-/// The table's sort order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LocksState {
-    /// Sorted by this column.
-    pub sort: Column,
-    /// Largest first.
-    pub descending: bool,
-}
-
-impl Default for LocksState {
-    fn default() -> Self {
-        LocksState {
-            sort: Column::WaitTotal,
-            descending: true,
-        }
-    }
-}
 
 fn key(r: &LockRow, c: Column) -> u64 {
     let (w, h) = (r.wait_summary(), r.hold_summary());
@@ -205,7 +154,7 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
     } else {
         ui.label("0");
     }
-    ui.label(crate::cli::fmt::clip_left(&r.site, 32))
+    ui.label(crate::units::clip_left(&r.site, 32))
         .on_hover_text(&r.site);
     ui.end_row();
 }

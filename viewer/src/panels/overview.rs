@@ -4,7 +4,7 @@ use egui::RichText;
 
 use super::style::{CYCLE, WARN};
 use super::{Panel, TraceView, ns};
-use crate::cli::fmt::utc;
+use crate::units::utc;
 
 /// Draws the overview of `v`.
 pub fn overview_ui(ui: &mut egui::Ui, v: &mut TraceView) {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 
+pub use super::state::PoolsState;
 use super::style::{HOLD, WAIT};
 use super::{TraceView, ns};
 use crate::model::Model;
@@ -21,22 +22,6 @@ const FIGURES_W: f32 = 240.0;
 /// Pools plotted at most (most starved first); a class with thousands of semaphore instances
 /// would otherwise draw thousands of plots.
 const MAX_SHOWN: usize = 24;
-
-/// The pool rows of the trace shown, computed once per model.
-#[derive(Debug, Default)]
-pub struct PoolsState {
-    rows: Option<(usize, Vec<PoolRow>)>,
-}
-
-impl PoolsState {
-    fn rows(&mut self, model: &Arc<Model>) -> &[PoolRow] {
-        let key = Arc::as_ptr(model) as usize;
-        if self.rows.as_ref().is_none_or(|(k, _)| *k != key) {
-            self.rows = Some((key, model.pool_rows(LEAK_THRESHOLD_NS)));
-        }
-        self.rows.as_ref().map_or(&[], |(_, r)| r.as_slice())
-    }
-}
 
 /// Draws every pool of the trace (the whole trace: pool figures are not narrowed by the
 /// selection).

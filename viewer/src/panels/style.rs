@@ -15,7 +15,7 @@ pub const CYCLE: Color32 = Color32::from_rgb(255, 70, 70);
 
 /// Nanoseconds in a human unit.
 pub fn ns(v: u64) -> String {
-    crate::cli::fmt::ns(v)
+    crate::units::ns(v)
 }
 
 /// A signed change in nanoseconds, `+1.20 ms` / `−3.00 µs` / `0`.

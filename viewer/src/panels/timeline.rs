@@ -9,28 +9,13 @@ use std::sync::Arc;
 
 use super::job::Job;
 use super::sched;
+pub use super::state::TimelineState;
 use super::{TraceView, ns};
-use crate::model::{Filter, Lane, Model, SpanKind};
+use crate::model::{Filter, Model, SpanKind};
 
 const NAME_W: f32 = 130.0;
 const LANE_H: f32 = 22.0;
 const RULER_H: f32 = 20.0;
-
-/// The visible time window and the cached lanes.
-#[derive(Debug, Default)]
-pub struct TimelineState {
-    /// Visible window `[from, to]` in ns; `None`: the whole trace.
-    pub window: Option<(f64, f64)>,
-    pub(super) lanes: Job<Vec<Lane>>,
-    drag_from: Option<f64>,
-}
-
-impl TimelineState {
-    /// Drops the cached lanes (the selection changed).
-    pub fn invalidate(&mut self) {
-        self.lanes = Job::Empty;
-    }
-}
 
 /// What the pointer is over.
 #[derive(Clone, Copy)]

@@ -9,26 +9,10 @@ use std::collections::BTreeMap;
 
 use egui::{Align2, Color32, FontId, Pos2, Rect, RichText, Sense, Stroke, StrokeKind, pos2, vec2};
 
+pub use super::state::WaitForState;
 use super::style::{CYCLE, HOLD, WAIT, WARN};
 use super::{TraceView, ns};
 use crate::model::{Model, WaitForGraph};
-
-/// The chosen instant and the cached graph.
-#[derive(Debug, Default)]
-pub struct WaitForState {
-    /// The instant; `None`: the busiest one.
-    pub at_ns: Option<u64>,
-    busiest: Option<u64>,
-    graph: Option<WaitForGraph>,
-}
-
-impl WaitForState {
-    /// Drops what depends on the selection.
-    pub fn invalidate(&mut self) {
-        self.busiest = None;
-        self.graph = None;
-    }
-}
 
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Node {

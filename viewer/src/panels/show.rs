@@ -1,0 +1,68 @@
+//! Drawing a [`TraceView`]: the panel tabs, the selection bar, then the current panel.
+
+use super::style::ns;
+use super::view::{OtherTrace, Panel, TraceView};
+use super::{alerts, diff, flame, locks, overview, pools, timeline, waitfor};
+use crate::model::Filter;
+
+impl TraceView {
+    /// Draws the panel tabs, the selection bar and the current panel.
+    pub fn ui(&mut self, ui: &mut egui::Ui, others: &[OtherTrace<'_>]) {
+        self.ctx = Some(ui.ctx().clone());
+        self.poll_pending();
+        ui.horizontal(|ui| {
+            for p in Panel::ALL {
+                ui.selectable_value(&mut self.panel, p, p.title());
+            }
+        });
+        self.filter_bar_ui(ui);
+        ui.separator();
+        match self.panel {
+            Panel::Overview => overview::overview_ui(ui, self),
+            Panel::Locks => locks::locks_ui(ui, self),
+            Panel::Flamegraph => flame::flame_ui(ui, self),
+            Panel::Timeline => timeline::timeline_ui(ui, self),
+            Panel::WaitFor => waitfor::waitfor_ui(ui, self),
+            Panel::Pools => pools::pools_ui(ui, self),
+            Panel::Alerts => alerts::alerts_ui(ui, self),
+            Panel::Diff => diff::diff_ui(ui, self, others),
+        }
+    }
+
+    fn filter_bar_ui(&mut self, ui: &mut egui::Ui) {
+        if self.filter.is_empty() && !self.is_updating() {
+            return;
+        }
+        ui.horizontal(|ui| {
+            if self.is_updating() {
+                ui.spinner();
+                ui.label("Applying the selection…");
+            }
+            ui.label("Showing only:");
+            if let Some(c) = self.filter.class {
+                let name = self.model.class_name(c).to_owned();
+                if ui
+                    .button(format!("lock {name} ×"))
+                    .on_hover_text("Show every lock")
+                    .clicked()
+                {
+                    self.set_filter(Filter {
+                        class: None,
+                        ..self.filter
+                    });
+                }
+            }
+            if let Some((a, b)) = self.filter.range_ns
+                && ui
+                    .button(format!("time {} – {} ×", ns(a), ns(b)))
+                    .on_hover_text("Show the whole trace")
+                    .clicked()
+            {
+                self.set_filter(Filter {
+                    range_ns: None,
+                    ..self.filter
+                });
+            }
+        });
+    }
+}

@@ -1,0 +1,162 @@
+//! Each panel's own state (sort order, zoom, caches of what it computed), kept per open trace
+//! in [`TraceView`](super::TraceView). The panels' drawing code is in their own files.
+
+use std::sync::Arc;
+
+use super::job::Job;
+use crate::model::diff::{DiffNode, LockDelta};
+use crate::model::pools::{LEAK_THRESHOLD_NS, PoolRow};
+use crate::model::{FlameOrder, FlameTree, Lane, Model, WaitForGraph};
+
+// ----- locks -----
+
+/// Columns of the lock table.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Column {
+    /// Lock name.
+    Name,
+    /// Acquisitions.
+    Acquisitions,
+    /// Contentions.
+    Contentions,
+    /// Contentions per acquisition.
+    ContentionPct,
+    /// Wait p50.
+    WaitP50,
+    /// Wait p90.
+    WaitP90,
+    /// Wait p99.
+    WaitP99,
+    /// Longest wait.
+    WaitMax,
+    /// Summed wait.
+    #[default]
+    WaitTotal,
+    /// Hold p50.
+    HoldP50,
+    /// Hold p99.
+    HoldP99,
+    /// Longest hold.
+    HoldMax,
+    /// Most simultaneous waiters.
+    MaxWaiters,
+    /// Waits that never ended.
+    StillWaiting,
+}
+
+/// The table's sort order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocksState {
+    /// Sorted by this column.
+    pub sort: Column,
+    /// Largest first.
+    pub descending: bool,
+}
+
+impl Default for LocksState {
+    fn default() -> Self {
+        LocksState {
+            sort: Column::WaitTotal,
+            descending: true,
+        }
+    }
+}
+
+// ----- flame -----
+
+/// The flamegraph's controls and cached tree.
+#[derive(Debug, Default)]
+pub struct FlameState {
+    /// Hold time instead of wait time.
+    pub hold: bool,
+    /// Sibling order.
+    pub order: FlameOrder,
+    /// Highlight frames containing this (case-insensitive).
+    pub search: String,
+    /// The node the view is zoomed to (0: the root).
+    pub zoom: usize,
+    pub(super) tree: Job<FlameTree>,
+    /// The node under the pointer, for the figures line.
+    pub hovered: Option<usize>,
+}
+
+impl FlameState {
+    /// Drops the cached tree (the selection or the mode changed).
+    pub fn invalidate(&mut self) {
+        self.tree = Job::Empty;
+        self.zoom = 0;
+        self.hovered = None;
+    }
+}
+
+// ----- timeline -----
+
+/// The visible time window and the cached lanes.
+#[derive(Debug, Default)]
+pub struct TimelineState {
+    /// Visible window `[from, to]` in ns; `None`: the whole trace.
+    pub window: Option<(f64, f64)>,
+    pub(super) lanes: Job<Vec<Lane>>,
+    pub(super) drag_from: Option<f64>,
+}
+
+impl TimelineState {
+    /// Drops the cached lanes (the selection changed).
+    pub fn invalidate(&mut self) {
+        self.lanes = Job::Empty;
+    }
+}
+
+// ----- waitfor -----
+
+/// The chosen instant and the cached graph.
+#[derive(Debug, Default)]
+pub struct WaitForState {
+    /// The instant; `None`: the busiest one.
+    pub at_ns: Option<u64>,
+    pub(super) busiest: Option<u64>,
+    pub(super) graph: Option<WaitForGraph>,
+}
+
+impl WaitForState {
+    /// Drops what depends on the selection.
+    pub fn invalidate(&mut self) {
+        self.busiest = None;
+        self.graph = None;
+    }
+}
+
+// ----- diff -----
+
+/// The chosen base and the comparison, computed once per base and selection.
+#[derive(Debug, Default)]
+pub struct DiffState {
+    /// Label of the base trace's tab.
+    pub base: Option<String>,
+    pub(super) cache: Option<(String, Vec<LockDelta>, Vec<DiffNode>)>,
+}
+
+impl DiffState {
+    /// Drops the comparison (the selection changed).
+    pub fn invalidate(&mut self) {
+        self.cache = None;
+    }
+}
+
+// ----- pools -----
+
+/// The pool rows of the trace shown, computed once per model.
+#[derive(Debug, Default)]
+pub struct PoolsState {
+    pub(super) rows: Option<(usize, Vec<PoolRow>)>,
+}
+
+impl PoolsState {
+    pub(super) fn rows(&mut self, model: &Arc<Model>) -> &[PoolRow] {
+        let key = Arc::as_ptr(model) as usize;
+        if self.rows.as_ref().is_none_or(|(k, _)| *k != key) {
+            self.rows = Some((key, model.pool_rows(LEAK_THRESHOLD_NS)));
+        }
+        self.rows.as_ref().map_or(&[], |(_, r)| r.as_slice())
+    }
+}
