@@ -1,6 +1,6 @@
 //! lockscope against std and parking_lot, side by side in one run: uncontended Mutex,
-//! RwLock read and write, a nested pair, Semaphore acquire+release, and two threads hammering
-//! one Mutex. "off" is recording switched off at runtime; "on" is the default (figures,
+//! RwLock read and write, a nested pair, Semaphore acquire+release, 2 and 4 threads on one
+//! Mutex with an empty and a ~50 ns critical section, and 2 readers + 1 writer on one RwLock. "off" is recording switched off at runtime; "on" is the default (figures,
 //! holders, held lists and both deadlock detectors; events buffered only while a trace
 //! records). Peers: parking_lot with its `deadlock_detection` feature, and tracing-mutex's
 //! always-tracing Mutex (its `stdsync::Mutex` is plain std in release builds).
@@ -164,15 +164,40 @@ fn semaphore(c: &mut Criterion) {
     g.finish();
 }
 
-/// Two threads, one lock, `iters` acquisitions in total: time per acquisition.
-fn contended<L: Send + Sync + 'static>(lock: Arc<L>, iters: u64, op: fn(&L)) -> Duration {
-    let start = Arc::new(Barrier::new(3));
-    let hs: Vec<_> = (0..2)
+/// A critical section of about 50 ns: a dependent chain of multiply-adds the optimiser
+/// cannot drop (`critical_section/50ns` measures it alone).
+#[inline(never)]
+fn work(v: &mut u64) {
+    let mut x = black_box(*v);
+    for _ in 0..40 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+    }
+    *v = x;
+}
+
+fn critical_section(c: &mut Criterion) {
+    let mut g = c.benchmark_group("critical_section");
+    let mut v = 1u64;
+    g.bench_function("50ns", |b| b.iter(|| work(black_box(&mut v))));
+    g.finish();
+}
+
+/// `threads` threads, one lock, `iters` operations in total: time per operation.
+fn contended<L: Send + Sync + 'static>(
+    lock: Arc<L>,
+    threads: u64,
+    iters: u64,
+    op: fn(&L),
+) -> Duration {
+    let start = Arc::new(Barrier::new(threads as usize + 1));
+    let hs: Vec<_> = (0..threads)
         .map(|_| {
             let (lock, start) = (lock.clone(), start.clone());
             std::thread::spawn(move || {
                 start.wait();
-                for _ in 0..iters / 2 {
+                for _ in 0..iters / threads {
                     op(&lock);
                 }
             })
@@ -184,20 +209,118 @@ fn contended<L: Send + Sync + 'static>(lock: Arc<L>, iters: u64, op: fn(&L)) -> 
     t.elapsed()
 }
 
-fn mutex_contended(c: &mut Criterion) {
-    let mut g = c.benchmark_group("mutex_2_threads_contended");
+/// One contended-Mutex group: `threads` threads, an empty or a ~50 ns critical section.
+fn mutex_contended_group(c: &mut Criterion, group: &str, threads: u64, busy: bool) {
+    let mut g = c.benchmark_group(group);
     g.bench_function("std", |b| {
         let l = Arc::new(std::sync::Mutex::new(0u64));
-        b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock().unwrap() += 1))
+        let op: fn(&std::sync::Mutex<u64>) = if busy {
+            |l| work(&mut l.lock().unwrap())
+        } else {
+            |l| *l.lock().unwrap() += 1
+        };
+        b.iter_custom(|n| contended(l.clone(), threads, n, op))
     });
     g.bench_function("parking_lot", |b| {
         let l = Arc::new(parking_lot::Mutex::new(0u64));
-        b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock() += 1))
+        let op: fn(&parking_lot::Mutex<u64>) = if busy {
+            |l| work(&mut l.lock())
+        } else {
+            |l| *l.lock() += 1
+        };
+        b.iter_custom(|n| contended(l.clone(), threads, n, op))
+    });
+    g.bench_function("parking_lot-deadlock_detection", |b| {
+        let l = Arc::new(parking_lot_dd::Mutex::new(0u64));
+        let op: fn(&parking_lot_dd::Mutex<u64>) = if busy {
+            |l| work(&mut l.lock())
+        } else {
+            |l| *l.lock() += 1
+        };
+        b.iter_custom(|n| contended(l.clone(), threads, n, op))
     });
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| {
             let l = Arc::new(lockscope::Mutex::new(0u64));
-            b.iter_custom(|n| contended(l.clone(), n, |l| *l.lock() += 1))
+            let op: fn(&lockscope::Mutex<u64>) = if busy {
+                |l| work(&mut l.lock())
+            } else {
+                |l| *l.lock() += 1
+            };
+            b.iter_custom(|n| contended(l.clone(), threads, n, op))
+        });
+    });
+    g.finish();
+}
+
+fn mutex_contended(c: &mut Criterion) {
+    mutex_contended_group(c, "mutex_2_threads_contended", 2, false);
+    mutex_contended_group(c, "mutex_4_threads_contended", 4, false);
+    mutex_contended_group(c, "mutex_2_threads_50ns", 2, true);
+    mutex_contended_group(c, "mutex_4_threads_50ns", 4, true);
+}
+
+/// Two readers and one writer on one RwLock, each section ~50 ns: time per operation.
+fn readers_and_writer<L: Send + Sync + 'static>(
+    lock: Arc<L>,
+    iters: u64,
+    read: fn(&L),
+    write: fn(&L),
+) -> Duration {
+    let start = Arc::new(Barrier::new(4));
+    let hs: Vec<_> = (0..3)
+        .map(|i| {
+            let (lock, start) = (lock.clone(), start.clone());
+            let op = if i == 2 { write } else { read };
+            std::thread::spawn(move || {
+                start.wait();
+                for _ in 0..iters / 3 {
+                    op(&lock);
+                }
+            })
+        })
+        .collect();
+    start.wait();
+    let t = Instant::now();
+    hs.into_iter().for_each(|h| h.join().unwrap());
+    t.elapsed()
+}
+
+fn rwlock_mixed(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rwlock_2_readers_1_writer");
+    g.bench_function("std", |b| {
+        let l = Arc::new(std::sync::RwLock::new(1u64));
+        b.iter_custom(|n| {
+            readers_and_writer(
+                l.clone(),
+                n,
+                |l| work(&mut black_box(*l.read().unwrap())),
+                |l| work(&mut l.write().unwrap()),
+            )
+        })
+    });
+    g.bench_function("parking_lot", |b| {
+        let l = Arc::new(parking_lot::RwLock::new(1u64));
+        b.iter_custom(|n| {
+            readers_and_writer(
+                l.clone(),
+                n,
+                |l| work(&mut black_box(*l.read())),
+                |l| work(&mut l.write()),
+            )
+        })
+    });
+    variants(&mut g, |g, name| {
+        g.bench_function(name, |b| {
+            let l = Arc::new(lockscope::RwLock::new(1u64));
+            b.iter_custom(|n| {
+                readers_and_writer(
+                    l.clone(),
+                    n,
+                    |l| work(&mut black_box(*l.read())),
+                    |l| work(&mut l.write()),
+                )
+            })
         });
     });
     g.finish();
@@ -212,6 +335,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = mutex_uncontended, rwlock, nested_pair, semaphore, mutex_contended
+    targets = mutex_uncontended, rwlock, nested_pair, semaphore, critical_section, mutex_contended,
+        rwlock_mixed
 }
 criterion_main!(benches);
