@@ -59,18 +59,17 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
             stats_due = Instant::now() + STATS_EVERY;
         }
         if stopping {
+            // The trace ends when the recording was stopped: resolving the last stacks below
+            // (up to a second, the first time debug info loads) is lockscope's own teardown,
+            // not part of the program's run.
+            let stopped_ns = clock::now_ns();
             w.cycle();
             w.flush(); // what is recorded is on disk before waiting for late symbols
             let late = w.symbols.finish(Duration::from_secs(1));
             w.cycle();
             w.write_records(&late, Kind::Meta);
             w.write_stats();
-            w.write_records(
-                &[Record::End {
-                    ts_ns: clock::now_ns(),
-                }],
-                Kind::End,
-            );
+            w.write_records(&[Record::End { ts_ns: stopped_ns }], Kind::End);
         }
         w.flush();
         if stopping && let Some(live) = &w.live {
