@@ -59,8 +59,12 @@ pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
 fn check(me: Option<(u64, u64)>, by: &str) {
     let snaps = actor::snapshots();
     for found in graph::analyse(&snaps) {
-        if !found.deadlock && (by == "wait" || !waited_long(&snaps, &found.cycle)) {
-            continue; // starvation needs time to show; the watchdog reports it
+        // Starvation needs time to show, and so does a cycle through a timed wait: one that
+        // breaks within a second is a back-off loop (`try_lock_for` and retry), not a hang.
+        // The watchdog reports either once every wait in it has lasted a second.
+        let needs_time = !found.deadlock || found.timed;
+        if needs_time && (by == "wait" || !waited_long(&snaps, &found.cycle)) {
+            continue;
         }
         if let Some((me, lock)) = me
             && !found.cycle.iter().any(|&i| {
@@ -98,7 +102,8 @@ fn still_waiting(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
     })
 }
 
-/// Starvation is reported once every wait in the cycle has lasted this long.
+/// Starvation, and a cycle through a timed wait, is reported once every wait in the cycle
+/// has lasted this long.
 const STARVATION_NS: u64 = 1_000_000_000;
 
 fn waited_long(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
