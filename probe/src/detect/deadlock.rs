@@ -59,10 +59,16 @@ pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
 fn check(me: Option<(u64, u64)>, by: &str) {
     let snaps = actor::snapshots();
     for found in graph::analyse(&snaps) {
-        // Starvation needs time to show, and so does a cycle through a timed wait: one that
-        // breaks within a second is a back-off loop (`try_lock_for` and retry), not a hang.
-        // The watchdog reports either once every wait in it has lasted a second.
-        let needs_time = !found.deadlock || found.timed;
+        // Starvation needs time to show, and so does a cycle in which every wait is timed:
+        // each participant gives up by itself, as a back-off loop (`try_lock_for`, then
+        // retry) does many times a second. The watchdog reports either once every wait in it
+        // has lasted a second. (A cycle with an untimed wait is reported at once, with
+        // `resolves_by_timeout` when one of its waits will give up.)
+        let all_timed = found
+            .cycle
+            .iter()
+            .all(|&i| snaps[i].waiting.as_ref().is_some_and(|w| w.timed));
+        let needs_time = !found.deadlock || all_timed;
         if needs_time && (by == "wait" || !waited_long(&snaps, &found.cycle)) {
             continue;
         }
