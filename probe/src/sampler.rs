@@ -82,6 +82,9 @@ const STATUS_EVERY_NS: u64 = 1_000_000_000;
 #[derive(Debug)]
 struct ThreadState {
     actor: u64,
+    /// The actor is one of lockscope's threads (not one defined here for the sampler): once it
+    /// is no longer live it has written its own final figures as it exited.
+    own: bool,
     exec_ns: u64,
     pcount: u64,
     status_ns: u64,
@@ -113,13 +116,20 @@ impl Tracker {
             seen.insert(tid);
             let st = self.threads.entry(tid).or_insert_with(|| ThreadState {
                 actor: 0,
+                own: false,
                 exec_ns: u64::MAX,
                 pcount: u64::MAX,
                 status_ns: 0,
                 sched: Sched::default(),
             });
             match known.get(&tid) {
-                Some(&id) => st.actor = id,
+                Some(&id) => {
+                    st.actor = id;
+                    st.own = true;
+                }
+                // Exiting: it wrote its final figures itself, and this round's (read while it
+                // tears down, the switch counts possibly a second old) would come after them.
+                None if st.own => continue,
                 None if st.actor == 0 => {
                     let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
                         .map(|n| n.trim_end().to_owned())
