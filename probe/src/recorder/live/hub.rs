@@ -46,7 +46,7 @@ pub(crate) enum Kind {
     End,
 }
 
-/// A viewer of the live stream, as [`Recording::live_viewers`](super::Recording::live_viewers)
+/// A viewer of the live stream, as [`Recording::live_viewers`](crate::Recording::live_viewers)
 /// reports it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]

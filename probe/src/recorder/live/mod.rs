@@ -1,6 +1,6 @@
 //! The live stream: the trace, in the very encoding of a trace file (the 24-byte header, then
 //! CRC-checked chunks), served over TCP to viewers (`LOCKSCOPE_LIVE=127.0.0.1:PORT`,
-//! [`Recorder::live`](super::Recorder::live)).
+//! [`Recorder::live`](crate::Recorder::live)).
 //!
 //! The recorder thread hands every chunk it writes to the `lockscope-live` thread: a push onto
 //! a list and an unpark, never a wait for a viewer. The live thread keeps every definition seen
