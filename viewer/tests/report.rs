@@ -368,6 +368,33 @@ fn fail_on_exits_nonzero_only_for_the_named_alert_kinds() {
     );
 }
 
+#[test]
+fn fail_on_with_a_name_that_is_no_alert_kind_is_a_usage_error_naming_the_kinds() {
+    let mut t = support::TraceBuilder::new();
+    t.push(lockscope_format::Record::Alert {
+        ts_ns: 5,
+        kind: "deadlock".into(),
+        text: "stuck".into(),
+        json: r#"{"locks":["a"],"actors":["t1"]}"#.into(),
+    });
+    let path = support::write("fail-on-typo.lstrace", &t.bytes());
+    let p = path.to_str().unwrap();
+    // A typo must not pass the gate silently, even next to a valid kind.
+    let out = support::lockscope(&["report", p, "--fail-on", "deadlok"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(err.contains("deadlok"), "{err}");
+    assert!(err.contains("lock_order_inversion"), "{err}");
+    let out = support::lockscope(&["report", p, "--fail-on", "stampede,no_such_kind"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    assert_eq!(
+        support::lockscope(&["report", p, "--fail-on", "pool_leak,deadlock"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
 /// A trace with one `(name, wait_ns)` lock per entry: two contended waits of that length each.
 fn waits_trace(name: &str, locks: &[(&str, u64)]) -> std::path::PathBuf {
     let mut t = support::TraceBuilder::new();

@@ -42,8 +42,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
         /// Exit with status 1 when the trace has alerts of these kinds (comma-separated:
-        /// deadlock, lock_order_inversion, starvation, ... or `any`), for CI.
-        #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+        /// deadlock, lock_order_inversion, starvation, ... or `any`), for CI. A name that is
+        /// no alert kind is a usage error (status 2), so a typo cannot switch the gate off.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            value_name = "KINDS",
+            value_parser = clap::builder::PossibleValuesParser::new(FAIL_ON_KINDS)
+        )]
         fail_on: Vec<String>,
         /// Count pool permits held at least this many milliseconds as leaks (the pools'
         /// `leaks`; the probe's own `pool_leak` alerts follow LOCKSCOPE_POOL_LEAK_MS).
@@ -123,6 +129,17 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// What `report --fail-on` accepts: every alert kind the probe raises, and `any`.
+pub const FAIL_ON_KINDS: [&str; 7] = [
+    "any",
+    "deadlock",
+    "starvation",
+    "lock_order_inversion",
+    "stampede",
+    "pool_saturation",
+    "pool_leak",
+];
 
 /// Runs one command. Warnings about a damaged trace go to standard error.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
