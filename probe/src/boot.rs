@@ -7,7 +7,7 @@
 //! at start-up, and nothing below this layer starts a thread: the recorder, sampler and watchdog
 //! start when a recording or a detector first needs them.
 
-use crate::diag::warn;
+use crate::diag::{env_flag, env_var as env, warn};
 use crate::recorder::Recorder;
 use crate::settings::{self, Policy};
 use std::sync::atomic::AtomicU8;
@@ -143,7 +143,7 @@ fn start_from_env() {
         }
     }
     if let Some(addr) = &live {
-        let any = std::env::var_os("LOCKSCOPE_LIVE_ANY").is_some_and(|v| v == "1");
+        let any = env_flag("LOCKSCOPE_LIVE_ANY");
         let had_file = recorder.is_some();
         let mut r = recorder.take().unwrap_or_else(Recorder::unstarted);
         match r.try_serve(addr.as_str(), any) {
@@ -175,20 +175,6 @@ pub(crate) fn parse_policy(v: &str) -> Result<Policy, String> {
         other => Err(format!(
             "LOCKSCOPE_ON_DEADLOCK={other:?} is not one of log, panic, exit; deadlocks will be logged (set it to log, panic or exit)"
         )),
-    }
-}
-
-fn env(name: &str) -> Option<String> {
-    match std::env::var(name) {
-        Ok(v) if v.is_empty() => None,
-        Ok(v) => Some(v),
-        Err(std::env::VarError::NotPresent) => None,
-        Err(std::env::VarError::NotUnicode(_)) => {
-            warn(&format!(
-                "{name} is not valid UTF-8 and is ignored; set it to a plain value."
-            ));
-            None
-        }
     }
 }
 

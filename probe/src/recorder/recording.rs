@@ -89,7 +89,7 @@ impl Recorder {
     /// refused unless `LOCKSCOPE_LIVE_ANY=1` is set (or [`Recorder::live_remote`] is used):
     /// the stream shows lock names, threads and stacks to anyone who connects.
     pub fn live(self, addr: impl ToSocketAddrs) -> Result<Recorder, RecordError> {
-        let any = std::env::var_os("LOCKSCOPE_LIVE_ANY").is_some_and(|v| v == "1");
+        let any = crate::diag::env_flag("LOCKSCOPE_LIVE_ANY");
         self.serve(addr, any)
     }
 
