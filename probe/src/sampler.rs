@@ -161,7 +161,13 @@ impl Tracker {
                 cpu_ns: st.sched.cpu_ns,
             });
         }
-        self.threads.retain(|tid, _| seen.contains(tid));
+        self.threads.retain(|tid, _| {
+            let alive = seen.contains(tid);
+            if !alive {
+                actor::forget_foreign(*tid);
+            }
+            alive
+        });
         Ok(out)
     }
 

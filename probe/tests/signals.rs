@@ -337,6 +337,10 @@ fn a_thread_that_exits_during_a_recording_leaves_its_final_switch_counts() {
                     ready_tx.send(()).unwrap();
                     go_rx.recv().unwrap(); // usually blocks: a voluntary switch
                 }
+                // The receives need not block when the other thread is quick; a sleep always
+                // gives up the CPU, so the count is not zero. (Not synchronisation: the very
+                // thing this test measures.)
+                thread::sleep(Duration::from_micros(100));
                 // What the kernel counts for this thread now; its exit record comes later.
                 let status = std::fs::read_to_string("/proc/thread-self/status").unwrap();
                 let v = status
@@ -390,4 +394,58 @@ fn a_thread_that_exits_during_a_recording_leaves_its_final_switch_counts() {
         "voluntary switches {last:?}, thread saw {seen}"
     );
     assert!(last.1 > 0);
+}
+
+#[test]
+fn a_thread_sampled_before_its_first_lock_stays_one_actor() {
+    const NAME: &str = "a_thread_sampled_before_its_first_lock_stays_one_actor";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = Recorder::to_file(&path).unwrap().start();
+        // A sampler round while this thread has taken no lock yet, as the main thread of a
+        // program usually has not when its recording starts: the round defines it.
+        let mut tracker = lockscope::SamplerTracker::default();
+        assert!(lockscope::sampler_bench_round(&mut tracker) > 0);
+        // Now it takes a lock and becomes one of lockscope's actors.
+        let m = Mutex::named("after-sampling", 0);
+        *m.lock() += 1;
+        drop(rec);
+        let me = std::fs::read_link("/proc/thread-self").unwrap();
+        println!("sampled-tid={}", me.file_name().unwrap().to_str().unwrap());
+        return;
+    }
+    let out = run_child(NAME, &[]);
+    assert_child_ok(&out);
+    let tid: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.split("sampled-tid=").nth(1))
+        .expect("the child printed its thread id")
+        .trim()
+        .parse()
+        .unwrap();
+    let t = format::read_file(&path).unwrap();
+    let ids: std::collections::BTreeSet<u64> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Actor { actor, os_id, .. } if *os_id == tid => Some(*actor),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one actor for thread {tid}, not {ids:?}");
+    // And that actor holds the lock taken after the sampling.
+    let class = class_named(&t, "after-sampling");
+    let locks: Vec<u64> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::Lock { lock, class: c, .. } if *c == class => Some(*lock),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        t.records.iter().any(|r| matches!(r,
+            Record::Hold { actor, lock, .. } if ids.contains(actor) && locks.contains(lock))),
+        "the lock's hold is the same actor's"
+    );
 }

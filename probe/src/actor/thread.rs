@@ -11,6 +11,7 @@ use crate::raw;
 use crate::sink::{self, ThreadSink};
 use parking_lot::{Mutex, RwLock};
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -144,11 +145,16 @@ pub(crate) fn current() -> &'static ActorShared {
 
 #[cold]
 fn register() -> &'static ActorShared {
-    let id = NEXT_ID.fetch_add(1, Relaxed);
+    let tid = raw::current_tid();
+    // A thread the sampler already defined (it ran before this thread took a lock, as the
+    // main thread usually does) keeps that id: one actor per OS thread in every report.
+    let foreign = (tid != 0)
+        .then(|| FOREIGN.lock().as_mut().and_then(|m| m.remove(&tid)))
+        .flatten();
+    let id = foreign.unwrap_or_else(|| NEXT_ID.fetch_add(1, Relaxed));
     let name = std::thread::current()
         .name()
         .map_or_else(|| format!("thread-{id}"), str::to_owned);
-    let tid = raw::current_tid();
     if REGISTRY.read().free.is_empty() {
         reclaim_gone();
     }
@@ -459,12 +465,26 @@ pub(crate) fn live_tids() -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// Threads the sampler defined without their having taken a lock, by OS thread id.
+static FOREIGN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+
 /// Gives a thread that never took a lock an actor id and defines it in the trace, so the
-/// sampler can write its figures.
+/// sampler can write its figures. Should the thread take a lock later, it keeps this id.
 pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
     let id = NEXT_ID.fetch_add(1, Relaxed);
+    FOREIGN
+        .lock()
+        .get_or_insert_with(HashMap::new)
+        .insert(tid, id);
     define_thread(id, tid, name);
     id
+}
+
+/// The sampler saw OS thread `tid` gone: a new thread with the same tid is a new actor.
+pub(crate) fn forget_foreign(tid: u64) {
+    if let Some(m) = FOREIGN.lock().as_mut() {
+        m.remove(&tid);
+    }
 }
 
 fn define_thread(id: u64, tid: u64, name: &str) {
