@@ -2,8 +2,7 @@
 //! (an inbox of chunks, the viewers' figures, the close handshake), the bound socket, and how
 //! a chunk is taken apart.
 
-use crate::format::CHUNK_HEADER_LEN;
-use crate::format::varint::Cursor;
+use crate::format;
 use crate::recorder::error::RecordError;
 use parking_lot::{Condvar, Mutex};
 use std::io;
@@ -182,21 +181,10 @@ impl Hub {
 
 /// The payload of a framed chunk.
 pub(crate) fn payload(chunk: &[u8]) -> &[u8] {
-    chunk.get(CHUNK_HEADER_LEN..).unwrap_or(&[])
+    format::chunk_payload(chunk).unwrap_or(&[])
 }
 
-/// The records of a payload: (tag, the whole encoded record, its body).
-pub(crate) fn records(payload: &[u8]) -> impl Iterator<Item = (u8, &[u8], &[u8])> {
-    let mut c = Cursor::new(payload);
-    std::iter::from_fn(move || {
-        let start = c.position();
-        let t = c.u8()?;
-        let len = c.count()?;
-        let body = c.bytes(len)?;
-        Some((t, &payload[start..c.position()], body))
-    })
-}
-
+/// How many whole records a payload holds.
 pub(crate) fn count_records(payload: &[u8]) -> u64 {
-    records(payload).count() as u64
+    format::record_spans(payload).count() as u64
 }

@@ -77,7 +77,7 @@ mod tests {
         Record::End { ts_ns: 9 }.encode(&mut p);
         assert_eq!(count_records(&p), 2);
         assert_eq!(count_records(&p[..p.len() - 1]), 1);
-        let tags: Vec<u8> = records(&p).map(|(t, _, _)| t).collect();
+        let tags: Vec<u8> = crate::format::record_spans(&p).map(|(t, _)| t).collect();
         assert_eq!(tags, [tag::DROPPED, tag::END]);
     }
 

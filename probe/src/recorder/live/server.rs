@@ -146,16 +146,15 @@ impl<'a> Server<'a> {
     /// payload held a `Dropped` record.
     fn keep_figures(&mut self, payload: &[u8]) -> bool {
         let mut has_dropped = false;
-        for (t, raw, body) in records(payload) {
+        for (t, raw) in format::record_spans(payload) {
             match t {
                 tag::CLASS_STATS => {
-                    if let Ok(Some(Record::ClassStats { class, .. })) = Record::decode_body(t, body)
-                    {
+                    if let Ok(Some(Record::ClassStats { class, .. })) = Record::decode(raw) {
                         self.figures.insert(class, raw.to_vec());
                     }
                 }
                 tag::DROPPED => {
-                    if let Ok(Some(Record::Dropped { events })) = Record::decode_body(t, body) {
+                    if let Ok(Some(Record::Dropped { events })) = Record::decode(raw) {
                         self.host_dropped = events;
                         has_dropped = true;
                     }
