@@ -181,11 +181,12 @@ impl LockMeta {
         }
         // The definition enters the log before anyone can see `announced`, so no event of
         // this lock reaches the recorder ahead of it.
+        let class = u64::from(self.class().id);
         sink::define_with(|d| {
             if self.announced.load(Relaxed) != session {
                 d.define_instance(&Record::Lock {
                     lock: id,
-                    class: u64::from(self.class().id),
+                    class,
                     capacity: self.capacity,
                 });
                 self.announced.store(session, Relaxed);
