@@ -212,41 +212,36 @@ fn contended<L: Send + Sync + 'static>(
 /// One contended-Mutex group: `threads` threads, an empty or a ~50 ns critical section.
 fn mutex_contended_group(c: &mut Criterion, group: &str, threads: u64, busy: bool) {
     let mut g = c.benchmark_group(group);
+    // The operation on lock `l` of type `$t`, whose guard `$guard` derefs to the counter.
+    macro_rules! op {
+        ($t:ty, $l:ident => $guard:expr) => {{
+            let op: fn(&$t) = if busy {
+                |$l| work(&mut $guard)
+            } else {
+                |$l| *$guard += 1
+            };
+            op
+        }};
+    }
     g.bench_function("std", |b| {
         let l = Arc::new(std::sync::Mutex::new(0u64));
-        let op: fn(&std::sync::Mutex<u64>) = if busy {
-            |l| work(&mut l.lock().unwrap())
-        } else {
-            |l| *l.lock().unwrap() += 1
-        };
+        let op = op!(std::sync::Mutex<u64>, l => l.lock().unwrap());
         b.iter_custom(|n| contended(l.clone(), threads, n, op))
     });
     g.bench_function("parking_lot", |b| {
         let l = Arc::new(parking_lot::Mutex::new(0u64));
-        let op: fn(&parking_lot::Mutex<u64>) = if busy {
-            |l| work(&mut l.lock())
-        } else {
-            |l| *l.lock() += 1
-        };
+        let op = op!(parking_lot::Mutex<u64>, l => l.lock());
         b.iter_custom(|n| contended(l.clone(), threads, n, op))
     });
     g.bench_function("parking_lot-deadlock_detection", |b| {
         let l = Arc::new(parking_lot_dd::Mutex::new(0u64));
-        let op: fn(&parking_lot_dd::Mutex<u64>) = if busy {
-            |l| work(&mut l.lock())
-        } else {
-            |l| *l.lock() += 1
-        };
+        let op = op!(parking_lot_dd::Mutex<u64>, l => l.lock());
         b.iter_custom(|n| contended(l.clone(), threads, n, op))
     });
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| {
             let l = Arc::new(lockscope::Mutex::new(0u64));
-            let op: fn(&lockscope::Mutex<u64>) = if busy {
-                |l| work(&mut l.lock())
-            } else {
-                |l| *l.lock() += 1
-            };
+            let op = op!(lockscope::Mutex<u64>, l => l.lock());
             b.iter_custom(|n| contended(l.clone(), threads, n, op))
         });
     });
