@@ -65,16 +65,26 @@ fn span(t: &Trace, id: u64) -> (String, String, u64) {
         .unwrap_or_else(|| panic!("span {id} is not defined"))
 }
 
-/// The span of every wait on the only instance of the class named `class`.
+/// The span of every wait on the only instance of the class named `class`, in the order the
+/// waits began (records of different threads reach the file in the order their buffers were
+/// flushed, not in time order).
 fn wait_spans(t: &Trace, class: &str) -> Vec<u64> {
     let lock = locks_of(t, class_named(t, class))[0];
-    t.records
+    let mut waits: Vec<(u64, u64)> = t
+        .records
         .iter()
         .filter_map(|r| match r {
-            Record::WaitBegin { lock: l, span, .. } if *l == lock => Some(*span),
+            Record::WaitBegin {
+                lock: l,
+                span,
+                ts_ns,
+                ..
+            } if *l == lock => Some((*ts_ns, *span)),
             _ => None,
         })
-        .collect()
+        .collect();
+    waits.sort_unstable();
+    waits.into_iter().map(|(_, span)| span).collect()
 }
 
 #[test]
