@@ -65,8 +65,10 @@ pub use detect::{
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
 pub use lock::{
-    Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard, Semaphore,
-    SemaphorePermit, WaitTimeoutResult,
+    ArcMutexGuard, Condvar, FairMutex, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
+    MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, Once, OnceState,
+    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
+    RwLockWriteGuard, Semaphore, SemaphorePermit, WaitTimeoutResult,
 };
 pub use recorder::{LiveViewer, RecordError, Recorder, Recording, flush};
 #[doc(hidden)]

@@ -28,6 +28,8 @@ pub(crate) struct Held {
     pub(crate) timed: bool,
     /// An async hold: its guard may have been moved to another task or thread since.
     pub(crate) movable: bool,
+    /// An upgradable read (mode `Shared`).
+    pub(crate) upgradable: bool,
 }
 
 /// A consistent read of one actor.
@@ -52,6 +54,10 @@ pub(crate) const TIMED: u64 = 1 << 7;
 /// adds no lock-order edges, like lockdep's trylock.
 pub(crate) const NO_ORDER: u64 = 1 << 6;
 
+/// Marks a shared hold or wait as an upgradable read (mode code 1 becomes 5): it blocks
+/// writers and other upgradable readers, not readers.
+pub(crate) const UPGRADABLE: u64 = 1 << 2;
+
 /// Encodes class, mode and permit count in one word.
 #[inline]
 pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {
@@ -68,7 +74,7 @@ pub(crate) fn decode_class_mode(w: u64) -> (u32, Mode) {
     let n = ((w >> 8) & 0xff_ffff) as u32;
     let mode = match w & 0x3f {
         0 => Mode::Exclusive,
-        1 => Mode::Shared,
+        1 | 5 => Mode::Shared,
         2 => Mode::Condvar,
         _ => Mode::Permits(n),
     };
@@ -93,6 +99,7 @@ pub(super) fn to_held(w: [u64; 4]) -> Held {
         site: raw::location_from_addr(w[2] as usize),
         since_ns: w[3],
         timed: w[1] & TIMED != 0,
+        upgradable: (w[1] & 0x3f) == (1 | UPGRADABLE),
         movable: false,
     }
 }

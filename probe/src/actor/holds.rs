@@ -158,6 +158,7 @@ impl HoldTable {
                     since_ns: since,
                     timed: false,
                     movable: true,
+                    upgradable: false,
                 },
             );
         }

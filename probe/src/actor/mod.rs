@@ -21,7 +21,7 @@ mod thread;
 #[cfg(feature = "tokio")]
 pub(crate) mod waits;
 
-pub(crate) use held::{Held, NO_ORDER, Snapshot, TIMED, WAITING, class_mode};
+pub(crate) use held::{Held, NO_ORDER, Snapshot, TIMED, UPGRADABLE, WAITING, class_mode};
 pub(crate) use query::{holders_of, is_waiting, name_of, snapshots, wait_of};
 pub(crate) use thread::{
     ActorShared, all, current, define_foreign, forget_foreign, live_tids, on_thread_exit,

@@ -135,6 +135,7 @@ pub(crate) fn extend_snapshots(snaps: &mut Vec<Snapshot>) {
                 since_ns: 0,
                 timed: false,
                 movable: true,
+                upgradable: false,
             });
         }
     }

@@ -43,14 +43,15 @@ fn kind_of(cache: &mut HashMap<u32, Option<LockKind>>, class: u32) -> Option<Loc
 /// Every deadlock cycle, and every starvation cycle through a semaphore, among `snaps`.
 pub(crate) fn analyse(snaps: &[Snapshot]) -> Vec<Found> {
     let mut kinds = HashMap::new();
-    let mut holders: HashMap<u64, Vec<(usize, Mode, bool)>> = HashMap::new();
+    // Per lock: (actor index, mode, movable, upgradable read).
+    let mut holders: HashMap<u64, Vec<(usize, Mode, bool, bool)>> = HashMap::new();
     let mut queued_writers: HashMap<u64, Vec<usize>> = HashMap::new();
     for (i, s) in snaps.iter().enumerate() {
         for h in &s.held {
             holders
                 .entry(h.lock)
                 .or_default()
-                .push((i, h.mode, h.movable));
+                .push((i, h.mode, h.movable, h.upgradable));
         }
         if let Some(w) = &s.waiting
             && w.mode == Mode::Exclusive
@@ -66,22 +67,24 @@ pub(crate) fn analyse(snaps: &[Snapshot]) -> Vec<Found> {
             let w = s.waiting.as_ref()?;
             // An async hold listed as the waiter's own may be another branch of the same task
             // (`join!`) or a guard sent elsewhere since: it proves nothing, so it is no edge.
-            let hs: Vec<(usize, Mode)> = holders
+            let hs: Vec<(usize, Mode, bool)> = holders
                 .get(&w.lock)
                 .unwrap_or(&none)
                 .iter()
-                .filter(|&&(a, _, movable)| !(movable && a == i))
-                .map(|&(a, m, _)| (a, m))
+                .filter(|&&(a, _, movable, _)| !(movable && a == i))
+                .map(|&(a, m, _, up)| (a, m, up))
                 .collect();
-            let all_holders = || hs.iter().map(|&(a, _)| a).collect::<Vec<_>>();
+            let all_holders = || hs.iter().map(|&(a, _, _)| a).collect::<Vec<_>>();
             let (blockers, rule) = match (kind_of(&mut kinds, w.class)?, w.mode) {
                 (_, Mode::Condvar) => return None,
                 (LockKind::Semaphore, _) => (all_holders(), Rule::All),
                 (LockKind::RwLock, Mode::Shared) => {
+                    // A reader waits for writers; an upgradable reader for other upgradable
+                    // readers too. Neither waits for plain readers.
                     let writers: Vec<usize> = hs
                         .iter()
-                        .filter(|(_, m)| *m == Mode::Exclusive)
-                        .map(|&(a, _)| a)
+                        .filter(|&&(_, m, up)| m == Mode::Exclusive || (w.upgradable && up))
+                        .map(|&(a, _, _)| a)
                         .collect();
                     if writers.is_empty() {
                         let q = queued_writers.get(&w.lock).map_or(&[][..], Vec::as_slice);

@@ -1,4 +1,5 @@
-//! `Condvar`: parking_lot's condition variable, recording each wait.
+//! `Condvar`: parking_lot's raw condition variable over the mutex's raw layer, recording each
+//! wait.
 
 use super::mutex::MutexGuard;
 use crate::LockStats;
@@ -43,7 +44,7 @@ impl WaitTimeoutResult {
 /// ```
 pub struct Condvar {
     meta: LockMeta,
-    inner: parking_lot::Condvar,
+    raw: parking_lot::RawCondvar,
 }
 
 impl Condvar {
@@ -52,7 +53,7 @@ impl Condvar {
     pub const fn new() -> Self {
         Condvar {
             meta: LockMeta::new(LockKind::Condvar, Location::caller(), 1),
-            inner: parking_lot::Condvar::new(),
+            raw: <parking_lot::RawCondvar as lock_api::RawCondvar>::INIT,
         }
     }
 
@@ -61,7 +62,7 @@ impl Condvar {
     pub fn named(name: impl AsRef<str>) -> Self {
         Condvar {
             meta: LockMeta::named(LockKind::Condvar, Location::caller(), 1, name.as_ref()),
-            inner: parking_lot::Condvar::new(),
+            raw: <parking_lot::RawCondvar as lock_api::RawCondvar>::INIT,
         }
     }
 
@@ -69,10 +70,7 @@ impl Condvar {
     #[track_caller]
     pub fn wait<T: ?Sized>(&self, guard: &mut MutexGuard<'_, T>) {
         let site = Location::caller();
-        self.recorded(guard, site, |inner| {
-            self.inner.wait(inner);
-            true
-        });
+        self.recorded(guard, site, None);
     }
 
     /// Like [`Condvar::wait`] but gives up after `timeout`.
@@ -85,13 +83,7 @@ impl Condvar {
         let site = Location::caller();
         match super::spin::deadline(timeout) {
             Some(d) => self.wait_until_at(guard, d, site),
-            None => {
-                self.recorded(guard, site, |inner| {
-                    self.inner.wait(inner);
-                    true
-                });
-                WaitTimeoutResult(false)
-            }
+            None => WaitTimeoutResult(self.recorded(guard, site, None)),
         }
     }
 
@@ -111,12 +103,7 @@ impl Condvar {
         deadline: Instant,
         site: &'static Location<'static>,
     ) -> WaitTimeoutResult {
-        let mut timed_out = false;
-        self.recorded(guard, site, |inner| {
-            timed_out = self.inner.wait_until(inner, deadline).timed_out();
-            !timed_out
-        });
-        WaitTimeoutResult(timed_out)
+        WaitTimeoutResult(self.recorded(guard, site, Some(deadline)))
     }
 
     /// Waits while `condition` holds.
@@ -128,21 +115,18 @@ impl Condvar {
     ) {
         let site = Location::caller();
         while condition(&mut *guard) {
-            self.recorded(guard, site, |inner| {
-                self.inner.wait(inner);
-                true
-            });
+            self.recorded(guard, site, None);
         }
     }
 
     /// Wakes one waiter; returns whether one was woken.
     pub fn notify_one(&self) -> bool {
-        self.inner.notify_one()
+        lock_api::RawCondvar::notify_one(&self.raw)
     }
 
     /// Wakes every waiter; returns how many were woken.
     pub fn notify_all(&self) -> usize {
-        self.inner.notify_all()
+        lock_api::RawCondvar::notify_all(&self.raw)
     }
 
     /// This condvar's figures: `acquisitions` counts waits.
@@ -150,32 +134,37 @@ impl Condvar {
         self.meta.stats()
     }
 
-    /// Runs one wait with the mutex's hold closed before and re-opened after, and the wait
-    /// itself recorded against the condvar.
+    /// Runs one wait (until `deadline`, if given) with the mutex's hold closed before and
+    /// re-opened after, and the wait itself recorded against the condvar. Returns whether it
+    /// timed out.
     fn recorded<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
         site: &'static Location<'static>,
-        wait: impl FnOnce(&mut parking_lot::MutexGuard<'_, T>) -> bool,
-    ) {
+        deadline: Option<Instant>,
+    ) -> bool {
+        let core = &guard.mutex.core;
         if guard.tok.lock == 0 {
-            wait(&mut guard.inner); // taken while recording was off: nothing to keep up to date
-            return;
+            // Taken while recording was off: nothing to keep up to date.
+            // SAFETY: the guard holds the mutex, and `&mut` keeps its value untouched meanwhile.
+            return unsafe { core.wait_on(&self.raw, deadline) };
         }
         // The guard gives up its hold before the wait whether or not recording is on now, so
         // the held list never claims the mutex while another thread has it.
         let mutex_site = guard.tok.site;
         let tok = std::mem::replace(&mut guard.tok, Token::untracked(mutex_site));
-        guard.meta.released(&tok, Mode::Exclusive);
-        if crate::settings::enabled() {
-            self.meta.count_wait();
-            let w = self.meta.begin_wait(Mode::Condvar, site, false);
-            let notified = wait(&mut guard.inner);
-            self.meta.end_wait(&w, notified);
-            guard.tok = guard.meta.acquired(Mode::Exclusive, mutex_site, true);
-        } else {
-            wait(&mut guard.inner);
+        core.meta.released(&tok, Mode::Exclusive);
+        if !crate::settings::enabled() {
+            // SAFETY: as above; the hold's bookkeeping is closed.
+            return unsafe { core.wait_on(&self.raw, deadline) };
         }
+        self.meta.count_wait();
+        let w = self.meta.begin_wait(Mode::Condvar, site, false);
+        // SAFETY: as above.
+        let timed_out = unsafe { core.wait_on(&self.raw, deadline) };
+        self.meta.end_wait(&w, !timed_out);
+        guard.tok = core.meta.acquired(Mode::Exclusive, mutex_site, true);
+        timed_out
     }
 }
 

@@ -33,6 +33,23 @@ macro_rules! guard_impls {
 }
 pub(crate) use guard_impls;
 
+/// `Debug` and `Display` for a guard that implements `Deref` itself.
+macro_rules! fmt_impls {
+    ($guard:ident) => {
+        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Debug::fmt(&**self, f)
+            }
+        }
+        impl<T: ?Sized + std::fmt::Display> std::fmt::Display for $guard<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                std::fmt::Display::fmt(&**self, f)
+            }
+        }
+    };
+}
+pub(crate) use fmt_impls;
+
 /// `Deref` (and with `mut`, `DerefMut`), `Debug` and `Display` for an owned guard that reaches
 /// its `T` through `self.inner`.
 #[cfg(feature = "tokio")]

@@ -1,16 +1,23 @@
-//! `Mutex`: parking_lot's mutex plus lockscope's recording.
+//! `Mutex` and `MutexGuard`: the value in an `UnsafeCell` over the raw layer
+//! ([`super::exclusive::Exclusive`]), with parking_lot 0.12's whole mutex API.
 
+use super::exclusive::{Exclusive, RawGuard};
+use super::mapped::MappedMutexGuard;
 use crate::LockStats;
-use crate::format::{LockKind, Mode};
-use crate::lock_core::{LockMeta, Token};
+use crate::lock_core::Token;
+use std::cell::UnsafeCell;
 use std::fmt;
+use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::time::{Duration, Instant};
 
 /// A mutual-exclusion lock that records who holds it, who waits for it and for how long.
 ///
-/// It behaves like [`parking_lot::Mutex`]: no poisoning, `lock()` returns the guard directly,
-/// eventual fairness, and [`try_lock_for`](Mutex::try_lock_for) for timed waits. (For
+/// It behaves like [`parking_lot::Mutex`] and carries its whole API: no poisoning, `lock()`
+/// returns the guard directly, eventual fairness, timed waits ([`Mutex::try_lock_for`]),
+/// [`MutexGuard::map`], [`MutexGuard::unlocked`], [`MutexGuard::unlock_fair`],
+/// [`MutexGuard::bump`], [`Mutex::lock_arc`] and [`Mutex::force_unlock`]. (For
 /// `std::sync::Mutex`'s poisoning signatures use [`crate::stdsync::Mutex`].)
 ///
 /// Its class is its creation site, or the name given to [`Mutex::named`]; figures per class
@@ -23,22 +30,32 @@ use std::time::{Duration, Instant};
 /// assert_eq!(accounts.stats().acquisitions, 2);
 /// ```
 ///
-/// Cost (measured, README's performance section): an uncontended `lock()` + unlock takes about
-/// 12 ns with recording on and 6.2 ns with it off, against parking_lot's 6.6 ns; only relaxed
-/// loads and stores are added to parking_lot's CAS. One acquisition in
+/// Cost (measured, README's performance section): an uncontended `lock()` + unlock adds only
+/// relaxed loads and stores to parking_lot's CAS; one acquisition in
 /// [`crate::hold_sample_period`] also reads the clock twice.
+#[repr(C)] // the value after the lock word, as in parking_lot
 pub struct Mutex<T: ?Sized> {
-    meta: LockMeta,
-    inner: parking_lot::Mutex<T>,
+    pub(crate) core: Exclusive,
+    data: UnsafeCell<T>,
 }
+
+// SAFETY: the lock hands `&mut T` to one thread at a time, so sharing the mutex moves `T`
+// between threads (hence `T: Send`) but never shares it.
+unsafe impl<T: ?Sized + Send> Sync for Mutex<T> {}
+// SAFETY: owning the mutex owns the `T`.
+unsafe impl<T: ?Sized + Send> Send for Mutex<T> {}
 
 /// Holds a [`Mutex`] locked; unlocks on drop.
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    pub(crate) inner: parking_lot::MutexGuard<'a, T>,
-    pub(crate) meta: &'a LockMeta,
+    pub(crate) mutex: &'a Mutex<T>,
     pub(crate) tok: Token,
+    /// `!Send`, as parking_lot's guard: the lock is released by the thread that took it.
+    _marker: PhantomData<RawGuard>,
 }
+
+// SAFETY: a shared guard only hands out `&T`.
+unsafe impl<T: ?Sized + Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Mutex<T> {
     /// A new unlocked mutex whose class is the caller's location. `const`, so it can
@@ -46,8 +63,8 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         Mutex {
-            meta: LockMeta::new(LockKind::Mutex, Location::caller(), 1),
-            inner: parking_lot::Mutex::new(value),
+            core: Exclusive::new(Location::caller(), false),
+            data: UnsafeCell::new(value),
         }
     }
 
@@ -56,14 +73,22 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn named(name: impl AsRef<str>, value: T) -> Self {
         Mutex {
-            meta: LockMeta::named(LockKind::Mutex, Location::caller(), 1, name.as_ref()),
-            inner: parking_lot::Mutex::new(value),
+            core: Exclusive::named(Location::caller(), false, name.as_ref()),
+            data: UnsafeCell::new(value),
+        }
+    }
+
+    /// A mutex over `core` (the fair mutex's constructors).
+    pub(crate) const fn with_core(core: Exclusive, value: T) -> Self {
+        Mutex {
+            core,
+            data: UnsafeCell::new(value),
         }
     }
 
     /// Consumes the mutex, returning the value.
     pub fn into_inner(self) -> T {
-        self.inner.into_inner()
+        self.data.into_inner()
     }
 }
 
@@ -72,45 +97,16 @@ impl<T: ?Sized> Mutex<T> {
     #[inline(always)]
     #[track_caller]
     pub fn lock(&self) -> MutexGuard<'_, T> {
-        let site = Location::caller();
-        if !crate::settings::enabled() {
-            // Off: exactly parking_lot's fast path, plus this one relaxed load.
-            return MutexGuard {
-                inner: self.inner.lock(),
-                meta: &self.meta,
-                tok: Token::untracked(site),
-            };
-        }
-        match self.inner.try_lock() {
-            Some(inner) => MutexGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site, true),
-                inner,
-                meta: &self.meta,
-            },
-            None => self.lock_contended(site),
-        }
+        let tok = self.core.acquire(Location::caller());
+        self.guard(tok)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn lock_contended(&self, site: &'static Location<'static>) -> MutexGuard<'_, T> {
-        if let Some(inner) = super::spin::brief_spin(|| self.inner.try_lock()) {
-            self.meta.count_brief();
-            let tok = self.meta.acquired(Mode::Exclusive, site, true);
-            return MutexGuard {
-                inner,
-                meta: &self.meta,
-                tok,
-            };
-        }
-        let (g, tok) = self
-            .meta
-            .wait(Mode::Exclusive, site, false, || Some(self.inner.lock()));
-        let inner = g.expect("an untimed lock always succeeds");
+    #[inline(always)]
+    fn guard(&self, tok: Token) -> MutexGuard<'_, T> {
         MutexGuard {
-            inner,
-            meta: &self.meta,
+            mutex: self,
             tok,
+            _marker: PhantomData,
         }
     }
 
@@ -118,75 +114,167 @@ impl<T: ?Sized> Mutex<T> {
     #[inline]
     #[track_caller]
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
-        let site = Location::caller();
-        let inner = self.inner.try_lock()?;
-        Some(MutexGuard {
-            tok: self.meta.acquired(Mode::Exclusive, site, false),
-            inner,
-            meta: &self.meta,
-        })
+        let tok = self.core.try_acquire(Location::caller())?;
+        Some(self.guard(tok))
     }
 
     /// Acquires the mutex, waiting at most `timeout`. A timeout is recorded as a wait that
     /// ended without the lock.
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<MutexGuard<'_, T>> {
-        match super::spin::deadline(timeout) {
-            Some(d) => self.try_lock_until_at(d, Location::caller()),
-            None => Some(self.lock()),
-        }
+        let tok = self.core.try_acquire_for(timeout, Location::caller())?;
+        Some(self.guard(tok))
     }
 
     /// Acquires the mutex, waiting until `deadline` at the latest.
     #[track_caller]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<MutexGuard<'_, T>> {
-        self.try_lock_until_at(deadline, Location::caller())
-    }
-
-    fn try_lock_until_at(
-        &self,
-        deadline: Instant,
-        site: &'static Location<'static>,
-    ) -> Option<MutexGuard<'_, T>> {
-        if let Some(inner) = self.inner.try_lock() {
-            return Some(MutexGuard {
-                tok: self.meta.acquired(Mode::Exclusive, site, false),
-                inner,
-                meta: &self.meta,
-            });
-        }
-        let (g, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
-            self.inner.try_lock_until(deadline)
-        });
-        g.map(|inner| MutexGuard {
-            inner,
-            meta: &self.meta,
-            tok,
-        })
+        let tok = self.core.try_acquire_until(deadline, Location::caller())?;
+        Some(self.guard(tok))
     }
 
     /// Whether the mutex is locked right now.
     pub fn is_locked(&self) -> bool {
-        self.inner.is_locked()
+        self.core.is_locked()
     }
 
     /// A mutable reference to the value; no locking needed since `self` is exclusive.
     pub fn get_mut(&mut self) -> &mut T {
-        self.inner.get_mut()
+        self.data.get_mut()
+    }
+
+    /// A raw pointer to the value. Reading or writing through it is the caller's to
+    /// synchronise, as with parking_lot's `data_ptr`.
+    pub fn data_ptr(&self) -> *mut T {
+        self.data.get()
+    }
+
+    /// Unlocks a mutex whose guard was leaked ([`MutexGuard::leak`], `mem::forget`). The
+    /// calling thread's recorded hold of this mutex, if any, ends unrecorded.
+    ///
+    /// # Safety
+    /// The mutex must be locked, by a guard that will never unlock it (parking_lot's contract).
+    pub unsafe fn force_unlock(&self) {
+        // SAFETY: the caller guarantees the lock is held by no live guard.
+        unsafe { self.core.force_release(false) };
+    }
+
+    /// Like [`Mutex::force_unlock`], but hands the lock to the next waiter, if any.
+    ///
+    /// # Safety
+    /// As [`Mutex::force_unlock`].
+    pub unsafe fn force_unlock_fair(&self) {
+        // SAFETY: as in `force_unlock`.
+        unsafe { self.core.force_release(true) };
     }
 
     /// This instance's figures.
     pub fn stats(&self) -> LockStats {
-        self.meta.stats()
+        self.core.meta.stats()
+    }
+}
+
+impl<'a, T: ?Sized + 'a> MutexGuard<'a, T> {
+    /// The mutex this guard holds.
+    pub fn mutex(s: &Self) -> &'a Mutex<T> {
+        s.mutex
+    }
+
+    /// A guard for a part of the value (a field, an element); the whole mutex stays locked
+    /// until it drops.
+    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, U>
+    where
+        F: FnOnce(&mut T) -> &mut U,
+    {
+        let mutex = s.mutex;
+        // SAFETY: the guard holds the lock for `'a`. Should `f` panic, `s` drops and unlocks;
+        // otherwise it is never dropped, so the hold passes whole to the mapped guard.
+        let part = f(unsafe { &mut *mutex.data.get() });
+        let s = ManuallyDrop::new(s);
+        MappedMutexGuard::new(&mutex.core, part, s.tok)
+    }
+
+    /// Like [`MutexGuard::map`], but `f` may decline; the original guard comes back then.
+    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    where
+        F: FnOnce(&mut T) -> Option<&mut U>,
+    {
+        let mutex = s.mutex;
+        // SAFETY: as in `map`; on `None` the guard comes back untouched.
+        match f(unsafe { &mut *mutex.data.get() }) {
+            Some(part) => {
+                let s = ManuallyDrop::new(s);
+                Ok(MappedMutexGuard::new(&mutex.core, part, s.tok))
+            }
+            None => Err(s),
+        }
+    }
+
+    /// Unlocks the mutex while `f` runs and locks it again (recorded as a new acquisition)
+    /// before returning, on unwind too.
+    #[track_caller]
+    pub fn unlocked<F: FnOnce() -> U, U>(s: &mut Self, f: F) -> U {
+        // SAFETY: the guard holds the lock, and `s` is borrowed for the whole call, so nothing
+        // reaches the value while it is unlocked.
+        unsafe { s.mutex.core.unlocked(&mut s.tok, false, f) }
+    }
+
+    /// Like [`MutexGuard::unlocked`], but the unlock hands the mutex to a waiter, if any.
+    #[track_caller]
+    pub fn unlocked_fair<F: FnOnce() -> U, U>(s: &mut Self, f: F) -> U {
+        // SAFETY: as in `unlocked`.
+        unsafe { s.mutex.core.unlocked(&mut s.tok, true, f) }
+    }
+
+    /// Unlocks with a fair hand-off: a waiting thread gets the mutex next, even if this
+    /// thread locks again at once.
+    pub fn unlock_fair(s: Self) {
+        let s = ManuallyDrop::new(s);
+        // SAFETY: the guard holds the lock and is never dropped, so it is released once.
+        unsafe { s.mutex.core.release_fair(&s.tok) };
+    }
+
+    /// Lets a waiting thread have the mutex, if one waits, and takes it back.
+    pub fn bump(s: &mut Self) {
+        // SAFETY: the guard holds the lock; `tok` becomes the new hold.
+        unsafe { s.mutex.core.bump(&mut s.tok) };
+    }
+
+    /// Keeps the mutex locked for good and returns the value's reference. The hold stays
+    /// recorded (a thread that waits for the mutex waits for this one);
+    /// [`Mutex::force_unlock`] undoes it.
+    pub fn leak(s: Self) -> &'a mut T {
+        let s = ManuallyDrop::new(s);
+        // SAFETY: the lock is never released through this guard again, so the reference is
+        // exclusive for `'a`.
+        unsafe { &mut *s.mutex.data.get() }
     }
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.meta.released(&self.tok, Mode::Exclusive);
+        // SAFETY: the guard holds the lock and is gone after this.
+        unsafe { self.mutex.core.release(&self.tok) };
     }
 }
+
+impl<T: ?Sized> std::ops::Deref for MutexGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.mutex.data.get() }
+    }
+}
+
+impl<T: ?Sized> std::ops::DerefMut for MutexGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock, and `&mut self` makes this reference unique.
+        unsafe { &mut *self.mutex.data.get() }
+    }
+}
+
+crate::lock::guard::fmt_impls!(MutexGuard);
 
 impl<T: Default> Default for Mutex<T> {
     #[track_caller]
@@ -204,7 +292,7 @@ impl<T> From<T> for Mutex<T> {
 
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.inner.try_lock() {
+        match self.try_lock() {
             Some(g) => f.debug_struct("Mutex").field("data", &&*g).finish(),
             None => f
                 .debug_struct("Mutex")
@@ -213,5 +301,3 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Mutex<T> {
         }
     }
 }
-
-crate::lock::guard::guard_impls!(MutexGuard, mut);

@@ -205,10 +205,24 @@ impl LockMeta {
         site: &'static Location<'static>,
         blocking: bool,
     ) -> Token {
+        self.acquired_flagged(mode, 0, site, blocking)
+    }
+
+    /// [`LockMeta::acquired`] with `flags` (like [`crate::actor::UPGRADABLE`]) on the held
+    /// entry.
+    #[inline(always)]
+    pub(crate) fn acquired_flagged(
+        &self,
+        mode: Mode,
+        flags: u64,
+        site: &'static Location<'static>,
+        blocking: bool,
+    ) -> Token {
         if !enabled() {
             return Token::untracked(site);
         }
-        self.acquire_tracked(mode, site, if blocking { 0 } else { NO_ORDER })
+        let order = if blocking { 0 } else { NO_ORDER };
+        self.acquire_tracked(mode, site, flags | order)
     }
 
     #[inline(always)]
@@ -381,6 +395,26 @@ impl LockMeta {
                 .encode(b)
             });
         }
+    }
+
+    /// Bookkeeping for a release without a guard (`force_unlock`): the calling thread's hold
+    /// of this lock, if it has one, ends unrecorded, and the lock has no exclusive holder.
+    pub(crate) fn force_released(&self) {
+        let id = self.id.load(Relaxed);
+        if id != 0 {
+            actor::current().pop_held(id);
+        }
+        self.holder.store(0, Relaxed);
+    }
+
+    /// The creation site.
+    pub(crate) fn site(&self) -> &'static Location<'static> {
+        self.site
+    }
+
+    /// Threads in a recorded wait for this lock right now.
+    pub(crate) fn waiters(&self) -> u32 {
+        self.waiters.load(Relaxed)
     }
 
     /// A snapshot of this instance's figures.

@@ -17,3 +17,4 @@ pub(crate) use meta::{LockMeta, Token};
 pub(crate) use pool::{PoolGauge, PoolState};
 #[cfg(feature = "tokio")]
 pub(crate) use tracked::{HasTracked, Hold, OwnedRelease, Release, Tracked};
+pub(crate) use wait::Wait;

@@ -154,6 +154,7 @@ impl Tracked {
             since_ns: wait.t0,
             timed: false,
             movable: true,
+            upgradable: false,
         };
         let key = publish_wait(actor, held, stack.as_ref());
         let holder = if self.width == 1 {

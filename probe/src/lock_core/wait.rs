@@ -32,10 +32,25 @@ impl LockMeta {
         timed: bool,
         block: impl FnOnce() -> Option<G>,
     ) -> (Option<G>, Token) {
+        self.wait_flagged(mode, 0, site, timed, block)
+    }
+
+    /// [`LockMeta::wait`] with `flags` (like [`crate::actor::UPGRADABLE`]) on the published
+    /// wait and the held entry it ends in.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn wait_flagged<G>(
+        &self,
+        mode: Mode,
+        flags: u64,
+        site: &'static Location<'static>,
+        timed: bool,
+        block: impl FnOnce() -> Option<G>,
+    ) -> (Option<G>, Token) {
         if !enabled() {
             return (block(), Token::untracked(site));
         }
-        let w = self.begin_wait(mode, site, timed);
+        let w = self.begin_wait_flagged(mode, flags, site, timed);
         let got = block();
         let t1 = self.end_wait(&w, got.is_some());
         if got.is_none() {
@@ -54,8 +69,11 @@ impl LockMeta {
             };
             self.contended_since_ns.store(still, Relaxed);
         }
-        let flags = if timed { NO_ORDER } else { 0 };
-        (got, self.after_acquire(w.lock, n, mode, site, t1, flags))
+        let order = if timed { NO_ORDER } else { 0 };
+        (
+            got,
+            self.after_acquire(w.lock, n, mode, site, t1, flags | order),
+        )
     }
 
     /// Records the start of a wait: counts the waiter, publishes what this actor waits for,
@@ -63,6 +81,16 @@ impl LockMeta {
     pub(crate) fn begin_wait(
         &self,
         mode: Mode,
+        site: &'static Location<'static>,
+        timed: bool,
+    ) -> Wait {
+        self.begin_wait_flagged(mode, 0, site, timed)
+    }
+
+    fn begin_wait_flagged(
+        &self,
+        mode: Mode,
+        flags: u64,
         site: &'static Location<'static>,
         timed: bool,
     ) -> Wait {
@@ -88,7 +116,8 @@ impl LockMeta {
         // such waits pay for a stack (unless a trace records) and a deadlock check.
         let may_deadlock = lock_wait && actor.depth() > 0;
         let stack = (recording || may_deadlock).then(|| raw::capture(3));
-        let cm = class_mode(self.class_id.load(Relaxed), mode) | if timed { TIMED } else { 0 };
+        let cm =
+            class_mode(self.class_id.load(Relaxed), mode) | flags | if timed { TIMED } else { 0 };
         actor.set_waiting(id, cm, site, t0, stack.as_ref());
         if lock_wait {
             WAITING.fetch_add(1, Relaxed);
