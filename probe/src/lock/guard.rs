@@ -1,5 +1,5 @@
-//! The guards' boilerplate, once for every primitive: `Deref`, `DerefMut`, `Debug` and
-//! `Display` through the guard's `inner` field.
+//! The guards' boilerplate, once for every primitive: `Debug` and `Display` through `Deref`,
+//! and for the wrapping guards `Deref` and `DerefMut` through their `inner` field.
 
 /// `Deref` (and with `mut`, `DerefMut`), `Debug` and `Display` for a guard that reaches its `T`
 /// through `self.inner`.
@@ -19,16 +19,7 @@ macro_rules! guard_impls {
                 &self.inner
             }
         }
-        impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<'_, T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Debug::fmt(&**self, f)
-            }
-        }
-        impl<T: ?Sized + std::fmt::Display> std::fmt::Display for $guard<'_, T> {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                std::fmt::Display::fmt(&**self, f)
-            }
-        }
+        crate::lock::guard::fmt_impls!($guard);
     };
 }
 pub(crate) use guard_impls;
