@@ -6,6 +6,7 @@
 //! record types, their encoders and body decoders), `chunk` (chunk and record framing, parsed
 //! here only), `decode` (whole traces and streams).
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod chunk;
 mod consts;

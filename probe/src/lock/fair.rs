@@ -5,9 +5,17 @@ use crate::Mutex;
 use std::fmt;
 use std::panic::Location;
 
-/// A mutex that is always fair: each unlock hands the lock to the longest-waiting thread, so a
-/// thread that unlocks and locks again at once goes to the back of the queue (parking_lot's
-/// `FairMutex`). Slower under contention than [`Mutex`], which is fair only eventually.
+/// A mutex whose every unlock is fair (parking_lot's `FairMutex`): when threads are parked on
+/// it, the unlock hands the lock straight to the one that parked first instead of leaving it
+/// free, so a thread that unlocks and locks again at once queues behind them. It is not
+/// strictly first-in first-out: a thread still in its brief spin, or calling `try_lock`, has not
+/// joined the queue and takes the lock if it finds it free. A [`Mutex`] is not fair at all
+/// unless asked for a fair unlock (parking_lot 0.13 has no eventual fairness; see the
+/// [`Mutex`] docs).
+///
+/// Cost: its uncontended path is [`Mutex`]'s; under contention every unlock with a parked
+/// waiter wakes it and waits for nothing else to run, which costs throughput, as parking_lot
+/// documents for its own. The README's benchmarks do not measure `FairMutex` separately.
 ///
 /// It is a [`Mutex`] in every other way (it dereferences to one), recorded the same, and works
 /// with [`crate::Condvar`]; its guards are [`crate::MutexGuard`]s.

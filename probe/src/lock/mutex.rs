@@ -15,10 +15,22 @@ use std::time::{Duration, Instant};
 /// A mutual-exclusion lock that records who holds it, who waits for it and for how long.
 ///
 /// It behaves like [`parking_lot::Mutex`] and carries its whole API: no poisoning, `lock()`
-/// returns the guard directly, eventual fairness, timed waits ([`Mutex::try_lock_for`]),
-/// [`MutexGuard::map`], [`MutexGuard::unlocked`], [`MutexGuard::unlock_fair`],
-/// [`MutexGuard::bump`], [`Mutex::lock_arc`] and [`Mutex::force_unlock`]. (For
-/// `std::sync::Mutex`'s poisoning signatures use [`crate::stdsync::Mutex`].)
+/// returns the guard directly, timed waits ([`Mutex::try_lock_for`]), [`MutexGuard::map`],
+/// [`MutexGuard::unlocked`], [`MutexGuard::unlock_fair`], [`MutexGuard::bump`],
+/// [`Mutex::lock_arc`] and [`Mutex::force_unlock`]. (For `std::sync::Mutex`'s poisoning
+/// signatures use [`crate::stdsync::Mutex`].)
+///
+/// # Fairness
+///
+/// None by default, as parking_lot 0.13's `Mutex`, which it is built on: an unlock leaves the
+/// lock free, and the unlocking thread (or any thread that is spinning or calls `try_lock`) may
+/// take it again before a parked waiter wakes, so a thread that relocks in a loop can starve
+/// the others. parking_lot 0.12 forced a fair hand-off about every 0.5 ms and after any hold
+/// over 1 ms ("eventual fairness"); 0.13 removed that, and so lockscope has none. For a fair
+/// hand-off ask for it: [`MutexGuard::unlock_fair`], [`MutexGuard::unlocked_fair`] and
+/// [`MutexGuard::bump`] hand the lock to a parked waiter if there is one, and a
+/// [`crate::FairMutex`] does so on every unlock. A starved waiter shows in the lock's figures
+/// (its wait `max`, [`LockStats`]'s and [`crate::ClassStats`]'s `max_waiters`).
 ///
 /// Its class is its creation site, or the name given to [`Mutex::named`]; figures per class
 /// come from [`crate::class_stats`], figures of this instance from [`Mutex::stats`].
@@ -30,9 +42,13 @@ use std::time::{Duration, Instant};
 /// assert_eq!(accounts.stats().acquisitions, 2);
 /// ```
 ///
-/// Cost (measured, README's performance section): an uncontended `lock()` + unlock adds only
-/// relaxed loads and stores to parking_lot's CAS; one acquisition in
-/// [`crate::hold_sample_period`] also reads the clock twice.
+/// Cost (measured, README's performance section, one run on a 2-core machine): an uncontended
+/// `lock()` + unlock takes 14.9 ns with recording on, 10.8 ns off, against parking_lot's
+/// 10.0 ns (137, 29 and 13 instructions): parking_lot's CAS, then only relaxed loads and
+/// stores; one acquisition in [`crate::hold_sample_period`] also reads the clock twice. Two
+/// threads on one lock with an empty critical section take 26.8 ns per operation on and
+/// 9.6 ns off against parking_lot's 9.0 ns (0.34× and 0.93× its throughput); with a ~50 ns
+/// section, 99.0 ns and 65.2 ns against 63.6 ns.
 #[repr(C)] // the value after the lock word, as in parking_lot
 pub struct Mutex<T: ?Sized> {
     pub(crate) core: Exclusive,

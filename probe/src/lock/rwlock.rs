@@ -16,8 +16,19 @@ use std::panic::Location;
 /// way to read twice), upgradable reads ([`RwLock::upgradable_read`]), downgrades, timed and
 /// fair variants, and mapped guards.
 ///
-/// Cost (measured, README's performance section): a read + unlock adds relaxed stores and one
-/// atomic increment of the lock's counter to parking_lot's.
+/// # Fairness
+///
+/// Task-fair is about who may *enter*; an unlock is still unfair by default, as in parking_lot
+/// 0.13, which it is built on: it leaves the lock free, and a newly arriving thread may take it
+/// before a parked one wakes. There is no eventual fairness (parking_lot 0.12's periodic fair
+/// hand-off was removed in 0.13). The guards' `unlock_fair`, `unlocked_fair` and `bump`, and
+/// [`RwLock::force_unlock_write_fair`], hand the lock to parked threads first.
+///
+/// Cost (measured, README's performance section, one run on a 2-core machine): a read + unlock
+/// takes 19.6 ns with recording on and 10.7 ns off against parking_lot's 9.9 ns (relaxed stores
+/// and one atomic increment of the lock's counter on top of parking_lot's path); a write +
+/// unlock 14.7 ns and 10.5 ns against 9.8 ns. Two readers and a writer with a ~50 ns section
+/// take 66.1 ns per operation on and 45.0 ns off against parking_lot's 50.0 ns.
 ///
 /// ```
 /// use lockscope::{RwLock, RwLockUpgradableReadGuard};

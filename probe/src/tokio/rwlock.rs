@@ -29,9 +29,9 @@ use std::sync::Arc;
 ///
 /// Differences from tokio's: no `const_new`; the mapped and owned guards have no `map`.
 ///
-/// Cost (measured, `cargo bench -p lockscope --features tokio --bench tokio`): an uncontended
-/// `read().await` + drop inside a task takes 321 instructions with recording on against
-/// tokio's 286 (about 47 ns against 36 ns on a loaded 2-core machine); 211 with it off.
+/// Cost (measured, `cargo bench -p lockscope --features tokio --bench tokio`, README's
+/// performance section): an uncontended `read().await` + drop inside a task takes 321
+/// instructions with recording on against tokio's 286.
 pub struct RwLock<T: ?Sized> {
     tracked: Tracked,
     inner: Arc<tk::RwLock<T>>,

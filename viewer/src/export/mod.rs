@@ -17,8 +17,9 @@ pub fn folded(m: &Model, kind: FlameKind) -> String {
     to_folded(&m.folded_stacks(kind))
 }
 
-/// A flame graph of `kind` as SVG. `None` when there is nothing to draw (no wait ended, or
-/// no hold was recorded).
+/// A flame graph of `kind` as SVG (drawn by inferno, behind the `svg` feature). `None` when
+/// there is nothing to draw (no wait ended, or no hold was recorded).
+#[cfg(feature = "svg")]
 pub fn flamegraph_svg(
     m: &Model,
     kind: FlameKind,
@@ -51,4 +52,21 @@ pub fn flamegraph_svg(
     let mut svg = Vec::new();
     inferno::flamegraph::from_lines(&mut opt, text.lines(), &mut svg)?;
     Ok(Some(svg))
+}
+
+/// Built without the `svg` feature: an [`std::io::ErrorKind::Unsupported`] error that names the
+/// feature, so `lockscope flamegraph` says how to get it. (Folded stacks still feed inferno or
+/// flamegraph.pl outside this binary.)
+#[cfg(not(feature = "svg"))]
+pub fn flamegraph_svg(
+    _m: &Model,
+    _kind: FlameKind,
+    _title: Option<&str>,
+) -> std::io::Result<Option<Vec<u8>>> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "this lockscope was built without its `svg` feature (inferno, CDDL-1.0); rebuild with \
+         `--features svg` (on by default), or write folded stacks with \
+         `lockscope export --format folded` and draw them with inferno or flamegraph.pl",
+    ))
 }
