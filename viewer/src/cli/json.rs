@@ -266,6 +266,8 @@ pub struct StillWaiting {
     pub site: String,
     /// When the wait began, nanoseconds since the trace epoch.
     pub since_ns: u64,
+    /// How long it had waited when the trace ended (what the totals count for it).
+    pub waited_ns: u64,
     /// Who held the lock when the wait began.
     pub holders: Vec<String>,
 }
@@ -403,6 +405,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         mode: w.mode.as_str(),
         site: m.site_name(w.site),
         since_ns: w.begin_ns,
+        waited_ns: m.end_ns.saturating_sub(w.begin_ns),
         holders: w.holders.iter().map(|&h| m.actor_name(h)).collect(),
     })
     .collect();

@@ -144,7 +144,9 @@ pub fn profile(m: &Model) -> Profile {
     });
 
     for w in &m.waits {
-        let Some(ns) = w.duration_ns() else { continue };
+        let Some(ns) = w.waited_ns(m.end_ns) else {
+            continue;
+        };
         let mut stack = vec![b.location(m, Place::Lock(w.class))];
         match m.stacks.get(&w.stack) {
             Some(frames) if w.stack != 0 && !frames.is_empty() => {

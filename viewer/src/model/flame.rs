@@ -37,7 +37,7 @@ impl Model {
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
-                    if let Some(ns) = w.duration_ns() {
+                    if let Some(ns) = w.waited_ns(self.end_ns) {
                         add(self.wait_frames(&w), ns);
                     }
                 }

@@ -138,7 +138,7 @@ impl Model {
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
-                    if let Some(ns) = w.duration_ns().filter(|&ns| ns > 0) {
+                    if let Some(ns) = w.waited_ns(self.end_ns).filter(|&ns| ns > 0) {
                         t.add(&mut index, self.wait_frames(&w), ns, w.begin_ns);
                     }
                 }

@@ -113,7 +113,7 @@ impl Model {
         for w in self.waits.iter().filter(|w| keep(w.class)) {
             let r = row(&mut groups, w.class, label(w.span));
             r.waits += 1;
-            if let Some(d) = w.duration_ns() {
+            if let Some(d) = w.waited_ns(self.end_ns) {
                 r.wait_ns_total = r.wait_ns_total.saturating_add(d);
                 r.wait_ns_max = r.wait_ns_max.max(d);
             }

@@ -49,7 +49,8 @@ pub struct LockRow {
     pub max_waiters: u64,
     /// 1 in this many holds was timed.
     pub hold_sample_period: u64,
-    /// Wait times of contended acquisitions.
+    /// Wait times of contended acquisitions; a wait still going when the trace ended counts up
+    /// to that end.
     pub wait: Histogram,
     /// Timed hold times (a sample: see `hold_sample_period`).
     pub hold: Histogram,
@@ -92,9 +93,9 @@ pub struct SiteRow {
     pub site: u64,
     /// Waits at this site.
     pub waits: u64,
-    /// Summed time of the waits that ended.
+    /// Summed time of the waits (a wait still going when the trace ended counts up to that end).
     pub wait_total_ns: u64,
-    /// Longest wait that ended.
+    /// Longest wait (the same way).
     pub wait_max_ns: u64,
     /// Of them, still waiting at the end of the trace.
     pub still_waiting: u64,
@@ -126,9 +127,9 @@ pub struct ActorRow {
     pub os_id: u64,
     /// Contended acquisitions.
     pub waits: u64,
-    /// Summed time of the waits that ended.
+    /// Summed time of the waits (a wait still going when the trace ended counts up to that end).
     pub wait_total_ns: u64,
-    /// Longest wait that ended.
+    /// Longest wait (the same way).
     pub wait_max_ns: u64,
     /// Waits not ended when the trace did.
     pub still_waiting: u64,
@@ -180,6 +181,14 @@ impl Model {
                 row
             })
             .collect();
+        // A wait still going when the trace ended counts up to that end in the wait figures
+        // (neither a class snapshot nor the event sweep has it).
+        let at: IdMap<u64, usize> = rows.iter().enumerate().map(|(i, r)| (r.class, i)).collect();
+        for w in self.still_waiting() {
+            if let (Some(&i), Some(d)) = (at.get(&w.class), w.waited_ns(self.end_ns)) {
+                rows[i].wait.record(d);
+            }
+        }
         rows.sort_by(|a, b| {
             (b.wait.total().cmp(&a.wait.total()))
                 .then(b.contentions.cmp(&a.contentions))
@@ -257,7 +266,7 @@ impl Model {
                 (row, IdMap::default())
             });
             row.waits += 1;
-            if let Some(d) = w.duration_ns() {
+            if let Some(d) = w.waited_ns(self.end_ns) {
                 row.wait_total_ns = row.wait_total_ns.saturating_add(d);
                 row.wait_max_ns = row.wait_max_ns.max(d);
             }
@@ -320,7 +329,7 @@ impl Model {
                 still_waiting: 0,
             });
             row.waits += 1;
-            if let Some(d) = w.duration_ns() {
+            if let Some(d) = w.waited_ns(self.end_ns) {
                 row.wait_total_ns = row.wait_total_ns.saturating_add(d);
                 row.wait_max_ns = row.wait_max_ns.max(d);
             }

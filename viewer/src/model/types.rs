@@ -138,6 +138,16 @@ impl Wait<'_> {
             _ => None,
         }
     }
+
+    /// The time waited as every total counts it: an ended wait's duration, and a wait still
+    /// going when the trace ended (at `trace_end_ns`) counted up to that end; `None` for a wait
+    /// whose end was lost.
+    pub fn waited_ns(&self, trace_end_ns: u64) -> Option<u64> {
+        match self.state {
+            WaitState::StillWaiting => Some(trace_end_ns.saturating_sub(self.begin_ns)),
+            _ => self.duration_ns(),
+        }
+    }
 }
 
 /// One recorded hold.

@@ -152,6 +152,7 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 "Total wait",
                 "Wait p99",
                 "Max waiters",
+                "Still waiting",
             ] {
                 ui.strong(h);
             }
