@@ -366,3 +366,54 @@ fn a_forked_child_exits_at_once_and_leaves_the_parent_trace_alone() {
     let t = format::read_file(&path).unwrap();
     assert!(t.is_complete(), "the parent's trace is intact");
 }
+
+#[test]
+fn a_wait_begun_before_the_recording_started_leaves_no_unmatched_end() {
+    const NAME: &str = "a_wait_begun_before_the_recording_started_leaves_no_unmatched_end";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let m = Arc::new(Mutex::named("spans-the-start", 0u32));
+        let blocked = |name: &str, g| {
+            let m2 = m.clone();
+            let waiter = thread::Builder::new()
+                .name(name.into())
+                .spawn(move || *m2.lock() += 1)
+                .unwrap();
+            while m.stats().waiters < 1 {
+                thread::yield_now();
+            }
+            (waiter, g)
+        };
+        // Waiting before the recording starts, acquiring after.
+        let (early, g) = blocked("early-waiter", m.lock());
+        let rec = Recorder::to_file(&path).unwrap().start();
+        drop(g);
+        early.join().unwrap();
+        // A wait wholly inside the recording, for comparison.
+        let (late, g) = blocked("late-waiter", m.lock());
+        drop(g);
+        late.join().unwrap();
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let lock = locks_of(&t, class_named(&t, "spans-the-start"))[0];
+    let waits = |kind_end: bool| -> Vec<u64> {
+        t.records
+            .iter()
+            .filter_map(|r| match r {
+                Record::WaitBegin { actor, lock: l, .. } if !kind_end && *l == lock => Some(*actor),
+                Record::WaitEnd { actor, lock: l, .. } if kind_end && *l == lock => Some(*actor),
+                _ => None,
+            })
+            .collect()
+    };
+    let late = actor_named(&t, "late-waiter");
+    assert_eq!(
+        waits(false),
+        [late],
+        "only the late wait began in the trace"
+    );
+    assert_eq!(waits(true), [late], "an end without its begin was recorded");
+}

@@ -19,6 +19,8 @@ use std::sync::atomic::Ordering::{Acquire, Relaxed};
 pub(crate) struct AsyncWait {
     pub(crate) lock: u64,
     pub(crate) t0: u64,
+    /// The recording session its begin went into (0: none); its end goes only into that one.
+    pub(crate) session: u32,
 }
 
 impl LockMeta {
@@ -105,7 +107,8 @@ impl LockMeta {
         counters.contentions.fetch_add(1, Relaxed);
         self.max_waiters.fetch_max(w, Relaxed);
         counters.max_waiters.fetch_max(u64::from(w), Relaxed);
-        if sink::recording() {
+        let recorded = sink::recording();
+        if recorded {
             self.announce(id);
             let me = actor::current();
             let stack = stack.map_or(0, |st| me.sink.queue_stack(st));
@@ -118,7 +121,12 @@ impl LockMeta {
                 )
             });
         }
-        AsyncWait { lock: id, t0 }
+        let session = if recorded { sink::session() } else { 0 };
+        AsyncWait {
+            lock: id,
+            t0,
+            session,
+        }
     }
 
     /// The end of a wait begun with [`LockMeta::async_wait_begin`]: `Some(mode)` when it
@@ -135,7 +143,7 @@ impl LockMeta {
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         self.class().counters.wait.record(t1.saturating_sub(w.t0));
-        if sink::recording() {
+        if w.session != 0 && sink::recording() && sink::session() == w.session {
             let lock = w.lock;
             actor::current().sink.emit(|b| {
                 Record::WaitEnd {

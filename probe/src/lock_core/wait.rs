@@ -17,6 +17,9 @@ pub(crate) struct Wait {
     pub(super) actor_id: u64,
     pub(super) t0: u64,
     pub(super) lock_wait: bool,
+    /// The recording session its begin went into (0: none). Its end is recorded only into the
+    /// same one: a wait that began before a recording started has no begin in that trace.
+    pub(super) session: u32,
 }
 
 impl LockMeta {
@@ -165,6 +168,7 @@ impl LockMeta {
             actor_id,
             t0,
             lock_wait,
+            session: if recording { sink::session() } else { 0 },
         }
     }
 
@@ -178,7 +182,7 @@ impl LockMeta {
         let t1 = clock::now_ns();
         let counters = &self.class().counters;
         counters.wait.record(t1.saturating_sub(w.t0));
-        if sink::recording() {
+        if w.session != 0 && sink::recording() && sink::session() == w.session {
             let outcome = if acquired {
                 Outcome::Acquired
             } else {
