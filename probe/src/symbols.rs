@@ -20,9 +20,31 @@ fn symbolize(ip: usize, mut f: impl FnMut(String, Option<String>, Option<u32>)) 
         let name = sym
             .name()
             .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
-        let file = sym.filename().map(|p| p.display().to_string());
+        let file = sym.filename().map(source_path);
         f(name, file, sym.lineno());
     });
+}
+
+/// The directory the program started in: a workspace's sources under it are shown relative
+/// to it, as `#[track_caller]` sites are (rustc names a workspace's files relative to its root,
+/// where `cargo run` usually starts the program; debug info has them absolute).
+static START_DIR: LazyLock<Option<std::path::PathBuf>> =
+    LazyLock::new(|| std::env::current_dir().ok());
+
+/// Notes the start directory (at the first lock, before the program can change it).
+pub(crate) fn remember_start_dir() {
+    LazyLock::force(&START_DIR);
+}
+
+/// `path` as stacks show it: relative to the start directory when under it.
+fn source_path(path: &std::path::Path) -> String {
+    START_DIR
+        .as_deref()
+        .and_then(|dir| path.strip_prefix(dir).ok())
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 /// Function-name prefixes of frames that belong to lockscope or the runtime, trimmed from the
@@ -152,4 +174,9 @@ pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
         out.pop();
     }
     out
+}
+
+/// This module's internal lock, for the fork hooks.
+pub(crate) fn fork_lock() -> &'static dyn crate::raw::ForkLock {
+    &REPORT_FRAMES
 }

@@ -73,6 +73,9 @@ pub struct StreamDecoder {
     pending: Vec<u8>,
     offset: u64,
     damage: Vec<Damage>,
+    /// A chunk length was garbage: nothing after it can be framed, so every later byte is
+    /// skipped (as when the whole trace is decoded at once).
+    unframed: bool,
 }
 
 impl StreamDecoder {
@@ -93,6 +96,10 @@ impl StreamDecoder {
 
     /// Adds `bytes` and appends every record now complete to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), DecodeError> {
+        if self.unframed {
+            self.offset += bytes.len() as u64;
+            return Ok(());
+        }
         self.pending.extend_from_slice(bytes);
         if self.header.is_none() {
             if self.pending.len() < HEADER_LEN {
@@ -119,6 +126,7 @@ impl StreamDecoder {
                     });
                     self.offset += (self.pending.len() - pos) as u64;
                     pos = self.pending.len();
+                    self.unframed = true;
                     break;
                 }
                 Frame::Whole { payload, crc } => (payload, crc),

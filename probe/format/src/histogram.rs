@@ -179,7 +179,8 @@ impl Histogram {
         for _ in 0..n {
             b = b.checked_add(usize::try_from(c.u64()?).ok()?)?;
             let count = c.u64()?;
-            *h.counts.get_mut(b)? += count;
+            let bucket = h.counts.get_mut(b)?;
+            *bucket = bucket.checked_add(count)?;
             h.count = h.count.checked_add(count)?;
         }
         h.total = c.u64()?;

@@ -167,8 +167,10 @@ fn thread_meta(events: &mut Vec<Value>, pid: u32, tid: u64, name: &str, sort: u6
     }));
 }
 
-fn mid(lo: u64, hi: u64) -> u64 {
-    lo + (hi - lo) / 2
+/// Halfway between `a` and `b`, in either order (a corrupt trace may end a slice before it
+/// began).
+fn mid(a: u64, b: u64) -> u64 {
+    a.min(b) + a.abs_diff(b) / 2
 }
 
 fn wait_event(m: &Model, i: usize, pid: u32, tid: u64, end_ns: u64) -> Value {
@@ -183,7 +185,7 @@ fn wait_event(m: &Model, i: usize, pid: u32, tid: u64, end_ns: u64) -> Value {
     };
     json!({
         "name": format!("wait {lock}"), "cat": "wait", "ph": "X",
-        "pid": pid, "tid": tid, "ts": us(w.begin_ns), "dur": us(end_ns - w.begin_ns),
+        "pid": pid, "tid": tid, "ts": us(w.begin_ns), "dur": us(end_ns.saturating_sub(w.begin_ns)),
         "args": {
             "lock": lock, "lock_id": w.lock, "mode": w.mode.as_str(), "site": m.text(w.site),
             "holders": holders, "outcome": outcome, "stack": m.wait_frames(&w),

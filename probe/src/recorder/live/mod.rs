@@ -24,6 +24,7 @@ mod viewer;
 
 pub use hub::LiveViewer;
 pub(crate) use hub::{Hub, Kind, LiveConfig, bind};
+pub use viewer::{ClientFrame, ClientFrames};
 
 use hub::Inbox;
 use parking_lot::{Condvar, Mutex};
@@ -93,7 +94,7 @@ mod tests {
         assert_eq!(v.hello, Some(1));
         assert!(!v.warned);
         v.frames(&[b'x'; MAX_FRAME + 10]);
-        assert!(v.warned && v.skipping);
+        assert!(v.warned && v.client.skipping);
         v.frames(b"still the long line\nhello 2\n");
         assert_eq!(v.hello, Some(2));
         v.frames(b"\xff\xfe\n");

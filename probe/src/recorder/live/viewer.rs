@@ -27,10 +27,8 @@ pub(super) struct Viewer {
     pub(super) events_dropped: u64,
     pub(super) chunks_dropped: u64,
     pub(super) bytes_sent: u64,
-    /// Bytes of an unfinished client frame.
-    pub(super) frame: Vec<u8>,
-    /// Inside an over-long frame: discard up to the next newline.
-    pub(super) skipping: bool,
+    /// What it sent, split into frames.
+    pub(super) client: ClientFrames,
     pub(super) read_closed: bool,
     pub(super) warned: bool,
     pub(super) hello: Option<u16>,
@@ -50,8 +48,7 @@ impl Viewer {
             events_dropped: 0,
             chunks_dropped: 0,
             bytes_sent: 0,
-            frame: Vec::new(),
-            skipping: false,
+            client: ClientFrames::default(),
             read_closed: false,
             warned: false,
             hello: None,
@@ -103,52 +100,19 @@ impl Viewer {
         true
     }
 
-    pub(super) fn frames(&mut self, mut bytes: &[u8]) {
-        while !bytes.is_empty() {
-            let nl = bytes.iter().position(|&b| b == b'\n');
-            let (part, rest) = match nl {
-                Some(i) => (&bytes[..i], &bytes[i + 1..]),
-                None => (bytes, &[][..]),
-            };
-            bytes = rest;
-            if self.skipping {
-                self.skipping = nl.is_none();
-                continue;
+    pub(super) fn frames(&mut self, bytes: &[u8]) {
+        self.client.feed(bytes, |frame| match frame {
+            ClientFrame::Hello(version) => self.hello = Some(version),
+            ClientFrame::Malformed(_) if self.warned => {}
+            ClientFrame::Malformed(frame) => {
+                self.warned = true;
+                let text = String::from_utf8_lossy(&frame[..frame.len().min(40)]);
+                warn(&format!(
+                    "live viewer {} sent a malformed frame ({text:?}); it is ignored. A viewer sends nothing, or the line \"hello <version>\".",
+                    self.addr
+                ));
             }
-            self.frame.extend_from_slice(part);
-            if nl.is_some() {
-                let line = std::mem::take(&mut self.frame);
-                self.line(&line);
-            } else if self.frame.len() > MAX_FRAME {
-                let line = std::mem::take(&mut self.frame);
-                self.malformed(&line);
-                self.skipping = true;
-            }
-        }
-    }
-
-    pub(super) fn line(&mut self, line: &[u8]) {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        let version = std::str::from_utf8(line)
-            .ok()
-            .and_then(|l| l.strip_prefix("hello "))
-            .and_then(|v| v.trim().parse::<u16>().ok());
-        match version {
-            Some(v) => self.hello = Some(v),
-            None => self.malformed(line),
-        }
-    }
-
-    pub(super) fn malformed(&mut self, frame: &[u8]) {
-        if self.warned {
-            return;
-        }
-        self.warned = true;
-        let text = String::from_utf8_lossy(&frame[..frame.len().min(40)]);
-        warn(&format!(
-            "live viewer {} sent a malformed frame ({text:?}); it is ignored. A viewer sends nothing, or the line \"hello <version>\".",
-            self.addr
-        ));
+        });
     }
 
     /// Reads whatever is left, so closing the socket does not reset the connection.
@@ -161,5 +125,71 @@ impl Viewer {
                 Ok(n) => left = left.saturating_sub(n),
             }
         }
+    }
+}
+
+/// One frame a viewer sent.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ClientFrame<'a> {
+    /// `hello <version>`: the format version the viewer reads.
+    Hello(u16),
+    /// Anything else: the frame without its newline, or the first [`MAX_FRAME`] bytes of a
+    /// longer one.
+    Malformed(&'a [u8]),
+}
+
+/// What a viewer sends, split into frames (lines) as the bytes arrive in any pieces: the
+/// server's whole parser of client input, with no socket, so it can be tested and fuzzed.
+#[derive(Debug, Default)]
+pub struct ClientFrames {
+    /// Bytes of an unfinished frame.
+    frame: Vec<u8>,
+    /// Inside an over-long frame: discard up to the next newline.
+    pub(super) skipping: bool,
+}
+
+impl ClientFrames {
+    /// Adds the next bytes from the viewer and calls `each` with every frame they complete:
+    /// the same frames whatever pieces the bytes arrive in. A frame longer than [`MAX_FRAME`]
+    /// is passed on as malformed as soon as it is too long, and the rest of its line is
+    /// discarded.
+    pub fn feed(&mut self, mut bytes: &[u8], mut each: impl FnMut(ClientFrame<'_>)) {
+        while !bytes.is_empty() {
+            let nl = bytes.iter().position(|&b| b == b'\n');
+            let (part, rest) = match nl {
+                Some(i) => (&bytes[..i], &bytes[i + 1..]),
+                None => (bytes, &[][..]),
+            };
+            bytes = rest;
+            if self.skipping {
+                self.skipping = nl.is_none();
+                continue;
+            }
+            // One byte past the limit is enough to tell a frame is too long.
+            let room = (MAX_FRAME + 1).saturating_sub(self.frame.len());
+            self.frame.extend_from_slice(&part[..part.len().min(room)]);
+            if self.frame.len() > MAX_FRAME {
+                // Too long however the bytes were cut: its first bytes, then skip to its end.
+                let line = std::mem::take(&mut self.frame);
+                each(ClientFrame::Malformed(&line[..MAX_FRAME]));
+                self.skipping = nl.is_none();
+            } else if nl.is_some() {
+                let line = std::mem::take(&mut self.frame);
+                each(parse_line(&line));
+            }
+        }
+    }
+}
+
+/// One whole line from a viewer (without its newline; a `\r` before it is dropped).
+fn parse_line(line: &[u8]) -> ClientFrame<'_> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    let version = std::str::from_utf8(line)
+        .ok()
+        .and_then(|l| l.strip_prefix("hello "))
+        .and_then(|v| v.trim().parse::<u16>().ok());
+    match version {
+        Some(v) => ClientFrame::Hello(v),
+        None => ClientFrame::Malformed(line),
     }
 }
