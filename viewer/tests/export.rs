@@ -48,8 +48,9 @@ fn folded_wait_stacks_are_root_first_with_the_lock_as_leaf_and_inferno_reads_the
                 103_000
             ),
             (
+                // 500 ns ended, plus main's wait still going at the end (100 µs).
                 vec!["src/cache.rs:31:13".to_owned(), "src/cache.rs:20:9".into()],
-                500
+                100_500
             ),
         ]
     );
@@ -59,7 +60,7 @@ fn folded_wait_stacks_are_root_first_with_the_lock_as_leaf_and_inferno_reads_the
     inferno::flamegraph::from_lines(&mut opt, text.lines(), &mut svg).unwrap();
     let svg = String::from_utf8(svg).unwrap();
     assert!(
-        svg.contains("all (103,500 samples, 100%)"),
+        svg.contains("all (203,500 samples, 100%)"),
         "inferno did not read every line"
     );
     assert!(svg.contains("bank::transfer (103,000 samples"));
@@ -115,7 +116,7 @@ fn flamegraph_svg_is_titled_and_names_the_locks() {
     assert!(svg.contains("Lock wait time by waiter stack (pid 4242)"));
     for name in [
         "ledger (103,000 ns",
-        "src/cache.rs:20:9 (500 ns",
+        "src/cache.rs:20:9 (100,500 ns",
         "bank::transfer",
     ] {
         assert!(svg.contains(name), "no {name:?} in the SVG");
@@ -345,7 +346,8 @@ fn pprof_decodes_back_with_the_sample_types_values_and_labels() {
             .unwrap();
         assert_eq!(s(f.name), format!("lock {}", label("lock")));
     }
-    assert_eq!(totals, [4, 103_500, 106_000 + 600]);
+    // Waits: 4 ended (103.5 µs) and main's still going at the end (100 µs).
+    assert_eq!(totals, [5, 103_500 + 100_000, 106_000 + 600]);
     assert_eq!(by_lock["ledger"], 103_000);
 
     let functions: Vec<&str> = p.function.iter().map(|f| s(f.name)).collect();

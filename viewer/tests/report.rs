@@ -75,7 +75,8 @@ fn json_report_has_the_figures_of_the_trace() {
             cache["wait_ns"]["total"].as_u64(),
             cache["max_waiters"].as_u64()
         ),
-        (Some(500), Some(1))
+        // 500 ns ended, and main's wait still going at the end counted up to it (100 µs).
+        (Some(100_500), Some(1))
     );
 
     let threads = r["threads"].as_array().unwrap();
@@ -89,7 +90,8 @@ fn json_report_has_the_figures_of_the_trace() {
         .collect();
     assert_eq!(
         totals,
-        [("worker-1", 103_000), ("worker-2", 500), ("main", 0)]
+        // main is still waiting when the trace ends: its wait counts up to that end.
+        [("worker-1", 103_000), ("main", 100_000), ("worker-2", 500)]
     );
     assert!(
         threads
@@ -393,6 +395,24 @@ fn fail_on_with_a_name_that_is_no_alert_kind_is_a_usage_error_naming_the_kinds()
             .code(),
         Some(1)
     );
+}
+
+#[test]
+fn usage_errors_exit_2_naming_the_valid_values_and_help_lists_the_exit_statuses() {
+    let path = support::write("usage.lstrace", &support::TraceBuilder::new().bytes());
+    let p = path.to_str().unwrap();
+    let out = support::lockscope(&["export", p, "--format", "svgz"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let err = support::stderr(&out);
+    assert!(err.contains("folded") && err.contains("pprof"), "{err}");
+    let out = support::lockscope(&["report", p, "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2), "{}", support::stderr(&out));
+    let help = support::lockscope(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&help.stdout);
+    for line in ["Exit status:", "  0   done", "  2   usage error", "  86  "] {
+        assert!(text.contains(line), "{line:?} missing from --help:\n{text}");
+    }
 }
 
 /// A trace with one `(name, wait_ns)` lock per entry: two contended waits of that length each.

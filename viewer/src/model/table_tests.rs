@@ -141,8 +141,10 @@ fn events_stand_in_for_a_missing_class_stats_snapshot() {
             unnamed.still_waiting,
             unnamed.wait.count()
         ),
-        (1, 1, 0)
+        (1, 1, 1),
+        "the wait still going counts, up to the trace's end"
     );
+    assert_eq!(unnamed.wait.total(), m.end_ns - 500);
     assert_eq!(m.still_waiting().count(), 1);
 }
 
