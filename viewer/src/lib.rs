@@ -11,11 +11,14 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "gui")]
 pub mod app;
 pub mod cli;
 pub mod export;
 pub mod model;
+#[cfg(feature = "gui")]
 pub mod panels;
 pub mod source;
 pub(crate) mod units;
+#[cfg(feature = "gui")]
 pub mod window;

@@ -2,7 +2,7 @@
 
 pub mod diff;
 pub mod json;
-mod report;
+pub mod report;
 
 use std::io::{IsTerminal as _, Write as _};
 use std::path::{Path, PathBuf};
@@ -13,12 +13,19 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::export;
 use crate::model::{self, FlameKind, Model};
+#[cfg(feature = "gui")]
 use crate::panels::Panel;
+#[cfg(feature = "gui")]
 use crate::window::{self, WindowOptions};
 
 /// Lock contention profiler: reads traces written by the lockscope probe.
 #[derive(Debug, Parser)]
-#[command(name = "lockscope", version, propagate_version = true)]
+#[command(
+    name = "lockscope",
+    version,
+    propagate_version = true,
+    after_help = EXIT_STATUS
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -85,6 +92,7 @@ pub enum Command {
         title: Option<String>,
     },
     /// Open the desktop viewer.
+    #[cfg(feature = "gui")]
     View {
         /// Trace files to open, one tab each.
         traces: Vec<PathBuf>,
@@ -119,6 +127,14 @@ pub enum ExportFormat {
     Pprof,
 }
 
+/// The exit statuses, as `--help` and the README list them.
+pub const EXIT_STATUS: &str = "Exit status:
+  0   done
+  1   `report --fail-on` found an alert of a kind it names, or the command failed (a trace
+      that cannot be read, an output that cannot be written; the reason is on stderr)
+  2   usage error: an unknown flag, subcommand or value (the valid ones are named)
+  86  (a program's, not lockscope's) the probe's LOCKSCOPE_ON_DEADLOCK=exit ended it";
+
 /// Parses the command line, runs it, and prints any error with its causes.
 pub fn main() -> ExitCode {
     match run(Cli::parse()) {
@@ -131,7 +147,7 @@ pub fn main() -> ExitCode {
 }
 
 /// What `report --fail-on` accepts: every alert kind the probe raises, and `any`.
-pub const FAIL_ON_KINDS: [&str; 7] = [
+pub const FAIL_ON_KINDS: [&str; 8] = [
     "any",
     "deadlock",
     "starvation",
@@ -139,6 +155,7 @@ pub const FAIL_ON_KINDS: [&str; 7] = [
     "stampede",
     "pool_saturation",
     "pool_leak",
+    "stuck",
 ];
 
 /// Runs one command. Warnings about a damaged trace go to standard error.
@@ -254,6 +271,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let out = (output.as_os_str() != "-").then_some(output.as_path());
             write_output(out, &svg)?;
         }
+        #[cfg(feature = "gui")]
         Command::View {
             traces,
             connect,
@@ -307,6 +325,7 @@ fn write_output(path: Option<&Path>, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// Parses `WIDTHxHEIGHT`.
+#[cfg(feature = "gui")]
 fn parse_size(s: &str) -> Result<(f32, f32), String> {
     let bad = || format!("expected WIDTHxHEIGHT such as 1400x900, got {s:?}");
     let (w, h) = s.split_once('x').ok_or_else(bad)?;

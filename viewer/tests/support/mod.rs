@@ -1,6 +1,7 @@
 //! Builds synthetic traces the way the probe writes them, and runs the `lockscope` binary.
 #![allow(dead_code)]
 
+#[cfg(feature = "gui")]
 pub mod ui;
 
 use std::collections::HashMap;
