@@ -132,6 +132,23 @@ pub(crate) fn pool_starved_threshold_ns() -> u64 {
     STARVED_THRESHOLD_NS.load(Relaxed)
 }
 
+/// Default for `LOCKSCOPE_STUCK_MS`: an actor asleep on a condition variable while it holds a
+/// lock is reported as `stuck` once another actor has waited this long for that lock.
+pub const DEFAULT_STUCK_MS: u64 = 1000;
+
+static STUCK_THRESHOLD_NS: AtomicU64 = AtomicU64::new(DEFAULT_STUCK_MS * 1_000_000);
+
+/// Sets how long an actor must have waited for a lock held by a thread asleep on a condition
+/// variable before that is a `stuck` alert (also `LOCKSCOPE_STUCK_MS`). Zero switches it off.
+pub fn set_stuck_threshold(t: Duration) {
+    STUCK_THRESHOLD_NS.store(nanos(t), Relaxed);
+}
+
+/// The wait that makes a `stuck` alert (0: off).
+pub(crate) fn stuck_threshold_ns() -> u64 {
+    STUCK_THRESHOLD_NS.load(Relaxed)
+}
+
 /// Reports permits held longer than `t` as `pool_leak` alerts, with the stack that took them
 /// (also `LOCKSCOPE_POOL_LEAK_MS`; zero, the default, switches it off). While on, every
 /// semaphore acquisition captures its stack.

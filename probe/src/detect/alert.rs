@@ -12,7 +12,7 @@ use std::sync::Arc;
 #[non_exhaustive]
 pub struct Alert {
     /// `deadlock`, `starvation`, `lock_order_inversion`, `stampede`, `pool_saturation`,
-    /// `pool_leak`.
+    /// `pool_leak`, `stuck`.
     pub kind: String,
     /// The human-readable report.
     pub text: String,
@@ -101,4 +101,9 @@ pub(crate) fn raise(alert: &Alert) {
     if crate::sink::recording() {
         crate::sink::alert(&alert.record(clock::now_ns()));
     }
+}
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&CALLBACKS]
 }

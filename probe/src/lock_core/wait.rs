@@ -118,6 +118,10 @@ impl LockMeta {
         // Only a thread that holds something while it waits can close a wait-for cycle: only
         // such waits pay for a stack (unless a trace records) and a deadlock check.
         let may_deadlock = lock_wait && actor.depth() > 0;
+        if !lock_wait && actor.depth() > 0 {
+            // Asleep on a condition variable while holding a lock: what no wait-for edge shows.
+            crate::detect::stuck::arm();
+        }
         let stack = (recording || may_deadlock).then(|| raw::capture(3));
         let cm =
             class_mode(self.class_id.load(Relaxed), mode) | flags | if timed { TIMED } else { 0 };

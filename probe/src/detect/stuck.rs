@@ -1,0 +1,143 @@
+//! Hangs no wait-for edge shows: an actor asleep on a condition variable while it holds a lock
+//! that another actor has waited for longer than `LOCKSCOPE_STUCK_MS` (default 1 s).
+//!
+//! The sleeper waits for a notification, not for a lock, so it has no holder to point at and no
+//! cycle forms; yet if the notifier is the actor blocked on the sleeper's lock, nothing will ever
+//! wake either. Reported once per (sleeper, condition wait, lock) as a `stuck` alert naming the
+//! sleeper, what it holds since when and where, and who waits for it. The producer/consumer
+//! twin, whose consumer holds nothing while it waits, is never reported.
+//!
+//! Checked by the watchdog (every 100 ms), armed by the first condition wait begun while its
+//! thread holds a lock; nothing here runs on a lock path.
+
+use super::alert::{Alert, raise};
+use super::watchdog;
+use crate::actor::{self, Held, Snapshot, WAITING};
+use crate::format::Mode;
+use crate::{class, clock, settings};
+use parking_lot::Mutex;
+use std::collections::HashSet;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
+
+static ARMED: AtomicBool = AtomicBool::new(false);
+/// (sleeper, when its condition wait began, lock) already reported.
+static SEEN: Mutex<Option<HashSet<(u64, u64, u64)>>> = Mutex::new(None);
+/// Reported hangs remembered, at most (then the memory starts again).
+const SEEN_MAX: usize = 4096;
+
+/// A condition wait began while its thread holds a lock: start watching for hangs.
+pub(crate) fn arm() {
+    if !ARMED.load(Relaxed) && !ARMED.swap(true, Relaxed) {
+        watchdog::start(watch);
+    }
+}
+
+fn watch() {
+    let threshold = settings::stuck_threshold_ns();
+    if threshold == 0 || WAITING.load(Relaxed) == 0 {
+        return;
+    }
+    let snaps = actor::snapshots();
+    let now = clock::now_ns();
+    for sleeper in &snaps {
+        let Some(sleep) = sleeper.waiting.filter(|w| w.mode == Mode::Condvar) else {
+            continue;
+        };
+        for held in &sleeper.held {
+            let waiters: Vec<&Snapshot> = snaps
+                .iter()
+                .filter(|o| o.id != sleeper.id)
+                .filter(|o| {
+                    o.waiting.is_some_and(|w| {
+                        w.lock == held.lock
+                            && w.mode != Mode::Condvar
+                            && now.saturating_sub(w.since_ns) >= threshold
+                    })
+                })
+                .collect();
+            if waiters.is_empty() || !still_asleep(sleeper.id, &sleep) {
+                continue;
+            }
+            {
+                let mut seen = SEEN.lock();
+                let seen = seen.get_or_insert_with(HashSet::new);
+                if seen.len() >= SEEN_MAX {
+                    seen.clear();
+                }
+                if !seen.insert((sleeper.id, sleep.since_ns, held.lock)) {
+                    continue;
+                }
+            }
+            report(sleeper, &sleep, held, &waiters, now);
+        }
+    }
+}
+
+/// The second look: the sleeper is still in the condition wait the snapshot saw.
+fn still_asleep(id: u64, sleep: &Held) -> bool {
+    actor::wait_of(id).is_some_and(|w| w.lock == sleep.lock && w.since_ns == sleep.since_ns)
+}
+
+fn lock_name(h: &Held) -> String {
+    class::by_id(h.class).map_or_else(|| format!("lock#{}", h.lock), |c| c.label.clone())
+}
+
+fn site(h: &Held) -> String {
+    format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column())
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn report(sleeper: &Snapshot, sleep: &Held, held: &Held, waiters: &[&Snapshot], now: u64) {
+    let sleeper_name = actor::name_of(sleeper.id);
+    let (lock, condvar) = (lock_name(held), lock_name(sleep));
+    let waiter_names: Vec<String> = waiters.iter().map(|w| actor::name_of(w.id)).collect();
+    let longest = waiters
+        .iter()
+        .filter_map(|w| w.waiting.map(|x| now.saturating_sub(x.since_ns)))
+        .max()
+        .unwrap_or(0);
+    let text = format!(
+        "lockscope: STUCK: {sleeper_name} sleeps on condition variable {condvar:?} (for {:.1} ms, at {}) while it holds {lock:?} (since {:.1} ms ago, taken at {}); {} waits for {lock:?} (for {:.1} ms at longest) and cannot have it until {sleeper_name} is woken\n  waiting for {lock:?}: {}\n  fix: let go of {lock:?} before waiting (a condition wait should hold only its own mutex), or make sure the notifier never needs {lock:?}\n",
+        ms(now.saturating_sub(sleep.since_ns)),
+        site(sleep),
+        ms(now.saturating_sub(held.since_ns)),
+        site(held),
+        if waiters.len() == 1 {
+            "1 actor".to_owned()
+        } else {
+            format!("{} actors", waiters.len())
+        },
+        ms(longest),
+        waiter_names.join(", "),
+    );
+    let details = serde_json::json!({
+        "sleeper": sleeper_name,
+        "condvar": condvar,
+        "asleep_ns": now.saturating_sub(sleep.since_ns),
+        "condvar_site": site(sleep),
+        "lock": lock,
+        "held_ns": now.saturating_sub(held.since_ns),
+        "held_site": site(held),
+        "waiters": waiter_names,
+        "longest_wait_ns": longest,
+    });
+    eprint!("{text}");
+    let mut actors = vec![sleeper_name];
+    actors.extend(waiter_names);
+    raise(&Alert::with_details(
+        "stuck",
+        text,
+        vec![lock, condvar],
+        actors,
+        details,
+    ));
+}
+
+/// This module's internal locks, for the fork hooks.
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&SEEN]
+}
