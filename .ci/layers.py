@@ -44,7 +44,7 @@ LAYERS = {
         ("sink", ["sink"]),
         ("actors", ["actor", "class", "stats"]),
         ("detectors", ["symbols", "detect", "recorder", "sampler", "dump"]),
-        ("boot", ["boot"]),
+        ("boot", ["boot", "fork"]),
         ("lock core", ["lock_core"]),
         ("primitives", ["lock", "stdsync", "tokio", "tracing"]),
         ("crate root", [""]),

@@ -154,3 +154,8 @@ impl ClassInfo {
         }
     }
 }
+
+/// This module's internal lock, for the fork hooks.
+pub(crate) fn fork_lock() -> &'static dyn crate::raw::ForkLock {
+    &TABLE
+}

@@ -141,12 +141,12 @@ impl Tracker {
             if ss.sum_exec_runtime == st.exec_ns && ss.pcount == st.pcount {
                 continue;
             }
-            if st.status_ns == 0 || now.saturating_sub(st.status_ns) >= STATUS_EVERY_NS {
-                if let Ok(status) = task.status() {
-                    st.sched.voluntary = status.voluntary_ctxt_switches.unwrap_or(0);
-                    st.sched.involuntary = status.nonvoluntary_ctxt_switches.unwrap_or(0);
-                    st.status_ns = now.max(1);
-                }
+            if (st.status_ns == 0 || now.saturating_sub(st.status_ns) >= STATUS_EVERY_NS)
+                && let Ok(status) = task.status()
+            {
+                st.sched.voluntary = status.voluntary_ctxt_switches.unwrap_or(0);
+                st.sched.involuntary = status.nonvoluntary_ctxt_switches.unwrap_or(0);
+                st.status_ns = now.max(1);
             }
             st.exec_ns = ss.sum_exec_runtime;
             st.pcount = ss.pcount;
@@ -301,6 +301,11 @@ pub fn bench_round(tracker: &mut Tracker) -> usize {
 #[doc(hidden)]
 pub fn bench_full_read() -> usize {
     read_threads().map_or(0, |t| t.len())
+}
+
+/// This module's internal lock, for the fork hooks.
+pub(crate) fn fork_lock() -> &'static dyn crate::raw::ForkLock {
+    &TRACKER
 }
 
 #[cfg(test)]

@@ -178,6 +178,8 @@ fn intern(name: &'static str, fields: &str, parent: u64) -> u64 {
 }
 
 fn intern_global(name: &'static str, fields: &str, parent: u64) -> u64 {
+    static FORK_GUARDED: std::sync::Once = std::sync::Once::new();
+    FORK_GUARDED.call_once(|| crate::fork::guard(&SPANS));
     let mut guard = SPANS.lock();
     let spans = guard.get_or_insert_with(HashMap::new);
     let mut key = (name, fields.to_owned(), parent);

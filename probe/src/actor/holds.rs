@@ -190,3 +190,8 @@ pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
         }
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 2] {
+    [&TABLES, &FREE]
+}

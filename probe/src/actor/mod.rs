@@ -11,6 +11,7 @@
 //! [`on_thread_exit`], and the lock-order check is run by the lock core when
 //! [`ActorShared::push_held`] says a chain of held classes is new.
 
+mod fork;
 mod held;
 #[cfg(feature = "tokio")]
 pub(crate) mod holds;
@@ -27,3 +28,19 @@ pub(crate) use thread::{
     ActorShared, all, current, define_foreign, forget_foreign, live_tids, on_thread_exit,
     reclaimable, recycle,
 };
+
+/// The actor layer's internal locks, for the fork hooks (outer ones first). Every actor's name
+/// lock is taken after these, with [`fork_acquire_names`].
+pub(crate) fn fork_locks() -> Vec<&'static dyn crate::raw::ForkLock> {
+    let mut v = Vec::with_capacity(8);
+    #[cfg(feature = "tokio")]
+    {
+        v.extend(task::fork_locks());
+        v.extend(waits::fork_locks());
+        v.extend(holds::fork_locks());
+    }
+    v.extend(fork::fork_locks());
+    v
+}
+
+pub(crate) use fork::{fork_acquire_names, fork_release_names, orphan_others_after_fork};

@@ -143,3 +143,8 @@ pub(super) fn span_name(id: u64) -> Option<String> {
         None
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&NAMES]
+}

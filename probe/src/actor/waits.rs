@@ -162,3 +162,8 @@ pub(crate) fn extend_snapshots(snaps: &mut Vec<Snapshot>) {
         }
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&WAITS]
+}

@@ -176,3 +176,8 @@ fn watch() {
         check(None, "watchdog");
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 2] {
+    [&CALLBACKS, &SEEN]
+}

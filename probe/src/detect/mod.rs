@@ -10,6 +10,7 @@ mod order;
 pub(crate) mod pool;
 mod report;
 pub(crate) mod stampede;
+pub(crate) mod stuck;
 mod watchdog;
 
 pub use alert::{Alert, on_alert};
@@ -18,3 +19,16 @@ pub(crate) use deadlock::on_wait;
 pub(crate) use order::validate as validate_order;
 pub use order::{LockOrderReport, OrderEdge, lock_order_reports, suppress_lock_order};
 pub use report::{DeadlockReport, LockRef, Participant};
+
+/// The detectors' internal locks, for the fork hooks (outer ones first).
+pub(crate) fn fork_locks() -> Vec<&'static dyn crate::raw::ForkLock> {
+    let mut v = Vec::with_capacity(8);
+    v.extend(watchdog::fork_locks());
+    v.extend(deadlock::fork_locks());
+    v.extend(alert::fork_locks());
+    v.extend(order::fork_locks());
+    v.extend(pool::fork_locks());
+    v.extend(stampede::fork_locks());
+    v.extend(stuck::fork_locks());
+    v
+}

@@ -307,3 +307,8 @@ impl Graph {
         None
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&GRAPH]
+}

@@ -271,3 +271,8 @@ fn check_leaks() {
         ));
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&OUTSTANDING]
+}

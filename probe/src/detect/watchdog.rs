@@ -34,3 +34,8 @@ pub(super) fn start(check: fn()) {
         }
     });
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&CHECKS]
+}

@@ -1,13 +1,16 @@
-//! The only `unsafe` code in the probe: stack walking and the OS thread id. The lock wrappers
-//! themselves need none: they sit on parking_lot's safe `Mutex`/`RwLock`/`Condvar`, whose
-//! `lock_api` layer owns the `UnsafeCell`.
+//! The probe's OS-facing ground: stack walking, the OS thread id, the exit and fork hooks and
+//! the locks held across a fork.
 
 mod double;
+mod fork_lock;
 mod os;
 mod stack;
 
 pub(crate) use double::DoubleBuf;
-pub(crate) use os::{current_tid, register_after_fork, register_at_exit, thread_rusage};
+pub(crate) use fork_lock::ForkLock;
+pub(crate) use os::{
+    current_tid, register_after_fork, register_at_exit, register_fork_handlers, thread_rusage,
+};
 pub(crate) use stack::{MAX_FRAMES, RawStack, capture};
 
 use std::panic::Location;

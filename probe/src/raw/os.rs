@@ -25,6 +25,21 @@ pub(crate) fn register_after_fork(child: extern "C" fn()) {
     let _ = child;
 }
 
+/// Runs `prepare` in the forking thread just before every `fork()`, and `parent` and `child`
+/// just after it, in the parent and in the child.
+pub(crate) fn register_fork_handlers(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) {
+    #[cfg(unix)]
+    // SAFETY: `pthread_atfork` only stores the function pointers; the handlers are plain
+    // `extern "C" fn()`s that catch their own panics, so none unwinds into libc.
+    let _ = unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+    #[cfg(not(unix))]
+    let _ = (prepare, parent, child);
+}
+
 /// Runs `f` when the process exits normally (returning from `main` or `std::process::exit`).
 pub(crate) fn register_at_exit(f: extern "C" fn()) {
     // SAFETY: `atexit` only stores the function pointer. `f` is a plain `extern "C" fn()`;

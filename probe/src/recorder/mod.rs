@@ -13,8 +13,16 @@ mod session;
 mod writer;
 
 pub use error::RecordError;
-pub use live::LiveViewer;
+pub use live::{ClientFrame, ClientFrames, LiveViewer};
 pub(crate) use recording::keep_env_recording;
 pub use recording::{Recorder, Recording};
 pub(crate) use session::finish_active;
 pub use session::flush;
+
+/// The recorder's internal locks, for the fork hooks (outer ones first).
+pub(crate) fn fork_locks() -> Vec<&'static dyn crate::raw::ForkLock> {
+    let mut v = Vec::with_capacity(2);
+    v.extend(recording::fork_locks());
+    v.extend(session::fork_locks());
+    v
+}

@@ -306,3 +306,8 @@ fn install_hooks() {
         }));
     });
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&ENV_RECORDING]
+}

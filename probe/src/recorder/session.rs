@@ -96,3 +96,8 @@ pub(crate) fn finish_active() {
         s.finish();
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&ACTIVE]
+}

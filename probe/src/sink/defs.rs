@@ -101,3 +101,8 @@ pub(crate) fn site_id(site: &'static Location<'static>) -> u64 {
     });
     id
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&LOG]
+}

@@ -68,3 +68,8 @@ pub(crate) fn alert(r: &crate::format::Record) {
     super::defs::define_with(|d| d.alert(r));
     wake();
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&WAKER]
+}

@@ -24,3 +24,12 @@ pub(crate) use defs::{define_with, intern, site_id};
 pub(crate) use gate::{alert, close, close_after_fork, forked, open, recording, session};
 pub(crate) use reader::{Reader, dropped};
 pub(crate) use thread::{ThreadSink, try_collector};
+
+/// The sink's internal locks, for the fork hooks (outer ones first).
+pub(crate) fn fork_locks() -> Vec<&'static dyn crate::raw::ForkLock> {
+    let mut v = Vec::with_capacity(3);
+    v.extend(thread::fork_locks());
+    v.extend(defs::fork_locks());
+    v.extend(gate::fork_locks());
+    v
+}

@@ -140,3 +140,8 @@ impl ThreadSink {
         }
     }
 }
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&COLLECTOR]
+}
