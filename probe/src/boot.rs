@@ -7,7 +7,7 @@
 //! at start-up, and nothing below this layer starts a thread: the recorder, sampler and watchdog
 //! start when a recording or a detector first needs them.
 
-use crate::diag::{env_flag, env_var as env, warn};
+use crate::diag::{env_flag, env_switch, env_var as env, warn};
 use crate::recorder::Recorder;
 use crate::settings::{self, Policy};
 use std::sync::atomic::AtomicU8;
@@ -32,6 +32,8 @@ fn init_slow() {
     if INIT.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
         return;
     }
+    crate::symbols::remember_start_dir();
+    crate::fork::install();
     {
         if let Some(v) = env("LOCKSCOPE_HOLD_SAMPLE") {
             match parse_sample(&v) {
@@ -39,14 +41,8 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
-        if let Some(v) = env("LOCKSCOPE") {
-            match v.as_str() {
-                "off" | "0" | "false" => settings::set_enabled(false),
-                "on" | "1" | "true" => settings::set_enabled(true),
-                other => warn(&format!(
-                    "LOCKSCOPE={other:?} is not understood; use LOCKSCOPE=on or LOCKSCOPE=off. Recording stays on."
-                )),
-            }
+        if env("LOCKSCOPE").is_some() {
+            settings::set_enabled(env_switch("LOCKSCOPE", true));
         }
         if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
             match parse_policy(&v) {
@@ -54,14 +50,8 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
-        if let Some(v) = env("LOCKSCOPE_LOCK_ORDER") {
-            match v.as_str() {
-                "on" => settings::set_lock_order_checks(true),
-                "off" => settings::set_lock_order_checks(false),
-                other => warn(&format!(
-                    "LOCKSCOPE_LOCK_ORDER={other:?} is not understood; use on or off. Lock-order checks stay on."
-                )),
-            }
+        if env("LOCKSCOPE_LOCK_ORDER").is_some() {
+            settings::set_lock_order_checks(env_switch("LOCKSCOPE_LOCK_ORDER", true));
         }
         if let Some(v) = env("LOCKSCOPE_POOL_STARVED_MS") {
             match parse_number(
@@ -80,6 +70,18 @@ fn init_slow() {
         if let Some(v) = env("LOCKSCOPE_POOL_LEAK_MS") {
             match parse_number("LOCKSCOPE_POOL_LEAK_MS", &v, 0, 86_400_000, 0) {
                 Ok(ms) => settings::set_pool_leak_threshold(std::time::Duration::from_millis(ms)),
+                Err(e) => warn(&e),
+            }
+        }
+        if let Some(v) = env("LOCKSCOPE_STUCK_MS") {
+            match parse_number(
+                "LOCKSCOPE_STUCK_MS",
+                &v,
+                0,
+                3_600_000,
+                settings::DEFAULT_STUCK_MS,
+            ) {
+                Ok(ms) => settings::set_stuck_threshold(std::time::Duration::from_millis(ms)),
                 Err(e) => warn(&e),
             }
         }

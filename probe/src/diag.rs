@@ -24,25 +24,33 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
     }
 }
 
-/// Reads an on/off variable (`1`/`true`/`on`/`yes` or `0`/`false`/`off`/`no`); unset is off,
-/// and any other value is reported and taken as off.
-pub(crate) fn env_flag(name: &str) -> bool {
-    match env_var(name).map(|v| parse_flag(name, &v)) {
-        None => false,
+/// Reads an on/off variable (`1`/`true`/`on`/`yes` or `0`/`false`/`off`/`no`, any case);
+/// unset is `default`, and any other value is reported and taken as `default`.
+pub(crate) fn env_switch(name: &str, default: bool) -> bool {
+    match env_var(name).map(|v| parse_flag(name, &v, default)) {
+        None => default,
         Some(Ok(on)) => on,
         Some(Err(e)) => {
             warn(&e);
-            false
+            default
         }
     }
 }
 
-pub(crate) fn parse_flag(name: &str, v: &str) -> Result<bool, String> {
+/// [`env_switch`] for a variable that is off unless set.
+pub(crate) fn env_flag(name: &str) -> bool {
+    env_switch(name, false)
+}
+
+/// Parses an on/off value of variable `name`; the error names the variable, the spellings and
+/// what it stays at (`default`).
+pub(crate) fn parse_flag(name: &str, v: &str, default: bool) -> Result<bool, String> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "on" | "yes" => Ok(true),
         "0" | "false" | "off" | "no" => Ok(false),
         _ => Err(format!(
-            "{name}={v:?} is not understood; use {name}=1 to switch it on or {name}=0 to switch it off. It stays off."
+            "{name}={v:?} is not understood; use {name}=1 (or true, on, yes) to switch it on or {name}=0 (or false, off, no) to switch it off. It stays {}.",
+            if default { "on" } else { "off" }
         )),
     }
 }
@@ -54,15 +62,26 @@ mod tests {
     #[test]
     fn on_off_variables_accept_the_usual_spellings_and_name_the_fix_for_others() {
         for on in ["1", "true", "ON", " yes "] {
-            assert_eq!(parse_flag("LOCKSCOPE_LIVE_ANY", on), Ok(true), "{on}");
+            assert_eq!(
+                parse_flag("LOCKSCOPE_LIVE_ANY", on, false),
+                Ok(true),
+                "{on}"
+            );
         }
         for off in ["0", "false", "Off", "no"] {
-            assert_eq!(parse_flag("LOCKSCOPE_LIVE_ANY", off), Ok(false), "{off}");
+            assert_eq!(
+                parse_flag("LOCKSCOPE_LIVE_ANY", off, true),
+                Ok(false),
+                "{off}"
+            );
         }
-        let e = parse_flag("LOCKSCOPE_LIVE_ANY", "2").unwrap_err();
+        let e = parse_flag("LOCKSCOPE_LIVE_ANY", "2", false).unwrap_err();
         assert!(
             e.contains("LOCKSCOPE_LIVE_ANY=\"2\"") && e.contains("LOCKSCOPE_LIVE_ANY=1"),
             "{e}"
         );
+        assert!(e.ends_with("It stays off."), "{e}");
+        let e = parse_flag("LOCKSCOPE", "maybe", true).unwrap_err();
+        assert!(e.ends_with("It stays on."), "{e}");
     }
 }

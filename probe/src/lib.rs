@@ -1,4 +1,4 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("../README.md")]
 //! # Reading the probe
 //!
 //! The probe is a stack: read it bottom-up. Each module uses only the modules on its own
@@ -10,6 +10,7 @@
 //!  primitives   lock (Mutex, RwLock, Semaphore, Condvar)  stdsync  tokio  tracing
 //!  lock core    lock_core: LockMeta (acquire, release, wait), PoolGauge, Tracked (async holds)
 //!  boot         reads LOCKSCOPE_* once, starts the env recording (at the first lock)
+//!               fork (the hooks that hold every internal lock across a fork)
 //!  detectors    detect (wait-for, lock order, stampede, pool)  recorder  sampler  dump
 //!               symbols (the one symbolizer)
 //!  actors       actor (threads and tasks: held lists, hold tables, waits)  class  stats
@@ -25,6 +26,7 @@
 //! the same chunks. The detectors read the actors' published holds and waits; their alerts
 //! are typed values, raised once, that reach the callbacks and the trace.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod raw;
 /// The trace format (the lockscope-format crate), re-exported.
@@ -48,6 +50,7 @@ mod sampler;
 mod symbols;
 
 mod boot;
+mod fork;
 
 mod lock_core;
 
@@ -70,6 +73,9 @@ pub use lock::{
     ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
     RwLockWriteGuard, Semaphore, SemaphorePermit, WaitTimeoutResult,
 };
+/// The live server's parser of what a viewer sends, for the fuzz targets.
+#[doc(hidden)]
+pub use recorder::{ClientFrame as LiveClientFrame, ClientFrames as LiveClientFrames};
 pub use recorder::{LiveViewer, RecordError, Recorder, Recording, flush};
 #[doc(hidden)]
 pub use sampler::{
@@ -78,40 +84,45 @@ pub use sampler::{
 };
 pub use settings::{
     DEADLOCK_EXIT_CODE, DEFAULT_HOLD_SAMPLE, DEFAULT_POOL_STARVED_MS, DEFAULT_SAMPLE_HZ,
-    DEFAULT_STAMPEDE_MIN, POOL_WINDOW_MS, Policy, hold_sample_period, is_enabled,
+    DEFAULT_STAMPEDE_MIN, DEFAULT_STUCK_MS, POOL_WINDOW_MS, Policy, hold_sample_period, is_enabled,
     set_deadlock_policy, set_enabled, set_hold_sample_period, set_lock_order_checks,
     set_pool_leak_threshold, set_pool_starved_threshold, set_sample_hz, set_stampede_min_actors,
+    set_stuck_threshold,
 };
 pub use stats::{ClassStats, LockStats};
 
-/// Marks the caller as filling cache key `key` (any `K: Hash`) until the guard drops, for the
-/// stampede detector: several actors refilling one warm key at once, or a herd waiting for a
-/// lock held through a refill, is reported as a `stampede` alert (rules and defaults in the
-/// README). The key is named by its hash; [`cache_fill_debug`] names it by its `Debug` text.
+/// Marks the caller as filling cache key `key` until the guard drops, for the stampede
+/// detector: several actors refilling one warm key at once, or a herd waiting for a lock held
+/// through a refill, is reported as a `stampede` alert (rules and defaults in the README).
+/// Alerts and the viewer name the key by its `Debug` text (formatted once per key, not per
+/// fill); for a key type without `Debug`, [`cache_fill_hashed`] names it by its hash.
 ///
 /// ```
 /// let key = ("user", 42);
 /// let value = {
-///     let _fill = lockscope::cache_fill(&key);
+///     let _fill = lockscope::cache_fill(&key); // alerts say `("user", 42)`
 ///     "loaded from the database"
 /// };
 /// # let _ = value;
 /// ```
 #[track_caller]
-pub fn cache_fill<K: std::hash::Hash + ?Sized>(key: &K) -> FillGuard {
+pub fn cache_fill<K: std::hash::Hash + std::fmt::Debug + ?Sized>(key: &K) -> FillGuard {
+    boot::init();
+    detect::stampede::begin(key, Some(&key), std::panic::Location::caller())
+}
+
+/// [`cache_fill`] for a key type without `Debug`: alerts name the key `key#<hash>`.
+#[track_caller]
+pub fn cache_fill_hashed<K: std::hash::Hash + ?Sized>(key: &K) -> FillGuard {
     boot::init();
     detect::stampede::begin(key, None, std::panic::Location::caller())
 }
 
-/// [`cache_fill`] for a key whose `Debug` text names it in alerts and the viewer.
+/// The same as [`cache_fill`] (which names keys by their `Debug` text too); kept for programs
+/// written before it did.
 #[track_caller]
 pub fn cache_fill_debug<K: std::hash::Hash + std::fmt::Debug + ?Sized>(key: &K) -> FillGuard {
-    boot::init();
-    detect::stampede::begin(
-        key,
-        Some(format!("{key:?}")),
-        std::panic::Location::caller(),
-    )
+    cache_fill(key)
 }
 
 /// Figures for every lock class used so far (creation site or name), most waited-on first.

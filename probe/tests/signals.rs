@@ -209,6 +209,64 @@ fn duplicate_fills_of_a_warm_key_are_a_stampede() {
 }
 
 #[test]
+fn a_stampede_names_the_key_by_its_debug_text_and_fillers_that_exited_by_their_thread_names() {
+    let alerts = alerts_naming("\"moved-key\"");
+    drop(lockscope::cache_fill(&"moved-key")); // warm
+    // Three threads begin fills and hand their guards over before they exit, so the alert is
+    // raised after every filler's thread has ended (and, once another thread starts, after
+    // their actor slots were reused).
+    let (tx, rx) = mpsc::channel();
+    for i in 0..3 {
+        let tx = tx.clone();
+        thread::Builder::new()
+            .name(format!("mover-{i}"))
+            .spawn(move || tx.send(lockscope::cache_fill(&"moved-key")).unwrap())
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+    let guards: Vec<_> = rx.iter().take(3).collect();
+    thread::spawn(|| drop(Mutex::new(()).lock()))
+        .join()
+        .unwrap();
+    drop(guards);
+    let a = alerts
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a stampede alert");
+    let mut actors = a.actors.clone();
+    actors.sort();
+    assert_eq!(actors, ["mover-0", "mover-1", "mover-2"], "{}", a.text);
+    assert!(a.text.contains("cache key \"moved-key\""), "{}", a.text);
+}
+
+#[test]
+fn a_key_without_debug_is_named_by_its_hash() {
+    #[derive(Hash)]
+    struct Opaque(u32);
+    let (tx, rx) = mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    lockscope::on_alert(move |a| {
+        if a.text.contains("by 3 actors") && a.locks.iter().any(|l| l.starts_with("key#")) {
+            let _ = tx.lock().unwrap().send(a.clone());
+        }
+    });
+    drop(lockscope::cache_fill_hashed(&Opaque(7)));
+    let inside = Arc::new(Barrier::new(3));
+    let fillers: Vec<_> = (0..3)
+        .map(|_| {
+            let inside = inside.clone();
+            thread::spawn(move || {
+                let _fill = lockscope::cache_fill_hashed(&Opaque(7));
+                inside.wait();
+            })
+        })
+        .collect();
+    fillers.into_iter().for_each(|f| f.join().unwrap());
+    let a = rx.recv_timeout(Duration::from_secs(10)).expect("an alert");
+    assert!(a.locks[0].len() == "key#".len() + 16, "{:?}", a.locks);
+}
+
+#[test]
 fn cold_starts_serial_refills_and_one_actors_retries_are_not_stampedes() {
     let cold = alerts_naming("\"cold-key\"");
     overlapping_fills("cold-key", 4);

@@ -11,7 +11,7 @@ use crate::raw;
 use crate::sink::{self, ThreadSink};
 use parking_lot::{Mutex, RwLock};
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
@@ -40,21 +40,24 @@ pub(crate) struct ActorShared {
     pub(crate) exited: AtomicBool,
     /// The owning thread's OS id.
     tid: AtomicU64,
+    /// In a forked child: the slot belonged to a thread of the parent, which may have been
+    /// half-way through writing its buffer at the fork. It is never reused.
+    pub(super) orphaned: AtomicBool,
 }
 
-struct Registry {
-    all: Vec<&'static ActorShared>,
+pub(super) struct Registry {
+    pub(super) all: Vec<&'static ActorShared>,
     free: Vec<&'static ActorShared>,
 }
 
-static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
+pub(super) static REGISTRY: RwLock<Registry> = RwLock::new(Registry {
     all: Vec::new(),
     free: Vec::new(),
 });
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 thread_local! {
-    static CURRENT: Cell<Option<&'static ActorShared>> = const { Cell::new(None) };
+    pub(super) static CURRENT: Cell<Option<&'static ActorShared>> = const { Cell::new(None) };
     static EXIT: ExitGuard = const { ExitGuard };
 }
 
@@ -114,7 +117,7 @@ fn thread_gone(a: &ActorShared) -> bool {
 
 /// Whether `a` can be drained and reused: its thread exited and is gone.
 pub(crate) fn reclaimable(a: &ActorShared) -> bool {
-    a.exited.load(Acquire) && thread_gone(a)
+    a.exited.load(Acquire) && !a.orphaned.load(Relaxed) && thread_gone(a)
 }
 
 /// With no recorder running, clears and frees every reclaimable slot (needs the collector
@@ -187,6 +190,7 @@ fn register() -> &'static ActorShared {
                 sink: ThreadSink::new(),
                 exited: AtomicBool::new(false),
                 tid: AtomicU64::new(0),
+                orphaned: AtomicBool::new(false),
             }));
             REGISTRY.write().all.push(a);
             a
@@ -207,11 +211,24 @@ pub(crate) fn all() -> Vec<&'static ActorShared> {
     REGISTRY.read().all.clone()
 }
 
+/// Names of threads whose slots were reused, newest last, so an alert raised after a thread
+/// ended still names it as the thread table does. Bounded: the oldest go first.
+pub(super) static RETIRED: Mutex<VecDeque<(u64, String)>> = Mutex::new(VecDeque::new());
+const RETIRED_NAMES: usize = 4096;
+
 /// Returns drained, exited actors to the free list (called by the recorder).
 pub(crate) fn recycle(a: &'static ActorShared) {
     if a.exited.swap(false, Relaxed) {
         EXITED.fetch_sub(1, Relaxed);
-        a.id.store(0, Relaxed);
+        let name = std::mem::take(&mut *a.name.lock());
+        let id = a.id.swap(0, Relaxed);
+        if id != 0 {
+            let mut retired = RETIRED.lock();
+            if retired.len() == RETIRED_NAMES {
+                retired.pop_front();
+            }
+            retired.push_back((id, name));
+        }
         REGISTRY.write().free.push(a);
     }
 }
@@ -438,9 +455,26 @@ pub(super) fn snapshots() -> Vec<Snapshot> {
         .collect()
 }
 
-/// The name of thread actor `id`; `actor-<id>` for one that is gone.
+/// The name of thread actor `id`, live or exited (the name the thread table has);
+/// `actor-<id>` only for one forgotten long ago.
 pub(super) fn name_of_thread(id: u64) -> String {
-    by_id(id).map_or_else(|| format!("actor-{id}"), |a| a.name.lock().clone())
+    if id == 0 {
+        return "actor-0".to_owned();
+    }
+    let slot = REGISTRY
+        .read()
+        .all
+        .iter()
+        .copied()
+        .find(|a| a.id.load(Relaxed) == id);
+    if let Some(a) = slot {
+        return a.name.lock().clone();
+    }
+    let retired = RETIRED.lock();
+    match retired.iter().rev().find(|(r, _)| *r == id) {
+        Some((_, name)) => name.clone(),
+        None => format!("actor-{id}"),
+    }
 }
 
 /// The live actor with id `id`.
@@ -466,7 +500,7 @@ pub(crate) fn live_tids() -> Vec<(u64, u64)> {
 }
 
 /// Threads the sampler defined without their having taken a lock, by OS thread id.
-static FOREIGN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
+pub(super) static FOREIGN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
 
 /// Gives a thread that never took a lock an actor id and defines it in the trace, so the
 /// sampler can write its figures. Should the thread take a lock later, it keeps this id.

@@ -92,9 +92,11 @@ fn hash_key<K: Hash + ?Sized>(key: &K) -> u64 {
     h.finish()
 }
 
+/// Starts a fill of `key`; `text` names the key (its `Debug` text, formatted once per key:
+/// the first fill of a key formats it outside the table's lock, later fills format nothing).
 pub(crate) fn begin<K: Hash + ?Sized>(
     key: &K,
-    text: Option<String>,
+    text: Option<&dyn std::fmt::Debug>,
     site: &'static Location<'static>,
 ) -> FillGuard {
     let key = hash_key(key);
@@ -109,6 +111,17 @@ pub(crate) fn begin<K: Hash + ?Sized>(
         };
     }
     let actor = actor::current().id.load(Relaxed);
+    // The user's `Debug` runs under none of lockscope's locks.
+    let named = text.is_none()
+        || TABLE
+            .lock()
+            .as_ref()
+            .is_some_and(|t| t.keys.get(&key).is_some_and(|k| k.text.is_some()));
+    let text = if named {
+        None
+    } else {
+        text.map(|d| format!("{d:?}"))
+    };
     let begin_ns = clock::now_ns();
     IN_FLIGHT.fetch_add(1, Relaxed);
     let mut t = TABLE.lock();
@@ -319,4 +332,9 @@ fn herd_wait(lock: u64, holder: u64, waiter: u64, lock_name: impl FnOnce() -> St
         actors,
         details,
     ));
+}
+
+/// This module's internal locks, for the fork hooks (outer ones first).
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
+    [&TABLE]
 }
