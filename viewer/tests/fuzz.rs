@@ -10,6 +10,7 @@ mod input;
 mod live_stream;
 #[path = "../../fuzz/src/report_model.rs"]
 mod report_model;
+mod support;
 
 use std::path::{Path, PathBuf};
 
@@ -32,17 +33,10 @@ fn every_corpus_input_streams_live_without_a_panic() {
 /// a debug build and a duration of 584 years in a release one.
 #[test]
 fn a_wait_that_ends_before_it_began_exports_to_chrome_as_an_empty_slice() {
-    use lockscope_format::{Header, Mode, Outcome, Record, VERSION, write_chunk};
+    use lockscope_format::{Mode, Outcome, Record};
     use lockscope_viewer::{export, model::Model};
 
-    let header = Header {
-        version: VERSION,
-        flags: 0,
-        epoch_unix_ns: 0,
-        pid: 1,
-    };
-    let mut bytes = header.to_bytes().to_vec();
-    let mut payload = Vec::new();
+    let mut t = support::TraceBuilder::new();
     let records = [
         Record::WaitBegin {
             ts_ns: 100,
@@ -72,8 +66,10 @@ fn a_wait_that_ends_before_it_began_exports_to_chrome_as_an_empty_slice() {
         },
         Record::End { ts_ns: 200 },
     ];
-    records.iter().for_each(|r| r.encode(&mut payload));
-    write_chunk(&mut bytes, &payload);
+    records.into_iter().for_each(|r| {
+        t.push(r);
+    });
+    let bytes = t.bytes();
     let m = Model::from_trace(&lockscope_format::decode(&bytes).unwrap());
     let trace = export::chrome_trace(&m);
     let wait = trace["traceEvents"]
