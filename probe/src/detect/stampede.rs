@@ -92,8 +92,8 @@ fn hash_key<K: Hash + ?Sized>(key: &K) -> u64 {
     h.finish()
 }
 
-/// Starts a fill of `key`; `text` names the key (its `Debug` text, formatted once per key:
-/// the first fill of a key formats it outside the table's lock, later fills format nothing).
+/// Starts a fill of `key`; `text` names the key (its `Debug` text, formatted once per key,
+/// after the table's lock is let go: later fills take the lock once and format nothing).
 pub(crate) fn begin<K: Hash + ?Sized>(
     key: &K,
     text: Option<&dyn std::fmt::Debug>,
@@ -111,25 +111,12 @@ pub(crate) fn begin<K: Hash + ?Sized>(
         };
     }
     let actor = actor::current().id.load(Relaxed);
-    // The user's `Debug` runs under none of lockscope's locks.
-    let named = text.is_none()
-        || TABLE
-            .lock()
-            .as_ref()
-            .is_some_and(|t| t.keys.get(&key).is_some_and(|k| k.text.is_some()));
-    let text = if named {
-        None
-    } else {
-        text.map(|d| format!("{d:?}"))
-    };
     let begin_ns = clock::now_ns();
     IN_FLIGHT.fetch_add(1, Relaxed);
-    let mut t = TABLE.lock();
-    let t = t.get_or_insert_with(Table::default);
+    let mut guard = TABLE.lock();
+    let t = guard.get_or_insert_with(Table::default);
     let k = t.keys.entry(key).or_default();
-    if k.text.is_none() {
-        k.text = text;
-    }
+    let unnamed = k.text.is_none();
     if k.active.is_empty() {
         k.episode = Some(Episode {
             warm: k.filled > 0,
@@ -145,6 +132,14 @@ pub(crate) fn begin<K: Hash + ?Sized>(
         e.actors.push(actor);
     }
     t.filling.entry(actor).or_default().push((fill, key));
+    drop(guard);
+    // A key's first fill names it; the user's `Debug` runs under none of lockscope's locks.
+    if let Some(d) = text.filter(|_| unnamed) {
+        let text = format!("{d:?}");
+        if let Some(k) = TABLE.lock().as_mut().and_then(|t| t.keys.get_mut(&key)) {
+            k.text.get_or_insert(text);
+        }
+    }
     FillGuard {
         fill,
         key,
