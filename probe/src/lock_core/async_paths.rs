@@ -107,8 +107,8 @@ impl LockMeta {
         counters.contentions.fetch_add(1, Relaxed);
         self.max_waiters.fetch_max(w, Relaxed);
         counters.max_waiters.fetch_max(u64::from(w), Relaxed);
-        let recorded = sink::recording();
-        if recorded {
+        let session = sink::recording_session();
+        if session != 0 {
             self.announce(id);
             let me = actor::current();
             let stack = stack.map_or(0, |st| me.sink.queue_stack(st));
@@ -121,7 +121,6 @@ impl LockMeta {
                 )
             });
         }
-        let session = if recorded { sink::session() } else { 0 };
         AsyncWait {
             lock: id,
             t0,
@@ -143,7 +142,7 @@ impl LockMeta {
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         self.class().counters.wait.record(t1.saturating_sub(w.t0));
-        if w.session != 0 && sink::recording() && sink::session() == w.session {
+        if sink::still_recording(w.session) {
             let lock = w.lock;
             actor::current().sink.emit(|b| {
                 Record::WaitEnd {

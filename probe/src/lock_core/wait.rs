@@ -172,7 +172,7 @@ impl LockMeta {
             actor_id,
             t0,
             lock_wait,
-            session: if recording { sink::session() } else { 0 },
+            session: if recording { sink::recording_session() } else { 0 },
         }
     }
 
@@ -186,7 +186,7 @@ impl LockMeta {
         let t1 = clock::now_ns();
         let counters = &self.class().counters;
         counters.wait.record(t1.saturating_sub(w.t0));
-        if w.session != 0 && sink::recording() && sink::session() == w.session {
+        if sink::still_recording(w.session) {
             let outcome = if acquired {
                 Outcome::Acquired
             } else {

@@ -26,6 +26,19 @@ pub(crate) fn session() -> u32 {
     SESSION.load(Relaxed)
 }
 
+/// The session an event written now goes into: the running recording's, 0 when none runs.
+/// A wait keeps it, and records its end only while [`still_recording`] that session.
+#[inline]
+pub(crate) fn recording_session() -> u32 {
+    if recording() { session() } else { 0 }
+}
+
+/// Whether recording `session` (from [`recording_session`]) is still the one running.
+#[inline]
+pub(crate) fn still_recording(session: u32) -> bool {
+    session != 0 && recording() && self::session() == session
+}
+
 /// Whether this process is a forked child of a recording process.
 pub(crate) fn forked() -> bool {
     FORKED.load(Relaxed)

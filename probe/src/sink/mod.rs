@@ -21,7 +21,10 @@ mod reader;
 mod thread;
 
 pub(crate) use defs::{define_with, intern, site_id};
-pub(crate) use gate::{alert, close, close_after_fork, forked, open, recording, session};
+pub(crate) use gate::{
+    alert, close, close_after_fork, forked, open, recording, recording_session, session,
+    still_recording,
+};
 pub(crate) use reader::{Reader, dropped};
 pub(crate) use thread::{ThreadSink, try_collector};
 
