@@ -7,7 +7,7 @@
 //! at start-up, and nothing below this layer starts a thread: the recorder, sampler and watchdog
 //! start when a recording or a detector first needs them.
 
-use crate::diag::{env_flag, env_switch, env_var as env, warn};
+use crate::diag::{env_flag, env_var as env, parse_flag, warn};
 use crate::recorder::Recorder;
 use crate::settings::{self, Policy};
 use std::sync::atomic::AtomicU8;
@@ -41,8 +41,11 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
-        if env("LOCKSCOPE").is_some() {
-            settings::set_enabled(env_switch("LOCKSCOPE", true));
+        if let Some(v) = env("LOCKSCOPE") {
+            match parse_flag("LOCKSCOPE", &v, true) {
+                Ok(on) => settings::set_enabled(on),
+                Err(e) => warn(&e),
+            }
         }
         if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
             match parse_policy(&v) {
@@ -50,8 +53,11 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
-        if env("LOCKSCOPE_LOCK_ORDER").is_some() {
-            settings::set_lock_order_checks(env_switch("LOCKSCOPE_LOCK_ORDER", true));
+        if let Some(v) = env("LOCKSCOPE_LOCK_ORDER") {
+            match parse_flag("LOCKSCOPE_LOCK_ORDER", &v, true) {
+                Ok(on) => settings::set_lock_order_checks(on),
+                Err(e) => warn(&e),
+            }
         }
         if let Some(v) = env("LOCKSCOPE_POOL_STARVED_MS") {
             match parse_number(

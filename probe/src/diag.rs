@@ -24,22 +24,17 @@ pub(crate) fn env_var(name: &str) -> Option<String> {
     }
 }
 
-/// Reads an on/off variable (`1`/`true`/`on`/`yes` or `0`/`false`/`off`/`no`, any case);
-/// unset is `default`, and any other value is reported and taken as `default`.
-pub(crate) fn env_switch(name: &str, default: bool) -> bool {
-    match env_var(name).map(|v| parse_flag(name, &v, default)) {
-        None => default,
+/// Reads an on/off variable that is off unless set (`1`/`true`/`on`/`yes` or
+/// `0`/`false`/`off`/`no`, any case); any other value is reported and taken as off.
+pub(crate) fn env_flag(name: &str) -> bool {
+    match env_var(name).map(|v| parse_flag(name, &v, false)) {
+        None => false,
         Some(Ok(on)) => on,
         Some(Err(e)) => {
             warn(&e);
-            default
+            false
         }
     }
-}
-
-/// [`env_switch`] for a variable that is off unless set.
-pub(crate) fn env_flag(name: &str) -> bool {
-    env_switch(name, false)
 }
 
 /// Parses an on/off value of variable `name`; the error names the variable, the spellings and
