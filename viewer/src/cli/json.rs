@@ -405,7 +405,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         mode: w.mode.as_str(),
         site: m.site_name(w.site),
         since_ns: w.begin_ns,
-        waited_ns: m.end_ns.saturating_sub(w.begin_ns),
+        waited_ns: w.waited_ns(m.end_ns).unwrap_or(0),
         holders: w.holders.iter().map(|&h| m.actor_name(h)).collect(),
     })
     .collect();

@@ -142,6 +142,8 @@ struct EventFigures {
     hold: Histogram,
     holds: u64,
     still_waiting: u64,
+    /// How long the waits still going at the end had waited by then.
+    still_wait: Histogram,
     max_waiters: u64,
     instances: u64,
 }
@@ -178,17 +180,12 @@ impl Model {
                     row.hold = s.hold.clone();
                     row.figures_from = FiguresFrom::ClassStats;
                 }
+                // Neither a snapshot nor the ended waits have the waits still going at the
+                // end: they count up to that end.
+                row.wait.merge(&e.still_wait);
                 row
             })
             .collect();
-        // A wait still going when the trace ended counts up to that end in the wait figures
-        // (neither a class snapshot nor the event sweep has it).
-        let at: IdMap<u64, usize> = rows.iter().enumerate().map(|(i, r)| (r.class, i)).collect();
-        for w in self.still_waiting() {
-            if let (Some(&i), Some(d)) = (at.get(&w.class), w.waited_ns(self.end_ns)) {
-                rows[i].wait.record(d);
-            }
-        }
         rows.sort_by(|a, b| {
             (b.wait.total().cmp(&a.wait.total()))
                 .then(b.contentions.cmp(&a.contentions))
@@ -209,7 +206,10 @@ impl Model {
         for (class, still) in self.waits.classes_still_waiting() {
             let e = ev.entry(class).or_default();
             e.waits += 1;
-            e.still_waiting += u64::from(still);
+            if let Some(begin_ns) = still {
+                e.still_waiting += 1;
+                e.still_wait.record(self.end_ns.saturating_sub(begin_ns));
+            }
         }
         // (lock, ts, +1/-1) for the sweep that finds the most simultaneous waiters.
         let mut edges: Vec<(u64, u64, i64)> = Vec::new();

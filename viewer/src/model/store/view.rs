@@ -102,11 +102,15 @@ impl Waits {
             .map(|raw| self.store.wait(raw))
     }
 
-    /// Every wait's class and whether it is still waiting, without unpacking the rest.
-    pub(in crate::model) fn classes_still_waiting(&self) -> impl Iterator<Item = (u64, bool)> + '_ {
+    /// Every wait's class and, when it is still waiting, when it began; without unpacking the
+    /// rest.
+    pub(in crate::model) fn classes_still_waiting(
+        &self,
+    ) -> impl Iterator<Item = (u64, Option<u64>)> + '_ {
         self.raws().map(|raw| {
             let p = &self.store.waits[raw as usize];
-            (self.store.ids.get(p.class), p.count_state & 0xf == 0)
+            let still = p.count_state & 0xf == 0;
+            (self.store.ids.get(p.class), still.then_some(p.begin_ns))
         })
     }
 
