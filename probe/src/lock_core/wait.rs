@@ -172,7 +172,11 @@ impl LockMeta {
             actor_id,
             t0,
             lock_wait,
-            session: if recording { sink::recording_session() } else { 0 },
+            session: if recording {
+                sink::recording_session()
+            } else {
+                0
+            },
         }
     }
 
