@@ -134,7 +134,17 @@ impl Tracker {
                     let name = std::fs::read_to_string(format!("/proc/self/task/{tid}/comm"))
                         .map(|n| n.trim_end().to_owned())
                         .unwrap_or_else(|_| format!("tid-{tid}"));
-                    st.actor = actor::define_foreign(tid, &name);
+                    match actor::define_foreign(tid, &name) {
+                        actor::Defined::Foreign(id) => st.actor = id,
+                        // It took its first lock since `known` was read: lockscope's own.
+                        actor::Defined::Own { id, exited } => {
+                            st.actor = id;
+                            st.own = true;
+                            if exited {
+                                continue;
+                            }
+                        }
+                    }
                 }
                 None => {}
             }
@@ -383,5 +393,31 @@ mod tests {
         t.round(2).unwrap();
         assert!(!t.knows(tid), "an exited thread is forgotten");
         assert!(t.knows(crate::raw::current_tid()));
+    }
+
+    #[test]
+    fn a_thread_that_registers_after_the_list_was_read_is_not_defined_twice() {
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<u64>();
+        let (id_tx, id_rx) = std::sync::mpsc::channel::<u64>();
+        let worker = std::thread::spawn(move || {
+            ready_tx.send(crate::raw::current_tid()).unwrap();
+            go_rx.recv().unwrap();
+            // Its first lock, after the sampler listed it as a thread without an actor.
+            id_tx.send(actor::current().id.load(Relaxed)).unwrap();
+            go_rx.recv().unwrap();
+        });
+        let tid = ready_rx.recv().unwrap();
+        let listed_without_actor = !actor::live_tids().iter().any(|&(t, _)| t == tid);
+        assert!(listed_without_actor);
+        go_tx.send(()).unwrap();
+        let id = id_rx.recv().unwrap();
+        // The sampler now defines what it listed: the thread is found as lockscope's own.
+        assert_eq!(
+            actor::define_foreign(tid, "late-registrant"),
+            actor::Defined::Own { id, exited: false }
+        );
+        go_tx.send(()).unwrap();
+        worker.join().unwrap();
     }
 }

@@ -62,5 +62,5 @@ pub(crate) unsafe fn fork_release_names(in_child: bool) {
 
 /// This module's internal locks, for the fork hooks (outer ones first).
 pub(crate) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 3] {
-    [&REGISTRY, &RETIRED, &FOREIGN]
+    [&FOREIGN, &REGISTRY, &RETIRED]
 }

@@ -149,18 +149,19 @@ pub(crate) fn current() -> &'static ActorShared {
 #[cold]
 fn register() -> &'static ActorShared {
     let tid = raw::current_tid();
-    // A thread the sampler already defined (it ran before this thread took a lock, as the
-    // main thread usually does) keeps that id: one actor per OS thread in every report.
-    let foreign = (tid != 0)
-        .then(|| FOREIGN.lock().as_mut().and_then(|m| m.remove(&tid)))
-        .flatten();
-    let id = foreign.unwrap_or_else(|| NEXT_ID.fetch_add(1, Relaxed));
-    let name = std::thread::current()
-        .name()
-        .map_or_else(|| format!("thread-{id}"), str::to_owned);
     if REGISTRY.read().free.is_empty() {
         reclaim_gone();
     }
+    // The id is chosen and the slot's tid published under FOREIGN: the sampler, defining a
+    // thread it found without an actor, asks under the same lock whether the thread has
+    // registered meanwhile (one actor per OS thread in every report). A thread the sampler
+    // already defined (it ran before this thread took a lock, as the main thread usually
+    // does) keeps that id.
+    let mut foreign = FOREIGN.lock();
+    let id = (tid != 0)
+        .then(|| foreign.as_mut().and_then(|m| m.remove(&tid)))
+        .flatten()
+        .unwrap_or_else(|| NEXT_ID.fetch_add(1, Relaxed));
     let recycled = REGISTRY.write().free.pop();
     let actor = match recycled {
         Some(a) => {
@@ -198,6 +199,10 @@ fn register() -> &'static ActorShared {
     };
     actor.id.store(id, Relaxed);
     actor.tid.store(tid, Relaxed);
+    drop(foreign);
+    let name = std::thread::current()
+        .name()
+        .map_or_else(|| format!("thread-{id}"), str::to_owned);
     *actor.name.lock() = name.clone();
     define_thread(id, tid, &name);
     CURRENT.with(|c| c.set(Some(actor)));
@@ -502,16 +507,39 @@ pub(crate) fn live_tids() -> Vec<(u64, u64)> {
 /// Threads the sampler defined without their having taken a lock, by OS thread id.
 pub(super) static FOREIGN: Mutex<Option<HashMap<u64, u64>>> = Mutex::new(None);
 
+/// What [`define_foreign`] found for an OS thread without an actor when the sampler listed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Defined {
+    /// Defined now for the sampler, under this id.
+    Foreign(u64),
+    /// The thread took its first lock since the sampler listed it: it is this actor, which
+    /// writes its own final figures when it exits (`exited`: it already has).
+    Own { id: u64, exited: bool },
+}
+
 /// Gives a thread that never took a lock an actor id and defines it in the trace, so the
 /// sampler can write its figures. Should the thread take a lock later, it keeps this id.
-pub(crate) fn define_foreign(tid: u64, name: &str) -> u64 {
+pub(crate) fn define_foreign(tid: u64, name: &str) -> Defined {
+    let mut foreign = FOREIGN.lock();
+    // Registration publishes a slot's tid under this lock, so a thread that registered after
+    // the sampler's list was taken is seen here and not defined a second time.
+    let own = REGISTRY
+        .read()
+        .all
+        .iter()
+        .find(|a| a.tid.load(Relaxed) == tid && a.id.load(Relaxed) != 0)
+        .map(|a| Defined::Own {
+            id: a.id.load(Relaxed),
+            exited: a.exited.load(Relaxed),
+        });
+    if let Some(own) = own {
+        return own;
+    }
     let id = NEXT_ID.fetch_add(1, Relaxed);
-    FOREIGN
-        .lock()
-        .get_or_insert_with(HashMap::new)
-        .insert(tid, id);
+    foreign.get_or_insert_with(HashMap::new).insert(tid, id);
+    drop(foreign);
     define_thread(id, tid, name);
-    id
+    Defined::Foreign(id)
 }
 
 /// The sampler saw OS thread `tid` gone: a new thread with the same tid is a new actor.
