@@ -25,6 +25,43 @@ pub fn ns(v: u64) -> String {
     format!("{x:.digits$} {unit}")
 }
 
+/// A time with its unit, as `--from` and `--to` take it (`152ms`, `1.5s`, `250us`, `250µs`,
+/// `900ns`; `0` needs none), in nanoseconds.
+pub fn parse_ns(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    if t == "0" {
+        return Ok(0);
+    }
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = (&t[..split], t[split..].trim());
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        "" => {
+            return Err(format!(
+                "`{text}` has no unit: write it as 150ms, 2.5s, 300us or 900ns"
+            ));
+        }
+        _ => {
+            return Err(format!(
+                "`{text}`: unknown unit `{unit}` (use ns, us, ms or s)"
+            ));
+        }
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a time: write it as 150ms, 2.5s, 300us or 900ns"))?;
+    let ns = (value * scale).round();
+    if !ns.is_finite() || ns >= u64::MAX as f64 {
+        return Err(format!("`{text}` is too large"));
+    }
+    Ok(ns as u64)
+}
+
 /// `ns(v)`, or `-` when nothing was measured.
 pub fn ns_or_dash(v: u64, measured: bool) -> String {
     if measured { ns(v) } else { "-".to_owned() }
@@ -125,6 +162,20 @@ impl Table {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_on_the_command_line_need_a_unit() {
+        assert_eq!(parse_ns("152ms"), Ok(152_000_000));
+        assert_eq!(parse_ns("1.5s"), Ok(1_500_000_000));
+        assert_eq!(parse_ns("250us"), Ok(250_000));
+        assert_eq!(parse_ns("250 µs"), Ok(250_000));
+        assert_eq!(parse_ns("900ns"), Ok(900));
+        assert_eq!(parse_ns("0"), Ok(0));
+        assert!(parse_ns("152").unwrap_err().contains("no unit"));
+        assert!(parse_ns("3min").unwrap_err().contains("unknown unit `min`"));
+        assert!(parse_ns("ms").unwrap_err().contains("not a time"));
+        assert!(parse_ns("1e30s").is_err());
+    }
 
     #[test]
     fn durations_use_the_largest_unit_with_three_digits() {

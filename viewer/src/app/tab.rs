@@ -137,7 +137,7 @@ pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool
                 ui.label(format!(
                     "— {} waits and holds, {} into the recording, updated {:.1} s ago",
                     v.model.waits.len() + v.model.holds.len(),
-                    ns(v.model.end_ns),
+                    ns(v.model.duration_ns()),
                     at.elapsed().as_secs_f32()
                 ));
             }

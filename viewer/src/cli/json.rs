@@ -114,6 +114,10 @@ pub struct TraceInfo {
     pub truncated_at: Option<u64>,
     /// Chunks skipped as corrupt.
     pub damaged_chunks: usize,
+    /// `[from, to]` of `report --from/--to`: every wait and hold figure counts only the part
+    /// inside it. Absent for the whole trace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub range_ns: Option<[u64; 2]>,
 }
 
 /// A lock class.
@@ -139,10 +143,13 @@ pub struct Lock {
     pub instances: u64,
     /// 1 in this many holds was timed.
     pub hold_sample_period: u64,
-    /// Contentions / acquisitions × 100.
+    /// Acquisitions that waited first / acquisitions × 100 (at most 100): contentions less
+    /// the waits that never got the lock (`still_waiting`, `gave_up`).
     pub contention_pct: f64,
     /// Waits not ended when the trace did.
     pub still_waiting: u64,
+    /// Waits that ended without the lock (timed out, or the semaphore was closed).
+    pub gave_up: u64,
     /// `class_stats` (exact counters) or `events` (derived; the process died first).
     pub figures_from: &'static str,
     /// Waits and holds of the class by the tracing span they happened in, most wait first
@@ -305,6 +312,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
             hold_sample_period: r.hold_sample_period,
             contention_pct: (r.contention_pct() * 100.0).round() / 100.0,
             still_waiting: r.still_waiting,
+            gave_up: r.gave_up,
             figures_from: r.figures_from.as_str(),
             name: r.name,
             site: r.site,
@@ -405,7 +413,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         mode: w.mode.as_str(),
         site: m.site_name(w.site),
         since_ns: w.begin_ns,
-        waited_ns: w.waited_ns(m.end_ns).unwrap_or(0),
+        waited_ns: m.waited_ns(&w).unwrap_or(0),
         holders: w.holders.iter().map(|&h| m.actor_name(h)).collect(),
     })
     .collect();
@@ -429,10 +437,11 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
             pid: header.pid,
             format_version: header.version,
             epoch_unix_ns: header.epoch_unix_ns,
-            duration_ns: m.end_ns,
+            duration_ns: m.duration_ns(),
             status: m.integrity.label(),
             truncated_at: m.integrity.truncated_at,
             damaged_chunks: m.integrity.damage.len(),
+            range_ns: m.window.map(|(from, to)| [from, to]),
         },
         sites,
         still_waiting,

@@ -12,9 +12,10 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::export;
-use crate::model::{self, FlameKind, Model};
+use crate::model::{self, Filter, FlameKind, Model};
 #[cfg(feature = "gui")]
 use crate::panels::Panel;
+use crate::units::ns;
 #[cfg(feature = "gui")]
 use crate::window::{self, WindowOptions};
 
@@ -62,6 +63,14 @@ pub enum Command {
         /// `leaks`; the probe's own `pool_leak` alerts follow LOCKSCOPE_POOL_LEAK_MS).
         #[arg(long, value_name = "MS", default_value_t = 10_000)]
         pool_leak_ms: u64,
+        /// Only what happened from this time into the recording (a number with a unit: ns,
+        /// us, ms, s): waits and holds are clipped to the range, as the viewer's time
+        /// selection clips them.
+        #[arg(long, value_name = "TIME", value_parser = crate::units::parse_ns, conflicts_with = "diff")]
+        from: Option<u64>,
+        /// Only what happened up to this time into the recording (default: the trace's end).
+        #[arg(long, value_name = "TIME", value_parser = crate::units::parse_ns, conflicts_with = "diff")]
+        to: Option<u64>,
     },
     /// Convert a trace for other tools: folded stacks, Chrome/Perfetto JSON or pprof.
     Export {
@@ -167,13 +176,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             fail_on,
             pool_leak_ms,
+            from,
+            to,
         } => {
             let leak_ns = pool_leak_ms.saturating_mul(1_000_000);
             let base = match &diff {
                 Some(p) => Some(open(p).context("cannot read the --diff base trace")?),
                 None => None,
             };
-            let m = open(&trace)?;
+            let mut m = open(&trace)?;
+            if from.is_some() || to.is_some() {
+                let (from, to) = (from.unwrap_or(0), to.unwrap_or(m.end_ns));
+                if from >= to {
+                    eprintln!(
+                        "error: --from ({}) must come before --to ({}); {} runs from 0 to {}",
+                        ns(from),
+                        ns(to),
+                        trace.display(),
+                        ns(m.end_ns)
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                m = m.filtered(&Filter {
+                    class: None,
+                    range_ns: Some((from, to)),
+                });
+            }
             let out = if let (Some(base), Some(base_path)) = (&base, &diff) {
                 if json {
                     let r = self::diff::json(base, base_path, &m, &trace);

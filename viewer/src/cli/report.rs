@@ -39,8 +39,17 @@ fn header(out: &mut String, m: &Model, path: &Path) {
             "  pid {}, recorded {}, duration {}, format v{}",
             h.pid,
             utc(h.epoch_unix_ns),
-            ns(m.end_ns),
+            ns(m.duration_ns()),
             h.version
+        );
+    }
+    if let Some((from, to)) = m.window {
+        let _ = writeln!(
+            out,
+            "  range: {} to {} into the recording; every wait and hold figure counts only the \
+             part inside it",
+            ns(from),
+            ns(to)
         );
     }
     let i = &m.integrity;
@@ -120,6 +129,14 @@ fn locks(out: &mut String, m: &Model) {
         ]);
     }
     out.push_str(&t.render());
+    let never: u64 = rows.iter().map(|r| r.still_waiting + r.gave_up).sum();
+    if never > 0 {
+        let _ = writeln!(
+            out,
+            "  ({never} of the contended waits never got their lock (still waiting at the end, \
+             timed out or closed): cont% counts only the acquisitions that waited)"
+        );
+    }
     if estimated {
         let _ = writeln!(
             out,

@@ -144,7 +144,7 @@ pub fn profile(m: &Model) -> Profile {
     });
 
     for w in &m.waits {
-        let Some(ns) = w.waited_ns(m.end_ns) else {
+        let Some(ns) = m.waited_ns(&w) else {
             continue;
         };
         let mut stack = vec![b.location(m, Place::Lock(w.class))];
@@ -160,7 +160,7 @@ pub fn profile(m: &Model) -> Profile {
         b.add(stack, m.class_name(w.class), &m.actor_name(w.actor), values);
     }
     for h in &m.holds {
-        let ns = h.known_ns();
+        let ns = m.held_ns(&h);
         if ns == 0 {
             continue;
         }

@@ -37,14 +37,14 @@ impl Model {
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
-                    if let Some(ns) = w.waited_ns(self.end_ns) {
+                    if let Some(ns) = self.waited_ns(&w) {
                         add(self.wait_frames(&w), ns);
                     }
                 }
             }
             FlameKind::Hold => {
                 for h in &self.holds {
-                    add(self.hold_frames(&h), h.known_ns());
+                    add(self.hold_frames(&h), self.held_ns(&h));
                 }
             }
         }

@@ -138,14 +138,14 @@ impl Model {
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
-                    if let Some(ns) = w.waited_ns(self.end_ns).filter(|&ns| ns > 0) {
+                    if let Some(ns) = self.waited_ns(&w).filter(|&ns| ns > 0) {
                         t.add(&mut index, self.wait_frames(&w), ns, w.begin_ns);
                     }
                 }
             }
             FlameKind::Hold => {
                 for h in &self.holds {
-                    let ns = h.known_ns();
+                    let ns = self.held_ns(&h);
                     if ns > 0 {
                         t.add(&mut index, self.hold_frames(&h), ns, h.start_ns());
                     }

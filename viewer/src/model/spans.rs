@@ -113,7 +113,7 @@ impl Model {
         for w in self.waits.iter().filter(|w| keep(w.class)) {
             let r = row(&mut groups, w.class, label(w.span));
             r.waits += 1;
-            if let Some(d) = w.waited_ns(self.end_ns) {
+            if let Some(d) = self.waited_ns(&w) {
                 r.wait_ns_total = r.wait_ns_total.saturating_add(d);
                 r.wait_ns_max = r.wait_ns_max.max(d);
             }
@@ -121,7 +121,7 @@ impl Model {
         for h in self.holds.iter().filter(|h| keep(h.class)) {
             let r = row(&mut groups, h.class, label(h.span));
             r.holds += 1;
-            r.hold_ns_total = r.hold_ns_total.saturating_add(h.known_ns());
+            r.hold_ns_total = r.hold_ns_total.saturating_add(self.held_ns(&h));
         }
         let mut by_class: std::collections::BTreeMap<u64, Vec<SpanRow>> = Default::default();
         for r in groups.into_values() {

@@ -1,7 +1,6 @@
 //! Tabular analyses: the lock table, the most contended sites and per-actor wait totals.
 
 use std::collections::BTreeMap;
-use std::num::NonZeroU64;
 
 use lockscope_format::{ActorKind, Histogram, LockKind, Summary};
 
@@ -56,17 +55,28 @@ pub struct LockRow {
     pub hold: Histogram,
     /// Waits on the class that had not ended when the trace did.
     pub still_waiting: u64,
+    /// Waits that ended without the lock: timed out, or the semaphore was closed.
+    pub gave_up: u64,
     /// Where the figures come from.
     pub figures_from: FiguresFrom,
 }
 
 impl LockRow {
-    /// Contentions as a percentage of acquisitions.
+    /// Acquisitions that had to wait first: the contentions less the waits that never got
+    /// the lock (still waiting at the end, timed out, closed), which are no acquisitions.
+    pub fn contended_acquisitions(&self) -> u64 {
+        (self.contentions)
+            .saturating_sub(self.still_waiting + self.gave_up)
+            .min(self.acquisitions)
+    }
+
+    /// Contended acquisitions as a percentage of acquisitions: at most 100 %, however many
+    /// waiters never got the lock (they are counted in `still_waiting` and `gave_up`).
     pub fn contention_pct(&self) -> f64 {
         if self.acquisitions == 0 {
             0.0
         } else {
-            self.contentions as f64 * 100.0 / self.acquisitions as f64
+            self.contended_acquisitions() as f64 * 100.0 / self.acquisitions as f64
         }
     }
 
@@ -142,6 +152,7 @@ struct EventFigures {
     hold: Histogram,
     holds: u64,
     still_waiting: u64,
+    gave_up: u64,
     /// How long the waits still going at the end had waited by then.
     still_wait: Histogram,
     max_waiters: u64,
@@ -168,6 +179,7 @@ impl Model {
                     wait: e.wait,
                     hold: e.hold,
                     still_waiting: e.still_waiting,
+                    gave_up: e.gave_up,
                     figures_from: FiguresFrom::Events,
                 };
                 if let Some(s) = self.class_stats.get(&c.id) {
@@ -203,33 +215,36 @@ impl Model {
         // histograms and the sweep are for the others only.
         let snapshot: IdMap<u64, ()> = self.class_stats.keys().map(|&c| (c, ())).collect();
         let no_snapshot = |class: u64| !snapshot.contains_key(&class);
-        for (class, still) in self.waits.classes_still_waiting() {
+        for (class, still, gave_up) in self.waits.class_outcomes() {
             let e = ev.entry(class).or_default();
             e.waits += 1;
+            e.gave_up += u64::from(gave_up);
             if let Some(begin_ns) = still {
                 e.still_waiting += 1;
-                e.still_wait.record(self.end_ns.saturating_sub(begin_ns));
+                e.still_wait
+                    .record(self.clipped_ns(begin_ns, self.end_ns.max(begin_ns)));
             }
         }
         // (lock, ts, +1/-1) for the sweep that finds the most simultaneous waiters.
         let mut edges: Vec<(u64, u64, i64)> = Vec::new();
+        let (from, to) = self.window.unwrap_or((0, u64::MAX));
         for w in self.waits.with_class(no_snapshot) {
             let e = ev.entry(w.class).or_default();
             match w.state {
                 WaitState::Ended { end_ns, .. } => {
-                    e.wait.record(end_ns.saturating_sub(w.begin_ns));
-                    edges.push((w.lock, w.begin_ns, 1));
-                    edges.push((w.lock, end_ns, -1));
+                    e.wait.record(self.clipped_ns(w.begin_ns, end_ns));
+                    edges.push((w.lock, w.begin_ns.max(from), 1));
+                    edges.push((w.lock, end_ns.min(to), -1));
                 }
-                WaitState::StillWaiting => edges.push((w.lock, w.begin_ns, 1)),
+                WaitState::StillWaiting => edges.push((w.lock, w.begin_ns.max(from), 1)),
                 WaitState::Lost => {}
             }
         }
         for h in self.holds.with_class(no_snapshot) {
             let e = ev.entry(h.class).or_default();
             e.holds += 1;
-            if let Some(b) = h.begin_ns.map(NonZeroU64::get) {
-                e.hold.record(h.end_ns.saturating_sub(b));
+            if let Some(ns) = self.timed_hold_ns(&h) {
+                e.hold.record(ns);
             }
         }
         edges.sort_unstable();
@@ -266,7 +281,7 @@ impl Model {
                 (row, IdMap::default())
             });
             row.waits += 1;
-            if let Some(d) = w.waited_ns(self.end_ns) {
+            if let Some(d) = self.waited_ns(&w) {
                 row.wait_total_ns = row.wait_total_ns.saturating_add(d);
                 row.wait_max_ns = row.wait_max_ns.max(d);
             }
@@ -329,7 +344,7 @@ impl Model {
                 still_waiting: 0,
             });
             row.waits += 1;
-            if let Some(d) = w.waited_ns(self.end_ns) {
+            if let Some(d) = self.waited_ns(&w) {
                 row.wait_total_ns = row.wait_total_ns.saturating_add(d);
                 row.wait_max_ns = row.wait_max_ns.max(d);
             }

@@ -318,3 +318,62 @@ fn alerts_take_their_names_from_the_json_and_tolerate_its_absence() {
     assert_eq!(m.alerts[0].actors, ["t1", "2"]);
     assert!(m.alerts[1].locks.is_empty() && m.alerts[1].details.is_none());
 }
+
+#[test]
+fn contention_stays_within_100_pct_when_waiters_never_got_the_lock() {
+    use crate::model::tests_support::{begin, definitions, end, hold};
+    // Five philosophers' worth: one acquisition of alpha (lock 11) that waited, then three
+    // waiters that never got it (a deadlock) and one that timed out; the snapshot counts
+    // every wait that began as a contention.
+    let mut r = definitions();
+    r.push(hold(10, 20, 40, 2, 11));
+    r.push(begin(20, 1, 11, &[2]));
+    r.push(end(40, 1, 11));
+    for actor in [2, 3] {
+        r.push(begin(50, actor, 11, &[1]));
+    }
+    r.push(begin(60, 1, 21, &[]));
+    r.push(Record::WaitEnd {
+        ts_ns: 90,
+        actor: 1,
+        lock: 21,
+        outcome: Outcome::TimedOut,
+    });
+    for (class, acquisitions, contentions) in [(10, 2, 3), (20, 0, 1)] {
+        r.push(Record::ClassStats {
+            class,
+            instances: 1,
+            acquisitions,
+            contentions,
+            max_waiters: 2,
+            hold_sample_period: 1,
+            wait: Histogram::default(),
+            hold: Histogram::default(),
+        });
+    }
+    r.push(Record::End { ts_ns: 100 });
+    let m = model(r);
+    let rows = m.lock_rows();
+    let alpha = rows.iter().find(|r| r.class == 10).unwrap();
+    assert_eq!(
+        (alpha.contentions, alpha.still_waiting, alpha.gave_up),
+        (3, 2, 0)
+    );
+    assert_eq!(alpha.contended_acquisitions(), 1);
+    assert!(
+        (alpha.contention_pct() - 50.0).abs() < 1e-9,
+        "{}",
+        alpha.contention_pct()
+    );
+    let beta = rows.iter().find(|r| r.class == 20).unwrap();
+    assert_eq!((beta.contentions, beta.gave_up), (1, 1));
+    assert_eq!(beta.contention_pct(), 0.0);
+    for row in &rows {
+        assert!(
+            row.contention_pct() <= 100.0,
+            "{}: {}",
+            row.name,
+            row.contention_pct()
+        );
+    }
+}

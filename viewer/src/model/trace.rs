@@ -47,10 +47,19 @@ pub struct Model {
     pub sched: SchedLog,
     /// Tracing span definitions (see [`spans`](super::spans)).
     pub spans: SpanTable,
+    /// The time range this model is narrowed to (see [`Filter`](super::Filter)), `None` for
+    /// the whole trace: every wait and hold figure counts only the part inside it.
+    pub window: Option<(u64, u64)>,
     pub(super) strings: HashMap<u64, String>,
 }
 
 impl Model {
+    /// How long the recording ran: from its start (timestamp 0) to the trace's end. The one
+    /// duration the report, the overview and the live header show.
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns
+    }
+
     /// The text of string `id`; empty for 0 or an id whose definition was lost.
     pub fn text(&self, id: u64) -> &str {
         self.strings.get(&id).map_or("", String::as_str)

@@ -63,7 +63,6 @@ fn deadlock_ui(ui: &mut egui::Ui, v: &mut TraceView) {
 fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
     let m = &v.model;
     ui.heading(v.path.display().to_string());
-    let (first, last) = m.time_span();
     egui::Grid::new("overview-facts")
         .num_columns(2)
         .spacing([24.0, 4.0])
@@ -80,7 +79,7 @@ fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
                 ui.end_row();
             }
             ui.label("Duration");
-            ui.label(ns(last.saturating_sub(first)));
+            ui.label(ns(m.duration_ns()));
             ui.end_row();
             ui.label("Trace");
             ui.label(m.integrity.label());

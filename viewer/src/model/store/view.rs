@@ -1,11 +1,12 @@
 //! The views the model hands out over the packed stores: all of a store, or a selection of
 //! its indexes (a filtered model), unpacked on access.
 
+use lockscope_format::Outcome;
 use std::sync::Arc;
 
 use super::super::hash::IdMap;
-use super::super::{Hold, Wait};
-use super::packed::{HoldStore, Id32, ODD, WaitStore};
+use super::super::{Hold, Wait, WaitState};
+use super::packed::{HoldStore, Id32, ODD, WaitStore, pack_state};
 
 /// The distinct pairs of `pairs`, which repeat a lot (one per event, over few locks).
 fn distinct(pairs: impl Iterator<Item = (Id32, Id32)>) -> impl Iterator<Item = (Id32, Id32)> {
@@ -102,15 +103,20 @@ impl Waits {
             .map(|raw| self.store.wait(raw))
     }
 
-    /// Every wait's class and, when it is still waiting, when it began; without unpacking the
-    /// rest.
-    pub(in crate::model) fn classes_still_waiting(
+    /// Every wait's class, when it began if it is still waiting, and whether it ended without
+    /// the lock (timed out, closed); without unpacking the rest.
+    pub(in crate::model) fn class_outcomes(
         &self,
-    ) -> impl Iterator<Item = (u64, Option<u64>)> + '_ {
+    ) -> impl Iterator<Item = (u64, Option<u64>, bool)> + '_ {
         self.raws().map(|raw| {
             let p = &self.store.waits[raw as usize];
-            let still = p.count_state & 0xf == 0;
-            (self.store.ids.get(p.class), still.then_some(p.begin_ns))
+            let state = p.count_state & 0xf;
+            let class = self.store.ids.get(p.class);
+            let still = state == pack_state(WaitState::StillWaiting);
+            let gave_up = [Outcome::TimedOut, Outcome::Closed]
+                .iter()
+                .any(|&outcome| state == pack_state(WaitState::Ended { end_ns: 0, outcome }));
+            (class, still.then_some(p.begin_ns), gave_up)
         })
     }
 
