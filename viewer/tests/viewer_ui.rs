@@ -29,6 +29,28 @@ fn overview_shows_facts_top_locks_threads_stuck_waiters_and_alerts() {
 }
 
 #[test]
+fn with_a_lock_selected_the_overview_counts_and_lists_that_lock_only() {
+    let mut h = bank_viewer("ui-overview-selected.lst");
+    let link = |h: &Harness<'_, ViewerApp>, name: &str| {
+        h.query_by_role_and_label(Role::Link, name).is_some()
+    };
+    assert!(link(&h, "ledger") && link(&h, "src/cache.rs:20:9"));
+    assert!(!shows(&h, "Selection"));
+    open_panel(&mut h, "Locks");
+    h.get_by_label("ledger").click();
+    h.run();
+    open_panel(&mut h, "Overview");
+    assert!(link(&h, "ledger"), "the selected lock stays listed");
+    assert!(
+        !link(&h, "src/cache.rs:20:9"),
+        "Most contended lists the selected lock only"
+    );
+    assert!(shows(&h, "Selection") && shows(&h, "lock ledger"));
+    // ledger's 3 of the trace's 5 contended waits (the header counts follow the selection).
+    assert!(shows(&h, "3 of 5"), "the header counts the selection");
+}
+
+#[test]
 fn lock_table_shows_the_figures_sorts_and_selecting_a_lock_filters_the_flamegraph() {
     let mut h = bank_viewer("ui-locks.lst");
     open_panel(&mut h, "Locks");

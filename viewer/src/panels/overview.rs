@@ -98,13 +98,44 @@ fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
             ui.label("Lock classes");
             ui.label(m.classes.len().to_string());
             ui.end_row();
-            ui.label("Contended waits");
-            ui.label(m.waits.len().to_string());
+            // With a selection, the counts are the selection's, as every panel's are.
+            let (sel, f) = (v.view(), v.filter());
+            if !f.is_empty() {
+                ui.label("Selection");
+                ui.label(selection_text(m, f));
+                ui.end_row();
+            }
+            ui.label("Recorded waits").on_hover_text(
+                "Waits recorded as events (timeline, flamegraph, sites). The lock table's \
+                 contentions also count the brief ones, over within the lock's spin, which \
+                 are counted but not recorded.",
+            );
+            ui.label(count_of(sel.waits.len(), m.waits.len(), f.is_empty()));
             ui.end_row();
             ui.label("Recorded holds");
-            ui.label(m.holds.len().to_string());
+            ui.label(count_of(sel.holds.len(), m.holds.len(), f.is_empty()));
             ui.end_row();
         });
+}
+
+/// What the selection is: the lock and/or the time range.
+fn selection_text(m: &crate::model::Model, f: crate::model::Filter) -> String {
+    let lock = f.class.map(|c| format!("lock {}", m.class_name(c)));
+    let range = (f.range_ns).map(|(a, b)| format!("{} to {}", ns(a), ns(b)));
+    [lock, range]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `n`, or `n of total` when a selection narrows the count.
+fn count_of(n: usize, total: usize, whole: bool) -> String {
+    if whole {
+        n.to_string()
+    } else {
+        format!("{n} of {total}")
+    }
 }
 
 fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
@@ -135,7 +166,12 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         });
         return;
     }
-    let waited = |r: &&crate::model::LockRow| r.contentions > 0 || r.still_waiting > 0;
+    // The selected lock only, when one is selected (the lock table keeps every row so
+    // another can be picked; this list answers "where to look" within the selection).
+    let class = v.filter().class;
+    let waited = |r: &&crate::model::LockRow| {
+        (r.contentions > 0 || r.still_waiting > 0) && class.is_none_or(|c| c == r.class)
+    };
     if !v.rows().iter().any(|r| waited(&r)) {
         ui.label("No lock was contended.");
         return;
