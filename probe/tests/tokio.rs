@@ -327,7 +327,27 @@ fn a_recorded_tokio_run_has_task_actors_with_their_waits_and_holds() {
             _ => None,
         })
         .collect();
-    assert_eq!(begins, vec![(waiter, vec![holder])]);
+    // On a mismatch, the evidence: every record of this lock or of the two tasks, and what
+    // the probe dropped.
+    let evidence = || {
+        let about = |r: &&Record| match r {
+            Record::WaitBegin { actor, lock: l, .. }
+            | Record::WaitEnd { actor, lock: l, .. }
+            | Record::Hold { actor, lock: l, .. } => {
+                *l == lock || *actor == waiter || *actor == holder
+            }
+            Record::Lock { class, .. } => *class == class_named(&t, "recorded-async"),
+            Record::Dropped { .. } => true,
+            _ => false,
+        };
+        format!("{:#?}", t.records.iter().filter(about).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        begins,
+        vec![(waiter, vec![holder])],
+        "waiter {waiter}, holder {holder}, lock {lock}: {}",
+        evidence()
+    );
     assert!(t.records.iter().any(|r| matches!(r,
         Record::WaitEnd { actor, lock: l, outcome: Outcome::Acquired, .. } if *actor == waiter && *l == lock)));
     let holds: Vec<u64> = t
