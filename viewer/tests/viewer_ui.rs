@@ -216,6 +216,13 @@ fn wait_for_graph_highlights_the_deadlock_with_its_report() {
         &h,
         "deadlock: philosopher-1 waits for fork-2 held by philosopher-2"
     ));
+    // The stuck waits count up to the trace's end (10 µs) everywhere: 9.00 µs on fork-2,
+    // 8.80 µs on fork-1, and the flamegraph has them though no wait ever ended.
+    open_panel(&mut h, "Locks");
+    assert!(shows(&h, "9.00 µs") && shows(&h, "8.80 µs"));
+    open_panel(&mut h, "Flamegraph");
+    assert!(!shows(&h, "No contended wait"), "the stuck waits are drawn");
+    assert!(h.query_all_by_label_contains("fork-2").next().is_some());
 }
 
 #[test]

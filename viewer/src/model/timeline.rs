@@ -14,6 +14,10 @@ pub enum SpanKind {
     HoldContended,
     /// Holding a lock, nobody waiting.
     Hold,
+    /// Holding a lock that others were still waiting for when the trace ended, with no
+    /// release recorded (a deadlock, a hang): from the first such waiter's arrival to the end.
+    /// Its index is that wait's.
+    HeldAtEnd,
 }
 
 /// One span on a lane.
@@ -30,6 +34,21 @@ pub struct Span {
     /// Index into [`Model::waits`] for a wait, [`Model::holds`] for a hold. (32 bits keep a
     /// span at 32 bytes: a large trace's lanes hold millions.)
     pub index: u32,
+}
+
+/// A lock still held when the trace ended (see [`Model::held_at_end`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeldAtEnd {
+    /// The holder.
+    pub actor: u64,
+    /// The lock instance.
+    pub lock: u64,
+    /// Its class.
+    pub class: u64,
+    /// Held at least since then: when the first waiter still waiting at the end arrived.
+    pub from_ns: u64,
+    /// That wait (an index into [`Model::waits`]).
+    pub wait: usize,
 }
 
 /// One actor's spans, in start order.
@@ -106,6 +125,15 @@ impl Model {
                 spans.push(after);
             }
         }
+        for s in self.held_at_end() {
+            lanes.entry(s.actor).or_default().push(Span {
+                from_ns: s.from_ns,
+                to_ns: self.end_ns.max(s.from_ns),
+                kind: SpanKind::HeldAtEnd,
+                class: s.class,
+                index: s.wait as u32,
+            });
+        }
         (lanes.into_iter())
             .map(|(actor, mut spans)| {
                 spans.sort_by_key(|s| (s.from_ns, s.to_ns));
@@ -116,6 +144,36 @@ impl Model {
                 }
             })
             .collect()
+    }
+
+    /// Locks still held when the trace ended, as the waits still going then show them: each
+    /// holder a still-going wait names, without a recorded hold of that lock that ended after
+    /// the wait began (it was never released), from the earliest such wait's start. One per
+    /// (holder, lock).
+    pub fn held_at_end(&self) -> Vec<HeldAtEnd> {
+        let mut out: BTreeMap<(u64, u64), HeldAtEnd> = BTreeMap::new();
+        for (i, w) in self.waits.iter().enumerate() {
+            if w.state != WaitState::StillWaiting {
+                continue;
+            }
+            for (holder, hold) in self.wait_holders(i) {
+                let released = (hold.and_then(|h| self.holds.get(h))).is_some();
+                if released {
+                    continue;
+                }
+                let e = out.entry((holder, w.lock)).or_insert(HeldAtEnd {
+                    actor: holder,
+                    lock: w.lock,
+                    class: w.class,
+                    from_ns: w.begin_ns,
+                    wait: i,
+                });
+                if w.begin_ns < e.from_ns {
+                    (e.from_ns, e.wait) = (w.begin_ns, i);
+                }
+            }
+        }
+        out.into_values().collect()
     }
 
     /// Who made wait `index` wait: each holder and, when recorded, its hold (an index into
@@ -169,5 +227,35 @@ mod tests {
     fn a_wait_knows_its_holder_and_the_holders_hold() {
         let (m, _, _) = two_locks();
         assert_eq!(m.wait_holders(0), [(2, Some(0))]);
+    }
+
+    #[test]
+    fn locks_still_held_at_the_end_are_drawn_on_their_holders_lanes() {
+        use crate::model::tests_support::{begin, definitions, end, hold, model};
+        // A deadlock: t1 holds beta and waits for alpha from 150; t2 holds alpha and waits
+        // for beta from 200. An earlier, released hold of alpha by t2 does not count.
+        let mut r = definitions();
+        r.push(hold(10, 0, 20, 2, 11));
+        r.push(begin(150, 1, 11, &[2]));
+        r.push(begin(200, 2, 21, &[1]));
+        // t3 waited for alpha too and got it: no lock is held at the end for that wait.
+        r.push(begin(30, 3, 11, &[2]));
+        r.push(end(40, 3, 11));
+        r.push(lockscope_format::Record::End { ts_ns: 1_000 });
+        let m = model(r);
+        let held = m.held_at_end();
+        let got: Vec<(u64, u64, u64)> = held.iter().map(|h| (h.actor, h.lock, h.from_ns)).collect();
+        assert_eq!(got, [(1, 21, 200), (2, 11, 150)]);
+        let lanes = m.lanes();
+        let spans = |name: &str| -> Vec<(u64, u64, SpanKind)> {
+            let lane = lanes.iter().find(|l| l.name == name).unwrap();
+            (lane.spans.iter())
+                .filter(|s| s.kind == SpanKind::HeldAtEnd)
+                .map(|s| (s.from_ns, s.to_ns, s.kind))
+                .collect()
+        };
+        assert_eq!(spans("t1"), [(200, 1_000, SpanKind::HeldAtEnd)]);
+        assert_eq!(spans("t2"), [(150, 1_000, SpanKind::HeldAtEnd)]);
+        assert!(spans("t3").is_empty());
     }
 }

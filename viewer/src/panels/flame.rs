@@ -48,6 +48,11 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     };
     let order = v.flame.order;
     let (model, large, ctx) = (v.view_arc(), v.is_large(), v.ctx.clone());
+    let scope = if v.filter().is_empty() {
+        "trace"
+    } else {
+        "selection"
+    };
     let st = &mut v.flame;
     st.tree.start(large, "lockscope-flame", ctx, move || {
         model.flame_tree(kind, order)
@@ -61,9 +66,9 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     };
     if tree.total_ns() == 0 {
         ui.label(if st.hold {
-            "No hold was recorded in this selection."
+            format!("No timed hold was recorded in this {scope}.")
         } else {
-            "No contended wait ended in this selection."
+            format!("No contended wait was recorded in this {scope}.")
         });
     } else {
         if st.zoom >= tree.nodes.len() {

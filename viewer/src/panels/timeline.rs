@@ -22,6 +22,8 @@ const RULER_H: f32 = 20.0;
 enum Hit {
     Wait(usize),
     Hold(usize),
+    /// A lock still held at the end, by the index of a wait still going for it.
+    HeldAtEnd(u64, usize),
 }
 
 /// Draws the timeline panel.
@@ -144,6 +146,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             if pointer.is_some_and(|p| r.expand2(vec2(1.0, 0.0)).contains(p)) {
                 let h = match s.kind {
                     SpanKind::Wait => Hit::Wait(s.index as usize),
+                    SpanKind::HeldAtEnd => Hit::HeldAtEnd(lane.actor, s.index as usize),
                     _ => Hit::Hold(s.index as usize),
                 };
                 if hit.is_none() || matches!(h, Hit::Wait(_)) {
@@ -228,7 +231,7 @@ fn kind_slot(kind: SpanKind) -> usize {
     match kind {
         SpanKind::Wait => 0,
         SpanKind::Hold => 1,
-        SpanKind::HoldContended => 2,
+        SpanKind::HoldContended | SpanKind::HeldAtEnd => 2,
     }
 }
 
@@ -332,6 +335,19 @@ fn describe(m: &Model, hit: Hit) -> String {
                 } else {
                     holders.join(", ")
                 }
+            )
+        }
+        Hit::HeldAtEnd(holder, i) => {
+            let Some(w) = m.waits.get(i) else {
+                return String::new();
+            };
+            format!(
+                "{} still held {} when the trace ended (no release recorded), at least since \
+                 {}, when {} began waiting for it",
+                m.actor_name(holder),
+                m.class_name(w.class),
+                ns(w.begin_ns),
+                m.actor_name(w.actor)
             )
         }
         Hit::Hold(i) => {
