@@ -159,7 +159,7 @@ pub fn diff_tree(base: &Model, new: &Model, kind: FlameKind) -> Vec<DiffNode> {
                 }
             };
             add(&mut nodes[0]);
-            for f in &s.frames {
+            for f in &comparable_frames(&s.frames) {
                 let next = match index.get(&(at, f.clone())) {
                     Some(&i) => i,
                     None => {
@@ -188,6 +188,41 @@ pub fn diff_tree(base: &Model, new: &Model, kind: FlameKind) -> Vec<DiffNode> {
         nodes[i].children = c;
     }
     nodes
+}
+
+/// A stack's frames as the diff compares them: closure frames (`f::{{closure}}`) stand for
+/// the function they are in, and a frame repeating the one before is dropped, so a debug
+/// build's extra closure frame does not split a path its release build has once.
+fn comparable_frames(frames: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(frames.len());
+    for f in frames {
+        let mut name = f.as_str();
+        while let Some(outer) = name.strip_suffix("::{{closure}}") {
+            name = outer;
+        }
+        if out.last().is_none_or(|last| last != name) {
+            out.push(name.to_owned());
+        }
+    }
+    out
+}
+
+/// How well the two traces' stacks line up, from 0 to 1: the wait both traces have on the
+/// same paths (each leaf's smaller weight, summed), over the wait both have on the same locks
+/// (each lock's smaller total). Near 1 when the paths match; near 0 when the same locks are
+/// reached by paths that differ (another build, other inlining), where only the per-lock
+/// totals compare. `None` when the traces share no waited-on lock.
+pub fn stack_alignment(nodes: &[DiffNode]) -> Option<f64> {
+    let mut per_lock: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut on_paths = 0u64;
+    for n in nodes.iter().skip(1).filter(|n| n.children.is_empty()) {
+        on_paths = on_paths.saturating_add(n.base_ns.min(n.new_ns));
+        let t = per_lock.entry(n.name.as_str()).or_default();
+        t.0 = t.0.saturating_add(n.base_ns);
+        t.1 = t.1.saturating_add(n.new_ns);
+    }
+    let on_locks = (per_lock.values()).fold(0u64, |s, &(b, n)| s.saturating_add(b.min(n)));
+    (on_locks > 0).then(|| on_paths as f64 / on_locks as f64)
 }
 
 #[cfg(test)]
@@ -242,5 +277,63 @@ mod tests {
         assert_eq!((beta.base_ns, beta.new_ns, beta.delta_ns()), (0, 200, 200));
         let alpha = t.iter().find(|n| n.name == "alpha").unwrap();
         assert_eq!(alpha.delta_ns(), 0);
+    }
+
+    /// A model whose one wait (t1 on alpha, 1 µs) has a stack of these function names.
+    fn waited_through(functions: &[&str]) -> Model {
+        use crate::model::tests_support::{begin, definitions, end, model};
+        use lockscope_format::Record;
+        let mut r = definitions();
+        let mut frames = Vec::new();
+        for (i, f) in functions.iter().enumerate() {
+            let id = 1 + i as u64;
+            r.push(Record::String {
+                id: 900 + id,
+                text: (*f).to_owned(),
+            });
+            r.push(Record::Frame {
+                frame: id,
+                function: 900 + id,
+                file: 0,
+                line: 0,
+            });
+            frames.insert(0, id); // innermost first
+        }
+        r.push(Record::Stack { stack: 7, frames });
+        let mut b = begin(1_000, 1, 11, &[2]);
+        if let Record::WaitBegin { stack, .. } = &mut b {
+            *stack = 7;
+        }
+        r.push(b);
+        r.push(end(2_000, 1, 11));
+        r.push(Record::End { ts_ns: 3_000 });
+        model(r)
+    }
+
+    #[test]
+    fn a_debug_builds_closure_frame_does_not_split_the_path() {
+        let base = waited_through(&["app::main", "app::main::{{closure}}", "app::worker"]);
+        let new = waited_through(&["app::main", "app::worker"]);
+        let t = diff_tree(&base, &new, FlameKind::Wait);
+        let alpha = t.iter().find(|n| n.name == "alpha").unwrap();
+        assert_eq!((alpha.base_ns, alpha.new_ns), (1_000, 1_000));
+        assert_eq!(stack_alignment(&t), Some(1.0));
+    }
+
+    #[test]
+    fn stacks_that_do_not_line_up_are_told_apart_from_a_real_change() {
+        let base = waited_through(&["app::main", "app::worker"]);
+        let new = waited_through(&["app::main", "lib::inlined_elsewhere", "app::worker"]);
+        let t = diff_tree(&base, &new, FlameKind::Wait);
+        assert_eq!(stack_alignment(&t), Some(0.0));
+        // The lock table still compares them: the same 1 µs before and after.
+        let d = lock_deltas(&base, &new);
+        assert_eq!(
+            d.iter()
+                .find(|d| d.name == "alpha")
+                .unwrap()
+                .wait_total_ns(),
+            0
+        );
     }
 }

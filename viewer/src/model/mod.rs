@@ -28,7 +28,7 @@ mod types;
 pub mod waitfor;
 
 pub use decode::ModelBuilder;
-pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas};
+pub use diff::{DiffNode, LockDelta, diff_tree, lock_deltas, stack_alignment};
 pub use filter::Filter;
 pub use flame::{FlameKind, FoldedStack};
 pub use flame_tree::{FlameNode, FlameOrder, FlameTree};

@@ -4,9 +4,9 @@ use egui::RichText;
 
 use super::diff_flame::diff_flame_ui;
 pub use super::state::DiffState;
-use super::style::{delta_color, signed};
+use super::style::{WARN, delta_color, signed};
 use super::{OtherTrace, TraceView, ns, signed_ns};
-use crate::model::{FlameKind, LockRow, diff_tree, lock_deltas};
+use crate::model::{FlameKind, LockRow, diff_tree, lock_deltas, stack_alignment};
 
 /// Draws the per-lock deltas against the chosen base.
 pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) {
@@ -36,7 +36,7 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
         return;
     };
     ui.label(format!(
-        "Changes from {} to this trace (red: worse, green: better).",
+        "Changes from {} to this trace (red: worse, blue: better).",
         base.label
     ));
     if v.diff.cache.as_ref().is_none_or(|c| c.0 != base.label) {
@@ -85,6 +85,17 @@ pub fn diff_ui(ui: &mut egui::Ui, v: &mut TraceView, others: &[OtherTrace<'_>]) 
         ui.add_space(12.0);
         ui.heading("Differential flamegraph of wait time");
         ui.label("Each frame is as wide as its larger cost; red: the new trace waits more there, blue: less.");
+        if let Some(aligned) = stack_alignment(tree).filter(|&a| a < 0.5) {
+            ui.label(
+                RichText::new(format!(
+                    "The two traces' stacks do not line up: only {:.0} % of the wait both \
+                     traces have on the same locks sits on the same paths (another build, or \
+                     different inlining). Compare the per-lock totals in the table above.",
+                    aligned * 100.0
+                ))
+                .color(WARN),
+            );
+        }
         diff_flame_ui(ui, tree);
     });
 }

@@ -3,6 +3,7 @@
 
 use egui::{Align2, Color32, FontId, Rect, Sense, pos2, vec2};
 
+use super::style::{BETTER, WORSE};
 use super::{ns, signed_ns};
 use crate::model::DiffNode;
 
@@ -15,8 +16,8 @@ pub fn delta_fill(n: &DiffNode) -> Color32 {
     let k = (n.delta_ns().unsigned_abs() as f32 / w).clamp(0.0, 1.0);
     let grey = Color32::from_gray(120);
     let target = match n.delta_ns().signum() {
-        1 => Color32::from_rgb(220, 60, 50),
-        -1 => Color32::from_rgb(60, 110, 220),
+        1 => WORSE,
+        -1 => BETTER,
         _ => grey,
     };
     grey.lerp_to_gamma(target, 0.35 + 0.65 * k)
@@ -26,7 +27,7 @@ pub fn delta_fill(n: &DiffNode) -> Color32 {
 pub fn diff_flame_ui(ui: &mut egui::Ui, nodes: &[DiffNode]) {
     let Some(root) = nodes.first() else { return };
     if root.width_ns() == 0 {
-        ui.label("Neither trace has a contended wait that ended.");
+        ui.label("Neither trace has a contended wait.");
         return;
     }
     let depth = nodes.iter().map(|n| n.depth).max().unwrap_or(0);

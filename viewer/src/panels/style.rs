@@ -40,11 +40,17 @@ pub fn signed(v: i128) -> String {
 /// Red for worse (more), green for better (less).
 pub fn delta_color(v: i128) -> Color32 {
     match v.signum() {
-        1 => WAIT,
-        -1 => HOLD,
+        1 => WORSE,
+        -1 => BETTER,
         _ => Color32::GRAY,
     }
 }
+
+/// A change for the worse (more wait) in the diff's table and flamegraph alike.
+pub const WORSE: Color32 = Color32::from_rgb(220, 60, 50);
+/// A change for the better (less wait): blue, told apart from red by red-green colour-blind
+/// readers too.
+pub const BETTER: Color32 = Color32::from_rgb(80, 140, 240);
 
 /// A stable warm colour for a flame-graph frame name.
 pub fn frame_color(name: &str, hold: bool) -> Color32 {
