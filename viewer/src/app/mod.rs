@@ -20,6 +20,32 @@ use crate::panels::style::{CYCLE, WARN};
 use crate::panels::{OtherTrace, Panel, TraceView, ns};
 use crate::source::{LiveStatus, LiveUpdate, Source};
 
+/// The id of the top bar's path box (Ctrl+O focuses it).
+const PATH_INPUT: &str = "viewer-path-input";
+
+/// Whether two paths name one file (the same inode when both exist, else the same text).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
+/// Whether the desktop's file chooser can open: rfd asks the XDG desktop portal over the
+/// D-Bus session bus, else runs zenity.
+fn file_chooser_available() -> bool {
+    chooser_in(
+        std::env::var_os("PATH").as_deref(),
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+    )
+}
+
+/// [`file_chooser_available`] for a given `PATH` and session bus.
+fn chooser_in(path: Option<&std::ffi::OsStr>, session_bus: bool) -> bool {
+    let zenity = path.is_some_and(|p| std::env::split_paths(p).any(|d| d.join("zenity").is_file()));
+    zenity || session_bus
+}
+
 /// The viewer.
 #[derive(Debug, Default)]
 pub struct ViewerApp {
@@ -33,6 +59,8 @@ pub struct ViewerApp {
     pub first_look: FirstLook,
     /// A file dialog open on its own thread: the files picked arrive here.
     dialog: Option<Receiver<Vec<PathBuf>>>,
+    /// A note for the top bar (why Browse… cannot open a dialog here), until the next open.
+    pub notice: Option<String>,
 }
 
 impl ViewerApp {
@@ -41,8 +69,11 @@ impl ViewerApp {
         ViewerApp::default()
     }
 
-    /// Starts loading `path` in a new tab; `ctx` is repainted as loading progresses.
+    /// Starts loading `path` in a new tab; `ctx` is repainted as loading progresses. A file
+    /// already open is loaded again in its own tab (it may have been recorded anew), not
+    /// opened twice.
     pub fn open(&mut self, path: PathBuf, ctx: Option<&egui::Context>) {
+        self.notice = None;
         let source = Source::File(path);
         let ctx = ctx.cloned();
         let loading = source.load(move || {
@@ -50,11 +81,36 @@ impl ViewerApp {
                 c.request_repaint();
             }
         });
-        self.tabs.push(Tab {
-            source,
+        let same = |t: &Tab| match (&t.source, &source) {
+            (Source::File(a), Source::File(b)) => same_file(a, b),
+            _ => false,
+        };
+        let tab = Tab {
             state: TabState::Loading(loading),
-        });
-        self.active = self.tabs.len() - 1;
+            source: source.clone(),
+        };
+        match self.tabs.iter().position(same) {
+            Some(i) => {
+                self.tabs[i] = tab;
+                self.active = i;
+            }
+            None => {
+                self.tabs.push(tab);
+                self.active = self.tabs.len() - 1;
+            }
+        }
+    }
+
+    /// Closes tab `i`; the tab shown stays shown (or its right neighbour, when it was `i`).
+    pub fn close(&mut self, i: usize) {
+        if i >= self.tabs.len() {
+            return;
+        }
+        self.tabs.remove(i);
+        if i < self.active {
+            self.active -= 1;
+        }
+        self.active = self.active.min(self.tabs.len().saturating_sub(1));
     }
 
     /// Connects to a running process's live stream at `addr` (`HOST:PORT`, the value of its
@@ -177,8 +233,17 @@ impl ViewerApp {
         }
     }
 
-    /// Opens the desktop's file dialog on a named thread, so the window keeps drawing.
+    /// Opens the desktop's file dialog on a named thread, so the window keeps drawing. Where
+    /// no chooser can exist (no desktop portal on a session bus, no zenity), says so instead.
     fn browse(&mut self, ctx: &egui::Context) {
+        if !file_chooser_available() {
+            self.notice = Some(
+                "No file chooser here (no desktop portal on a D-Bus session, no zenity): type \
+                 the trace's path in the box, or drop the file on the window."
+                    .to_owned(),
+            );
+            return;
+        }
         let (tx, rx) = mpsc::channel();
         let ctx = ctx.clone();
         let spawned = std::thread::Builder::new()
@@ -325,11 +390,33 @@ impl ViewerApp {
         self.alert_popups_ui(&ui.ctx().clone());
     }
 
+    /// Escape clears the selection, Ctrl+W closes the tab, Ctrl+O goes to the path box.
+    fn shortcuts(&mut self, ui: &egui::Ui) {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        let pressed = |m, k| ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)));
+        if pressed(Modifiers::COMMAND, Key::W) && !self.tabs.is_empty() {
+            self.close(self.active);
+        }
+        if pressed(Modifiers::COMMAND, Key::O) {
+            ui.memory_mut(|m| m.request_focus(egui::Id::unique(PATH_INPUT)));
+        }
+        let path_box_focused = ui.memory(|m| m.has_focus(egui::Id::unique(PATH_INPUT)));
+        if !path_box_focused
+            && pressed(Modifiers::NONE, Key::Escape)
+            && let Some(v) = self.active_view()
+            && !v.filter().is_empty()
+        {
+            v.set_filter(crate::model::Filter::default());
+        }
+    }
+
     fn top_bar_ui(&mut self, ui: &mut egui::Ui) {
+        self.shortcuts(ui);
         ui.horizontal(|ui| {
             ui.strong("lockscope");
             let edit = ui.add(
                 egui::TextEdit::singleline(&mut self.path_input)
+                    .id(egui::Id::unique(PATH_INPUT))
                     .hint_text("Path to a trace file")
                     .desired_width(320.0),
             );
@@ -355,6 +442,9 @@ impl ViewerApp {
             }
             ui.label("or drop trace files on the window");
         });
+        if let Some(n) = &self.notice {
+            ui.label(RichText::new(n).color(WARN));
+        }
         if self.tabs.is_empty() {
             return;
         }
@@ -390,8 +480,7 @@ impl ViewerApp {
             }
         });
         if let Some(i) = close {
-            self.tabs.remove(i);
-            self.active = self.active.min(self.tabs.len().saturating_sub(1));
+            self.close(i);
         }
     }
 
@@ -461,5 +550,23 @@ impl ViewerApp {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chooser_in;
+
+    #[test]
+    fn browse_knows_when_no_file_chooser_can_open() {
+        let dir = std::env::temp_dir().join(format!("lockscope-chooser-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = std::env::join_paths([&dir]).unwrap();
+        assert!(!chooser_in(Some(&path), false), "no portal, no zenity");
+        assert!(chooser_in(Some(&path), true), "a session bus: the portal");
+        std::fs::write(dir.join("zenity"), b"").unwrap();
+        assert!(chooser_in(Some(&path), false), "zenity on the PATH");
+        assert!(!chooser_in(None, false));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -115,11 +115,28 @@ impl FirstLook {
     pub(super) fn apply(&self, path: PathBuf, model: Model) -> TraceView {
         let mut v = TraceView::new(path, model);
         v.panel = self.panel;
-        let class = (self.lock.as_ref())
-            .and_then(|name| v.model.classes.values().find(|c| &c.name == name))
-            .map(|c| c.id);
-        if let Some(c) = class {
-            v.toggle_class(c);
+        let Some(name) = &self.lock else {
+            return v;
+        };
+        let class = (v.model.classes.values()).find(|c| &c.name == name);
+        match class.map(|c| c.id) {
+            Some(c) => v.toggle_class(c),
+            None => {
+                let mut names: Vec<&str> = (v.model.classes.values())
+                    .map(|c| c.name.as_str())
+                    .collect();
+                names.sort_unstable();
+                names.truncate(12);
+                v.notice = Some(format!(
+                    "--lock {name}: this trace has no lock of that name, so every lock is shown. \
+                     Its locks: {}",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                ));
+            }
         }
         v
     }

@@ -16,6 +16,16 @@ impl TraceView {
             }
         });
         self.filter_bar_ui(ui);
+        if let Some(n) = &self.notice {
+            let mut dismissed = false;
+            ui.horizontal_wrapped(|ui| {
+                ui.label(egui::RichText::new(n).color(super::style::WARN));
+                dismissed = ui.small_button("×").on_hover_text("Dismiss").clicked();
+            });
+            if dismissed {
+                self.notice = None;
+            }
+        }
         ui.separator();
         match self.panel {
             Panel::Overview => overview::overview_ui(ui, self),

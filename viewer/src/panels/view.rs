@@ -135,6 +135,8 @@ pub struct TraceView {
     pending: Option<Receiver<Narrowed>>,
     /// Repaints the window when a background selection is ready.
     pub(super) ctx: Option<egui::Context>,
+    /// A note shown above the panels until dismissed (a `--lock` name the trace lacks).
+    pub notice: Option<String>,
 }
 
 impl TraceView {
@@ -158,6 +160,7 @@ impl TraceView {
             spans: None,
             pending: None,
             ctx: None,
+            notice: None,
         };
         v.set_filter(Filter::default());
         v

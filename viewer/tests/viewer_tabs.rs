@@ -1,0 +1,105 @@
+//! Tabs and keys in the desktop viewer, without a window: closing and reopening tabs,
+//! keyboard shortcuts, and what the viewer says when asked for what it cannot do.
+
+mod support;
+
+use egui::accesskit::Role;
+use egui::{Event, Key, Modifiers, vec2};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable as _;
+use lockscope_viewer::app::{FirstLook, ViewerApp};
+use lockscope_viewer::panels::Panel;
+use support::ui::{open_panel, shows, viewer};
+use support::{bank, write};
+
+fn press(h: &mut Harness<'_, ViewerApp>, key: Key, modifiers: Modifiers) {
+    h.event(Event::Key {
+        key,
+        physical_key: None,
+        pressed: true,
+        repeat: false,
+        modifiers,
+    });
+    h.run();
+}
+
+fn active_label(h: &Harness<'_, ViewerApp>) -> String {
+    let app = h.state();
+    app.tabs[app.active].source.label()
+}
+
+#[test]
+fn closing_a_tab_left_of_the_shown_one_keeps_showing_it() {
+    let bytes = bank().0.bytes();
+    let mut h = viewer(&[
+        ("tab-a.lst", bytes.clone()),
+        ("tab-b.lst", bytes.clone()),
+        ("tab-c.lst", bytes),
+    ]);
+    h.get_by_role_and_label(Role::Button, "tab-b.lst").click();
+    h.run();
+    assert_eq!(active_label(&h), "tab-b.lst");
+    // The first tab's close button.
+    h.get_all_by_label("×").next().unwrap().click();
+    h.run();
+    assert_eq!(h.state().tabs.len(), 2);
+    assert_eq!(active_label(&h), "tab-b.lst", "the shown tab stays shown");
+}
+
+#[test]
+fn opening_a_file_that_is_already_open_reloads_its_tab() {
+    let path = write("tab-reopen.lst", &bank().0.bytes());
+    let mut h = viewer(&[("tab-other.lst", bank().0.bytes())]);
+    h.state_mut().open(path.clone(), None);
+    h.state_mut().open(path.clone(), None);
+    // The same file by another spelling of its path.
+    let dotted = path.parent().unwrap().join(".").join("tab-reopen.lst");
+    h.state_mut().open(dotted, None);
+    h.state_mut().wait_for_loads();
+    h.run();
+    assert_eq!(h.state().tabs.len(), 2, "one tab per file");
+    assert_eq!(active_label(&h), "tab-reopen.lst");
+}
+
+#[test]
+fn ctrl_w_closes_the_tab_and_escape_clears_the_selection() {
+    let bytes = bank().0.bytes();
+    let mut h = viewer(&[("keys-a.lst", bytes.clone()), ("keys-b.lst", bytes)]);
+    open_panel(&mut h, "Locks");
+    h.get_by_label("ledger").click();
+    h.run();
+    assert!(shows(&h, "lock ledger ×"));
+    press(&mut h, Key::Escape, Modifiers::NONE);
+    assert!(!shows(&h, "lock ledger ×"), "Escape clears the selection");
+    press(&mut h, Key::W, Modifiers::COMMAND);
+    assert_eq!(h.state().tabs.len(), 1);
+    assert_eq!(active_label(&h), "keys-a.lst");
+}
+
+#[test]
+fn ctrl_o_goes_to_the_path_box() {
+    let mut h = viewer(&[]);
+    press(&mut h, Key::O, Modifiers::COMMAND);
+    let path_box = h.get_by(|n| n.data().placeholder() == Some("Path to a trace file"));
+    assert!(path_box.is_focused(), "Ctrl+O focuses the path box");
+}
+
+#[test]
+fn a_lock_name_the_trace_lacks_is_said_with_the_names_it_has() {
+    let mut app = ViewerApp::new();
+    app.first_look = FirstLook {
+        panel: Panel::Locks,
+        lock: Some("nosuchlock".to_owned()),
+    };
+    app.open(write("tab-no-lock.lst", &bank().0.bytes()), None);
+    app.wait_for_loads();
+    let mut h = Harness::builder()
+        .with_size(vec2(1400.0, 900.0))
+        .build_ui_state(|ui, app: &mut ViewerApp| app.show_ui(ui), app);
+    h.run();
+    assert!(shows(
+        &h,
+        "--lock nosuchlock: this trace has no lock of that name, so every lock is shown"
+    ));
+    assert!(shows(&h, "ledger"), "the names it has are listed");
+}
