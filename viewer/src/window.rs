@@ -20,6 +20,8 @@ pub struct WindowOptions {
     pub panel: Panel,
     /// The lock selected at first, by name.
     pub lock: Option<String>,
+    /// The time range selected at first: from, and to (`None`: the trace's end).
+    pub range: Option<(u64, Option<u64>)>,
     /// Save a PNG of the first frames after loading to this path, then close.
     pub screenshot: Option<PathBuf>,
     /// Window size in points.
@@ -46,6 +48,7 @@ pub fn run(opts: WindowOptions) -> anyhow::Result<()> {
             app.first_look = FirstLook {
                 panel: opts.panel,
                 lock: opts.lock,
+                range: opts.range,
             };
             for t in opts.traces {
                 app.open(t, Some(&cc.egui_ctx));

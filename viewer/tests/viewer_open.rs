@@ -41,6 +41,7 @@ fn a_trace_can_open_on_a_chosen_panel_with_a_lock_selected() {
     app.first_look = FirstLook {
         panel: Panel::Locks,
         lock: Some("ledger".to_owned()),
+        ..FirstLook::default()
     };
     app.open(write("ui-first-look.lst", &bank().0.bytes()), None);
     app.wait_for_loads();

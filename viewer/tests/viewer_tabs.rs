@@ -90,6 +90,7 @@ fn a_lock_name_the_trace_lacks_is_said_with_the_names_it_has() {
     app.first_look = FirstLook {
         panel: Panel::Locks,
         lock: Some("nosuchlock".to_owned()),
+        ..FirstLook::default()
     };
     app.open(write("tab-no-lock.lst", &bank().0.bytes()), None);
     app.wait_for_loads();

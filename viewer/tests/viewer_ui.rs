@@ -160,6 +160,10 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     ));
 
     // Drag across the first half of the lanes: the alert at 950 µs falls outside.
+    let lane_top =
+        |h: &Harness<'_, ViewerApp>| h.get_all_by_label("worker-2").next().unwrap().rect().top();
+    let top = lane_top(&h);
+    let lanes_before = h.get_all_by_label_contains(" waits for ").count();
     let r = h.get_by_label("Timeline lanes").rect();
     let (from, to) = (r.left_center() + vec2(2.0, 0.0), r.center());
     drag(&mut h, from, to, PointerButton::Primary);
@@ -173,6 +177,24 @@ fn timeline_hover_names_the_holder_and_dragging_a_range_filters_the_other_panels
     );
     open_panel(&mut h, "Alerts");
     assert!(shows(&h, "No detector raised an alert in this selection."));
+
+    // Back on the timeline: the lanes stay where they were (the range is drawn on them, not
+    // cut out of them), and the view zooms to the selection.
+    open_panel(&mut h, "Timeline");
+    assert_eq!(lane_top(&h), top, "no lane moved");
+    assert_eq!(
+        h.get_all_by_label_contains(" waits for ").count(),
+        lanes_before,
+        "waits outside the range stay drawn"
+    );
+    h.get_by_role_and_label(Role::Button, "Zoom to selection")
+        .click();
+    h.run();
+    assert!(
+        !shows(&h, "(990 µs of 990 µs)"),
+        "zoomed to the selected range"
+    );
+    assert_eq!(lane_top(&h), top, "no lane moved");
 }
 
 /// Two threads each holding the lock the other waits for, until the trace ends.

@@ -109,12 +109,21 @@ pub struct FirstLook {
     pub panel: Panel,
     /// The lock selected, by name, when the trace has one of that name.
     pub lock: Option<String>,
+    /// The time range selected: from, and to (`None`: the trace's end).
+    pub range: Option<(u64, Option<u64>)>,
 }
 
 impl FirstLook {
     pub(super) fn apply(&self, path: PathBuf, model: Model) -> TraceView {
         let mut v = TraceView::new(path, model);
         v.panel = self.panel;
+        if let Some((from, to)) = self.range {
+            let to = to.unwrap_or(v.model.end_ns).max(from + 1);
+            v.set_filter(crate::model::Filter {
+                range_ns: Some((from, to)),
+                ..v.filter()
+            });
+        }
         let Some(name) = &self.lock else {
             return v;
         };

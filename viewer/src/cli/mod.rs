@@ -116,6 +116,13 @@ pub enum Command {
         /// Select this lock (by name) at first: every panel shows only it.
         #[arg(long, value_name = "NAME")]
         lock: Option<String>,
+        /// Select this time range at first (with --to; a number with a unit: ns, us, ms, s),
+        /// as dragging it on the timeline does.
+        #[arg(long, value_name = "TIME", value_parser = crate::units::parse_ns)]
+        from: Option<u64>,
+        /// The end of the range selected at first (default: the trace's end).
+        #[arg(long, value_name = "TIME", value_parser = crate::units::parse_ns)]
+        to: Option<u64>,
         /// Render the window once the traces loaded, save it as this PNG and exit.
         #[arg(long, value_name = "PNG")]
         screenshot: Option<PathBuf>,
@@ -305,6 +312,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect,
             panel,
             lock,
+            from,
+            to,
             screenshot,
             size,
         } => {
@@ -313,11 +322,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "--screenshot needs a trace to show: lockscope view TRACE --screenshot out.png"
                 );
             }
+            if let (Some(f), Some(t)) = (from, to)
+                && f >= t
+            {
+                eprintln!(
+                    "error: --from ({}) must come before --to ({})",
+                    ns(f),
+                    ns(t)
+                );
+                return Ok(ExitCode::from(2));
+            }
+            let range = (from.is_some() || to.is_some()).then(|| (from.unwrap_or(0), to));
             window::run(WindowOptions {
                 traces,
                 connect,
                 panel,
                 lock,
+                range,
                 screenshot,
                 size: [size.0, size.1],
             })?;

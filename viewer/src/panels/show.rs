@@ -39,14 +39,19 @@ impl TraceView {
         }
     }
 
+    /// The selection bar. Always one row, selection or not, so choosing a lock or a range
+    /// moves nothing below it.
     fn filter_bar_ui(&mut self, ui: &mut egui::Ui) {
-        if self.filter.is_empty() && !self.is_updating() {
-            return;
-        }
         ui.horizontal(|ui| {
+            // As tall as a row of buttons, whether or not it has any.
+            ui.allocate_exact_size(egui::vec2(0.0, ui.spacing().interact_size.y), egui::Sense::hover());
             if self.is_updating() {
                 ui.spinner();
                 ui.label("Applying the selection…");
+            }
+            if self.filter.is_empty() {
+                ui.weak("The whole trace: select a lock, or drag a time range on the timeline, to narrow every panel (Escape clears).");
+                return;
             }
             ui.label("Showing only:");
             if let Some(c) = self.filter.class {

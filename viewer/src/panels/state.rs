@@ -96,7 +96,8 @@ impl FlameState {
 pub struct TimelineState {
     /// Visible window `[from, to]` in ns; `None`: the whole trace.
     pub window: Option<(f64, f64)>,
-    pub(super) lanes: Job<Vec<Lane>>,
+    /// The lanes and the model they index (the trace narrowed to the selected lock only).
+    pub(super) lanes: Job<(std::sync::Arc<crate::model::Model>, Vec<Lane>)>,
     pub(super) drag_from: Option<f64>,
 }
 

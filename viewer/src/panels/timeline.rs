@@ -42,6 +42,14 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         if ui.button("Zoom out").clicked() {
             v.timeline.window = Some(clamp(mid - (b - a), mid + (b - a), full));
         }
+        if let Some((r0, r1)) = v.filter().range_ns
+            && ui
+                .button("Zoom to selection")
+                .on_hover_text("Show the selected time range across the lanes")
+                .clicked()
+        {
+            v.timeline.window = Some(clamp(r0 as f64, r1 as f64, full));
+        }
         ui.separator();
         legend_ui(ui, WAIT, "waiting");
         legend_ui(ui, HOLD_CONTENDED, "holding while others wait");
@@ -54,14 +62,27 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         "Drag across the lanes to select a time range; drag with the right or middle button \
          (or shift+scroll) to pan, ctrl+scroll to zoom.",
     );
-    let model_arc = v.view_arc();
-    // Scheduler samples are not narrowed by a selection: they come from the whole trace.
+    // The lanes follow the selected lock but not the selected range: the range is drawn on
+    // them (shaded, with zoom to selection), so nothing jumps when one is chosen. Scheduler
+    // samples are never narrowed: they come from the whole trace.
     let whole = Arc::clone(&v.model);
-    let (m, large, ctx) = (Arc::clone(&model_arc), v.is_large(), v.ctx.clone());
+    let class_only = Filter {
+        class: v.filter().class,
+        range_ns: None,
+    };
+    let (m, large, ctx) = (Arc::clone(&whole), v.is_large(), v.ctx.clone());
     v.timeline
         .lanes
-        .start(large, "lockscope-lanes", ctx, move || m.lanes());
-    let Some(lanes) = v.timeline.lanes.take_done() else {
+        .start(large, "lockscope-lanes", ctx, move || {
+            let m = if class_only.is_empty() {
+                m
+            } else {
+                Arc::new(m.filtered(&class_only))
+            };
+            let lanes = m.lanes();
+            (m, lanes)
+        });
+    let Some((model_arc, lanes)) = v.timeline.lanes.take_done() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Laying out the lanes…");
@@ -70,10 +91,15 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     };
     let model: &Model = &model_arc;
     if lanes.is_empty() {
-        ui.label("No wait or hold was recorded in this selection.");
-        v.timeline.lanes = Job::Done(lanes);
+        ui.label(if class_only.is_empty() {
+            "No wait or hold was recorded in this trace."
+        } else {
+            "No wait or hold of the selected lock was recorded."
+        });
+        v.timeline.lanes = Job::Done((model_arc, lanes));
         return;
     }
+    let range = v.filter().range_ns;
     let (a, b) = v.timeline.window.unwrap_or(full);
     ui.label(format!(
         "Showing {} to {} ({} of {})",
@@ -90,7 +116,21 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let to_x = |t: f64| plot.left() + ((t - a) / (b - a).max(1.0)) as f32 * plot.width();
     let to_t = |x: f32| a + f64::from((x - plot.left()) / plot.width()) * (b - a);
     let painter = ui.painter_at(rect);
+    // What is drawn against time stays inside the plot, off the thread names.
+    let plot_painter = painter.with_clip_rect(plot);
     ruler(&painter, rect, plot, a, b);
+    if let Some((r0, r1)) = range {
+        let (x0, x1) = (to_x(r0 as f64), to_x(r1 as f64));
+        let shade = Rect::from_x_y_ranges(x0..=x1.max(x0 + 1.0), plot.y_range());
+        plot_painter.rect_filled(
+            shade,
+            0.0,
+            Color32::from_rgba_unmultiplied(120, 160, 255, 40),
+        );
+        for x in [x0, x1] {
+            plot_painter.vline(x, plot.y_range(), Stroke::new(1.0, SELECTION_EDGE));
+        }
+    }
     let resp = ui.interact(
         plot,
         ui.scope_id().with("timeline-plot"),
@@ -116,9 +156,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 ui.visuals().faint_bg_color,
             );
         }
-        // Spans closer than a pixel merge into one shape, so a lane costs at most about
-        // one rectangle per pixel column and kind however many spans it holds.
-        let mut pending: [Option<Rect>; 3] = [None; 3];
+        for (r, k, alpha) in lane_shapes(&lane.spans, &to_x, (a, b), (plot.left(), plot.right())) {
+            let r = Rect::from_x_y_ranges(r, (y + INSETS[k])..=(y + LANE_H - INSETS[k]));
+            plot_painter.rect_filled(r, 1.0, SLOT_COLORS[k].gamma_multiply(alpha));
+        }
         for s in &lane.spans {
             if (s.to_ns as f64) < a || (s.from_ns as f64) > b {
                 continue;
@@ -126,16 +167,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             let x0 = to_x(s.from_ns as f64).max(plot.left());
             let x1 = to_x(s.to_ns as f64).min(plot.right()).max(x0 + 1.0);
             let k = kind_slot(s.kind);
-            let inset = if s.kind == SpanKind::Wait { 3.0 } else { 5.0 };
-            let r = Rect::from_min_max(pos2(x0, y + inset), pos2(x1, y + LANE_H - inset));
-            match &mut pending[k] {
-                Some(p) if r.left() <= p.right() + 0.5 => p.max.x = p.max.x.max(r.right()),
-                slot => {
-                    if let Some(p) = slot.replace(r) {
-                        painter.rect_filled(p, 1.0, SLOT_COLORS[k]);
-                    }
-                }
-            }
+            let r = Rect::from_min_max(pos2(x0, y + INSETS[k]), pos2(x1, y + LANE_H - INSETS[k]));
             if s.kind == SpanKind::Wait && x1 - x0 >= 3.0 {
                 // Named so that screen readers (and tests) can find each wait.
                 let id = ui.scope_id().with(("wait", s.index as usize));
@@ -154,18 +186,21 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 }
             }
         }
-        for (k, p) in pending.into_iter().enumerate() {
-            if let Some(p) = p {
-                painter.rect_filled(p, 1.0, SLOT_COLORS[k]);
-            }
-        }
     }
-    sched::lane_lines(&painter, &whole, &lanes, &lane_y, LANE_H, &to_x, (a, b));
+    sched::lane_lines(
+        &plot_painter,
+        &whole,
+        &lanes,
+        &lane_y,
+        LANE_H,
+        &to_x,
+        (a, b),
+    );
     sched::total_strip_ui(ui, &whole, (a, b), (plot.left(), plot.right()));
     if let Some(h) = hit {
         let text = describe(model, h);
         if let Hit::Wait(i) = h {
-            holder_arrows(&painter, model, i, &lane_y, &to_x);
+            holder_arrows(&plot_painter, model, i, &lane_y, &to_x);
         }
         details.on_hover_text(text.clone());
         egui::Tooltip::always_open(
@@ -177,7 +212,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         .show(|ui| ui.label(text.clone()));
         ui.label(text);
     }
-    v.timeline.lanes = Job::Done(lanes);
+    v.timeline.lanes = Job::Done((model_arc, lanes));
     let st = &mut v.timeline;
     let mut select = None;
     if resp.drag_started_by(egui::PointerButton::Primary) {
@@ -226,6 +261,68 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
 
 /// Colours by [`kind_slot`].
 const SLOT_COLORS: [Color32; 3] = [WAIT, HOLD, HOLD_CONTENDED];
+/// Vertical insets by [`kind_slot`]: a wait is drawn taller than holds, so both show when an
+/// actor waits while holding.
+const INSETS: [f32; 3] = [3.0, 5.0, 5.0];
+/// The edges of the selected time range.
+const SELECTION_EDGE: Color32 = Color32::from_rgb(120, 160, 255);
+/// The faintest a pixel column with any span in it is drawn, so a lone short wait stays
+/// visible however far out the view is zoomed.
+const MIN_ALPHA: f32 = 0.15;
+
+/// One lane's shapes at this zoom: `(x range, kind slot, opacity)`. Spans at least a pixel
+/// wide are drawn as they are (neighbours closer than half a pixel merged into one shape);
+/// narrower ones add up per pixel column, drawn as opaque as the share of the column they
+/// cover (at least [`MIN_ALPHA`]), so a zoomed-out lane looks as busy as it was instead of
+/// every sub-pixel event taking a whole pixel. `spans` are in start order.
+fn lane_shapes(
+    spans: &[crate::model::Span],
+    to_x: &impl Fn(f64) -> f32,
+    (a, b): (f64, f64),
+    (left, right): (f32, f32),
+) -> Vec<(std::ops::RangeInclusive<f32>, usize, f32)> {
+    let mut out = Vec::new();
+    let mut whole: [Option<(f32, f32)>; 3] = [None; 3];
+    let mut columns: [Option<(f32, f32)>; 3] = [None; 3];
+    for s in spans {
+        if (s.to_ns as f64) < a || (s.from_ns as f64) > b {
+            continue;
+        }
+        let x0 = to_x(s.from_ns as f64).max(left);
+        let x1 = to_x(s.to_ns as f64).min(right);
+        let k = kind_slot(s.kind);
+        if x1 - x0 >= 1.0 {
+            match &mut whole[k] {
+                Some((_, end)) if x0 <= *end + 0.5 => *end = end.max(x1),
+                slot => {
+                    if let Some((p0, p1)) = slot.replace((x0, x1)) {
+                        out.push((p0..=p1, k, 1.0));
+                    }
+                }
+            }
+            continue;
+        }
+        let column = x0.floor();
+        let covered = (x1 - x0).max(0.0);
+        match &mut columns[k] {
+            Some((c, w)) if *c == column => *w += covered,
+            slot => {
+                if let Some((c, w)) = slot.replace((column, covered)) {
+                    out.push((c..=c + 1.0, k, w.clamp(MIN_ALPHA, 1.0)));
+                }
+            }
+        }
+    }
+    for k in 0..3 {
+        if let Some((p0, p1)) = whole[k] {
+            out.push((p0..=p1, k, 1.0));
+        }
+        if let Some((c, w)) = columns[k] {
+            out.push((c..=c + 1.0, k, w.clamp(MIN_ALPHA, 1.0)));
+        }
+    }
+    out
+}
 
 fn kind_slot(kind: SpanKind) -> usize {
     match kind {
@@ -371,7 +468,64 @@ fn describe(m: &Model, hit: Hit) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::clamp;
+    use super::{MIN_ALPHA, clamp, kind_slot, lane_shapes};
+    use crate::model::{Span, SpanKind};
+
+    /// Painted width times opacity, per kind slot: the ink a lane puts down.
+    fn ink(shapes: &[(std::ops::RangeInclusive<f32>, usize, f32)]) -> [f32; 3] {
+        let mut ink = [0.0; 3];
+        for (r, k, alpha) in shapes {
+            ink[*k] += (r.end() - r.start()) * alpha;
+        }
+        ink
+    }
+
+    #[test]
+    fn zoomed_out_short_waits_weigh_what_they_cover_not_a_pixel_each() {
+        // 1,000 waits of 1 µs spread over 1 s, drawn 1,000 px wide (1 ms a pixel): they cover
+        // 0.1 % of the lane, and one 100 ms wait covers 10 %.
+        let mut spans: Vec<Span> = (0..1_000u64)
+            .map(|i| Span {
+                from_ns: i * 1_000_000,
+                to_ns: i * 1_000_000 + 1_000,
+                kind: SpanKind::Wait,
+                class: 1,
+                index: i as u32,
+            })
+            .collect();
+        let to_x = |t: f64| (t / 1_000_000.0) as f32;
+        let ink_short = ink(&lane_shapes(&spans, &to_x, (0.0, 1e9), (0.0, 1_000.0)));
+        assert!(
+            ink_short[kind_slot(SpanKind::Wait)] <= 1_000.0 * MIN_ALPHA + 1.0,
+            "{ink_short:?}: at most the faint floor per column, not a solid pixel each"
+        );
+        spans.push(Span {
+            from_ns: 1_000_000_000,
+            to_ns: 1_100_000_000,
+            kind: SpanKind::HoldContended,
+            class: 1,
+            index: 0,
+        });
+        let wide = lane_shapes(&spans, &to_x, (0.0, 2e9), (0.0, 2_000.0));
+        let hold = ink(&wide)[kind_slot(SpanKind::HoldContended)];
+        assert!(
+            (hold - 100.0).abs() < 0.01,
+            "a wide span is drawn as it is: {hold}"
+        );
+        // Many short waits in one column add up to a solid pixel, never more.
+        let dense: Vec<Span> = (0..10u64)
+            .map(|i| Span {
+                from_ns: i * 100_000,
+                to_ns: i * 100_000 + 100_000,
+                kind: SpanKind::Wait,
+                class: 1,
+                index: i as u32,
+            })
+            .collect();
+        let shapes = lane_shapes(&dense, &to_x, (0.0, 1e9), (0.0, 1_000.0));
+        assert_eq!(shapes.len(), 1);
+        assert!((shapes[0].2 - 1.0).abs() < 1e-3, "{shapes:?}");
+    }
 
     #[test]
     fn a_window_stays_inside_the_trace_even_when_the_trace_is_tiny() {
