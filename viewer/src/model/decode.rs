@@ -58,6 +58,7 @@ impl ModelBuilder {
         m.waits = Waits::new(waits);
         m.holds = Holds::new(holds);
         m.resolve_lost_locks();
+        m.distinguish_actor_names();
         m
     }
 }

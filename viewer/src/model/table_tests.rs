@@ -377,3 +377,35 @@ fn contention_stays_within_100_pct_when_waiters_never_got_the_lock() {
         );
     }
 }
+
+#[test]
+fn tasks_that_share_a_span_name_are_told_apart_by_their_task_id() {
+    let mut r = Vec::new();
+    for (actor, kind, os_id, name) in [
+        (1, ActorKind::Task, 41, "GET /stats"),
+        (2, ActorKind::Task, 42, "GET /stats"),
+        (3, ActorKind::Task, 43, "POST /orders"),
+        (4, ActorKind::Thread, 900, "worker"),
+        (5, ActorKind::Thread, 901, "worker"),
+    ] {
+        r.push(s(100 + actor, name));
+        r.push(Record::Actor {
+            actor,
+            kind,
+            os_id,
+            name: 100 + actor,
+        });
+    }
+    let m = model(r);
+    let names: Vec<String> = m.actor_rows().into_iter().map(|a| a.name).collect();
+    assert_eq!(
+        names,
+        [
+            "GET /stats (task 41)",
+            "GET /stats (task 42)",
+            "POST /orders",
+            "worker",
+            "worker"
+        ]
+    );
+}

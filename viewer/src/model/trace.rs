@@ -60,6 +60,29 @@ impl Model {
         self.end_ns
     }
 
+    /// Gives tasks that share a name (named by their span, `GET /stats`) a suffix that tells
+    /// them apart in every view and report, their tokio task id, as tokio-console shows it.
+    /// Threads keep their names (a pool's workers share one; the thread table has their OS
+    /// ids).
+    pub(super) fn distinguish_actor_names(&mut self) {
+        let mut seen: HashMap<&str, usize> = HashMap::new();
+        for a in self.actors.values() {
+            *seen.entry(a.name.as_str()).or_default() += 1;
+        }
+        let shared: std::collections::HashSet<String> = (seen.into_iter())
+            .filter(|&(_, n)| n > 1)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        for a in self.actors.values_mut() {
+            if a.kind == lockscope_format::ActorKind::Task
+                && a.os_id != 0
+                && shared.contains(&a.name)
+            {
+                a.name = format!("{} (task {})", a.name, a.os_id);
+            }
+        }
+    }
+
     /// The text of string `id`; empty for 0 or an id whose definition was lost.
     pub fn text(&self, id: u64) -> &str {
         self.strings.get(&id).map_or("", String::as_str)

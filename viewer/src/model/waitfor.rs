@@ -118,7 +118,9 @@ impl Model {
     }
 
     /// The instant worth looking at first: the trace's end when someone never stopped
-    /// waiting (a deadlock shows there), else when the most waits were open at once.
+    /// waiting (a deadlock shows there), else the middle of the longest stretch with the most
+    /// waits open at once (not its first nanosecond, where the lock may just be changing
+    /// hands).
     pub fn busiest_instant(&self) -> u64 {
         if self.still_waiting().next().is_some() {
             return self.end_ns;
@@ -131,14 +133,20 @@ impl Model {
             }
         }
         edges.sort_unstable();
-        let (mut now, mut best, mut at) = (0i64, 0i64, self.end_ns);
+        // (count, length, start) of the best stretch so far, and the start of the current one.
+        let (mut now, mut best, mut since) = (0i64, (0i64, 0u64, self.end_ns), 0u64);
         for (ts, d) in edges {
-            now += d;
-            if now > best {
-                (best, at) = (now, ts);
+            let stretch = (now, ts - since, since);
+            if now > 0 && (stretch.0, stretch.1) > (best.0, best.1) {
+                best = stretch;
             }
+            now += d;
+            since = ts;
         }
-        at
+        if best.0 == 0 {
+            return self.end_ns;
+        }
+        best.2 + best.1 / 2
     }
 }
 
@@ -227,5 +235,22 @@ mod tests {
         assert_eq!(g.edges.len(), 1);
         assert!(g.edges[0].holders.is_empty());
         assert_eq!(g.edges[0].released_by, [2]);
+    }
+
+    #[test]
+    fn the_busiest_instant_is_inside_the_busiest_stretch_not_on_its_edge() {
+        // Two waits overlap from 300 to 500 (t2's begins at 300, the moment the lock changed
+        // hands); a lone one runs from 600 to 900.
+        let mut r = definitions();
+        r.push(begin(100, 1, 11, &[3]));
+        r.push(begin(300, 2, 11, &[3]));
+        r.push(end(500, 1, 11));
+        r.push(end(550, 2, 11));
+        r.push(begin(600, 1, 21, &[3]));
+        r.push(end(900, 1, 21));
+        r.push(Record::End { ts_ns: 1_000 });
+        let m = model(r);
+        assert_eq!(m.busiest_instant(), 400);
+        assert_eq!(m.wait_for_at(400).edges.len(), 2);
     }
 }

@@ -80,7 +80,12 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             let n = (tree.nodes.iter())
                 .filter(|n| n.name.to_lowercase().contains(&needle))
                 .count();
-            ui.label(format!("{n} frames match “{}”", st.search));
+            let frames = if n == 1 {
+                "frame matches"
+            } else {
+                "frames match"
+            };
+            ui.label(format!("{n} {frames} “{}”", st.search));
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
             graph_ui(ui, &tree, st, kind == FlameKind::Hold);

@@ -159,6 +159,9 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
     ui.end_row();
 }
 
+/// Holders listed per wait site; the rest are summed up in one line.
+const SHOWN_HOLDERS: usize = 8;
+
 fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
     let rows: Vec<SiteRow> = (v.site_rows().iter())
         .filter(|s| s.class == class)
@@ -181,15 +184,25 @@ fn sites_ui(ui: &mut egui::Ui, v: &mut TraceView, class: u64) {
             ))
             .strong(),
         );
-        for h in s.holders.iter().take(8) {
-            let at = h
-                .site
-                .map_or_else(|| "hold not recorded".to_owned(), |site| m.site_name(site));
+        for h in s.holders.iter().take(SHOWN_HOLDERS) {
+            let at = h.site.map_or_else(
+                || "where it took the lock was not recorded".to_owned(),
+                |site| format!("taken at {}", m.site_name(site)),
+            );
             let plural = if h.waits == 1 { "" } else { "s" };
             ui.label(format!(
-                "    held by {} (taken at {at}) — {} wait{plural}",
+                "    held by {} ({at}) — {} wait{plural}",
                 m.actor_name(h.actor),
                 h.waits
+            ));
+        }
+        if let Some(rest) = s.holders.get(SHOWN_HOLDERS..).filter(|r| !r.is_empty()) {
+            let waits: u64 = rest.iter().map(|h| h.waits).sum();
+            ui.weak(format!(
+                "    … and {} more holder{} ({waits} wait{})",
+                rest.len(),
+                if rest.len() == 1 { "" } else { "s" },
+                if waits == 1 { "" } else { "s" }
             ));
         }
     }

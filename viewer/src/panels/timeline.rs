@@ -418,7 +418,7 @@ fn describe(m: &Model, hit: Hit) -> String {
                             ns(hold.known_ns())
                         )
                     }
-                    None => format!("{} (hold not recorded)", m.actor_name(h)),
+                    None => format!("{} (its hold was not recorded)", m.actor_name(h)),
                 })
                 .collect();
             let span = (m.spans.label(w.span)).map_or_else(String::new, |s| format!(" in {s}"));
