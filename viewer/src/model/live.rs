@@ -98,7 +98,9 @@ impl LiveSession {
         let header = self.decoder.header()?;
         self.dirty = false;
         let damage = self.decoder.damage().to_vec();
-        Some(self.builder.clone().finish(header, None, damage))
+        let mut m = self.builder.clone().finish(header, None, damage);
+        m.integrity.streaming = !self.ended;
+        Some(m)
     }
 }
 
@@ -155,6 +157,15 @@ mod tests {
         assert_eq!(m.still_waiting().count(), 1, "the wait has not ended yet");
         assert_eq!(m.alerts.len(), 1);
         assert!(!s.ended());
+        // A healthy stream has no end record yet: nothing is lost, nothing to warn about.
+        assert_eq!(m.integrity.label(), "live");
+        let warnings = m.warnings(std::path::Path::new("127.0.0.1:7878"));
+        assert!(warnings.is_empty(), "{warnings:?}");
+        s.feed(&stream(&[Record::End { ts_ns: 30 }])[lockscope_format::HEADER_LEN..])
+            .unwrap();
+        let m = s.snapshot().unwrap();
+        assert!(s.ended());
+        assert_eq!(m.integrity.label(), "complete");
     }
 
     #[test]

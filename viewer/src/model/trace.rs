@@ -150,7 +150,7 @@ impl Model {
                 "{p} is truncated at byte {at}: the recording process stopped mid-write, so \
                  events after that point are lost; the figures below cover what was recorded"
             ));
-        } else if !self.integrity.closed {
+        } else if !self.integrity.closed && !self.integrity.streaming {
             out.push(format!(
                 "{p} has no end record: the recording process did not close it (killed, or \
                  still running); events it had not flushed are lost"

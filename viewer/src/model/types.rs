@@ -16,6 +16,8 @@ pub struct Integrity {
     pub damage: Vec<format::Damage>,
     /// `WaitEnd` records whose `WaitBegin` was lost.
     pub orphan_wait_ends: u64,
+    /// A live stream still coming in: no end record is expected yet, and none is missing.
+    pub streaming: bool,
 }
 
 impl Integrity {
@@ -24,12 +26,15 @@ impl Integrity {
         self.closed && self.truncated_at.is_none() && self.damage.is_empty()
     }
 
-    /// One word for headers: `complete`, `truncated`, `damaged` or `unclosed`.
+    /// One word for headers: `complete`, `truncated`, `damaged`, `live` (still streaming) or
+    /// `unclosed`.
     pub fn label(&self) -> &'static str {
         if self.truncated_at.is_some() {
             "truncated"
         } else if !self.damage.is_empty() {
             "damaged"
+        } else if !self.closed && self.streaming {
+            "live"
         } else if !self.closed {
             "unclosed"
         } else {

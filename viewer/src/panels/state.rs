@@ -99,6 +99,9 @@ pub struct TimelineState {
     /// The lanes and the model they index (the trace narrowed to the selected lock only).
     pub(super) lanes: Job<(std::sync::Arc<crate::model::Model>, Vec<Lane>)>,
     pub(super) drag_from: Option<f64>,
+    /// Actors in the order their lanes were first shown: a lane keeps its row as a live
+    /// trace grows (new actors go below), however the lanes are recomputed.
+    pub(super) order: Vec<u64>,
 }
 
 impl TimelineState {

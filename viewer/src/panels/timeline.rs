@@ -82,13 +82,14 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             let lanes = m.lanes();
             (m, lanes)
         });
-    let Some((model_arc, lanes)) = v.timeline.lanes.take_done() else {
+    let Some((model_arc, mut lanes)) = v.timeline.lanes.take_done() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Laying out the lanes…");
         });
         return;
     };
+    keep_order(&mut v.timeline.order, &mut lanes);
     let model: &Model = &model_arc;
     if lanes.is_empty() {
         ui.label(if class_only.is_empty() {
@@ -257,6 +258,20 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             ..v.filter()
         });
     }
+}
+
+/// Sorts `lanes` by the order their actors were first shown in, appending new ones (in
+/// their own order) to `order`.
+fn keep_order(order: &mut Vec<u64>, lanes: &mut [crate::model::Lane]) {
+    let mut at: std::collections::HashMap<u64, usize> =
+        order.iter().enumerate().map(|(i, &a)| (a, i)).collect();
+    for l in lanes.iter() {
+        if !at.contains_key(&l.actor) {
+            at.insert(l.actor, order.len());
+            order.push(l.actor);
+        }
+    }
+    lanes.sort_by_key(|l| at[&l.actor]);
 }
 
 /// Colours by [`kind_slot`].
@@ -478,6 +493,24 @@ mod tests {
             ink[*k] += (r.end() - r.start()) * alpha;
         }
         ink
+    }
+
+    #[test]
+    fn lanes_keep_their_rows_as_new_actors_arrive() {
+        use crate::model::Lane;
+        let lane = |actor| Lane {
+            actor,
+            name: format!("a{actor}"),
+            spans: Vec::new(),
+        };
+        let mut order = Vec::new();
+        let mut first = vec![lane(5), lane(9)];
+        super::keep_order(&mut order, &mut first);
+        // A later snapshot: actor 2 (a lower id) appears, and its lane goes last.
+        let mut later = vec![lane(2), lane(5), lane(9)];
+        super::keep_order(&mut order, &mut later);
+        let actors: Vec<u64> = later.iter().map(|l| l.actor).collect();
+        assert_eq!(actors, [5, 9, 2]);
     }
 
     #[test]
