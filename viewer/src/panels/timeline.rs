@@ -266,8 +266,8 @@ fn keep_order(order: &mut Vec<u64>, lanes: &mut [crate::model::Lane]) {
     let mut at: std::collections::HashMap<u64, usize> =
         order.iter().enumerate().map(|(i, &a)| (a, i)).collect();
     for l in lanes.iter() {
-        if !at.contains_key(&l.actor) {
-            at.insert(l.actor, order.len());
+        if let std::collections::hash_map::Entry::Vacant(e) = at.entry(l.actor) {
+            e.insert(order.len());
             order.push(l.actor);
         }
     }
