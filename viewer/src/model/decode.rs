@@ -59,6 +59,13 @@ impl ModelBuilder {
         m.holds = Holds::new(holds);
         m.resolve_lost_locks();
         m.distinguish_actor_names();
+        // Pool records come from each thread's buffer in turn, so not in time order: every
+        // reader (figures, the chart) gets them sorted, ties in arrival order.
+        for samples in m.pools.by_lock.values_mut() {
+            if !samples.is_sorted_by_key(|s| s.ts_ns) {
+                samples.sort_by_key(|s| s.ts_ns);
+            }
+        }
         m
     }
 }

@@ -81,19 +81,20 @@ impl Model {
         }
         let mut edges: Vec<WaitEdge> = (open.into_iter())
             .map(|w| {
+                // Holds are sampled, so the recorded holds at this instant may name only some
+                // holders: add who held the lock when the wait began, unless their recorded
+                // hold had ended by now (as the timeline names them).
                 let mut holders = held.get(&w.lock).cloned().unwrap_or_default();
-                let mut released_by = Vec::new();
-                if holders.is_empty() {
-                    // Holds are sampled: fall back on who held the lock when the wait began,
-                    // minus those whose recorded hold had ended by now.
-                    let ended = |&h: &u64| {
-                        self.holder_hold(&w, h)
-                            .is_some_and(|hold| hold.end_ns <= at_ns)
-                    };
-                    (released_by, holders) = w.holders.iter().copied().partition(ended);
-                }
+                let ended = |&h: &u64| {
+                    self.holder_hold(&w, h)
+                        .is_some_and(|hold| hold.end_ns <= at_ns)
+                };
+                let (mut released_by, still): (Vec<u64>, Vec<u64>) =
+                    w.holders.iter().copied().partition(ended);
+                holders.extend(still);
                 holders.sort_unstable();
                 holders.dedup();
+                released_by.retain(|a| !holders.contains(a));
                 WaitEdge {
                     waiter: w.actor,
                     lock: w.lock,
@@ -252,5 +253,20 @@ mod tests {
         let m = model(r);
         assert_eq!(m.busiest_instant(), 400);
         assert_eq!(m.wait_for_at(400).edges.len(), 2);
+    }
+
+    #[test]
+    fn every_holder_the_wait_names_is_shown_when_only_one_hold_was_recorded() {
+        // A pool of 2 held by t2 (hold recorded) and t3 (hold not sampled); t1 waits for
+        // both from 200.
+        let mut r = definitions();
+        r.push(begin(200, 1, 11, &[2, 3]));
+        r.push(hold(100, 200, 500, 2, 11));
+        r.push(end(500, 1, 11));
+        r.push(Record::End { ts_ns: 1_000 });
+        let g = model(r).wait_for_at(300);
+        assert_eq!(g.edges.len(), 1);
+        assert_eq!(g.edges[0].holders, [2, 3]);
+        assert!(g.edges[0].released_by.is_empty());
     }
 }
