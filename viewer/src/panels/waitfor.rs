@@ -53,41 +53,75 @@ pub fn waitfor_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         ui.label(format!("Nobody was waiting at {}.", ns(at)));
         return;
     }
-    headline_ui(ui, m, g);
+    // One scroll area for the whole panel, the graph right under the headline: the detector's
+    // report and the list of waits follow it, the list folded when it is long.
     egui::ScrollArea::vertical().show(ui, |ui| {
-        for e in &g.edges {
-            let names = |ids: &[u64]| -> String {
-                ids.iter()
-                    .map(|&h| m.actor_name(h))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let held = if !e.holders.is_empty() {
-                format!("held by {}", names(&e.holders))
-            } else if !e.released_by.is_empty() {
-                format!(
-                    "free at this instant: {} released it and the waiters were not running yet",
-                    names(&e.released_by)
-                )
-            } else {
-                "holder unknown (its hold was not recorded)".to_owned()
-            };
-            let text = format!(
-                "{} waits for {} (since {}), {held}",
-                m.actor_name(e.waiter),
-                m.class_name(e.class),
-                ns(e.since_ns),
-            );
-            let color = match (e.in_cycle, e.ended) {
-                (true, false) => CYCLE,
-                (true, true) => WARN,
-                _ => ui.visuals().text_color(),
-            };
-            ui.label(RichText::new(text).color(color));
-        }
-        ui.add_space(8.0);
+        headline_ui(ui, m, g);
         graph_ui(ui, m, g);
+        ui.add_space(8.0);
+        report_ui(ui, m, g);
+        let n = g.edges.len();
+        egui::CollapsingHeader::new(format!(
+            "{n} wait{} open at {}",
+            if n == 1 { "" } else { "s" },
+            ns(g.at_ns)
+        ))
+        .id_salt("waitfor-edges")
+        .default_open(n <= LIST_OPEN_UP_TO)
+        .show(ui, |ui| edges_ui(ui, m, g));
     });
+}
+
+/// Longest list of waits shown unfolded.
+const LIST_OPEN_UP_TO: usize = 8;
+
+/// One line per open wait: who waits for what since when, held by whom.
+fn edges_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
+    for e in &g.edges {
+        let names = |ids: &[u64]| -> String {
+            ids.iter()
+                .map(|&h| m.actor_name(h))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let held = if !e.holders.is_empty() {
+            format!("held by {}", names(&e.holders))
+        } else if !e.released_by.is_empty() {
+            format!(
+                "free at this instant: {} released it and the waiters were not running yet",
+                names(&e.released_by)
+            )
+        } else {
+            "holder unknown (its hold was not recorded)".to_owned()
+        };
+        let text = format!(
+            "{} waits for {} (since {}), {held}",
+            m.actor_name(e.waiter),
+            m.class_name(e.class),
+            ns(e.since_ns),
+        );
+        let color = match (e.in_cycle, e.ended) {
+            (true, false) => CYCLE,
+            (true, true) => WARN,
+            _ => ui.visuals().text_color(),
+        };
+        ui.label(RichText::new(text).color(color));
+    }
+}
+
+/// The deadlock detector's own report of the deadlock shown, in full.
+fn report_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
+    if g.deadlocked.is_empty() {
+        return;
+    }
+    let names: Vec<String> = g.deadlocked.iter().map(|&a| m.actor_name(a)).collect();
+    for a in m.alerts.iter().filter(|a| a.kind == "deadlock") {
+        if a.actors.is_empty() || a.actors.iter().any(|n| names.contains(n)) {
+            egui::Frame::group(ui.style()).show(ui, |ui| {
+                ui.add(egui::Label::new(RichText::new(&a.text).monospace()).selectable(true));
+            });
+        }
+    }
 }
 
 fn headline_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
@@ -105,13 +139,6 @@ fn headline_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
             .color(CYCLE)
             .strong(),
         );
-        for a in m.alerts.iter().filter(|a| a.kind == "deadlock") {
-            if a.actors.is_empty() || a.actors.iter().any(|n| names.contains(n)) {
-                egui::Frame::group(ui.style()).show(ui, |ui| {
-                    ui.add(egui::Label::new(RichText::new(&a.text).monospace()).selectable(true));
-                });
-            }
-        }
     } else if !g.cycle_actors.is_empty() {
         ui.label(
             RichText::new(format!(
@@ -194,7 +221,7 @@ fn graph_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
     painter.text(
         rect.left_bottom() + vec2(4.0, -4.0),
         Align2::LEFT_BOTTOM,
-        "blue: thread   brown: lock   red arrow: waits for   green arrow: held by",
+        "blue: thread or task   brown: lock   red arrow: waits for   green arrow: held by",
         FontId::proportional(11.0),
         ui.visuals().weak_text_color(),
     );
