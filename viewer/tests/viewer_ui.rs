@@ -123,6 +123,10 @@ fn flamegraph_shows_wait_by_stack_zooms_on_click_and_search_counts_matches() {
 
     type_into(&mut h, "Search frames", "bank::");
     assert!(shows(&h, "2 frames match “bank::”"));
+    assert!(
+        shows(&h, "% of all)"),
+        "the search says how much of the wait the matches hold"
+    );
 
     open_panel(&mut h, "Hold by holder site");
     assert!(h.query_by_label("src/bank.rs:41:9").is_some());

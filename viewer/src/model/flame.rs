@@ -71,6 +71,21 @@ impl Model {
         vec![self.site_name(h.site), self.class_name(h.class).to_owned()]
     }
 
+    /// Where a flamegraph frame of this name is in the source (`file:line`): the first
+    /// resolved frame of that function, or, for a lock at the leaves, where it was created.
+    /// `None` when the trace does not know.
+    pub fn location_of(&self, frame_name: &str) -> Option<String> {
+        let frame = (self.frames.values())
+            .filter(|f| f.function == frame_name && !f.file.is_empty())
+            .min_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+        if let Some(f) = frame {
+            return Some(format!("{}:{}", f.file, f.line));
+        }
+        (self.classes.values())
+            .find(|c| c.name == frame_name && !c.site.is_empty() && c.site != c.name)
+            .map(|c| c.site.clone())
+    }
+
     /// The display name of frame `id`: its function, else its file and line.
     pub fn frame_name(&self, id: u64) -> String {
         match self.frames.get(&id) {

@@ -120,6 +120,29 @@ impl FlameTree {
         self.nodes.iter().map(|n| n.depth).max().unwrap_or(0)
     }
 
+    /// The frames whose name contains `needle` (lowercase; case is ignored), and the share of
+    /// all the weight under them, as speedscope's search shows: a match nested in another
+    /// match is not counted twice.
+    pub fn search(&self, needle: &str) -> (usize, u64) {
+        if needle.is_empty() {
+            return (0, 0);
+        }
+        let hit: Vec<bool> = (self.nodes.iter())
+            .map(|n| n.name.to_lowercase().contains(needle))
+            .collect();
+        let count = hit.iter().skip(1).filter(|&&h| h).count();
+        let mut weight = 0u64;
+        let mut todo = vec![0usize];
+        while let Some(i) = todo.pop() {
+            if i != 0 && hit[i] {
+                weight = weight.saturating_add(self.nodes[i].total_ns);
+                continue;
+            }
+            todo.extend(self.nodes[i].children.iter().copied());
+        }
+        (count, weight)
+    }
+
     /// Node `i` and its ancestors, root first.
     pub fn path(&self, i: usize) -> Vec<usize> {
         let mut p: Vec<usize> =
@@ -191,5 +214,24 @@ mod tests {
         };
         assert_eq!(names(FlameOrder::LeftHeavy), ["beta", "alpha"]);
         assert_eq!(names(FlameOrder::TimeOrder), ["alpha", "beta"]);
+    }
+
+    #[test]
+    fn search_counts_matching_frames_and_their_weight_once() {
+        // Leaves alpha (150) and beta (200) under one site frame.
+        let (m, _, _) = two_locks();
+        let t = m.flame_tree(FlameKind::Wait, FlameOrder::LeftHeavy);
+        assert_eq!(t.search("alpha"), (1, 150));
+        assert_eq!(t.search("a"), (2, 350), "both locks");
+        // "unknown site" and beta below it: beta's weight is not counted a second time.
+        assert_eq!(t.search("t"), (2, 350));
+        assert_eq!(t.search("nothing"), (0, 0));
+        // Where a lock leaf is in the source: where it was created, when it has a name.
+        let mut m = m;
+        m.classes
+            .values_mut()
+            .for_each(|c| c.site = "src/lib.rs:3:9".into());
+        assert_eq!(m.location_of("alpha").as_deref(), Some("src/lib.rs:3:9"));
+        assert_eq!(m.location_of("no such frame"), None);
     }
 }

@@ -7,7 +7,8 @@ use super::job::Job;
 pub use super::state::FlameState;
 use super::style::frame_color;
 use super::{TraceView, ns};
-use crate::model::{FlameKind, FlameOrder, FlameTree};
+use crate::model::{FlameKind, FlameOrder, FlameTree, Model};
+use std::sync::Arc;
 
 const ROW: f32 = 20.0;
 
@@ -48,6 +49,7 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     };
     let order = v.flame.order;
     let (model, large, ctx) = (v.view_arc(), v.is_large(), v.ctx.clone());
+    let model_for_tips = Arc::clone(&model);
     let scope = if v.filter().is_empty() {
         "trace"
     } else {
@@ -76,19 +78,21 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         }
         figures_ui(ui, &tree, st.hovered.unwrap_or(st.zoom));
         if !st.search.is_empty() {
-            let needle = st.search.to_lowercase();
-            let n = (tree.nodes.iter())
-                .filter(|n| n.name.to_lowercase().contains(&needle))
-                .count();
+            let (n, weight) = tree.search(&st.search.to_lowercase());
             let frames = if n == 1 {
                 "frame matches"
             } else {
                 "frames match"
             };
-            ui.label(format!("{n} {frames} “{}”", st.search));
+            ui.label(format!(
+                "{n} {frames} “{}”: {} ({:.1} % of all)",
+                st.search,
+                ns(weight),
+                weight as f64 * 100.0 / tree.total_ns().max(1) as f64
+            ));
         }
         egui::ScrollArea::vertical().show(ui, |ui| {
-            graph_ui(ui, &tree, st, kind == FlameKind::Hold);
+            graph_ui(ui, &tree, st, kind == FlameKind::Hold, &model_for_tips);
         });
     }
     st.tree = Job::Done(tree);
@@ -107,7 +111,7 @@ fn figures_ui(ui: &mut egui::Ui, tree: &FlameTree, i: usize) {
     ));
 }
 
-fn graph_ui(ui: &mut egui::Ui, tree: &FlameTree, st: &mut FlameState, hold: bool) {
+fn graph_ui(ui: &mut egui::Ui, tree: &FlameTree, st: &mut FlameState, hold: bool, m: &Model) {
     let width = ui.available_width().max(100.0);
     let height = (tree.max_depth() + 1) as f32 * ROW;
     let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
@@ -189,6 +193,9 @@ fn graph_ui(ui: &mut egui::Ui, tree: &FlameTree, st: &mut FlameState, hold: bool
         )
         .show(|ui| {
             ui.strong(&n.name);
+            if let Some(at) = m.location_of(&n.name) {
+                ui.monospace(at);
+            }
             ui.label(format!("{} in {} events", ns(n.total_ns), n.count));
             ui.label(format!(
                 "{:.1} % of all, {:.1} % of its caller",
