@@ -230,6 +230,61 @@ fn a_viewer_connecting_mid_run_gets_the_metadata_first() {
 }
 
 #[test]
+fn a_viewer_connecting_after_a_deadlock_formed_is_sent_the_stuck_waits() {
+    const NAME: &str = "a_viewer_connecting_after_a_deadlock_formed_is_sent_the_stuck_waits";
+    if is_child(NAME) {
+        let rec = Recorder::to_live("127.0.0.1:0").unwrap().start();
+        let (a, b) = (
+            Arc::new(Mutex::named("fork-a", ())),
+            Arc::new(Mutex::named("fork-b", ())),
+        );
+        // Two threads take one fork each, then reach for the other's: an ABBA deadlock that
+        // forms before any viewer connects, and never ends.
+        let both = Arc::new(std::sync::Barrier::new(2));
+        for (first, second, name) in [(&a, &b, "diner-1"), (&b, &a, "diner-2")] {
+            let (first, second, both) = (first.clone(), second.clone(), both.clone());
+            thread::Builder::new()
+                .name(name.into())
+                .spawn(move || {
+                    let _held = first.lock();
+                    both.wait();
+                    let _never = second.lock();
+                })
+                .unwrap();
+        }
+        wait_until("both diners wait", || {
+            a.stats().waiters == 1 && b.stats().waiters == 1
+        });
+        // Their waits reach the recorder (and its open-wait list) before the viewer exists.
+        assert!(lockscope::flush());
+        assert!(lockscope::flush());
+        let v = viewer(rec.live_addr().unwrap(), b"");
+        wait_viewers(&rec, 1);
+        drop(rec);
+        let t = format::decode(&v.join().unwrap()).unwrap();
+        assert!(t.is_complete(), "{:?} {:?}", t.truncated, t.damage);
+        assert_defined_before_use(&t.records);
+        let forks = [
+            locks_named(&t.records, "fork-a"),
+            locks_named(&t.records, "fork-b"),
+        ];
+        for (name, lock) in ["fork-a", "fork-b"].iter().zip(&forks) {
+            assert_eq!(
+                waits_on(&t.records, lock),
+                1,
+                "the wait for {name}, begun before the viewer connected, is sent to it"
+            );
+        }
+        let ends = (t.records.iter())
+            .filter(|r| matches!(r, Record::WaitEnd { lock, .. } if forks.iter().any(|f| f.contains(lock))))
+            .count();
+        assert_eq!(ends, 0, "the deadlocked waits never end");
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
+
+#[test]
 fn a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost() {
     const NAME: &str = "a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost";
     if is_child(NAME) {

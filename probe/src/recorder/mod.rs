@@ -7,6 +7,7 @@
 
 mod error;
 mod live;
+mod open_waits;
 mod recording;
 mod resolver;
 mod session;

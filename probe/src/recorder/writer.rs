@@ -1,6 +1,7 @@
 //! The recorder thread's loop: drain, resolve, encode, write, flush.
 
 use super::live::{Hub, Kind};
+use super::open_waits::OpenWaits;
 use super::resolver::SymbolThread;
 use super::session::Shared;
 use crate::diag::warn;
@@ -27,6 +28,8 @@ struct Writer {
     last_stats: Vec<(u64, u64, u64)>,
     dropped_written: u64,
     io_failed: bool,
+    /// The waits in progress, followed while a live stream runs.
+    open_waits: OpenWaits,
 }
 
 pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, interval: Duration) {
@@ -38,6 +41,7 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
         last_stats: Vec::new(),
         dropped_written: 0,
         io_failed: false,
+        open_waits: OpenWaits::default(),
     };
     let header = Header {
         version: VERSION,
@@ -108,8 +112,18 @@ impl Writer {
         self.write_payload(&batch.alerts, Kind::Meta);
         self.write_records(&symbol_records, Kind::Meta);
         for b in batch.events {
+            if self.live.is_some() {
+                self.open_waits.follow(&b);
+            }
             self.write_payload(&b, Kind::Events);
             self.reader.recycle(b);
+        }
+        if let Some(open) = self.open_waits.take_changed() {
+            // One chunk at most: past that (tens of thousands of waits) the earliest are sent.
+            let open = &open[..split_point(&open, MAX_CHUNK as usize)];
+            let mut chunk = Vec::with_capacity(open.len() + 8);
+            format::write_chunk(&mut chunk, open);
+            self.publish(Kind::OpenWaits, chunk);
         }
     }
 

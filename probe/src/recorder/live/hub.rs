@@ -43,6 +43,10 @@ pub(crate) enum Kind {
     Stats,
     /// The `End` record.
     End,
+    /// Every wait begun and not ended as of the recorder's last pass (`WaitBegin` records):
+    /// the latest replaces the one before, and a viewer that connects gets it after the
+    /// definitions, so it sees who is stuck right away.
+    OpenWaits,
 }
 
 /// A viewer of the live stream, as [`Recording::live_viewers`](crate::Recording::live_viewers)

@@ -27,6 +27,9 @@ pub(super) struct Server<'a> {
     figures: BTreeMap<u64, Vec<u8>>,
     /// The host's own dropped-event count (its latest `Dropped`).
     host_dropped: u64,
+    /// The waits in progress as of the recorder's last pass (`WaitBegin` records), for
+    /// viewers that connect later.
+    open_waits: Vec<u8>,
     viewers: Vec<Viewer>,
     warned_full: bool,
     warned_accept: bool,
@@ -42,6 +45,7 @@ impl<'a> Server<'a> {
             meta: Vec::new(),
             figures: BTreeMap::new(),
             host_dropped: 0,
+            open_waits: Vec::new(),
             viewers: Vec::new(),
             warned_full: false,
             warned_accept: false,
@@ -99,6 +103,11 @@ impl<'a> Server<'a> {
                 return;
             }
             Kind::Meta => self.meta.extend_from_slice(payload(&chunk)),
+            Kind::OpenWaits => {
+                // For viewers still to come: those connected have the events themselves.
+                self.open_waits = payload(&chunk).to_vec();
+                return;
+            }
             Kind::Stats | Kind::Events | Kind::End => {}
         }
         let has_dropped = kind == Kind::Stats && self.keep_figures(payload(&chunk));
@@ -233,6 +242,9 @@ impl<'a> Server<'a> {
             let mut v = Viewer::new(stream, addr);
             v.push(Arc::new(self.header.clone()), false);
             self.catch_up(&mut v);
+            // The waits in progress, after the definitions they name: a viewer that connects
+            // once a deadlock has formed sees it.
+            push_chunked(&mut v, &self.open_waits);
             self.viewers.push(v);
         }
     }

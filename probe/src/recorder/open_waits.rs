@@ -1,0 +1,108 @@
+//! The waits in progress, as the trace's events tell them: the writer follows every event
+//! chunk it writes while a live stream runs, so a viewer that connects late (after a deadlock
+//! formed, say) is sent the `WaitBegin` of every wait not yet ended and sees who is stuck,
+//! not only the definitions.
+
+use crate::format::{self, Record, tag};
+use std::collections::BTreeMap;
+
+/// `WaitBegin` records without their `WaitEnd` yet, by (actor, lock), innermost last.
+#[derive(Debug, Default)]
+pub(super) struct OpenWaits {
+    open: BTreeMap<(u64, u64), Vec<Vec<u8>>>,
+    changed: bool,
+}
+
+impl OpenWaits {
+    /// Follows one payload of events (records back to back).
+    pub(super) fn follow(&mut self, payload: &[u8]) {
+        for (t, raw) in format::record_spans(payload) {
+            match t {
+                tag::WAIT_BEGIN => {
+                    if let Ok(Some(Record::WaitBegin { actor, lock, .. })) = Record::decode(raw) {
+                        self.open
+                            .entry((actor, lock))
+                            .or_default()
+                            .push(raw.to_vec());
+                        self.changed = true;
+                    }
+                }
+                tag::WAIT_END => {
+                    if let Ok(Some(Record::WaitEnd { actor, lock, .. })) = Record::decode(raw)
+                        && let Some(stack) = self.open.get_mut(&(actor, lock))
+                    {
+                        stack.pop();
+                        if stack.is_empty() {
+                            self.open.remove(&(actor, lock));
+                        }
+                        self.changed = true;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The open waits' records back to back, when they changed since the last call.
+    pub(super) fn take_changed(&mut self) -> Option<Vec<u8>> {
+        if !std::mem::take(&mut self.changed) {
+            return None;
+        }
+        Some(self.open.values().flatten().flatten().copied().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{Mode, Outcome};
+
+    fn begin(actor: u64, lock: u64, ts_ns: u64) -> Record {
+        Record::WaitBegin {
+            ts_ns,
+            actor,
+            lock,
+            mode: Mode::Exclusive,
+            site: 0,
+            stack: 0,
+            holders: vec![9],
+            span: 0,
+        }
+    }
+
+    fn end(actor: u64, lock: u64) -> Record {
+        Record::WaitEnd {
+            ts_ns: 50,
+            actor,
+            lock,
+            outcome: Outcome::Acquired,
+        }
+    }
+
+    fn payload(records: &[Record]) -> Vec<u8> {
+        let mut p = Vec::new();
+        records.iter().for_each(|r| r.encode(&mut p));
+        p
+    }
+
+    fn decoded(bytes: &[u8]) -> Vec<Record> {
+        format::record_spans(bytes)
+            .map(|(_, raw)| Record::decode(raw).unwrap().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn only_the_waits_not_yet_ended_are_kept() {
+        let mut o = OpenWaits::default();
+        assert_eq!(o.take_changed(), None);
+        o.follow(&payload(&[begin(1, 11, 10), begin(2, 21, 20), end(1, 11)]));
+        let open = o.take_changed().unwrap();
+        assert_eq!(decoded(&open), [begin(2, 21, 20)]);
+        assert_eq!(o.take_changed(), None, "nothing changed since");
+        // An end whose begin came before the stream was followed changes nothing.
+        o.follow(&payload(&[end(3, 31)]));
+        assert_eq!(o.take_changed(), None);
+        o.follow(&payload(&[end(2, 21)]));
+        assert_eq!(o.take_changed().unwrap(), Vec::<u8>::new());
+    }
+}
