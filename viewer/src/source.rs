@@ -153,12 +153,23 @@ pub enum LiveUpdate {
 }
 
 /// A live connection, read on a named background thread. Dropping it closes the connection.
+///
+/// The thread keeps the session: when the program is not listening yet, or the connection
+/// drops without the trace's end, it tries again every [`RETRY_EVERY`] (saying so once), and a
+/// new connection to the same run adds to what arrived before.
 #[derive(Debug)]
 pub struct Live {
     rx: Receiver<LiveUpdate>,
     stop: Arc<AtomicBool>,
     stream: Arc<Mutex<Option<TcpStream>>>,
+    /// Set to try the next connection now instead of at the next retry.
+    retry_now: Arc<AtomicBool>,
+    /// True while the reader thread runs (connected, or waiting to retry).
+    running: Arc<AtomicBool>,
 }
+
+/// How often a live connection that failed or dropped is tried again.
+pub const RETRY_EVERY: Duration = Duration::from_secs(1);
 
 impl Source {
     /// Connects to a live source on a named background thread; `wake` is called whenever
@@ -169,16 +180,20 @@ impl Source {
             rx,
             stop: Arc::default(),
             stream: Arc::default(),
+            retry_now: Arc::default(),
+            running: Arc::new(AtomicBool::new(true)),
         };
         let addr = match self {
             Source::Live(addr) => addr.clone(),
             Source::File(p) => {
                 let why = format!("{} is a file: open it instead of connecting", p.display());
                 let _ = tx.send(LiveUpdate::Status(LiveStatus::Disconnected(why)));
+                live.running.store(false, Ordering::Relaxed);
                 return live;
             }
         };
         let (stop, stream) = (Arc::clone(&live.stop), Arc::clone(&live.stream));
+        let (retry_now, running) = (Arc::clone(&live.retry_now), Arc::clone(&live.running));
         let failed = tx.clone();
         let spawned = std::thread::Builder::new()
             .name("lockscope-live".to_owned())
@@ -189,19 +204,29 @@ impl Source {
                     wake: &wake,
                     stop,
                     stream,
+                    retry_now,
                 };
                 reader.run();
+                running.store(false, Ordering::Relaxed);
                 wake();
             });
         if let Err(e) = spawned {
             let why = format!("cannot start the live reader thread: {e}");
             let _ = failed.send(LiveUpdate::Status(LiveStatus::Disconnected(why)));
+            live.running.store(false, Ordering::Relaxed);
         }
         live
     }
 }
 
 impl Live {
+    /// Asks a reader that waits to retry to connect now; false when the reader has stopped
+    /// (the stream ended, or cannot be retried), and a new connection is needed.
+    pub fn retry_now(&self) -> bool {
+        self.retry_now.store(true, Ordering::Relaxed);
+        self.running.load(Ordering::Relaxed)
+    }
+
     /// The next update, if one is waiting.
     pub fn try_recv(&self) -> Option<LiveUpdate> {
         self.rx.try_recv().ok()
@@ -231,6 +256,13 @@ struct Reader<'a> {
     wake: &'a (dyn Fn() + Send),
     stop: Arc<AtomicBool>,
     stream: Arc<Mutex<Option<TcpStream>>>,
+    retry_now: Arc<AtomicBool>,
+}
+
+/// Why a connection ended, and whether trying again may help.
+struct Outcome {
+    status: LiveStatus,
+    retry: bool,
 }
 
 impl Reader<'_> {
@@ -240,20 +272,66 @@ impl Reader<'_> {
         (self.wake)();
     }
 
+    /// Connects, reads, and while the failure is one that time may mend (nothing listens
+    /// yet, the connection dropped), tries again: the status line says why once, with the
+    /// retrying, and the session goes on where it was.
     fn run(self) {
         self.send(LiveUpdate::Status(LiveStatus::Connecting));
-        let status = match self.open() {
-            Ok(stream) => self.read(stream),
-            Err(why) => LiveStatus::Disconnected(why),
-        };
-        self.send(LiveUpdate::Status(status));
+        let mut session = LiveSession::new();
+        let mut said: Option<String> = None;
+        loop {
+            let outcome = match self.open() {
+                Ok(stream) => {
+                    said = None;
+                    session.resume();
+                    self.read(stream, &mut session)
+                }
+                Err(o) => o,
+            };
+            if !outcome.retry || self.stop.load(Ordering::Relaxed) {
+                self.send(LiveUpdate::Status(outcome.status));
+                return;
+            }
+            // The first reason of an outage is the one shown (a dropped connection stays the
+            // news while the retries are refused), until a connection succeeds.
+            if let LiveStatus::Disconnected(why) = &outcome.status
+                && said.is_none()
+            {
+                said = Some(why.clone());
+                let retrying = format!("{why} (retrying every {} s)", RETRY_EVERY.as_secs());
+                self.send(LiveUpdate::Status(LiveStatus::Disconnected(retrying)));
+            }
+            if !self.pause() {
+                return;
+            }
+        }
     }
 
-    fn open(&self) -> Result<TcpStream, String> {
+    /// Waits until the next retry (or a retry asked for now); false when the viewer closed.
+    fn pause(&self) -> bool {
+        let until = Instant::now() + RETRY_EVERY;
+        while Instant::now() < until && !self.retry_now.swap(false, Ordering::Relaxed) {
+            if self.stop.load(Ordering::Relaxed) {
+                return false;
+            }
+            std::thread::sleep(READ_POLL);
+        }
+        !self.stop.load(Ordering::Relaxed)
+    }
+
+    fn open(&self) -> Result<TcpStream, Outcome> {
+        let retry = |why: String| Outcome {
+            status: LiveStatus::Disconnected(why),
+            retry: true,
+        };
+        let give_up = |why: String| Outcome {
+            status: LiveStatus::Disconnected(why),
+            retry: false,
+        };
         let addr = &self.addr;
         let addrs: Vec<_> = (addr.to_socket_addrs())
             .map_err(|e| {
-                format!("cannot use {addr} as a live address ({e}): give HOST:PORT, such as 127.0.0.1:7878, the value of LOCKSCOPE_LIVE")
+                give_up(format!("cannot use {addr} as a live address ({e}): give HOST:PORT, such as 127.0.0.1:7878, the value of LOCKSCOPE_LIVE"))
             })?
             .collect();
         let mut last = None;
@@ -264,24 +342,35 @@ impl Reader<'_> {
             }
         }
         Err(match last {
-            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => format!(
+            Some(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => retry(format!(
                 "nothing listens on {addr} (connection refused): start the program with \
                  LOCKSCOPE_LIVE={addr}, or check the port it printed"
-            ),
-            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => format!(
+            )),
+            Some(e) if e.kind() == std::io::ErrorKind::TimedOut => retry(format!(
                 "{addr} did not answer within {} s: check the address and that no firewall \
                  drops the connection",
                 CONNECT_TIMEOUT.as_secs()
-            ),
-            Some(e) => format!("cannot connect to {addr}: {e}"),
-            None => {
-                format!("{addr} resolves to no address: give HOST:PORT, such as 127.0.0.1:7878")
-            }
+            )),
+            Some(e) => retry(format!("cannot connect to {addr}: {e}")),
+            None => give_up(format!(
+                "{addr} resolves to no address: give HOST:PORT, such as 127.0.0.1:7878"
+            )),
         })
     }
 
-    /// Reads until the stream ends, fails or the viewer closes; returns the final status.
-    fn read(&self, mut stream: TcpStream) -> LiveStatus {
+    /// Reads until the stream ends, fails or the viewer closes; returns how it ended.
+    fn read(&self, mut stream: TcpStream, session: &mut LiveSession) -> Outcome {
+        let status = self.read_status(&mut stream, session);
+        let retry = match &status {
+            LiveStatus::Disconnected(_) => {
+                !self.stop.load(Ordering::Relaxed) && session.started() && !session.ended()
+            }
+            _ => false,
+        };
+        Outcome { status, retry }
+    }
+
+    fn read_status(&self, stream: &mut TcpStream, session: &mut LiveSession) -> LiveStatus {
         let addr = &self.addr;
         if let Ok(mut slot) = self.stream.lock() {
             *slot = stream.try_clone().ok();
@@ -292,7 +381,6 @@ impl Reader<'_> {
             return LiveStatus::Disconnected(format!("cannot read from {addr}: {e}"));
         }
         self.send(LiveUpdate::Status(LiveStatus::Connected));
-        let mut session = LiveSession::new();
         let mut buf = vec![0u8; 256 * 1024];
         let mut last_snapshot = Instant::now();
         let mut every = LIVE_SNAPSHOT_EVERY;
@@ -301,7 +389,7 @@ impl Reader<'_> {
                 return LiveStatus::Disconnected("closed by the viewer".to_owned());
             }
             match stream.read(&mut buf) {
-                Ok(0) => break self.ended(&session),
+                Ok(0) => break self.ended(session),
                 Ok(n) => match session.feed(&buf[..n]) {
                     Ok(alerts) => {
                         for a in alerts {
@@ -324,7 +412,7 @@ impl Reader<'_> {
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
                     ) =>
                 {
-                    break self.ended(&session);
+                    break self.ended(session);
                 }
                 Err(_) if self.stop.load(Ordering::Relaxed) => {
                     return LiveStatus::Disconnected("closed by the viewer".to_owned());

@@ -382,3 +382,64 @@ fn reconnecting_to_the_same_program_does_not_pop_up_its_old_alerts_again() {
     drop(tx);
     server.join().unwrap();
 }
+
+#[test]
+fn a_program_that_starts_listening_later_is_followed_without_a_click() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let live = Source::Live(addr.clone()).connect(|| {});
+    let mut seen = Seen::default();
+    until(&live, &mut seen, "refusal", |s| disconnected(s).is_some());
+    assert!(disconnected(&seen).unwrap().contains("retrying"));
+    // The program starts on that port: the viewer connects by itself.
+    let (tx, server) = serve_on(TcpListener::bind(&addr).unwrap());
+    let mut bytes = header();
+    bytes.extend(chunks(&first_part().records));
+    tx.send(bytes).unwrap();
+    until(&live, &mut seen, "the program's data", |s| {
+        has_lock(s, "ledger")
+    });
+    drop(tx);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_dropped_connection_resumes_the_same_run_and_keeps_what_arrived() {
+    let (addr, tx, server) = serve();
+    let live = Source::Live(addr.clone()).connect(|| {});
+    let mut seen = Seen::default();
+    let first = first_part();
+    let mut bytes = header();
+    bytes.extend(chunks(&first.records));
+    tx.send(bytes).unwrap();
+    until(&live, &mut seen, "the first part", |s| {
+        has_lock(s, "ledger")
+    });
+    drop(tx);
+    server.join().unwrap();
+    until(&live, &mut seen, "the drop", |s| disconnected(s).is_some());
+
+    // The same run serves again: it replays its definitions (here, all it sent), then a new
+    // lock is contended.
+    let (tx, server) = serve_on(TcpListener::bind(&addr).unwrap());
+    let mut later = first_part();
+    let (a, b) = (later.actor("teller-c"), later.actor("teller-d"));
+    let (_, vault) = later.lock(LockKind::Mutex, "vault", "src/bank.rs:90:5");
+    later.hold(b, vault, "src/bank.rs:91:9", 20_000, 21_000, 30_000);
+    later.wait(a, vault, "src/bank.rs:92:9", 0, &[b], 21_000, Some(30_000));
+    let mut bytes = header();
+    bytes.extend(chunks(&later.records));
+    tx.send(bytes).unwrap();
+    until(&live, &mut seen, "the new lock", |s| has_lock(s, "vault"));
+    let m = seen.model.as_ref().unwrap();
+    assert!(has_lock(&seen, "ledger"), "what arrived before is kept");
+    assert_eq!(
+        m.waits.len(),
+        2,
+        "the ledger wait once, the vault wait once"
+    );
+    assert_eq!(m.holds.len(), 2);
+    drop(tx);
+    server.join().unwrap();
+}

@@ -77,9 +77,13 @@ impl LiveTab {
         }
     }
 
-    /// Connects again (after the connection failed or ended); what was shown stays until
-    /// the new stream's first snapshot replaces it.
+    /// Connects again (after the connection failed or ended). A reader still retrying tries
+    /// at once and keeps the session; else a new connection starts one, and what was shown
+    /// stays until its first snapshot replaces it.
     pub fn reconnect(&mut self, addr: &str, ctx: Option<&egui::Context>) {
+        if self.live.retry_now() {
+            return;
+        }
         let ctx = ctx.cloned();
         self.live = Source::Live(addr.to_owned()).connect(move || {
             if let Some(c) = &ctx {

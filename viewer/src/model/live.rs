@@ -23,6 +23,27 @@ pub struct LiveSession {
     events: u64,
     dirty: bool,
     ended: bool,
+    /// The latest event timestamp received.
+    last_event_ns: u64,
+    /// After a reconnect to the same run: events at or before this were received already
+    /// (a server replays the waits still open), so they are not added twice.
+    replayed_up_to: Option<u64>,
+    /// After a reconnect: the header of the stream before, to tell whether the new stream is
+    /// the same run (same process, same start) or a new one.
+    previous: Option<lockscope_format::Header>,
+}
+
+/// An event record's timestamp (`None` for definitions, alerts and figures).
+fn event_ns(r: &Record) -> Option<u64> {
+    match r {
+        Record::WaitBegin { ts_ns, .. }
+        | Record::WaitEnd { ts_ns, .. }
+        | Record::Pool { ts_ns, .. }
+        | Record::ThreadSched { ts_ns, .. }
+        | Record::Process { ts_ns, .. } => Some(*ts_ns),
+        Record::Hold { end_ns, .. } | Record::Fill { end_ns, .. } => Some(*end_ns),
+        _ => None,
+    }
 }
 
 impl LiveSession {
@@ -36,8 +57,31 @@ impl LiveSession {
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<Alert>, DecodeError> {
         self.bytes += bytes.len() as u64;
         self.decoder.feed(bytes, &mut self.records)?;
+        if let (Some(before), Some(now)) = (self.previous, self.decoder.header()) {
+            self.previous = None;
+            if (before.pid, before.epoch_unix_ns) != (now.pid, now.epoch_unix_ns) {
+                // Another run of the program: it starts a session of its own.
+                let (decoder, records, bytes) = (
+                    std::mem::take(&mut self.decoder),
+                    std::mem::take(&mut self.records),
+                    self.bytes,
+                );
+                *self = LiveSession {
+                    decoder,
+                    records,
+                    bytes,
+                    ..LiveSession::default()
+                };
+            }
+        }
         let mut alerts = Vec::new();
         for r in self.records.drain(..) {
+            if let Some(ts) = event_ns(&r) {
+                if self.replayed_up_to.is_some_and(|upto| ts <= upto) {
+                    continue;
+                }
+                self.last_event_ns = self.last_event_ns.max(ts);
+            }
             self.dirty = true;
             self.events += 1;
             match &r {
@@ -60,6 +104,22 @@ impl LiveSession {
             self.builder.add(r);
         }
         Ok(alerts)
+    }
+
+    /// Continues this session on a new connection (after the last one dropped): if the next
+    /// stream is the same run (its header names the same process and start), what arrives is
+    /// added to what was received before, minus the events received already; a new run
+    /// starts over.
+    pub fn resume(&mut self) {
+        let Some(header) = self.decoder.header() else {
+            self.decoder = StreamDecoder::default();
+            return;
+        };
+        self.previous = Some(header);
+        self.replayed_up_to = Some(self.last_event_ns);
+        self.decoder = StreamDecoder::default();
+        self.records.clear();
+        self.ended = false;
     }
 
     /// True once the header arrived.
@@ -166,6 +226,38 @@ mod tests {
         let m = s.snapshot().unwrap();
         assert!(s.ended());
         assert_eq!(m.integrity.label(), "complete");
+    }
+
+    #[test]
+    fn a_reconnect_to_the_same_run_keeps_what_arrived_and_adds_only_what_is_new() {
+        use crate::model::tests_support::end;
+        let mut records = definitions();
+        records.push(begin(10, 1, 11, &[2]));
+        records.push(begin(20, 2, 21, &[1]));
+        records.push(end(30, 1, 11));
+        let mut s = LiveSession::new();
+        s.feed(&stream(&records)).unwrap();
+        // The connection drops; the server replays definitions and the wait still open,
+        // then new events follow.
+        s.resume();
+        let mut again = definitions();
+        again.push(begin(20, 2, 21, &[1]));
+        again.push(begin(40, 3, 11, &[2]));
+        s.feed(&stream(&again)).unwrap();
+        let m = s.snapshot().unwrap();
+        assert_eq!(
+            m.waits.len(),
+            3,
+            "t1's ended wait, t2's open one once, t3's new one"
+        );
+        assert_eq!(m.still_waiting().count(), 2);
+        // A new run of the program (another pid) starts over.
+        s.resume();
+        let mut bytes = stream(&definitions());
+        bytes[20..24].copy_from_slice(&8u32.to_le_bytes());
+        s.feed(&bytes).unwrap();
+        let m = s.snapshot().unwrap();
+        assert_eq!((m.waits.len(), m.header.unwrap().pid), (0, 8));
     }
 
     #[test]
