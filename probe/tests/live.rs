@@ -308,7 +308,7 @@ fn a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost() {
         let rec = Arc::new(rec);
         let (done_tx, done_rx) = mpsc::channel();
         let r = rec.clone();
-        thread::spawn(move || {
+        let locker = thread::spawn(move || {
             let locks: Vec<Mutex<u64>> = (0..64).map(|_| Mutex::named("busy", 0)).collect();
             let mut n = 0u64;
             while r.live_viewers()[0].events_dropped == 0 {
@@ -352,6 +352,8 @@ fn a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost() {
         let after = Arc::new(Mutex::named("after-stall", 0));
         forced_contention(&after);
         drop(after);
+        // Its clone of the recording goes with the thread (after it said it was done).
+        locker.join().unwrap();
         let rec = Arc::into_inner(rec).expect("the locking thread has finished");
         drop(rec);
         let live = reader.join().unwrap();
