@@ -130,6 +130,21 @@ fn flamegraph_shows_wait_by_stack_zooms_on_click_and_search_counts_matches() {
 
     open_panel(&mut h, "Hold by holder site");
     assert!(h.query_by_label("src/bank.rs:41:9").is_some());
+
+    // Inverted: each lock right under the root, its holders' sites beneath it.
+    open_panel(&mut h, "Wait by waiter stack");
+    let top = |h: &Harness<'_, ViewerApp>, name: &str| {
+        h.get_all_by_label(name).next().unwrap().rect().top()
+    };
+    let (root, ledger) = (top(&h, "all"), top(&h, "ledger"));
+    assert!(ledger > root + 30.0, "a leaf, under its stack");
+    h.get_by_label("Lock first").click();
+    h.run();
+    let (root, ledger) = (top(&h, "all"), top(&h, "ledger"));
+    assert!(
+        (ledger - root - 20.0).abs() < 1.0,
+        "the lock is right under the root: {root} {ledger}"
+    );
 }
 
 #[test]

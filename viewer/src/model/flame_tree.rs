@@ -156,13 +156,26 @@ impl Model {
     /// The flame tree of `kind`: wait time by the waiter's stack, or hold time by the
     /// holder's site, each with the lock as the leaf.
     pub fn flame_tree(&self, kind: FlameKind, order: FlameOrder) -> FlameTree {
+        self.flame_tree_with(kind, order, false)
+    }
+
+    /// [`Model::flame_tree`], or `inverted` (pprof's and speedscope's reverse view): the lock
+    /// at the root, then the frame that waited (or the site that held), out to the callers,
+    /// so each lock's cost splits by who reached it.
+    pub fn flame_tree_with(&self, kind: FlameKind, order: FlameOrder, inverted: bool) -> FlameTree {
         let mut t = FlameTree::new();
         let mut index = HashMap::new();
+        let mut add = |t: &mut FlameTree, mut frames: Vec<String>, ns: u64, at: u64| {
+            if inverted {
+                frames.reverse();
+            }
+            t.add(&mut index, frames, ns, at);
+        };
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
                     if let Some(ns) = self.waited_ns(&w).filter(|&ns| ns > 0) {
-                        t.add(&mut index, self.wait_frames(&w), ns, w.begin_ns);
+                        add(&mut t, self.wait_frames(&w), ns, w.begin_ns);
                     }
                 }
             }
@@ -170,7 +183,7 @@ impl Model {
                 for h in &self.holds {
                     let ns = self.held_ns(&h);
                     if ns > 0 {
-                        t.add(&mut index, self.hold_frames(&h), ns, h.start_ns());
+                        add(&mut t, self.hold_frames(&h), ns, h.start_ns());
                     }
                 }
             }
@@ -233,5 +246,19 @@ mod tests {
             .for_each(|c| c.site = "src/lib.rs:3:9".into());
         assert_eq!(m.location_of("alpha").as_deref(), Some("src/lib.rs:3:9"));
         assert_eq!(m.location_of("no such frame"), None);
+    }
+
+    #[test]
+    fn the_inverted_tree_puts_each_lock_at_the_root_with_the_same_weights() {
+        let (m, _, _) = two_locks();
+        let t = m.flame_tree_with(FlameKind::Wait, FlameOrder::LeftHeavy, true);
+        assert_eq!(t.total_ns(), 350);
+        let roots: Vec<(&str, u64)> = (t.nodes[0].children.iter())
+            .map(|&c| (t.nodes[c].name.as_str(), t.nodes[c].total_ns))
+            .collect();
+        assert_eq!(roots, [("beta", 200), ("alpha", 150)]);
+        let beta = t.nodes[0].children[0];
+        let caller = t.nodes[beta].children[0];
+        assert_eq!(t.nodes[caller].name, "unknown site", "then where it waited");
     }
 }

@@ -30,6 +30,14 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             .selectable_value(&mut v.flame.order, FlameOrder::TimeOrder, "Time order")
             .changed();
         ui.separator();
+        changed |= ui
+            .checkbox(&mut v.flame.inverted, "Lock first")
+            .on_hover_text(
+                "Inverted: each lock at the root, then where it was waited for (or held), \
+                 out to the callers",
+            )
+            .changed();
+        ui.separator();
         ui.add(
             egui::TextEdit::singleline(&mut v.flame.search)
                 .hint_text("Search frames")
@@ -47,7 +55,7 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     } else {
         FlameKind::Wait
     };
-    let order = v.flame.order;
+    let (order, inverted) = (v.flame.order, v.flame.inverted);
     let (model, large, ctx) = (v.view_arc(), v.is_large(), v.ctx.clone());
     let model_for_tips = Arc::clone(&model);
     let scope = if v.filter().is_empty() {
@@ -57,7 +65,7 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     };
     let st = &mut v.flame;
     st.tree.start(large, "lockscope-flame", ctx, move || {
-        model.flame_tree(kind, order)
+        model.flame_tree_with(kind, order, inverted)
     });
     let Some(tree) = st.tree.take_done() else {
         ui.horizontal(|ui| {

@@ -71,6 +71,8 @@ pub struct FlameState {
     pub hold: bool,
     /// Sibling order.
     pub order: FlameOrder,
+    /// Lock first, callers outward (the inverted view).
+    pub inverted: bool,
     /// Highlight frames containing this (case-insensitive).
     pub search: String,
     /// The node the view is zoomed to (0: the root).
