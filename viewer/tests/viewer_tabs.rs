@@ -104,3 +104,30 @@ fn a_lock_name_the_trace_lacks_is_said_with_the_names_it_has() {
     ));
     assert!(shows(&h, "ledger"), "the names it has are listed");
 }
+
+#[test]
+fn the_lock_table_saves_as_csv_beside_the_trace() {
+    let path = write("tab-csv.lst", &bank().0.bytes());
+    let mut h = viewer(&[]);
+    h.state_mut().open(path.clone(), None);
+    h.state_mut().wait_for_loads();
+    h.run();
+    open_panel(&mut h, "Locks");
+    h.get_by_role_and_label(Role::Button, "Save as CSV").click();
+    h.run();
+    let csv_path = path.with_file_name("tab-csv.lst.locks.csv");
+    assert!(shows(&h, &format!("saved {}", csv_path.display())));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("lock,kind,site,instances,acquisitions")
+    );
+    assert!(lines.next().unwrap().starts_with("ledger,mutex,"), "{csv}");
+    // The same bytes as the command line's export.
+    let out = support::lockscope(&["export", path.to_str().unwrap(), "--format", "csv"]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), csv);
+}

@@ -141,6 +141,8 @@ pub enum ExportFormat {
     Chrome,
     /// gzip-compressed pprof protobuf, for `go tool pprof`.
     Pprof,
+    /// The lock table as CSV: one row per lock class, the report's figures.
+    Csv,
 }
 
 /// The exit statuses, as `--help` and the README list them.
@@ -274,6 +276,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExportFormat::Pprof => {
                     export::pprof_bytes(&m).context("cannot compress the pprof profile")?
                 }
+                ExportFormat::Csv => export::locks_csv(&m).into_bytes(),
             };
             write_output(output.as_deref(), &bytes)?;
         }

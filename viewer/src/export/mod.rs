@@ -1,12 +1,14 @@
 //! Converters from a [`Model`] to the formats other tools read: folded stacks, flame-graph
-//! SVG, Chrome trace-event JSON and pprof. No GUI code: the desktop viewer's export buttons
+//! SVG, Chrome trace-event JSON, pprof and the lock table as CSV. No GUI code: the desktop viewer's export buttons
 //! use the same functions as `lockscope export`.
 
 mod chrome;
+mod csv;
 mod pprof;
 pub mod proto;
 
 pub use chrome::chrome_trace;
+pub use csv::{LOCK_COLUMNS, locks_csv};
 pub use pprof::{SAMPLE_TYPES, pprof_bytes, profile};
 
 use crate::model::flame::to_folded;

@@ -46,7 +46,7 @@ fn key(r: &LockRow, c: Column) -> u64 {
 }
 
 /// Sorts `rows` by `state`; ties keep the model's order (most total wait first).
-pub fn sorted(rows: &[LockRow], state: LocksState) -> Vec<&LockRow> {
+pub fn sorted<'a>(rows: &'a [LockRow], state: &LocksState) -> Vec<&'a LockRow> {
     let mut out: Vec<&LockRow> = rows.iter().collect();
     out.sort_by(|a, b| {
         let o = match state.sort {
@@ -58,8 +58,64 @@ pub fn sorted(rows: &[LockRow], state: LocksState) -> Vec<&LockRow> {
     out
 }
 
+/// Where "Save as CSV" writes the table of the trace at `path`: beside it, `.locks.csv`
+/// added (a live tab's address becomes a file name in the working directory).
+pub fn csv_path(path: &std::path::Path) -> std::path::PathBuf {
+    let name = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let name: String = (name.chars())
+        .map(|c| {
+            if c.is_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    path.with_file_name(format!("{name}.locks.csv"))
+}
+
+/// The Save as CSV button and what it last did.
+fn save_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    ui.horizontal(|ui| {
+        let save = ui.button("Save as CSV").on_hover_text(
+            "Write this table (the selected time range, every lock) beside the trace, as \
+             lockscope export --format csv does",
+        );
+        if save.clicked() {
+            let range_only = crate::model::Filter {
+                class: None,
+                ..v.filter()
+            };
+            let m = if range_only.is_empty() {
+                std::sync::Arc::clone(&v.model)
+            } else {
+                std::sync::Arc::new(v.model.filtered(&range_only))
+            };
+            let path = csv_path(&v.path);
+            v.locks.saved = Some(
+                std::fs::write(&path, crate::export::locks_csv(&m))
+                    .map(|()| path.clone())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display())),
+            );
+        }
+        match &v.locks.saved {
+            Some(Ok(p)) => {
+                ui.label(format!("saved {}", p.display()));
+            }
+            Some(Err(why)) => {
+                ui.label(RichText::new(why).color(super::style::WARN));
+            }
+            None => {}
+        }
+    });
+}
+
 /// Draws the lock table and, for the selected lock, who made its waiters wait.
 pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
+    save_ui(ui, v);
     let mut pick = None;
     let selected = v.filter().class;
     egui::ScrollArea::both().show(ui, |ui| {
@@ -90,7 +146,7 @@ pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 }
                 ui.strong("Site");
                 ui.end_row();
-                for r in sorted(v.rows(), v.locks) {
+                for r in sorted(v.rows(), &v.locks) {
                     row_ui(ui, r, selected == Some(r.class), &mut pick);
                 }
             });

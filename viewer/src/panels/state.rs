@@ -44,13 +44,15 @@ pub enum Column {
     StillWaiting,
 }
 
-/// The table's sort order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The table's sort order, and what its last save did.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocksState {
     /// Sorted by this column.
     pub sort: Column,
     /// Largest first.
     pub descending: bool,
+    /// What the last "Save as CSV" did: the file written, or why it was not.
+    pub saved: Option<Result<std::path::PathBuf, String>>,
 }
 
 impl Default for LocksState {
@@ -58,6 +60,7 @@ impl Default for LocksState {
         LocksState {
             sort: Column::WaitTotal,
             descending: true,
+            saved: None,
         }
     }
 }
