@@ -20,7 +20,7 @@ fn overview_shows_facts_top_locks_threads_stuck_waiters_and_alerts() {
         "the probe dropped 3 events",
         "Most contended locks",
         "worker-1",
-        "main was still waiting for src/cache.rs:20:9 when the trace ended",
+        "Still waiting when the trace ended (1), longest first",
         "deadlock: main waits for src/cache.rs:20:9 held by worker-1",
     ] {
         assert!(shows(&h, text), "overview lacks {text:?}");
@@ -243,6 +243,21 @@ fn wait_for_graph_highlights_the_deadlock_with_its_report() {
         "Deadlock: philosopher-1, philosopher-2 wait for each other"
     ));
     assert!(!shows(&h, "No lock was contended."), "stuck waiters count");
+    // Who is stuck, longest wait first, with what for and held by whom.
+    assert!(shows(
+        &h,
+        "Still waiting when the trace ended (2), longest first"
+    ));
+    // (The waiting list comes first; the lock table below repeats the figures.)
+    let row = |h: &Harness<'_, ViewerApp>, text: &str| {
+        h.get_all_by_label(text)
+            .map(|n| n.rect().top())
+            .fold(f32::MAX, f32::min)
+    };
+    assert!(
+        row(&h, "9.00 µs") < row(&h, "8.80 µs"),
+        "philosopher-1 (9.00 µs) above philosopher-2 (8.80 µs)"
+    );
     h.get_by_label("Show the wait-for graph").click();
     h.run();
     assert!(shows(

@@ -143,17 +143,64 @@ fn warnings_ui(ui: &mut egui::Ui, v: &TraceView) {
     for w in m.warnings(&v.path) {
         ui.label(RichText::new(format!("Warning: {w}")).color(WARN));
     }
-    let stuck: Vec<String> = (m.still_waiting())
-        .map(|w| {
+    waiting_ui(ui, v);
+}
+
+/// Longest list of waiters shown in the overview.
+const WAITING_SHOWN: usize = 10;
+
+/// Who is waiting right now (live) or was when the trace ended, longest wait first, as
+/// tokio-console lists tasks: what for, how long, held by whom.
+fn waiting_ui(ui: &mut egui::Ui, v: &TraceView) {
+    let m = &v.model;
+    let mut waits: Vec<_> = m
+        .still_waiting()
+        .map(|w| (m.waited_ns(&w).unwrap_or(0), w))
+        .collect();
+    if waits.is_empty() {
+        return;
+    }
+    waits.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.actor.cmp(&b.1.actor)));
+    ui.add_space(6.0);
+    ui.label(
+        RichText::new(if m.integrity.streaming {
+            format!("Waiting now ({}), longest first", waits.len())
+        } else {
             format!(
-                "{} was still waiting for {} when the trace ended",
-                m.actor_name(w.actor),
-                m.class_name(w.class)
+                "Still waiting when the trace ended ({}), longest first",
+                waits.len()
             )
         })
-        .collect();
-    for s in stuck {
-        ui.label(RichText::new(s).color(CYCLE));
+        .color(CYCLE)
+        .strong(),
+    );
+    egui::Grid::new("overview-waiting")
+        .striped(true)
+        .spacing([24.0, 4.0])
+        .show(ui, |ui| {
+            for h in ["Thread or task", "Waits for", "For", "Since", "Held by"] {
+                ui.strong(h);
+            }
+            ui.end_row();
+            for (waited, w) in waits.iter().take(WAITING_SHOWN) {
+                ui.label(RichText::new(m.actor_name(w.actor)).color(CYCLE));
+                ui.label(m.class_name(w.class));
+                ui.label(ns(*waited));
+                ui.label(ns(w.begin_ns));
+                let holders: Vec<String> = w.holders.iter().map(|&h| m.actor_name(h)).collect();
+                ui.label(if holders.is_empty() {
+                    "unknown".to_owned()
+                } else {
+                    holders.join(", ")
+                });
+                ui.end_row();
+            }
+        });
+    if waits.len() > WAITING_SHOWN {
+        ui.label(format!(
+            "and {} more (the wait-for graph shows them all)",
+            waits.len() - WAITING_SHOWN
+        ));
     }
 }
 
@@ -218,13 +265,13 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
 }
 
 fn threads_ui(ui: &mut egui::Ui, v: &mut TraceView) {
-    ui.heading("Threads");
+    ui.heading("Threads and tasks");
     egui::Grid::new("overview-threads")
         .striped(true)
         .spacing([24.0, 4.0])
         .show(ui, |ui| {
             for h in [
-                "Thread",
+                "Thread or task",
                 "Waits",
                 "Total wait",
                 "Longest wait",
