@@ -86,6 +86,11 @@ fn lock_table_shows_the_figures_sorts_and_selecting_a_lock_filters_the_flamegrap
         "the selection bar names the lock"
     );
 
+    open_panel(&mut h, "Timeline");
+    assert!(
+        shows(&h, "lock ledger"),
+        "the selected lock has its own track above the threads"
+    );
     open_panel(&mut h, "Flamegraph");
     assert!(h.query_all_by_label("ledger").next().is_some());
     assert!(

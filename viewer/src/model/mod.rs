@@ -36,7 +36,7 @@ pub use hash::{IdHasher, IdMap};
 pub use load::{load, load_with_progress};
 pub use store::{HoldIter, Holds, WaitIter, Waits};
 pub use table::{ActorRow, FiguresFrom, HolderCount, LockRow, SiteRow};
-pub use timeline::{HeldAtEnd, Lane, Span, SpanKind};
+pub use timeline::{HeldAtEnd, Lane, LockTrack, Span, SpanKind};
 pub use trace::Model;
 pub use types::{
     Actor, Alert, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Wait, WaitState,

@@ -51,6 +51,16 @@ pub struct HeldAtEnd {
     pub wait: usize,
 }
 
+/// One lock class over time, as Tracy draws a lock: who held it when, and how many waited.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LockTrack {
+    /// Recorded holds: `(from, to, holder)`, in start order (holds are sampled: a stretch
+    /// with waiters and no hold shown had an unrecorded holder).
+    pub holds: Vec<(u64, u64, u64)>,
+    /// The number of actors waiting, as steps: `(from, count)`, each lasting until the next.
+    pub waiters: Vec<(u64, u32)>,
+}
+
 /// One actor's spans, in start order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lane {
@@ -176,6 +186,44 @@ impl Model {
         out.into_values().collect()
     }
 
+    /// The track of lock class `class`: its holds and the count of its waiters over time
+    /// (a wait still going at the end counts to the end).
+    pub fn lock_track(&self, class: u64) -> LockTrack {
+        let mut holds: Vec<(u64, u64, u64)> = (self.holds.iter())
+            .filter(|h| h.class == class)
+            .map(|h| (h.start_ns(), h.end_ns, h.actor))
+            .collect();
+        holds.extend(
+            (self.held_at_end().into_iter())
+                .filter(|h| h.class == class)
+                .map(|h| (h.from_ns, self.end_ns.max(h.from_ns), h.actor)),
+        );
+        holds.sort_unstable();
+        let mut edges: Vec<(u64, i64)> = Vec::new();
+        for w in self.waits.iter().filter(|w| w.class == class) {
+            let end = match w.state {
+                WaitState::Ended { end_ns, .. } => end_ns,
+                WaitState::StillWaiting => self.end_ns.max(w.begin_ns),
+                WaitState::Lost => continue,
+            };
+            edges.push((w.begin_ns, 1));
+            edges.push((end, -1));
+        }
+        edges.sort_unstable();
+        let mut waiters: Vec<(u64, u32)> = Vec::new();
+        let mut now = 0i64;
+        for (ts, d) in edges {
+            now += d;
+            let count = now.max(0) as u32;
+            match waiters.last_mut() {
+                Some(last) if last.0 == ts => last.1 = count,
+                Some(last) if last.1 == count => {}
+                _ => waiters.push((ts, count)),
+            }
+        }
+        LockTrack { holds, waiters }
+    }
+
     /// Who made wait `index` wait: each holder and, when recorded, its hold (an index into
     /// [`Model::holds`]).
     pub fn wait_holders(&self, index: usize) -> Vec<(u64, Option<usize>)> {
@@ -257,5 +305,25 @@ mod tests {
         assert_eq!(spans("t1"), [(200, 1_000, SpanKind::HeldAtEnd)]);
         assert_eq!(spans("t2"), [(150, 1_000, SpanKind::HeldAtEnd)]);
         assert!(spans("t3").is_empty());
+    }
+
+    #[test]
+    fn a_lock_track_has_its_holds_and_the_waiter_count_over_time() {
+        use crate::model::tests_support::{begin, definitions, end, hold, model};
+        // alpha (lock 11): t2 holds 100-300, t1 waits 150-300, t3 waits 200-300, then t1
+        // holds 300-400.
+        let mut r = definitions();
+        r.push(hold(100, 150, 300, 2, 11));
+        r.push(begin(150, 1, 11, &[2]));
+        r.push(begin(200, 3, 11, &[2]));
+        r.push(end(300, 1, 11));
+        r.push(end(300, 3, 11));
+        r.push(hold(300, 0, 400, 1, 11));
+        r.push(lockscope_format::Record::End { ts_ns: 1_000 });
+        let m = model(r);
+        let t = m.lock_track(10);
+        assert_eq!(t.holds, [(100, 300, 2), (300, 400, 1)]);
+        assert_eq!(t.waiters, [(150, 1), (200, 2), (300, 0)]);
+        assert_eq!(m.lock_track(20), super::LockTrack::default());
     }
 }

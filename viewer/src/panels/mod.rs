@@ -8,6 +8,8 @@ pub mod diff;
 pub mod diff_flame;
 pub mod flame;
 mod job;
+mod lane_paint;
+mod lock_track;
 pub mod locks;
 pub mod overview;
 pub mod pools;

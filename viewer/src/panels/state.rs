@@ -102,7 +102,12 @@ pub struct TimelineState {
     /// Visible window `[from, to]` in ns; `None`: the whole trace.
     pub window: Option<(f64, f64)>,
     /// The lanes and the model they index (the trace narrowed to the selected lock only).
-    pub(super) lanes: Job<(std::sync::Arc<crate::model::Model>, Vec<Lane>)>,
+    /// With a lock selected, its track too.
+    pub(super) lanes: Job<(
+        std::sync::Arc<crate::model::Model>,
+        Vec<Lane>,
+        Option<crate::model::LockTrack>,
+    )>,
     pub(super) drag_from: Option<f64>,
     /// Actors in the order their lanes were first shown: a lane keeps its row as a live
     /// trace grows (new actors go below), however the lanes are recomputed.

@@ -8,9 +8,10 @@ use super::style::{HOLD, HOLD_CONTENDED, WAIT};
 use std::sync::Arc;
 
 use super::job::Job;
-use super::sched;
+use super::lane_paint::{INSETS, SLOT_COLORS, keep_order, kind_slot, lane_shapes};
 pub use super::state::TimelineState;
 use super::{TraceView, ns};
+use super::{lock_track, sched};
 use crate::model::{Filter, Model, SpanKind};
 
 const NAME_W: f32 = 130.0;
@@ -80,9 +81,10 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 Arc::new(m.filtered(&class_only))
             };
             let lanes = m.lanes();
-            (m, lanes)
+            let track = class_only.class.map(|c| m.lock_track(c));
+            (m, lanes, track)
         });
-    let Some((model_arc, mut lanes)) = v.timeline.lanes.take_done() else {
+    let Some((model_arc, mut lanes, track)) = v.timeline.lanes.take_done() else {
         ui.horizontal(|ui| {
             ui.spinner();
             ui.label("Laying out the lanes…");
@@ -97,7 +99,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         } else {
             "No wait or hold of the selected lock was recorded."
         });
-        v.timeline.lanes = Job::Done((model_arc, lanes));
+        v.timeline.lanes = Job::Done((model_arc, lanes, track));
         return;
     }
     let range = v.filter().range_ns;
@@ -111,7 +113,9 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ));
     let details = ui.label("Hover a wait to see who held the lock.");
     let width = ui.available_width().max(NAME_W + 100.0);
-    let height = RULER_H + lanes.len() as f32 * LANE_H;
+    // A selected lock gets its own track above the threads' lanes.
+    let track_h = if track.is_some() { LANE_H } else { 0.0 };
+    let height = RULER_H + track_h + lanes.len() as f32 * LANE_H;
     let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
     let plot = Rect::from_min_max(pos2(rect.left() + NAME_W, rect.top() + RULER_H), rect.max);
     let to_x = |t: f64| plot.left() + ((t - a) / (b - a).max(1.0)) as f32 * plot.width();
@@ -140,9 +144,24 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Canvas, true, "Timeline lanes"));
     let pointer = resp.hover_pos();
     let mut hit = None;
+    let mut track_tip = None;
+    if let (Some(t), Some(class)) = (&track, class_only.class) {
+        let lane = Rect::from_min_size(plot.min, vec2(plot.width(), LANE_H));
+        let name_rect =
+            Rect::from_min_size(pos2(rect.left(), plot.top()), vec2(NAME_W - 6.0, LANE_H));
+        let name = format!("lock {}", model.class_name(class));
+        ui.scope_builder(
+            egui::UiBuilder::new()
+                .max_rect(name_rect)
+                .layout(egui::Layout::left_to_right(egui::Align::Center)),
+            |ui| ui.add(egui::Label::new(egui::RichText::new(name).strong()).truncate()),
+        );
+        painter.rect_filled(lane, 0.0, ui.visuals().extreme_bg_color);
+        track_tip = lock_track::draw(&plot_painter, model, t, lane, &to_x, pointer);
+    }
     let mut lane_y = std::collections::HashMap::new();
     for (li, lane) in lanes.iter().enumerate() {
-        let y = plot.top() + li as f32 * LANE_H;
+        let y = plot.top() + track_h + li as f32 * LANE_H;
         lane_y.insert(lane.actor, y);
         let name_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(NAME_W - 6.0, LANE_H));
         let layout = egui::Layout::left_to_right(egui::Align::Center);
@@ -198,7 +217,19 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         (a, b),
     );
     sched::total_strip_ui(ui, &whole, (a, b), (plot.left(), plot.right()));
-    if let Some(h) = hit {
+    if hit.is_none()
+        && let Some(text) = track_tip
+    {
+        details.on_hover_text(text.clone());
+        egui::Tooltip::always_open(
+            ui.ctx().clone(),
+            ui.layer_id(),
+            ui.scope_id().with("timeline-tip"),
+            egui::PopupAnchor::Pointer,
+        )
+        .show(|ui| ui.label(text.clone()));
+        ui.label(text);
+    } else if let Some(h) = hit {
         let text = describe(model, h);
         if let Hit::Wait(i) = h {
             holder_arrows(&plot_painter, model, i, &lane_y, &to_x);
@@ -213,7 +244,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         .show(|ui| ui.label(text.clone()));
         ui.label(text);
     }
-    v.timeline.lanes = Job::Done((model_arc, lanes));
+    v.timeline.lanes = Job::Done((model_arc, lanes, track));
     let st = &mut v.timeline;
     let mut select = None;
     if resp.drag_started_by(egui::PointerButton::Primary) {
@@ -260,92 +291,8 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     }
 }
 
-/// Sorts `lanes` by the order their actors were first shown in, appending new ones (in
-/// their own order) to `order`.
-fn keep_order(order: &mut Vec<u64>, lanes: &mut [crate::model::Lane]) {
-    let mut at: std::collections::HashMap<u64, usize> =
-        order.iter().enumerate().map(|(i, &a)| (a, i)).collect();
-    for l in lanes.iter() {
-        if let std::collections::hash_map::Entry::Vacant(e) = at.entry(l.actor) {
-            e.insert(order.len());
-            order.push(l.actor);
-        }
-    }
-    lanes.sort_by_key(|l| at[&l.actor]);
-}
-
-/// Colours by [`kind_slot`].
-const SLOT_COLORS: [Color32; 3] = [WAIT, HOLD, HOLD_CONTENDED];
-/// Vertical insets by [`kind_slot`]: a wait is drawn taller than holds, so both show when an
-/// actor waits while holding.
-const INSETS: [f32; 3] = [3.0, 5.0, 5.0];
 /// The edges of the selected time range.
 const SELECTION_EDGE: Color32 = Color32::from_rgb(120, 160, 255);
-/// The faintest a pixel column with any span in it is drawn, so a lone short wait stays
-/// visible however far out the view is zoomed.
-const MIN_ALPHA: f32 = 0.15;
-
-/// One lane's shapes at this zoom: `(x range, kind slot, opacity)`. Spans at least a pixel
-/// wide are drawn as they are (neighbours closer than half a pixel merged into one shape);
-/// narrower ones add up per pixel column, drawn as opaque as the share of the column they
-/// cover (at least [`MIN_ALPHA`]), so a zoomed-out lane looks as busy as it was instead of
-/// every sub-pixel event taking a whole pixel. `spans` are in start order.
-fn lane_shapes(
-    spans: &[crate::model::Span],
-    to_x: &impl Fn(f64) -> f32,
-    (a, b): (f64, f64),
-    (left, right): (f32, f32),
-) -> Vec<(std::ops::RangeInclusive<f32>, usize, f32)> {
-    let mut out = Vec::new();
-    let mut whole: [Option<(f32, f32)>; 3] = [None; 3];
-    let mut columns: [Option<(f32, f32)>; 3] = [None; 3];
-    for s in spans {
-        if (s.to_ns as f64) < a || (s.from_ns as f64) > b {
-            continue;
-        }
-        let x0 = to_x(s.from_ns as f64).max(left);
-        let x1 = to_x(s.to_ns as f64).min(right);
-        let k = kind_slot(s.kind);
-        if x1 - x0 >= 1.0 {
-            match &mut whole[k] {
-                Some((_, end)) if x0 <= *end + 0.5 => *end = end.max(x1),
-                slot => {
-                    if let Some((p0, p1)) = slot.replace((x0, x1)) {
-                        out.push((p0..=p1, k, 1.0));
-                    }
-                }
-            }
-            continue;
-        }
-        let column = x0.floor();
-        let covered = (x1 - x0).max(0.0);
-        match &mut columns[k] {
-            Some((c, w)) if *c == column => *w += covered,
-            slot => {
-                if let Some((c, w)) = slot.replace((column, covered)) {
-                    out.push((c..=c + 1.0, k, w.clamp(MIN_ALPHA, 1.0)));
-                }
-            }
-        }
-    }
-    for k in 0..3 {
-        if let Some((p0, p1)) = whole[k] {
-            out.push((p0..=p1, k, 1.0));
-        }
-        if let Some((c, w)) = columns[k] {
-            out.push((c..=c + 1.0, k, w.clamp(MIN_ALPHA, 1.0)));
-        }
-    }
-    out
-}
-
-fn kind_slot(kind: SpanKind) -> usize {
-    match kind {
-        SpanKind::Wait => 0,
-        SpanKind::Hold => 1,
-        SpanKind::HoldContended | SpanKind::HeldAtEnd => 2,
-    }
-}
 
 /// Keeps a window inside the trace and at least 100 ns wide (or the whole trace, when it is
 /// shorter than that).
@@ -483,82 +430,7 @@ fn describe(m: &Model, hit: Hit) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{MIN_ALPHA, clamp, kind_slot, lane_shapes};
-    use crate::model::{Span, SpanKind};
-
-    /// Painted width times opacity, per kind slot: the ink a lane puts down.
-    fn ink(shapes: &[(std::ops::RangeInclusive<f32>, usize, f32)]) -> [f32; 3] {
-        let mut ink = [0.0; 3];
-        for (r, k, alpha) in shapes {
-            ink[*k] += (r.end() - r.start()) * alpha;
-        }
-        ink
-    }
-
-    #[test]
-    fn lanes_keep_their_rows_as_new_actors_arrive() {
-        use crate::model::Lane;
-        let lane = |actor| Lane {
-            actor,
-            name: format!("a{actor}"),
-            spans: Vec::new(),
-        };
-        let mut order = Vec::new();
-        let mut first = vec![lane(5), lane(9)];
-        super::keep_order(&mut order, &mut first);
-        // A later snapshot: actor 2 (a lower id) appears, and its lane goes last.
-        let mut later = vec![lane(2), lane(5), lane(9)];
-        super::keep_order(&mut order, &mut later);
-        let actors: Vec<u64> = later.iter().map(|l| l.actor).collect();
-        assert_eq!(actors, [5, 9, 2]);
-    }
-
-    #[test]
-    fn zoomed_out_short_waits_weigh_what_they_cover_not_a_pixel_each() {
-        // 1,000 waits of 1 µs spread over 1 s, drawn 1,000 px wide (1 ms a pixel): they cover
-        // 0.1 % of the lane, and one 100 ms wait covers 10 %.
-        let mut spans: Vec<Span> = (0..1_000u64)
-            .map(|i| Span {
-                from_ns: i * 1_000_000,
-                to_ns: i * 1_000_000 + 1_000,
-                kind: SpanKind::Wait,
-                class: 1,
-                index: i as u32,
-            })
-            .collect();
-        let to_x = |t: f64| (t / 1_000_000.0) as f32;
-        let ink_short = ink(&lane_shapes(&spans, &to_x, (0.0, 1e9), (0.0, 1_000.0)));
-        assert!(
-            ink_short[kind_slot(SpanKind::Wait)] <= 1_000.0 * MIN_ALPHA + 1.0,
-            "{ink_short:?}: at most the faint floor per column, not a solid pixel each"
-        );
-        spans.push(Span {
-            from_ns: 1_000_000_000,
-            to_ns: 1_100_000_000,
-            kind: SpanKind::HoldContended,
-            class: 1,
-            index: 0,
-        });
-        let wide = lane_shapes(&spans, &to_x, (0.0, 2e9), (0.0, 2_000.0));
-        let hold = ink(&wide)[kind_slot(SpanKind::HoldContended)];
-        assert!(
-            (hold - 100.0).abs() < 0.01,
-            "a wide span is drawn as it is: {hold}"
-        );
-        // Many short waits in one column add up to a solid pixel, never more.
-        let dense: Vec<Span> = (0..10u64)
-            .map(|i| Span {
-                from_ns: i * 100_000,
-                to_ns: i * 100_000 + 100_000,
-                kind: SpanKind::Wait,
-                class: 1,
-                index: i as u32,
-            })
-            .collect();
-        let shapes = lane_shapes(&dense, &to_x, (0.0, 1e9), (0.0, 1_000.0));
-        assert_eq!(shapes.len(), 1);
-        assert!((shapes[0].2 - 1.0).abs() < 1e-3, "{shapes:?}");
-    }
+    use super::clamp;
 
     #[test]
     fn a_window_stays_inside_the_trace_even_when_the_trace_is_tiny() {
