@@ -47,5 +47,7 @@ done
 shot pools "$work/pool_size.lstrace" --panel pools
 # The lock table with the hottest lock selected: who made it wait.
 shot locks "$work/bank.lstrace" --panel locks --lock ledger
+# The timeline with that lock selected: its own track (who held it, how many waited) on top.
+shot timeline-lock "$work/bank.lstrace" --panel timeline --lock ledger
 # The diff compares the active (last) tab against the other one.
 shot diff "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel diff
