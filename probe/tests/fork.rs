@@ -78,17 +78,22 @@ fn a_child_forked_while_other_threads_hammer_new_lock_classes_can_lock_spawn_and
     }
     let rec = Recorder::to_file(trace_path(NAME)).unwrap().start();
     let stop = Arc::new(AtomicBool::new(false));
+    // The first fork waits until every hammer is past its start-up (see below).
+    let started = Arc::new(std::sync::Barrier::new(4));
     let hammers: Vec<_> = (0..3)
         .map(|t| {
-            let stop = stop.clone();
+            let (stop, started) = (stop.clone(), started.clone());
             thread::spawn(move || {
                 let mut i = 0u64;
+                drop(Mutex::named(format!("hammer-{t}-start"), 0u64).lock());
+                started.wait();
                 while !stop.load(Relaxed) {
                     // A new class (and its definitions) each time for the first 4096 rounds,
                     // then the same ones again (so memory stays bounded and forks stay cheap),
                     // and a new lock instance every time. (The parent starts no threads while
-                    // it forks: std's own thread start-up takes a lock of std's that a child
-                    // forked at that moment inherits held, with or without lockscope.)
+                    // it forks, hence the barrier: std's own thread start-up takes a lock of
+                    // std's that a child forked at that moment inherits held, with or without
+                    // lockscope.)
                     let m = Mutex::named(format!("hammer-{t}-{}", i % 4096), i);
                     *m.lock() += 1;
                     i += 1;
@@ -96,6 +101,7 @@ fn a_child_forked_while_other_threads_hammer_new_lock_classes_can_lock_spawn_and
             })
         })
         .collect();
+    started.wait();
     let mut hung = Vec::new();
     let mut failed = Vec::new();
     for i in 0..FORKS {

@@ -95,6 +95,7 @@ fn a_bad_range_is_a_usage_error_naming_the_fix() {
             vec!["--from", "90ms", "--to", "20ms"],
             "must come before --to",
         ),
+        (vec!["--from", "5s"], "must come before the trace's end; "),
         (vec!["--from", "1ms", "--diff", p], "cannot be used with"),
     ] {
         let mut all = vec!["report", p];

@@ -195,12 +195,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut m = open(&trace)?;
             if from.is_some() || to.is_some() {
+                let given_to = to;
                 let (from, to) = (from.unwrap_or(0), to.unwrap_or(m.end_ns));
                 if from >= to {
+                    let end = if given_to.is_some() {
+                        format!("--to ({})", ns(to))
+                    } else {
+                        "the trace's end".to_owned()
+                    };
                     eprintln!(
-                        "error: --from ({}) must come before --to ({}); {} runs from 0 to {}",
+                        "error: --from ({}) must come before {end}; {} runs from 0 to {}",
                         ns(from),
-                        ns(to),
                         trace.display(),
                         ns(m.end_ns)
                     );
