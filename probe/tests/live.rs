@@ -349,6 +349,12 @@ fn a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost() {
         caught_rx
             .recv_timeout(HANG)
             .expect("the viewer is told about its loss once it catches up");
+        // Its 64 KiB queue holds what it is still reading: new events wait for room.
+        wait_until("the viewer's queue is read", || {
+            rec.live_viewers()
+                .first()
+                .is_some_and(|v| v.queued_bytes == 0)
+        });
         let after = Arc::new(Mutex::named("after-stall", 0));
         forced_contention(&after);
         drop(after);

@@ -237,7 +237,10 @@ fn a_task_reading_again_behind_a_queued_writer_deadlocks() {
                 spawn_named("reader", async move {
                     let _first = l.read().await;
                     read_tx.send(()).unwrap();
-                    while l.stats().waiters == 0 {
+                    // Until the writer is queued in tokio's lock, not only counted as waiting
+                    // (lockscope counts a waiter just before its future first polls): a
+                    // queued writer is what makes a new read fail.
+                    while l.try_read().is_ok() {
                         tokio::task::yield_now().await;
                     }
                     // tokio's RwLock is fair: this read queues behind the waiting writer.
