@@ -65,6 +65,15 @@ fn lock_table_shows_the_figures_sorts_and_selecting_a_lock_filters_the_flamegrap
         top(&h, "ledger") < top(&h, "src/cache.rs:20:9"),
         "most wait first"
     );
+    // A named lock's creation site sits whole under its name, in the lock's own column.
+    let (name, site) = (
+        h.get_all_by_label("ledger").next().unwrap().rect(),
+        h.get_by_label("src/bank.rs:10:5").rect(),
+    );
+    assert!(
+        (site.left() - name.left()).abs() < 8.0 && site.top() >= name.bottom() - 1.0,
+        "{name:?} {site:?}"
+    );
     h.get_by_label_contains("Contentions").click();
     h.run();
     h.get_by_label_contains("Contentions").click();

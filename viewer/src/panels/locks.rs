@@ -144,7 +144,6 @@ pub fn locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                         }
                     }
                 }
-                ui.strong("Site");
                 ui.end_row();
                 for r in sorted(v.rows(), &v.locks) {
                     row_ui(ui, r, selected == Some(r.class), &mut pick);
@@ -184,17 +183,27 @@ fn sort_mark(ui: &egui::Ui, rect: egui::Rect, descending: bool) {
 fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>) {
     let (w, h) = (r.wait_summary(), r.hold_summary());
     let measured_hold = r.hold.count() > 0;
-    if ui
-        .selectable_label(selected, &r.name)
-        .on_hover_text(format!(
-            "{} ({}); click to filter the other panels",
-            r.name,
-            r.kind.map_or("kind unknown", |k| k.as_str())
-        ))
-        .clicked()
-    {
-        *pick = Some(r.class);
-    }
+    // The lock and, under it, where it was created (when it has a name of its own): the
+    // site stays beside the name instead of in a last column that a narrow window cuts, and
+    // that scrolls the name away when the table is scrolled to it.
+    ui.vertical(|ui| {
+        // Grid cells start narrow: the name and the site take the room they need, unwrapped.
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+        if ui
+            .selectable_label(selected, &r.name)
+            .on_hover_text(format!(
+                "{} ({}); click to filter the other panels",
+                r.name,
+                r.kind.map_or("kind unknown", |k| k.as_str())
+            ))
+            .clicked()
+        {
+            *pick = Some(r.class);
+        }
+        if !r.site.is_empty() && r.site != r.name {
+            ui.label(RichText::new(&r.site).small().weak());
+        }
+    });
     ui.label(r.acquisitions.to_string());
     ui.label(r.contentions.to_string());
     ui.label(format!("{:.1} %", r.contention_pct()));
@@ -210,8 +219,6 @@ fn row_ui(ui: &mut egui::Ui, r: &LockRow, selected: bool, pick: &mut Option<u64>
     } else {
         ui.label("0");
     }
-    ui.label(crate::units::clip_left(&r.site, 32))
-        .on_hover_text(&r.site);
     ui.end_row();
 }
 
