@@ -349,7 +349,11 @@ fn a_stalled_viewer_never_blocks_locks_and_is_told_what_it_lost() {
         caught_rx
             .recv_timeout(HANG)
             .expect("the viewer is told about its loss once it catches up");
-        // Its 64 KiB queue holds what it is still reading: new events wait for room.
+        // What the locking thread still had buffered reaches the live thread first (two
+        // recorder passes), and the viewer reads its 64 KiB queue empty: else those events
+        // could fill it again and the next ones be dropped while it catches up a second time.
+        assert!(lockscope::flush());
+        assert!(lockscope::flush());
         wait_until("the viewer's queue is read", || {
             rec.live_viewers()
                 .first()
