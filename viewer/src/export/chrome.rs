@@ -36,10 +36,8 @@ pub fn chrome_trace(m: &Model) -> Value {
         per_actor.entry(*a).or_default();
     }
     for (i, w) in m.waits.iter().enumerate() {
-        let end_ns = match w.state {
-            WaitState::Ended { end_ns, .. } => end_ns,
-            WaitState::StillWaiting => m.end_ns.max(w.begin_ns),
-            WaitState::Lost => continue,
+        let Some(end_ns) = w.counted_end_ns(m.end_ns) else {
+            continue;
         };
         per_actor.entry(w.actor).or_default().push(Slice {
             start_ns: w.begin_ns,
@@ -90,10 +88,8 @@ pub fn chrome_trace(m: &Model) -> Value {
 
     let mut flow_id = 0u64;
     for w in &m.waits {
-        let wait_end = match w.state {
-            WaitState::Ended { end_ns, .. } => end_ns,
-            WaitState::StillWaiting => m.end_ns.max(w.begin_ns),
-            WaitState::Lost => continue,
+        let Some(wait_end) = w.counted_end_ns(m.end_ns) else {
+            continue;
         };
         for &holder in w.holders {
             let Some(hold_idx) = m.holder_hold_index(&w, holder) else {

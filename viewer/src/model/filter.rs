@@ -94,11 +94,7 @@ impl Model {
     /// going when the trace ended counted up to that end, the part inside the selected range
     /// only; `None` for a wait whose end was lost.
     pub fn waited_ns(&self, w: &Wait<'_>) -> Option<u64> {
-        let end_ns = match w.state {
-            WaitState::Ended { end_ns, .. } => end_ns,
-            WaitState::StillWaiting => self.end_ns.max(w.begin_ns),
-            WaitState::Lost => return None,
-        };
+        let end_ns = w.counted_end_ns(self.end_ns)?;
         Some(self.clipped_ns(w.begin_ns, end_ns))
     }
 

@@ -78,11 +78,7 @@ impl Model {
     pub fn lanes(&self) -> Vec<Lane> {
         // The spans of each wait and hold, counted first so each lane is allocated once.
         let wait_span = |index: usize, w: &super::Wait<'_>| {
-            let to_ns = match w.state {
-                WaitState::Ended { end_ns, .. } => end_ns,
-                WaitState::StillWaiting => self.end_ns,
-                WaitState::Lost => return None,
-            };
+            let to_ns = w.counted_end_ns(self.end_ns)?;
             Some(Span {
                 from_ns: w.begin_ns,
                 to_ns,
@@ -201,10 +197,8 @@ impl Model {
         holds.sort_unstable();
         let mut edges: Vec<(u64, i64)> = Vec::new();
         for w in self.waits.iter().filter(|w| w.class == class) {
-            let end = match w.state {
-                WaitState::Ended { end_ns, .. } => end_ns,
-                WaitState::StillWaiting => self.end_ns.max(w.begin_ns),
-                WaitState::Lost => continue,
+            let Some(end) = w.counted_end_ns(self.end_ns) else {
+                continue;
             };
             edges.push((w.begin_ns, 1));
             edges.push((end, -1));

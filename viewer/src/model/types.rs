@@ -144,13 +144,14 @@ impl Wait<'_> {
         }
     }
 
-    /// The time waited as every total counts it: an ended wait's duration, and a wait still
-    /// going when the trace ended (at `trace_end_ns`) counted up to that end; `None` for a wait
-    /// whose end was lost.
-    pub fn waited_ns(&self, trace_end_ns: u64) -> Option<u64> {
+    /// Where the wait ends as every figure counts it: its end, or for a wait still going when
+    /// the trace ended (at `trace_end_ns`) that end; `None` for a wait whose end was lost.
+    /// [`Model::waited_ns`](super::Model::waited_ns) clips it to a selected range.
+    pub fn counted_end_ns(&self, trace_end_ns: u64) -> Option<u64> {
         match self.state {
-            WaitState::StillWaiting => Some(trace_end_ns.saturating_sub(self.begin_ns)),
-            _ => self.duration_ns(),
+            WaitState::Ended { end_ns, .. } => Some(end_ns),
+            WaitState::StillWaiting => Some(trace_end_ns.max(self.begin_ns)),
+            WaitState::Lost => None,
         }
     }
 }

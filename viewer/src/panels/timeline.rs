@@ -217,23 +217,11 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         (a, b),
     );
     sched::total_strip_ui(ui, &whole, (a, b), (plot.left(), plot.right()));
-    if hit.is_none()
-        && let Some(text) = track_tip
-    {
-        details.on_hover_text(text.clone());
-        egui::Tooltip::always_open(
-            ui.ctx().clone(),
-            ui.layer_id(),
-            ui.scope_id().with("timeline-tip"),
-            egui::PopupAnchor::Pointer,
-        )
-        .show(|ui| ui.label(text.clone()));
-        ui.label(text);
-    } else if let Some(h) = hit {
-        let text = describe(model, h);
-        if let Hit::Wait(i) = h {
-            holder_arrows(&plot_painter, model, i, &lane_y, &to_x);
-        }
+    // A wait or hold under the pointer comes first, then the lock track.
+    if let Some(Hit::Wait(i)) = hit {
+        holder_arrows(&plot_painter, model, i, &lane_y, &to_x);
+    }
+    if let Some(text) = hit.map(|h| describe(model, h)).or(track_tip) {
         details.on_hover_text(text.clone());
         egui::Tooltip::always_open(
             ui.ctx().clone(),
