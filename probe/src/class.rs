@@ -25,14 +25,47 @@ type Key = (LockKind, &'static str, u32, u32, Option<String>);
 struct Table {
     by_key: HashMap<Key, &'static ClassInfo>,
     list: Vec<&'static ClassInfo>,
+    /// Source files of classes found from a caller's frame (leaked once each).
+    files: std::collections::HashSet<&'static str>,
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
     Mutex::new(Table {
         by_key: HashMap::new(),
         list: Vec::new(),
+        files: std::collections::HashSet::new(),
     })
 });
+
+/// The site of a lock made by lock_api's `INIT` constant ([`crate::lockapi`]), which has no
+/// caller location: such a lock's class is found from its first caller's frames instead
+/// ([`class_for_frame`]), once per instance, when the class is first needed.
+pub(crate) const fn caller_site() -> &'static Location<'static> {
+    Location::caller()
+}
+
+/// Whether `site` is [`caller_site`]: a lock whose class and sites come from a stack frame.
+pub(crate) fn is_caller_site(site: &'static Location<'static>) -> bool {
+    let c = caller_site();
+    std::ptr::eq(site, c)
+        || (site.line() == c.line() && site.column() == c.column() && site.file() == c.file())
+}
+
+/// The class of a lock first used at `file:line` (a frame found by walking the stack).
+pub(crate) fn class_for_frame(kind: LockKind, file: &str, line: u32) -> &'static ClassInfo {
+    let file: &'static str = {
+        let mut table = TABLE.lock();
+        match table.files.get(file) {
+            Some(f) => f,
+            None => {
+                let leaked: &'static str = Box::leak(file.to_owned().into_boxed_str());
+                table.files.insert(leaked);
+                leaked
+            }
+        }
+    };
+    register(kind, file, line, 0, None)
+}
 
 /// The class of an unnamed lock created at `site`: a per-thread cache (direct-mapped by the
 /// location's address) answers repeat creations at one site without the global table's lock.
@@ -69,20 +102,24 @@ pub(crate) fn class_for(
     site: &'static Location<'static>,
     name: Option<&str>,
 ) -> &'static ClassInfo {
-    let key: Key = (
-        kind,
-        site.file(),
-        site.line(),
-        site.column(),
-        name.map(str::to_owned),
-    );
+    register(kind, site.file(), site.line(), site.column(), name)
+}
+
+fn register(
+    kind: LockKind,
+    file: &'static str,
+    line: u32,
+    column: u32,
+    name: Option<&str>,
+) -> &'static ClassInfo {
+    let key: Key = (kind, file, line, column, name.map(str::to_owned));
     let mut table = TABLE.lock();
     if let Some(c) = table.by_key.get(&key) {
         return c;
     }
     let id = table.list.len() as u32 + 1;
-    let site_text = format!("{}:{}:{}", site.file(), site.line(), site.column());
-    let label = name.map_or_else(|| format!("{}:{}", site.file(), site.line()), str::to_owned);
+    let site_text = format!("{file}:{line}:{column}");
+    let label = name.map_or_else(|| format!("{file}:{line}"), str::to_owned);
     let info: &'static ClassInfo = Box::leak(Box::new(ClassInfo {
         id,
         kind,
@@ -109,6 +146,17 @@ pub(crate) fn class_for(
 /// Every class registered so far.
 pub(crate) fn all() -> Vec<&'static ClassInfo> {
     TABLE.lock().list.clone()
+}
+
+/// `site` as reports print it (`file:line:column`): for a lock made by lock_api's `INIT`,
+/// the site of its class `class` (the caller frame it was found at).
+pub(crate) fn site_text(site: &'static Location<'static>, class: u32) -> String {
+    if is_caller_site(site)
+        && let Some(c) = by_id(class)
+    {
+        return c.site.clone();
+    }
+    format!("{}:{}:{}", site.file(), site.line(), site.column())
 }
 
 /// The class with id `id`.

@@ -46,7 +46,7 @@ fn held_lock(h: &Held, now: u64) -> HeldLock {
         lock: h.lock,
         name: class::by_id(h.class).map_or_else(|| format!("lock#{}", h.lock), |c| c.label.clone()),
         mode: h.mode.as_str().to_owned(),
-        site: format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column()),
+        site: crate::class::site_text(h.site, h.class),
         for_ns: (h.since_ns != 0).then(|| now.saturating_sub(h.since_ns)),
     }
 }

@@ -36,8 +36,16 @@ pub(crate) fn remember_start_dir() {
     LazyLock::force(&START_DIR);
 }
 
-/// `path` as stacks show it: relative to the start directory when under it.
+/// `path` as stacks show it: relative to the start directory when under it, and from the
+/// crate's folder (`r2d2-0.8.10/src/lib.rs`) when in cargo's registry.
 fn source_path(path: &std::path::Path) -> String {
+    let text = path.to_string_lossy();
+    if let Some(at) = text.find("/registry/src/") {
+        let rest = &text[at + "/registry/src/".len()..];
+        if let Some((_index, in_crate)) = rest.split_once('/') {
+            return in_crate.to_owned();
+        }
+    }
     START_DIR
         .as_deref()
         .and_then(|dir| path.strip_prefix(dir).ok())
@@ -49,7 +57,21 @@ fn source_path(path: &std::path::Path) -> String {
 
 /// Function-name prefixes of frames that belong to lockscope or the runtime, trimmed from the
 /// inner end (lockscope) or the outer end (thread start-up) of every stack.
-const INNER_NOISE: &[&str] = &["lockscope::", "backtrace::", "<lockscope::"];
+/// lock_api's and parking_lot's frames count as lockscope's: the `parking_lot` drop-in is
+/// made of them.
+const INNER_NOISE: &[&str] = &[
+    "lockscope::",
+    "<lockscope::",
+    "backtrace::",
+    "lock_api::",
+    "<lock_api::",
+    "parking_lot::",
+    "<parking_lot::",
+];
+
+fn inner_noise(f: &str) -> bool {
+    INNER_NOISE.iter().any(|p| f.starts_with(p))
+}
 const OUTER_NOISE: &[&str] = &[
     "std::",
     "<std::",
@@ -95,9 +117,7 @@ impl Symbols {
             for &ip in ips {
                 frames.extend(self.frames_for(ip, out).iter().cloned());
             }
-            let start = frames
-                .iter()
-                .position(|(_, f)| !INNER_NOISE.iter().any(|p| f.starts_with(p)));
+            let start = frames.iter().position(|(_, f)| !inner_noise(f));
             let mut frames = frames.split_off(start.unwrap_or(0));
             while frames.len() > 1 && frames.last().is_some_and(|(_, f)| outer_noise(f)) {
                 frames.pop();
@@ -141,30 +161,43 @@ impl Symbols {
     }
 }
 
-/// Frames of reports, cached by instruction pointer: reports are rare, but the first lookup
-/// loads debug info.
-static REPORT_FRAMES: LazyLock<Mutex<HashMap<usize, Vec<String>>>> =
+/// One resolved frame: function, and file and line where known.
+type Resolved = (String, Option<String>, Option<u32>);
+
+/// Frames of reports and of caller lookups, cached by instruction pointer: both are rare, but
+/// the first lookup loads debug info.
+static REPORT_FRAMES: LazyLock<Mutex<HashMap<usize, Vec<Resolved>>>> =
     LazyLock::new(Default::default);
+
+/// Calls `f` with the frames at each of `ips` (inlined calls give several, innermost first),
+/// from the cache, until it returns `Some`.
+fn each_frame<R>(ips: &[usize], mut f: impl FnMut(&Resolved) -> Option<R>) -> Option<R> {
+    let mut cache = REPORT_FRAMES.lock();
+    for &ip in ips {
+        let frames = cache.entry(ip).or_insert_with(|| {
+            let mut v = Vec::new();
+            symbolize(ip, |name, file, line| v.push((name, file, line)));
+            v
+        });
+        if let Some(r) = frames.iter().find_map(&mut f) {
+            return Some(r);
+        }
+    }
+    None
+}
 
 /// Resolves a raw wait stack to `function (file:line)` frames for a report, without
 /// lockscope's own frames at the inner end or the runtime's at the outer end.
 pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
-    let mut cache = REPORT_FRAMES.lock();
     let mut out = Vec::new();
-    for &ip in ips {
-        let frames = cache.entry(ip).or_insert_with(|| {
-            let mut v = Vec::new();
-            symbolize(ip, |name, file, line| match (file, line) {
-                (Some(file), Some(line)) => v.push(format!("{name} ({file}:{line})")),
-                _ => v.push(name),
-            });
-            v
+    each_frame(ips, |(name, file, line)| {
+        out.push(match (file, line) {
+            (Some(file), Some(line)) => format!("{name} ({file}:{line})"),
+            _ => name.clone(),
         });
-        out.extend(frames.iter().cloned());
-    }
-    let first_user = out
-        .iter()
-        .position(|f| !f.starts_with("lockscope::") && !f.starts_with("<lockscope::"));
+        None::<()>
+    });
+    let first_user = out.iter().position(|f| !inner_noise(f));
     let mut out = out.split_off(first_user.unwrap_or(out.len()).min(out.len()));
     while out.len() > 1
         && out
@@ -174,6 +207,32 @@ pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
         out.pop();
     }
     out
+}
+
+/// Function-name prefixes of the lock crates and the runtime, skipped when looking for the
+/// code that uses a lock.
+const LOCK_CRATES: &[&str] = &[
+    "lockscope",
+    "lock_api::",
+    "parking_lot",
+    "backtrace::",
+    "std::",
+    "core::",
+    "alloc::",
+];
+
+/// The first frame of the calling thread's stack outside lockscope, lock_api, parking_lot and
+/// the standard library, as `(file, line)`: the code that uses a lock made by lock_api's
+/// `INIT`. A stack walk, and symbols resolved once per instruction pointer.
+pub(crate) fn first_caller_frame() -> Option<(String, u32)> {
+    let stack = crate::raw::capture(1);
+    each_frame(stack.frames(), |(name, file, line)| {
+        let name = name.strip_prefix('<').unwrap_or(name);
+        if LOCK_CRATES.iter().any(|p| name.starts_with(p)) {
+            return None;
+        }
+        Some((file.clone()?, (*line)?))
+    })
 }
 
 /// This module's internal lock, for the fork hooks.

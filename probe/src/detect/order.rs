@@ -138,7 +138,7 @@ impl fmt::Display for LockOrderReport {
 }
 
 fn site(h: &Held) -> String {
-    format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column())
+    crate::class::site_text(h.site, h.class)
 }
 
 /// Validates the chain of locks `actor` holds now (its last held entry is the new one).

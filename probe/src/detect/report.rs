@@ -70,7 +70,7 @@ fn lock_ref(h: &Held, now: u64) -> LockRef {
         name: class.map_or_else(|| format!("lock#{}", h.lock), |c| c.label.clone()),
         kind: class.map_or("mutex", |c| c.kind.as_str()).to_owned(),
         mode: h.mode.as_str().to_owned(),
-        site: format!("{}:{}:{}", h.site.file(), h.site.line(), h.site.column()),
+        site: crate::class::site_text(h.site, h.class),
         for_ns: (h.since_ns != 0).then(|| now.saturating_sub(h.since_ns)),
         timed: h.timed,
     }

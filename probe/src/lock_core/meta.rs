@@ -50,6 +50,32 @@ impl Token {
         }
     }
 
+    /// This token in one word, for a lock that keeps its holder's token itself (lock_api's
+    /// raw locks, whose unlock gets no guard): [`Token::NONE`] for an untracked hold.
+    pub(crate) fn pack(&self) -> u64 {
+        if self.lock == 0 {
+            Token::NONE
+        } else {
+            self.stamp
+        }
+    }
+
+    /// A packed token of lock `lock`, back as a token.
+    pub(crate) fn unpack(word: u64, lock: u64, site: &'static Location<'static>) -> Token {
+        if word == Token::NONE || lock == 0 {
+            return Token::untracked(site);
+        }
+        Token {
+            lock,
+            stamp: word,
+            site,
+        }
+    }
+
+    /// A packed untracked token (a stamp is never all ones: bit 0 is the sampled flag over an
+    /// even time).
+    pub(crate) const NONE: u64 = u64::MAX;
+
     /// When the hold began (to within 1 ns); 0 when untimed.
     pub(crate) fn since_ns(&self) -> u64 {
         self.stamp & !1
@@ -140,8 +166,26 @@ impl LockMeta {
 
     /// The class, registering it on first use.
     pub(crate) fn class(&self) -> &'static ClassInfo {
-        self.class
-            .get_or_init(|| crate::class::class_for_site(self.kind, self.site))
+        self.class.get_or_init(|| {
+            if crate::class::is_caller_site(self.site) {
+                // A lock made by lock_api's `INIT`: no creation site, so the code that first
+                // uses it names its class.
+                if let Some((file, line)) = crate::symbols::first_caller_frame() {
+                    return crate::class::class_for_frame(self.kind, &file, line);
+                }
+            }
+            crate::class::class_for_site(self.kind, self.site)
+        })
+    }
+
+    /// The trace's id of the acquisition site `site`: for a lock made by lock_api's `INIT`,
+    /// whose acquisitions carry no caller location, its class's site.
+    pub(crate) fn site_id(&self, site: &'static Location<'static>) -> u64 {
+        if crate::class::is_caller_site(site) {
+            let class = self.class();
+            return sink::text_site_id(std::ptr::from_ref(class) as usize, || class.site.clone());
+        }
+        sink::site_id(site)
     }
 
     /// This instance's id, registering it on first use.
@@ -379,7 +423,7 @@ impl LockMeta {
         };
         if sink::recording() {
             self.announce(tok.lock);
-            let site = sink::site_id(tok.site);
+            let site = self.site_id(tok.site);
             let span = crate::span::current();
             actor::current().sink.emit(|b| {
                 Record::Hold {
@@ -405,6 +449,16 @@ impl LockMeta {
             actor::current().pop_held(id);
         }
         self.holder.store(0, Relaxed);
+    }
+
+    /// Drops the calling thread's held entry for this lock, whose token was lost (a read hold
+    /// of a lock_api rwlock that its thread could not keep): the hold ends unrecorded.
+    #[cold]
+    pub(crate) fn forget_hold(&self) {
+        let id = self.id.load(Relaxed);
+        if id != 0 && enabled() {
+            actor::current().pop_held(id);
+        }
     }
 
     /// The creation site.

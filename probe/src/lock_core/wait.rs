@@ -147,7 +147,7 @@ impl LockMeta {
             self.announce(id);
             let (holders, n) = holders;
             let stack = stack.as_ref().map_or(0, |st| actor.sink.queue_stack(st));
-            let site_id = sink::site_id(site);
+            let site_id = self.site_id(site);
             let span = crate::span::current();
             actor.sink.emit(|b| {
                 crate::format::encode_wait_begin_record(

@@ -79,11 +79,18 @@ pub(crate) fn intern(text: &str) -> u64 {
 /// The string id of a call site (`file:line:column`), cached per thread (64 entries, direct
 /// mapped by the location's address) so steady-state releases take no global lock.
 pub(crate) fn site_id(site: &'static Location<'static>) -> u64 {
+    text_site_id(site as *const Location<'static> as usize, || {
+        format!("{}:{}:{}", site.file(), site.line(), site.column())
+    })
+}
+
+/// The id of a site whose text `text` gives, cached per thread under `key` (an address that
+/// stands for that text for the life of the process).
+pub(crate) fn text_site_id(key: usize, text: impl FnOnce() -> String) -> u64 {
     const SLOTS: usize = 64;
     thread_local! {
         static CACHE: std::cell::RefCell<[(usize, u64); SLOTS]> = const { std::cell::RefCell::new([(0, 0); SLOTS]) };
     }
-    let key = site as *const Location<'static> as usize;
     let slot = (key >> 3) % SLOTS;
     if let Some(id) = CACHE.with(|c| {
         c.try_borrow()
@@ -92,8 +99,7 @@ pub(crate) fn site_id(site: &'static Location<'static>) -> u64 {
     }) {
         return id;
     }
-    let text = format!("{}:{}:{}", site.file(), site.line(), site.column());
-    let id = intern(&text);
+    let id = intern(&text());
     CACHE.with(|c| {
         if let Ok(mut c) = c.try_borrow_mut() {
             c[slot] = (key, id);

@@ -20,7 +20,7 @@ mod gate;
 mod reader;
 mod thread;
 
-pub(crate) use defs::{define_with, intern, site_id};
+pub(crate) use defs::{define_with, intern, site_id, text_site_id};
 pub(crate) use gate::{
     alert, close, close_after_fork, forked, open, recording, recording_session, session,
     still_recording,
