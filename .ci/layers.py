@@ -46,7 +46,7 @@ LAYERS = {
         ("detectors", ["symbols", "detect", "recorder", "sampler", "dump"]),
         ("boot", ["boot", "fork"]),
         ("lock core", ["lock_core"]),
-        ("primitives", ["lock", "stdsync", "tokio", "tracing"]),
+        ("primitives", ["lock", "lockapi", "stdsync", "tokio", "tracing"]),
         ("crate root", [""]),
     ],
 }

@@ -7,7 +7,8 @@
 //!
 //! ```text
 //!  lib.rs       the public surface: re-exports, cache_fill, class_stats
-//!  primitives   lock (Mutex, RwLock, Semaphore, Condvar)  stdsync  tokio  tracing
+//!  primitives   lock (Mutex, RwLock, Semaphore, Condvar)  lockapi (lock_api's raw locks)
+//!               stdsync  tokio  tracing
 //!  lock core    lock_core: LockMeta (acquire, release, wait), PoolGauge, Tracked (async holds)
 //!  boot         reads LOCKSCOPE_* once, starts the env recording (at the first lock)
 //!               fork (the hooks that hold every internal lock across a fork)
@@ -55,6 +56,7 @@ mod fork;
 mod lock_core;
 
 mod lock;
+pub mod lockapi;
 pub mod stdsync;
 #[cfg(feature = "tokio")]
 pub mod tokio;

@@ -21,6 +21,8 @@ static CALLBACKS: RwLock<Vec<Callback>> = RwLock::new(Vec::new());
 /// A cycle's identity: (actor, lock, wait start) of each participant, sorted.
 type CycleKey = Vec<(u64, u64, u64)>;
 static SEEN: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
+/// Cycles [`poll`] has returned.
+static POLLED: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
 
 /// Calls `f` with every deadlock report, from the thread that found it (the thread whose wait
 /// closed the cycle, or the `lockscope-watchdog` thread). Keeps reporting after the first one;
@@ -96,6 +98,34 @@ fn check(me: Option<(u64, u64)>, by: &str) {
         );
         deliver(&report, me.is_some());
     }
+}
+
+/// Deadlocks standing right now that no earlier call returned (parking_lot's
+/// `check_deadlock`): each cycle is validated by a second look, as alerts are.
+pub(crate) fn poll() -> Vec<DeadlockReport> {
+    let snaps = actor::snapshots();
+    let mut out = Vec::new();
+    for found in graph::analyse(&snaps) {
+        if !found.deadlock || !still_waiting(&snaps, &found.cycle) {
+            continue;
+        }
+        if !POLLED
+            .lock()
+            .get_or_insert_with(HashSet::new)
+            .insert(key(&snaps, &found.cycle))
+        {
+            continue;
+        }
+        out.push(DeadlockReport::build(
+            &snaps,
+            &found.cycle,
+            found.deadlock,
+            found.timed,
+            "check_deadlock",
+            clock::now_ns(),
+        ));
+    }
+    out
 }
 
 /// The second look: every participant is still in the very wait the first snapshot saw.
@@ -178,6 +208,6 @@ fn watch() {
 }
 
 /// This module's internal locks, for the fork hooks (outer ones first).
-pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 2] {
-    [&CALLBACKS, &SEEN]
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 3] {
+    [&CALLBACKS, &SEEN, &POLLED]
 }

@@ -15,7 +15,7 @@ mod watchdog;
 
 pub use alert::{Alert, on_alert};
 pub use deadlock::on_deadlock;
-pub(crate) use deadlock::on_wait;
+pub(crate) use deadlock::{on_wait, poll as poll_deadlocks};
 pub(crate) use order::validate as validate_order;
 pub use order::{LockOrderReport, OrderEdge, lock_order_reports, suppress_lock_order};
 pub use report::{DeadlockReport, LockRef, Participant};

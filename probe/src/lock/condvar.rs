@@ -1,6 +1,7 @@
 //! `Condvar`: parking_lot's raw condition variable over the mutex's raw layer, recording each
 //! wait.
 
+use super::exclusive::Exclusive;
 use super::mutex::MutexGuard;
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
@@ -143,16 +144,28 @@ impl Condvar {
         site: &'static Location<'static>,
         deadline: Option<Instant>,
     ) -> bool {
-        let core = &guard.mutex.core;
-        if guard.tok.lock == 0 {
+        self.wait_core(&guard.mutex.core, &mut guard.tok, site, deadline)
+    }
+
+    /// [`Condvar::recorded`] on a mutex's core and the token of its hold, which is closed
+    /// before the wait and is the new hold after it (the lock_api condvar's path too).
+    pub(crate) fn wait_core(
+        &self,
+        core: &Exclusive,
+        hold: &mut Token,
+        site: &'static Location<'static>,
+        deadline: Option<Instant>,
+    ) -> bool {
+        if hold.lock == 0 {
             // Taken while recording was off: nothing to keep up to date.
-            // SAFETY: the guard holds the mutex, and `&mut` keeps its value untouched meanwhile.
+            // SAFETY: the caller's guard holds the mutex, and `&mut` keeps its value untouched
+            // meanwhile.
             return unsafe { core.wait_on(&self.raw, deadline) };
         }
         // The guard gives up its hold before the wait whether or not recording is on now, so
         // the held list never claims the mutex while another thread has it.
-        let mutex_site = guard.tok.site;
-        let tok = std::mem::replace(&mut guard.tok, Token::untracked(mutex_site));
+        let mutex_site = hold.site;
+        let tok = std::mem::replace(hold, Token::untracked(mutex_site));
         core.meta.released(&tok, Mode::Exclusive);
         if !crate::settings::enabled() {
             // SAFETY: as above; the hold's bookkeeping is closed.
@@ -163,7 +176,7 @@ impl Condvar {
         // SAFETY: as above.
         let timed_out = unsafe { core.wait_on(&self.raw, deadline) };
         self.meta.end_wait(&w, !timed_out);
-        guard.tok = core.meta.acquired(Mode::Exclusive, mutex_site, true);
+        *hold = core.meta.acquired(Mode::Exclusive, mutex_site, true);
         timed_out
     }
 }

@@ -17,6 +17,9 @@ mod rwlock_mapped;
 mod semaphore;
 pub(crate) mod spin;
 
+pub(crate) use exclusive::Exclusive;
+pub(crate) use rw::{Access, RwCore};
+
 pub use arc::ArcMutexGuard;
 pub use condvar::{Condvar, WaitTimeoutResult};
 pub use fair::{FairMutex, FairMutexGuard, MappedFairMutexGuard};

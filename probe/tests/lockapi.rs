@@ -1,0 +1,247 @@
+//! lockscope's raw locks under lock_api 0.4 (`lockscope::lockapi`), what the `parking_lot`
+//! drop-in is made of: every mode's hold is begun and ended in pairs, the detectors see
+//! through them, and a lock made by `INIT` is named by the code that first uses it.
+
+mod support;
+
+use lockscope::dump;
+use lockscope::lockapi::lock_api;
+use lockscope::lockapi::{Condvar, RawMutex, RawRwLock, RawThreadId, check_deadlock};
+use std::sync::mpsc;
+use std::sync::{Arc, Barrier};
+use std::thread;
+use std::time::Duration;
+use support::*;
+
+type Mutex<T> = lock_api::Mutex<RawMutex, T>;
+type RwLock<T> = lock_api::RwLock<RawRwLock, T>;
+type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;
+
+/// The locks the calling thread holds right now, as `(class, mode)`.
+fn my_holds() -> Vec<(String, String)> {
+    let me = thread::current().name().unwrap_or_default().to_owned();
+    dump()
+        .actors
+        .into_iter()
+        .filter(|a| a.name == me)
+        .flat_map(|a| a.holds.into_iter().map(|h| (h.name, h.mode)))
+        .collect()
+}
+
+fn in_thread(name: &str, f: impl FnOnce() + Send + 'static) {
+    thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn every_rwlock_mode_begins_and_ends_its_hold() {
+    in_thread("rw-modes", || {
+        let lock = RwLock::new(1);
+        {
+            let r1 = lock.read();
+            let r2 = lock.read_recursive();
+            assert_eq!(*r1 + *r2, 2);
+            let holds = my_holds();
+            assert_eq!(holds.len(), 2, "{holds:?}");
+            assert!(holds.iter().all(|(_, m)| m == "shared"), "{holds:?}");
+        }
+        assert!(my_holds().is_empty());
+        {
+            let up = lock.upgradable_read();
+            assert_eq!(my_holds().len(), 1);
+            let mut w = lock_api::RwLockUpgradableReadGuard::upgrade(up);
+            *w = 5;
+            assert_eq!(my_holds()[0].1, "exclusive");
+            let up = lock_api::RwLockWriteGuard::downgrade_to_upgradable(w);
+            assert_eq!(my_holds()[0].1, "shared");
+            let r = lock_api::RwLockUpgradableReadGuard::downgrade(up);
+            assert_eq!(*r, 5);
+            assert_eq!(my_holds().len(), 1);
+        }
+        assert!(my_holds().is_empty());
+        {
+            let up = lock.upgradable_read();
+            let w = lock_api::RwLockUpgradableReadGuard::try_upgrade_for(up, Duration::ZERO)
+                .expect("no reader is left, so the upgrade succeeds at once");
+            let r = lock_api::RwLockWriteGuard::downgrade(w);
+            assert_eq!(my_holds(), vec![(my_holds()[0].0.clone(), "shared".into())]);
+            drop(r);
+        }
+        assert!(my_holds().is_empty());
+        // A class found from the first user's frame: this file.
+        let w = lock.write();
+        let class = &my_holds()[0].0;
+        assert!(class.contains("lockapi.rs:"), "{class}");
+        drop(w);
+        assert_eq!(
+            lock.try_read_for(Duration::from_millis(1)).map(|g| *g),
+            Some(5)
+        );
+        assert!(my_holds().is_empty());
+    });
+}
+
+#[test]
+fn a_fair_mutex_and_a_reentrant_mutex_record_their_holds() {
+    in_thread("fair-reentrant", || {
+        let fair = lock_api::Mutex::<lockscope::lockapi::RawFairMutex, u32>::new(0);
+        {
+            let mut g = fair.lock();
+            *g += 1;
+            lock_api::MutexGuard::bump(&mut g);
+            assert_eq!(my_holds().len(), 1);
+            lock_api::MutexGuard::unlock_fair(g);
+        }
+        assert!(my_holds().is_empty());
+        let re = ReentrantMutex::new(7);
+        {
+            let a = re.lock();
+            let b = re.lock(); // re-entry never reaches the raw lock: no wait, no second hold
+            assert_eq!(*a + *b, 14);
+            assert_eq!(my_holds().len(), 1);
+        }
+        assert!(my_holds().is_empty());
+    });
+}
+
+#[test]
+fn a_condvar_wait_releases_the_mutex_and_takes_it_back() {
+    let pair = Arc::new((Mutex::new(false), Condvar::new()));
+    let (tx, rx) = mpsc::channel();
+    let p = pair.clone();
+    let waiter = thread::Builder::new()
+        .name("cv-waiter".into())
+        .spawn(move || {
+            let mut ready = p.0.lock();
+            tx.send(()).unwrap();
+            p.1.wait_while(&mut ready, |r| !*r);
+            assert_eq!(my_holds().len(), 1, "the mutex is held again");
+            let timed = p.1.wait_for(&mut ready, Duration::from_millis(1));
+            assert!(timed.timed_out());
+            assert_eq!(my_holds().len(), 1);
+        })
+        .unwrap();
+    rx.recv().unwrap();
+    // The waiter is inside `wait_while` (or about to be) once this lock is ours.
+    *pair.0.lock() = true;
+    pair.1.notify_all();
+    waiter.join().unwrap();
+}
+
+#[test]
+fn a_lock_order_inversion_between_lock_api_mutexes_is_reported() {
+    const NAME: &str = "a_lock_order_inversion_between_lock_api_mutexes_is_reported";
+    if is_child(NAME) {
+        let a = Arc::new(Mutex::from_raw(RawMutex::named("api-alpha"), 0));
+        let b = Arc::new(Mutex::from_raw(RawMutex::named("api-beta"), 0));
+        let (a1, b1) = (a.clone(), b.clone());
+        in_thread("api-first", move || {
+            let _a = a1.lock();
+            *b1.lock() += 1;
+        });
+        in_thread("api-second", move || {
+            let _b = b.lock();
+            *a.lock() += 1;
+        });
+        let reports = lockscope::lock_order_reports();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let mut locks = reports[0].locks.clone();
+        locks.sort();
+        assert_eq!(locks, vec!["api-alpha", "api-beta"]);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
+
+/// Two threads take two lock_api mutexes in opposite orders and block for ever.
+fn abba(make: impl Fn() -> Mutex<()>) {
+    let locks = Arc::new((make(), make()));
+    let both_hold = Arc::new(Barrier::new(2));
+    for (name, first) in [("api-abba-0", 0), ("api-abba-1", 1)] {
+        let (locks, both_hold) = (locks.clone(), both_hold.clone());
+        thread::Builder::new()
+            .name(name.into())
+            .spawn(move || {
+                let (mine, other) = if first == 0 {
+                    (&locks.0, &locks.1)
+                } else {
+                    (&locks.1, &locks.0)
+                };
+                let _m = mine.lock();
+                both_hold.wait();
+                let _o = other.lock();
+                unreachable!("ABBA deadlocks");
+            })
+            .unwrap();
+    }
+}
+
+#[test]
+fn an_abba_deadlock_between_lock_api_mutexes_names_both_threads_and_the_calling_code() {
+    const NAME: &str =
+        "an_abba_deadlock_between_lock_api_mutexes_names_both_threads_and_the_calling_code";
+    if is_child(NAME) {
+        report_and_exit();
+        abba(|| Mutex::new(()));
+        loop {
+            thread::park();
+        }
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock");
+    let mut names: Vec<&str> = r["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api-abba-0", "api-abba-1"]);
+    for p in r["participants"].as_array().unwrap() {
+        // The class and the sites are this file's lines, where the locks are taken: lock_api
+        // gave no creation site, so the first caller frame outside the lock crates names them.
+        for field in ["name", "site"] {
+            let v = p["waits_for"][field].as_str().unwrap();
+            assert!(v.contains("lockapi.rs:"), "{field}: {v}");
+        }
+        let held = p["holds"][0]["site"].as_str().unwrap();
+        assert!(held.contains("lockapi.rs:"), "{held}");
+        // The stack starts in this file: lock_api's and lockscope's frames are trimmed.
+        let top = p["stack"][0].as_str().unwrap_or_default();
+        assert!(top.contains("lockapi.rs:"), "{p}");
+    }
+}
+
+#[test]
+fn check_deadlock_returns_each_cycle_once() {
+    const NAME: &str = "check_deadlock_returns_each_cycle_once";
+    if is_child(NAME) {
+        abba(|| Mutex::new(()));
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let found = loop {
+            let found = check_deadlock();
+            if !found.is_empty() || std::time::Instant::now() > deadline {
+                break found;
+            }
+            thread::yield_now();
+        };
+        assert_eq!(found.len(), 1, "one cycle");
+        let mut names: Vec<String> = found[0]
+            .iter()
+            .map(|t| t.backtrace().name.clone())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["api-abba-0", "api-abba-1"]);
+        assert!(found[0].iter().all(|t| t.thread_id() != 0));
+        assert!(check_deadlock().is_empty(), "a cycle is returned once");
+        println!("CHECKED");
+        std::process::exit(0);
+    }
+    let out = run_child(NAME, &[]);
+    assert_child_ok(&out);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("CHECKED"));
+}
