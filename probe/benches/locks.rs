@@ -3,7 +3,8 @@
 //! Mutex with an empty and a ~50 ns critical section, and 2 readers + 1 writer on one RwLock. "off" is recording switched off at runtime; "on" is the default (figures,
 //! holders, held lists and both deadlock detectors; events buffered only while a trace
 //! records). Peers: parking_lot with its `deadlock_detection` feature, and tracing-mutex's
-//! always-tracing Mutex (its `stdsync::Mutex` is plain std in release builds).
+//! always-tracing Mutex (its `stdsync::Mutex` is plain std in release builds). "drop-in" is
+//! the `parking_lot` drop-in's lock (lock_api 0.4 over `lockscope::lockapi`), recording on.
 //!
 //! `cargo bench -p lockscope --bench locks`
 
@@ -43,6 +44,29 @@ fn mutex_uncontended(c: &mut Criterion) {
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| b.iter(|| *black_box(&l).lock() += 1));
     });
+    let d = DropInMutex::new(0u64);
+    g.bench_function(DROP_IN, |b| b.iter(|| *black_box(&d).lock() += 1));
+    g.finish();
+}
+
+/// The `parking_lot` drop-in's types: lock_api 0.4 over lockscope's raw locks, recording on.
+type DropInMutex<T> = lock_api04::Mutex<lockscope::lockapi::RawMutex, T>;
+type DropInRwLock<T> = lock_api04::RwLock<lockscope::lockapi::RawRwLock, T>;
+const DROP_IN: &str = "lockscope-drop-in";
+
+/// A new lock's first acquisition: lockscope's own `Mutex` finds its class from its creation
+/// site; a drop-in lock (made by lock_api's `INIT`) walks the stack once for it.
+fn new_lock(c: &mut Criterion) {
+    let mut g = c.benchmark_group("new_lock_first_acquisition");
+    g.bench_function("parking_lot", |b| {
+        b.iter(|| *black_box(parking_lot::Mutex::new(0u64)).lock() += 1)
+    });
+    g.bench_function("lockscope-on", |b| {
+        b.iter(|| *black_box(lockscope::Mutex::new(0u64)).lock() += 1)
+    });
+    g.bench_function(DROP_IN, |b| {
+        b.iter(|| *black_box(DropInMutex::new(0u64)).lock() += 1)
+    });
     g.finish();
 }
 
@@ -56,6 +80,8 @@ fn rwlock(c: &mut Criterion) {
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| b.iter(|| *black_box(&l).read()));
     });
+    let d = DropInRwLock::new(1u64);
+    g.bench_function(DROP_IN, |b| b.iter(|| *black_box(&d).read()));
     g.finish();
 
     let mut g = c.benchmark_group("rwlock_write");
@@ -64,6 +90,7 @@ fn rwlock(c: &mut Criterion) {
     variants(&mut g, |g, name| {
         g.bench_function(name, |b| b.iter(|| *black_box(&l).write() += 1));
     });
+    g.bench_function(DROP_IN, |b| b.iter(|| *black_box(&d).write() += 1));
     g.finish();
 }
 
@@ -245,6 +272,11 @@ fn mutex_contended_group(c: &mut Criterion, group: &str, threads: u64, busy: boo
             b.iter_custom(|n| contended(l.clone(), threads, n, op))
         });
     });
+    g.bench_function(DROP_IN, |b| {
+        let l = Arc::new(DropInMutex::new(0u64));
+        let op = op!(DropInMutex<u64>, l => l.lock());
+        b.iter_custom(|n| contended(l.clone(), threads, n, op))
+    });
     g.finish();
 }
 
@@ -330,7 +362,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = mutex_uncontended, rwlock, nested_pair, semaphore, critical_section, mutex_contended,
+    targets = mutex_uncontended, new_lock, rwlock, nested_pair, semaphore, critical_section, mutex_contended,
         rwlock_mixed
 }
 criterion_main!(benches);
