@@ -245,3 +245,58 @@ fn check_deadlock_returns_each_cycle_once() {
     assert_child_ok(&out);
     assert!(String::from_utf8_lossy(&out.stdout).contains("CHECKED"));
 }
+
+#[test]
+fn relocking_a_lock_api_mutex_on_its_own_thread_is_reported_at_once() {
+    const NAME: &str = "relocking_a_lock_api_mutex_on_its_own_thread_is_reported_at_once";
+    if is_child(NAME) {
+        report_and_exit();
+        let m = Mutex::from_raw(RawMutex::named("api-reentered"), 0);
+        let _a = m.lock();
+        let _b = m.lock();
+        unreachable!("a plain mutex relocked by its holder never returns");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["participants"].as_array().unwrap().len(), 1);
+    let p = &r["participants"][0];
+    assert_eq!(p["waits_for"]["name"], "api-reentered");
+    assert_eq!(p["holds"][0]["name"], "api-reentered");
+    assert_eq!(r["detected_by"], "wait");
+}
+
+#[test]
+fn two_lock_api_readers_both_writing_deadlock_with_their_modes_named() {
+    const NAME: &str = "two_lock_api_readers_both_writing_deadlock_with_their_modes_named";
+    if is_child(NAME) {
+        report_and_exit();
+        let l = Arc::new(RwLock::from_raw(RawRwLock::named("api-config"), 0));
+        let both = Arc::new(Barrier::new(2));
+        for i in 0..2 {
+            let (l, both) = (l.clone(), both.clone());
+            thread::Builder::new()
+                .name(format!("api-upgrader-{i}"))
+                .spawn(move || {
+                    let _r = l.read();
+                    both.wait();
+                    let _w = l.write();
+                })
+                .unwrap();
+        }
+        loop {
+            thread::park();
+        }
+    }
+    let r = deadlock_report(NAME);
+    let mut names: Vec<&str> = r["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["api-upgrader-0", "api-upgrader-1"]);
+    for p in r["participants"].as_array().unwrap() {
+        assert_eq!(p["waits_for"]["mode"], "exclusive");
+        assert_eq!(p["holds"][0]["mode"], "shared");
+    }
+}
