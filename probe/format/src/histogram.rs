@@ -113,6 +113,17 @@ impl Histogram {
         self.max = self.max.max(other.max);
     }
 
+    /// How many values lie in buckets that end at or below `bound`: exact when `bound + 1` is
+    /// a bucket edge (any power of two from 16 on), else short by the bucket `bound` falls in.
+    pub fn count_at_most(&self, bound: u64) -> u64 {
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|&(b, _)| bucket_bounds(b).1 <= bound)
+            .map(|(_, &c)| c)
+            .sum()
+    }
+
     /// Number of values recorded.
     pub fn count(&self) -> u64 {
         self.count
@@ -192,6 +203,18 @@ impl Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_at_most_is_exact_at_powers_of_two() {
+        let mut h = Histogram::default();
+        for v in [3, 1000, 1023, 1024, 5000, 1 << 20] {
+            h.record(v);
+        }
+        assert_eq!(h.count_at_most(1023), 3);
+        assert_eq!(h.count_at_most((1 << 20) - 1), 5);
+        assert_eq!(h.count_at_most(u64::MAX), 6);
+        assert_eq!(h.count_at_most(2), 0);
+    }
 
     #[test]
     fn every_value_lands_in_a_bucket_whose_bounds_hold_it() {

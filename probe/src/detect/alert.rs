@@ -94,6 +94,13 @@ pub fn on_alert(f: impl Fn(&Alert) + Send + Sync + 'static) {
 /// Raises an alert: the `on_alert` callbacks (a panicking callback is contained), then the
 /// trace (queued in the sink, never dropped; only while a recording runs).
 pub(crate) fn raise(alert: &Alert) {
+    {
+        let mut counts = RAISED.lock();
+        match counts.iter_mut().find(|(k, _)| *k == alert.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((alert.kind.clone(), 1)),
+        }
+    }
     let callbacks = CALLBACKS.read().clone();
     for cb in &callbacks {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cb(alert)));
@@ -103,7 +110,17 @@ pub(crate) fn raise(alert: &Alert) {
     }
 }
 
+/// Alerts raised so far, by kind (a handful of kinds: a list beats a map).
+static RAISED: parking_lot::Mutex<Vec<(String, u64)>> = parking_lot::Mutex::new(Vec::new());
+
+/// How many alerts of each kind were raised since the program started, by kind.
+pub(crate) fn raised() -> Vec<(String, u64)> {
+    let mut v = RAISED.lock().clone();
+    v.sort();
+    v
+}
+
 /// This module's internal locks, for the fork hooks (outer ones first).
-pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
-    [&CALLBACKS]
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 2] {
+    [&CALLBACKS, &RAISED]
 }

@@ -13,6 +13,7 @@ pub(crate) mod stampede;
 pub(crate) mod stuck;
 mod watchdog;
 
+pub(crate) use alert::raised as alerts_raised;
 pub use alert::{Alert, on_alert};
 pub use deadlock::on_deadlock;
 pub(crate) use deadlock::{on_wait, poll as poll_deadlocks};
