@@ -172,6 +172,20 @@ fn start_from_env() {
     if let Some(r) = recorder {
         crate::recorder::keep_env_recording(r.start());
     }
+    match std::env::var("LOCKSCOPE_HTTP") {
+        Ok(a) if !a.trim().is_empty() => {
+            if let Err(e) = crate::http::serve(a.trim()) {
+                warn(&format!(
+                    "LOCKSCOPE_HTTP={}: {e}. The program continues without the endpoint.",
+                    a.trim()
+                ));
+            }
+        }
+        Ok(_) | Err(std::env::VarError::NotPresent) => {}
+        Err(std::env::VarError::NotUnicode(_)) => warn(
+            "LOCKSCOPE_HTTP is not valid UTF-8 and is ignored; set it to HOST:PORT, such as 127.0.0.1:9464.",
+        ),
+    }
 }
 
 /// Parses `LOCKSCOPE_ON_DEADLOCK`.

@@ -1,0 +1,202 @@
+//! `/metrics`: Prometheus's text exposition format (version 0.0.4) of the per-class figures
+//! the report uses, the alerts raised, and this process's lockscope state.
+//!
+//! Written here rather than through prometheus-client or the `metrics` facade: both take
+//! parking_lot 0.12 locks, which the `parking_lot` drop-in turns into lockscope's own
+//! instrumented locks, and lockscope's internals must never take those. The format is a
+//! stable, line-based text one; the output is checked by a real Prometheus in CI.
+
+use crate::class;
+use crate::format::Histogram;
+use crate::settings::hold_sample_period;
+use std::fmt::Write as _;
+
+/// Histogram bucket bounds, in nanoseconds: powers of four from 1 µs (2^10 ns) to 17 s
+/// (2^34 ns), bucket edges of lockscope's histograms, so each count is exact.
+const BOUNDS_NS: [u64; 13] = [
+    1 << 10,
+    1 << 12,
+    1 << 14,
+    1 << 16,
+    1 << 18,
+    1 << 20,
+    1 << 22,
+    1 << 24,
+    1 << 26,
+    1 << 28,
+    1 << 30,
+    1 << 32,
+    1 << 34,
+];
+
+/// A label value, escaped as the format asks (backslash, double quote, newline).
+fn label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn seconds(ns: u64) -> String {
+    format!("{}", ns as f64 / 1e9)
+}
+
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+fn histogram(out: &mut String, name: &str, labels: &str, h: &Histogram, scale: u64) {
+    for b in BOUNDS_NS {
+        let n = h.count_at_most(b - 1) * scale;
+        let _ = writeln!(out, "{name}_bucket{{{labels},le=\"{}\"}} {n}", seconds(b));
+    }
+    let count = h.count() * scale;
+    let _ = writeln!(out, "{name}_bucket{{{labels},le=\"+Inf\"}} {count}");
+    let total = h.total().saturating_mul(scale);
+    let _ = writeln!(out, "{name}_sum{{{labels}}} {}", seconds(total));
+    let _ = writeln!(out, "{name}_count{{{labels}}} {count}");
+}
+
+/// The whole `/metrics` page.
+pub(crate) fn render() -> String {
+    let classes = class::all();
+    let period = hold_sample_period();
+    let mut out = String::with_capacity(512 + classes.len() * 2048);
+    let rows: Vec<(String, &class::ClassInfo)> = classes
+        .iter()
+        .map(|c| {
+            (
+                format!("lock=\"{}\",kind=\"{}\"", label(&c.label), c.kind.as_str()),
+                *c,
+            )
+        })
+        .collect();
+    let counters = [
+        (
+            "lockscope_lock_acquisitions_total",
+            "Acquisitions of the lock class (exact for dropped locks, and for live ones up to their last sampled acquisition).",
+        ),
+        (
+            "lockscope_lock_contentions_total",
+            "Acquisitions of the lock class that found it taken.",
+        ),
+    ];
+    for (i, (name, help)) in counters.into_iter().enumerate() {
+        header(&mut out, name, "counter", help);
+        for (labels, c) in &rows {
+            let v = if i == 0 {
+                c.counters
+                    .acquisitions
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            } else {
+                c.counters
+                    .contentions
+                    .load(std::sync::atomic::Ordering::Relaxed)
+            };
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
+    header(
+        &mut out,
+        "lockscope_lock_max_waiters",
+        "gauge",
+        "The most actors ever waiting at once for one lock of the class.",
+    );
+    for (labels, c) in &rows {
+        let v = c
+            .counters
+            .max_waiters
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let _ = writeln!(out, "lockscope_lock_max_waiters{{{labels}}} {v}");
+    }
+    header(
+        &mut out,
+        "lockscope_lock_wait_seconds",
+        "histogram",
+        "Time spent waiting for a lock of the class, per wait that did not end within the brief spin.",
+    );
+    for (labels, c) in &rows {
+        let h = c.counters.wait.snapshot();
+        histogram(&mut out, "lockscope_lock_wait_seconds", labels, &h, 1);
+    }
+    header(
+        &mut out,
+        "lockscope_lock_hold_seconds",
+        "histogram",
+        "Time a lock of the class was held, estimated from the sampled holds (1 in lockscope_hold_sample_period) scaled up.",
+    );
+    for (labels, c) in &rows {
+        let h = c.counters.hold.snapshot();
+        histogram(&mut out, "lockscope_lock_hold_seconds", labels, &h, period);
+    }
+    header(
+        &mut out,
+        "lockscope_hold_sample_period",
+        "gauge",
+        "One hold in this many is timed.",
+    );
+    let _ = writeln!(out, "lockscope_hold_sample_period {period}");
+    header(
+        &mut out,
+        "lockscope_alerts_total",
+        "counter",
+        "Alerts raised (deadlocks, lock-order inversions, stampedes, pool saturation, ...), by kind.",
+    );
+    for (kind, n) in crate::detect::alerts_raised() {
+        let _ = writeln!(
+            out,
+            "lockscope_alerts_total{{kind=\"{}\"}} {n}",
+            label(&kind)
+        );
+    }
+    header(
+        &mut out,
+        "lockscope_waiting_actors",
+        "gauge",
+        "Threads and tasks waiting for a lock right now.",
+    );
+    let waiting = crate::actor::WAITING.load(std::sync::atomic::Ordering::Relaxed);
+    let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+
+    #[test]
+    fn a_histogram_is_cumulative_and_ends_in_its_count() {
+        let mut h = Histogram::default();
+        for v in [500, 2_000, 3_000_000, 40_000_000_000] {
+            h.record(v);
+        }
+        let mut out = String::new();
+        histogram(&mut out, "x", "lock=\"l\"", &h, 1);
+        let counts: Vec<u64> = out
+            .lines()
+            .filter(|l| l.starts_with("x_bucket"))
+            .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(counts.windows(2).all(|w| w[0] <= w[1]), "{out}");
+        assert_eq!(counts[0], 1, "500 ns is under 1.024 µs: {out}");
+        assert_eq!(
+            counts[counts.len() - 2],
+            3,
+            "40 s is over the last bound: {out}"
+        );
+        assert_eq!(*counts.last().unwrap(), 4);
+        assert!(out.contains("x_count{lock=\"l\"} 4"), "{out}");
+    }
+}

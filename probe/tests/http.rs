@@ -1,0 +1,179 @@
+//! The HTTP endpoint over real TCP on 127.0.0.1: `/metrics` carries the figures the report
+//! uses, `/debug/lockscope/dump` who holds what now, bad requests get 400/404/405, and a busy
+//! port, a remote address or a bad `LOCKSCOPE_HTTP` is one clear error. Each test runs in a
+//! child process: there is one endpoint per process.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::{Arc, mpsc};
+use std::thread;
+use support::*;
+
+/// Sends `request` as is and returns the status code and the body.
+fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned());
+    (status, body.unwrap_or_default())
+}
+
+fn get(addr: SocketAddr, path: &str) -> (u16, String) {
+    raw(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
+}
+
+/// The value of the sample line that starts with `series ` (name and labels).
+fn sample(page: &str, series: &str) -> u64 {
+    page.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no sample {series} in:\n{page}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn the_endpoint_serves_metrics_and_the_dump_over_real_tcp() {
+    const NAME: &str = "the_endpoint_serves_metrics_and_the_dump_over_real_tcp";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    let addr = lockscope::http::serve("127.0.0.1:0").unwrap();
+    let m = Arc::new(lockscope::Mutex::named("http-ledger", 0u32));
+    forced_contention(&m);
+
+    let (status, page) = get(addr, "/metrics");
+    assert_eq!(status, 200, "{page}");
+    let labels = "{lock=\"http-ledger\",kind=\"mutex\"}";
+    let stats = m.stats();
+    assert_eq!(
+        sample(&page, &format!("lockscope_lock_contentions_total{labels}")),
+        stats.contentions
+    );
+    assert!(sample(&page, &format!("lockscope_lock_acquisitions_total{labels}")) >= 2);
+    // The wait histogram: cumulative buckets ending in its count, which is the class's
+    // recorded waits (the report's wait figures).
+    let row = lockscope::class_stats()
+        .into_iter()
+        .find(|c| c.name == "http-ledger")
+        .unwrap();
+    let buckets: Vec<u64> = page
+        .lines()
+        .filter(|l| l.starts_with("lockscope_lock_wait_seconds_bucket{lock=\"http-ledger\""))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(buckets.len(), 14, "{page}");
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    let count = sample(&page, &format!("lockscope_lock_wait_seconds_count{labels}"));
+    assert_eq!(*buckets.last().unwrap(), count);
+    let sum: f64 = page
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("lockscope_lock_wait_seconds_sum{labels} ")))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let total = row.wait_ns.total as f64 / 1e9;
+    assert!(
+        (sum - total).abs() <= total * 1e-9,
+        "{sum} s against the report's {total} s"
+    );
+    assert!(count >= 1, "the forced contention waited");
+    assert!(page.contains("# TYPE lockscope_lock_wait_seconds histogram"));
+
+    // The dump names a lock another thread holds right now.
+    let held = Arc::new(lockscope::Mutex::named("http-held", ()));
+    let (locked_tx, locked_rx) = mpsc::channel();
+    let (done_tx, done_rx) = mpsc::channel::<()>();
+    let h = held.clone();
+    let holder = thread::Builder::new()
+        .name("http-holder".into())
+        .spawn(move || {
+            let _g = h.lock();
+            locked_tx.send(()).unwrap();
+            let _ = done_rx.recv();
+        })
+        .unwrap();
+    locked_rx.recv().unwrap();
+    let (status, dump) = get(addr, "/debug/lockscope/dump");
+    assert_eq!(status, 200);
+    assert!(
+        dump.contains("http-holder") && dump.contains("http-held"),
+        "{dump}"
+    );
+    done_tx.send(()).unwrap();
+    holder.join().unwrap();
+
+    assert_eq!(get(addr, "/nope").0, 404);
+    assert_eq!(raw(addr, "POST /metrics HTTP/1.1\r\n\r\n").0, 405);
+    assert_eq!(raw(addr, "hello\r\n\r\n").0, 400);
+    let (status, body) = raw(addr, "HEAD /metrics HTTP/1.1\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, ""));
+    // A client that connects and says nothing does not stop the next one.
+    let silent = TcpStream::connect(addr).unwrap();
+    drop(silent);
+    assert_eq!(get(addr, "/metrics").0, 200);
+
+    let again = lockscope::http::serve("127.0.0.1:0").unwrap_err();
+    assert!(again.to_string().contains("already listens"), "{again}");
+}
+
+#[test]
+fn a_busy_port_and_a_remote_address_are_refused_with_the_fix_named() {
+    const NAME: &str = "a_busy_port_and_a_remote_address_are_refused_with_the_fix_named";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = taken.local_addr().unwrap();
+    let e = lockscope::http::serve(busy).unwrap_err().to_string();
+    assert!(
+        e.contains(&busy.to_string()) && e.contains("choose a free port"),
+        "{e}"
+    );
+    let e = lockscope::http::serve("0.0.0.0:0").unwrap_err().to_string();
+    assert!(e.contains("LOCKSCOPE_HTTP_ANY=1"), "{e}");
+    assert_eq!(lockscope::http::local_addr(), None, "nothing listens");
+}
+
+#[test]
+fn lockscope_http_starts_the_endpoint_at_the_first_lock() {
+    const NAME: &str = "lockscope_http_starts_the_endpoint_at_the_first_lock";
+    if is_child(NAME) {
+        *lockscope::Mutex::named("http-env", 0).lock() += 1;
+        let addr = lockscope::http::local_addr().expect("LOCKSCOPE_HTTP started it");
+        let (status, page) = get(addr, "/metrics");
+        assert_eq!(status, 200);
+        assert!(page.contains("lock=\"http-env\""), "{page}");
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[("LOCKSCOPE_HTTP", "127.0.0.1:0")]));
+}
+
+#[test]
+fn a_bad_lockscope_http_is_one_line_and_the_program_goes_on() {
+    const NAME: &str = "a_bad_lockscope_http_is_one_line_and_the_program_goes_on";
+    if is_child(NAME) {
+        *lockscope::Mutex::named("http-bad-env", 0).lock() += 1;
+        assert_eq!(lockscope::http::local_addr(), None);
+        return;
+    }
+    let out = run_child(NAME, &[("LOCKSCOPE_HTTP", "no-such-host-here:notaport")]);
+    assert_child_ok(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("LOCKSCOPE_HTTP"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("HOST:PORT"), "{stderr}");
+}
