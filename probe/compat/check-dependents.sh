@@ -33,6 +33,13 @@ mkdir -p "$work/fetch/src"
 } >"$work/fetch/Cargo.toml"
 cargo metadata -q --format-version 1 --manifest-path "$work/fetch/Cargo.toml" >"$work/meta.json"
 
+# lockscope's own locks are plain parking_lot 0.13 ones, and no dependency of the probe takes
+# parking_lot 0.12: so the patch never turns a lock inside lockscope into an instrumented one.
+if (cd "$root" && cargo tree -q -p lockscope -e normal --all-features) | grep -q "parking_lot v0\.12"; then
+  echo "a dependency of the probe uses parking_lot 0.12: the drop-in would instrument lockscope's own locks" >&2
+  exit 1
+fi
+
 total=0
 for c in "${crates[@]}"; do
   name=${c%%=*}
