@@ -365,6 +365,92 @@ fn pprof_decodes_back_with_the_sample_types_values_and_labels() {
     );
 }
 
+/// Per-profile totals: (contentions, delay) and delay by the function of the frame above the
+/// lock (the waiter's innermost frame, or the holder's site).
+fn go_profile(name: &str, profile: &str) -> ((i64, i64), HashMap<String, i64>) {
+    let out_path = scratch(name);
+    let out = lockscope(&[
+        "export",
+        &bank_file(&format!("{name}.lst")),
+        "--format",
+        "pprof",
+        "--profile",
+        profile,
+        "-o",
+        out_path.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let p = decode_pprof(&std::fs::read(&out_path).unwrap());
+    let s = |i: i64| p.string_table[i as usize].clone();
+    let types: Vec<(String, String)> = p
+        .sample_type
+        .iter()
+        .map(|t| (s(t.r#type), s(t.unit)))
+        .collect();
+    // What go tool pprof, Pyroscope and Parca take for a mutex or block profile.
+    let want = [("contentions", "count"), ("delay", "nanoseconds")];
+    assert_eq!(types, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
+    let period = p.period_type.as_ref().unwrap();
+    assert_eq!(
+        (s(period.r#type), s(period.unit)),
+        ("contentions".into(), "count".into())
+    );
+    let mut totals = (0, 0);
+    let mut by_frame: HashMap<String, i64> = HashMap::new();
+    for sample in &p.sample {
+        assert_eq!(sample.value.len(), 2);
+        totals.0 += sample.value[0];
+        totals.1 += sample.value[1];
+        let loc = p
+            .location
+            .iter()
+            .find(|l| l.id == sample.location_id[1])
+            .unwrap();
+        let f = p
+            .function
+            .iter()
+            .find(|f| f.id == loc.line[0].function_id)
+            .unwrap();
+        *by_frame.entry(s(f.name)).or_default() += sample.value[1];
+    }
+    (totals, by_frame)
+}
+
+#[test]
+fn go_block_and_mutex_profiles_carry_the_same_delay_charged_to_waiters_and_to_holders() {
+    let (block, block_frames) = go_profile("block.pb.gz", "block");
+    let (mutex, mutex_frames) = go_profile("mutex.pb.gz", "mutex");
+    // The same waits as the combined profile: 5 of them, 203.5 µs in all.
+    assert_eq!(block, (5, 103_500 + 100_000));
+    assert_eq!(mutex.1, block.1, "both profiles add up to the same delay");
+    assert!(mutex.0 >= block.0, "a wait counts once per holder");
+    // The block profile charges waiters' frames; the mutex profile holders' sites.
+    assert!(
+        block_frames.keys().any(|f| f.starts_with("bank::")),
+        "{block_frames:?}"
+    );
+    assert!(
+        mutex_frames
+            .keys()
+            .all(|f| f.contains(".rs:") || f == "(holder not recorded)"),
+        "{mutex_frames:?}"
+    );
+}
+
+#[test]
+fn profile_is_refused_outside_pprof() {
+    let out = lockscope(&[
+        "export",
+        &bank_file("profile-csv.lst"),
+        "--format",
+        "csv",
+        "--profile",
+        "mutex",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--profile applies to --format pprof only"));
+}
+
 #[test]
 fn pprof_goes_to_standard_output_when_it_is_not_a_terminal() {
     let out = lockscope(&[

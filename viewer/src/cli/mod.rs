@@ -85,6 +85,11 @@ pub enum Command {
         /// Folded stacks of hold time (by the holder's site) instead of wait time.
         #[arg(long)]
         hold: bool,
+        /// Which pprof profile: `lock` (waits by the waiter's stack and holds, the default),
+        /// `block` (Go's block profile: waits by the waiter's stack) or `mutex` (Go's mutex
+        /// profile: each wait charged to where its holder took the lock).
+        #[arg(long, value_enum, default_value_t = PprofProfile::Lock)]
+        profile: PprofProfile,
     },
     /// Draw a flame graph (SVG) of where actors waited for locks.
     Flamegraph {
@@ -143,6 +148,17 @@ pub enum ExportFormat {
     Pprof,
     /// The lock table as CSV: one row per lock class, the report's figures.
     Csv,
+}
+
+/// Profiles of `lockscope export --format pprof`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PprofProfile {
+    /// Waits by the waiter's stack, and holds by the holder's site.
+    Lock,
+    /// Go's block profile: `contentions/count`, `delay/nanoseconds` by the waiter's stack.
+    Block,
+    /// Go's mutex profile: the same types, each wait charged to where the lock was held.
+    Mutex,
 }
 
 /// The exit statuses, as `--help` and the README list them.
@@ -254,7 +270,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             format,
             output,
             hold,
+            profile,
         } => {
+            if profile != PprofProfile::Lock && format != ExportFormat::Pprof {
+                bail!("--profile applies to --format pprof only");
+            }
             if hold && format != ExportFormat::Folded {
                 bail!(
                     "--hold applies to --format folded only (chrome and pprof carry both waits and holds)"
@@ -279,7 +299,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .into_bytes(),
                 ExportFormat::Chrome => serde_json::to_vec(&export::chrome_trace(&m))?,
                 ExportFormat::Pprof => {
-                    export::pprof_bytes(&m).context("cannot compress the pprof profile")?
+                    let kind = match profile {
+                        PprofProfile::Lock => export::ProfileKind::Lock,
+                        PprofProfile::Block => export::ProfileKind::Block,
+                        PprofProfile::Mutex => export::ProfileKind::Mutex,
+                    };
+                    export::pprof_bytes_of(&m, kind).context("cannot compress the pprof profile")?
                 }
                 ExportFormat::Csv => export::locks_csv(&m).into_bytes(),
             };

@@ -9,7 +9,7 @@ pub mod proto;
 
 pub use chrome::chrome_trace;
 pub use csv::{LOCK_COLUMNS, locks_csv};
-pub use pprof::{SAMPLE_TYPES, pprof_bytes, profile};
+pub use pprof::{ProfileKind, SAMPLE_TYPES, pprof_bytes, pprof_bytes_of, profile, profile_of};
 
 use crate::model::flame::to_folded;
 use crate::model::{FlameKind, Model};

@@ -1,10 +1,20 @@
 //! pprof profiles: a gzip-compressed `perftools.profiles.Profile`, as `go tool pprof` reads.
 //!
-//! Sample types are `contentions/count`, `delay/nanoseconds` (wait time, the default) and
-//! `hold/nanoseconds`. A wait sample's stack is the waiter's stack, or its call site when no
-//! stack was captured; a hold sample's stack is the site where the holder took the lock. Each
-//! stack ends in a frame named after the lock, so `-top` ranks locks, and every sample carries
-//! `lock` and `thread` labels.
+//! Three profiles ([`ProfileKind`]):
+//! - `lock` (the default): sample types `contentions/count`, `delay/nanoseconds` (wait time,
+//!   the default type) and `hold/nanoseconds`. A wait sample's stack is the waiter's stack, or
+//!   its call site when no stack was captured; a hold sample's stack is the site where the
+//!   holder took the lock.
+//! - `block`: Go's block profile: `contentions/count` and `delay/nanoseconds` by the waiter's
+//!   stack, period type `contentions/count`.
+//! - `mutex`: Go's mutex profile (as Go 1.22 charges it): the same types, each wait's delay
+//!   charged to where the lock was held, the holder's acquisition site; a wait on several
+//!   holders (readers, permits) counts one contention for each and splits its delay between
+//!   them. A wait whose holder is not in the trace is charged to a `(holder not recorded)`
+//!   frame, so both profiles add up to the same delay.
+//!
+//! Each stack ends in a frame named after the lock, so `-top` ranks locks, and every sample
+//! carries `lock` and `thread` labels (`thread`: the waiter, or in a mutex profile the holder).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
@@ -22,12 +32,25 @@ pub const SAMPLE_TYPES: [(&str, &str); 3] = [
     ("hold", "nanoseconds"),
 ];
 
+/// Which profile to build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ProfileKind {
+    /// Waits by the waiter's stack and holds by the holder's site, in one profile.
+    #[default]
+    Lock,
+    /// Go's block profile: waits by the waiter's stack.
+    Block,
+    /// Go's mutex profile: waits charged to where the lock was held.
+    Mutex,
+}
+
 /// What a location stands for.
 #[derive(Clone, PartialEq, Eq, Hash)]
 enum Place {
     Frame(u64),
     Site(u64),
     Lock(u64),
+    UnknownHolder,
 }
 
 #[derive(Default)]
@@ -66,6 +89,7 @@ impl Builder {
                 (site.clone(), file.to_owned(), line)
             }
             Place::Lock(class) => (format!("lock {}", m.class_name(*class)), String::new(), 0),
+            Place::UnknownHolder => ("(holder not recorded)".to_owned(), String::new(), 0),
         };
         let (name, filename) = (self.string(&name), self.string(&file));
         let next_fn = self.functions.len() as u64 + 1;
@@ -115,11 +139,17 @@ fn split_site(site: &str) -> (&str, i64) {
     }
 }
 
-/// Builds the profile of `m`.
+/// Builds the combined lock profile of `m`.
 pub fn profile(m: &Model) -> Profile {
+    profile_of(m, ProfileKind::Lock)
+}
+
+/// Builds the `kind` profile of `m`.
+pub fn profile_of(m: &Model, kind: ProfileKind) -> Profile {
     let mut b = Builder::default();
     b.string("");
-    for (ty, unit) in SAMPLE_TYPES {
+    let types = if kind == ProfileKind::Lock { 3 } else { 2 };
+    for (ty, unit) in &SAMPLE_TYPES[..types] {
         let v = ValueType {
             r#type: b.string(ty),
             unit: b.string(unit),
@@ -143,6 +173,18 @@ pub fn profile(m: &Model) -> Profile {
         ..Mapping::default()
     });
 
+    match kind {
+        ProfileKind::Mutex => mutex_samples(m, &mut b),
+        ProfileKind::Lock | ProfileKind::Block => block_samples(m, &mut b),
+    }
+    if kind == ProfileKind::Lock {
+        hold_samples(m, &mut b);
+    }
+    finish(m, b, types)
+}
+
+/// Waits by the waiter's stack (or its call site when no stack was captured).
+fn block_samples(m: &Model, b: &mut Builder) {
     for w in &m.waits {
         let Some(ns) = m.waited_ns(&w) else {
             continue;
@@ -159,6 +201,10 @@ pub fn profile(m: &Model) -> Profile {
         let values = [1, i64::try_from(ns).unwrap_or(i64::MAX), 0];
         b.add(stack, m.class_name(w.class), &m.actor_name(w.actor), values);
     }
+}
+
+/// Holds by the holder's site.
+fn hold_samples(m: &Model, b: &mut Builder) {
     for h in &m.holds {
         let ns = m.held_ns(&h);
         if ns == 0 {
@@ -175,13 +221,16 @@ pub fn profile(m: &Model) -> Profile {
             [0, 0, i64::try_from(ns).unwrap_or(i64::MAX)],
         );
     }
+}
 
+/// The samples, labels and header fields, once every sample is in.
+fn finish(m: &Model, mut b: Builder, types: usize) -> Profile {
     let (lock_key, thread_key) = (b.string("lock"), b.string("thread"));
     let samples = std::mem::take(&mut b.samples);
     b.p.sample = (samples.into_iter())
         .map(|((location_id, lock, thread), value)| Sample {
             location_id,
-            value: value.to_vec(),
+            value: value[..types].to_vec(),
             label: vec![
                 Label {
                     key: lock_key,
@@ -205,9 +254,47 @@ pub fn profile(m: &Model) -> Profile {
     b.p
 }
 
-/// The profile of `m`, protobuf-encoded and gzip-compressed.
+/// The mutex profile's samples: every wait's delay charged to its holders' acquisition sites.
+fn mutex_samples(m: &Model, b: &mut Builder) {
+    for w in &m.waits {
+        let Some(ns) = m.waited_ns(&w) else {
+            continue;
+        };
+        let ns = i64::try_from(ns).unwrap_or(i64::MAX);
+        let lock = b.location(m, Place::Lock(w.class));
+        let holds: Vec<_> = w
+            .holders
+            .iter()
+            .filter_map(|&h| m.holder_hold(&w, h))
+            .collect();
+        if holds.is_empty() {
+            let stack = vec![lock, b.location(m, Place::UnknownHolder)];
+            b.add(stack, m.class_name(w.class), "", [1, ns, 0]);
+            continue;
+        }
+        let n = holds.len() as i64;
+        for (i, h) in holds.iter().enumerate() {
+            // The delay split evenly, the remainder to the first holders, so it adds up.
+            let share = ns / n + i64::from((i as i64) < ns % n);
+            let stack = vec![lock, b.location(m, Place::Site(h.site))];
+            b.add(
+                stack,
+                m.class_name(w.class),
+                &m.actor_name(h.actor),
+                [1, share, 0],
+            );
+        }
+    }
+}
+
+/// The combined lock profile of `m`, protobuf-encoded and gzip-compressed.
 pub fn pprof_bytes(m: &Model) -> std::io::Result<Vec<u8>> {
-    let raw = profile(m).encode_to_vec();
+    pprof_bytes_of(m, ProfileKind::Lock)
+}
+
+/// The `kind` profile of `m`, protobuf-encoded and gzip-compressed.
+pub fn pprof_bytes_of(m: &Model, kind: ProfileKind) -> std::io::Result<Vec<u8>> {
+    let raw = profile_of(m, kind).encode_to_vec();
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
     gz.write_all(&raw)?;
     gz.finish()
