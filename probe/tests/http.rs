@@ -26,6 +26,22 @@ fn raw(addr: SocketAddr, request: &str) -> (u16, String) {
     (status, body.unwrap_or_default())
 }
 
+/// Sends `request` and returns the status code and the body as bytes.
+fn raw_bytes(addr: SocketAddr, request: &str) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let head = String::from_utf8_lossy(&out[..end]).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, out[end..].to_vec())
+}
+
 fn get(addr: SocketAddr, path: &str) -> (u16, String) {
     raw(addr, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
 }
@@ -121,6 +137,42 @@ fn the_endpoint_serves_metrics_and_the_dump_over_real_tcp() {
     let silent = TcpStream::connect(addr).unwrap();
     drop(silent);
     assert_eq!(get(addr, "/metrics").0, 200);
+
+    // A trace of the next second: a whole file the decoder reads, with what ran meanwhile.
+    lockscope::set_hold_sample_period(1);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (s2, traced) = (
+        stop.clone(),
+        Arc::new(lockscope::Mutex::named("http-traced", 0u64)),
+    );
+    let t2 = traced.clone();
+    let busy = thread::spawn(move || {
+        while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+            *t2.lock() += 1;
+            thread::yield_now();
+        }
+    });
+    let (status, body) = raw_bytes(
+        addr,
+        "GET /debug/lockscope/trace?seconds=1 HTTP/1.1\r\n\r\n",
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    busy.join().unwrap();
+    assert_eq!(status, 200);
+    let path = trace_path("http-trace");
+    std::fs::write(&path, &body).unwrap();
+    let t = lockscope::format::read_file(&path).unwrap();
+    assert!(t.is_complete());
+    let class = class_named(&t, "http-traced");
+    assert!(!locks_of(&t, class).is_empty());
+    // While a recording runs, the endpoint does not start a second one.
+    let rec = lockscope::Recorder::to_file(trace_path("http-busy"))
+        .unwrap()
+        .start();
+    let (status, text) = get(addr, "/debug/lockscope/trace?seconds=1");
+    assert_eq!(status, 409, "{text}");
+    drop(rec);
+    assert_eq!(get(addr, "/debug/lockscope/trace?seconds=99").0, 400);
 
     let again = lockscope::http::serve("127.0.0.1:0").unwrap_err();
     assert!(again.to_string().contains("already listens"), "{again}");

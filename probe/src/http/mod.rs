@@ -4,6 +4,8 @@
 //!   own numbers), the alerts raised by kind, and what waits right now.
 //! - `GET /debug/lockscope/dump`: [`crate::dump`]'s text: who holds and who waits for which
 //!   lock, now.
+//! - `GET /debug/lockscope/trace?seconds=N`: a trace file of the next N seconds (1 to 60,
+//!   default 5), for `lockscope report` or the viewer; 409 while another recording runs.
 //!
 //! It runs on its own thread, `lockscope-http`, which answers one client at a time with a
 //! 5 s deadline on each read and write (so one stuck client holds the endpoint up for at most
@@ -13,6 +15,7 @@
 //! work on any lock path.
 
 mod metrics;
+mod trace;
 
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -148,10 +151,10 @@ fn answer(mut stream: TcpStream) -> io::Result<()> {
     stream.set_write_timeout(Some(CLIENT_TIMEOUT))?;
     let head = match read_head(&mut stream)? {
         Some(h) => h,
-        None => return respond(&mut stream, 400, "text/plain", "bad request\n", false),
+        None => return respond(&mut stream, 400, "text/plain", b"bad request\n", false),
     };
     let (status, kind, body, head_only) = route(&head);
-    respond(&mut stream, status, kind, &body, head_only)
+    respond(&mut stream, status, kind, body.as_bytes(), head_only)
 }
 
 /// Reads up to the blank line that ends the headers; `None` when the request is cut short,
@@ -176,7 +179,7 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<String>> {
 
 /// The answer to a request head: status, content type, body, and whether only the headers go
 /// out (HEAD).
-fn route(head: &str) -> (u16, &'static str, String, bool) {
+fn route(head: &str) -> (u16, &'static str, Body, bool) {
     let line = head.lines().next().unwrap_or_default();
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
@@ -192,26 +195,62 @@ fn route(head: &str) -> (u16, &'static str, String, bool) {
         "HEAD" => true,
         _ => return (405, "text/plain", "only GET and HEAD\n".into(), false),
     };
-    let path = target.split('?').next().unwrap_or(target);
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
     match path {
         "/metrics" => (
             200,
             "text/plain; version=0.0.4; charset=utf-8",
-            metrics::render(),
+            metrics::render().into(),
             head_only,
         ),
         "/debug/lockscope/dump" => (
             200,
             "text/plain; charset=utf-8",
-            crate::dump::dump().to_string(),
+            crate::dump::dump().to_string().into(),
             head_only,
         ),
+        "/debug/lockscope/trace" => {
+            let recorded = trace::seconds(query)
+                .map_err(|e| (400, e))
+                .and_then(trace::record);
+            match recorded {
+                Ok(bytes) => (200, "application/octet-stream", Body(bytes), head_only),
+                Err((status, text)) => (status, "text/plain", text.into(), head_only),
+            }
+        }
         _ => (
             404,
             "text/plain",
-            format!("no such page: {path}; try /metrics or /debug/lockscope/dump\n"),
+            format!(
+                "no such page: {path}; try /metrics, /debug/lockscope/dump or /debug/lockscope/trace?seconds=N\n"
+            )
+            .into(),
             head_only,
         ),
+    }
+}
+
+/// A response body.
+struct Body(Vec<u8>);
+
+impl Body {
+    fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body(s.into_bytes())
+    }
+}
+
+impl From<&str> for Body {
+    fn from(s: &str) -> Self {
+        Body(s.as_bytes().to_vec())
     }
 }
 
@@ -219,14 +258,16 @@ fn respond(
     stream: &mut TcpStream,
     status: u16,
     kind: &str,
-    body: &str,
+    body: &[u8],
     head_only: bool,
 ) -> io::Result<()> {
     let reason = match status {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
-        _ => "Method Not Allowed",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        _ => "Internal Server Error",
     };
     let mut out = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -236,10 +277,10 @@ fn respond(
         out.push_str("Allow: GET, HEAD\r\n");
     }
     out.push_str("\r\n");
-    if !head_only {
-        out.push_str(body);
-    }
     stream.write_all(out.as_bytes())?;
+    if !head_only {
+        stream.write_all(body)?;
+    }
     stream.flush()
 }
 
@@ -254,6 +295,10 @@ mod tests {
         assert_eq!(route("GET /debug/lockscope/dump HTTP/1.1\r\n\r\n").0, 200);
         assert_eq!(route("GET /nope HTTP/1.1\r\n\r\n").0, 404);
         assert_eq!(route("POST /metrics HTTP/1.1\r\n\r\n").0, 405);
+        assert_eq!(
+            route("GET /debug/lockscope/trace?seconds=0 HTTP/1.1\r\n\r\n").0,
+            400
+        );
         assert!(route("HEAD /metrics HTTP/1.1\r\n\r\n").3);
         for bad in [
             "GET\r\n\r\n",
