@@ -31,9 +31,11 @@ impl HoldSlot {
         self.0.store(tok.pack(), Relaxed);
     }
 
+    /// The current hold's token. A plain load, not a swap: only the holder reads or writes
+    /// the slot, and the next acquisition overwrites it.
     #[inline(always)]
     pub(crate) fn take(&self, meta: &crate::lock_core::LockMeta) -> Token {
-        let word = self.0.swap(Token::NONE, Relaxed);
+        let word = self.0.load(Relaxed);
         if word == Token::NONE {
             return Token::untracked(SITE);
         }

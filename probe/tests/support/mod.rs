@@ -36,10 +36,29 @@ const DIR: &str = "LOCKSCOPE_TEST_DIR";
 
 fn test_dir() -> PathBuf {
     let dir = std::env::var_os(DIR).map(PathBuf::from).unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("lockscope-tests-{}", std::process::id()))
+        let own = std::env::temp_dir().join(format!("lockscope-tests-{}", std::process::id()));
+        remove_at_exit(&own);
+        own
     });
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// The directory this test process made (its children write into it too), removed when the
+/// process exits: traces of some tests run to gigabytes.
+static OWN_DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+fn remove_at_exit(dir: &std::path::Path) {
+    extern "C" fn remove() {
+        if let Some(dir) = OWN_DIR.get() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+    if OWN_DIR.set(dir.to_owned()).is_ok() {
+        // SAFETY: `remove` is a plain function that touches only a static set before it is
+        // registered; the test harness ends the process through `exit`, which runs it.
+        unsafe { libc::atexit(remove) };
+    }
 }
 
 /// The trace file path for test `name` (the same in the parent and its child).
