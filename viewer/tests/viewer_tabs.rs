@@ -131,3 +131,24 @@ fn the_lock_table_saves_as_csv_beside_the_trace() {
     assert!(out.status.success(), "{}", support::stderr(&out));
     assert_eq!(String::from_utf8(out.stdout).unwrap(), csv);
 }
+
+#[test]
+fn f1_and_the_question_mark_show_every_shortcut_and_hide_it_again() {
+    let mut h = viewer(&[]);
+    assert!(!shows(&h, "Keyboard and mouse"));
+    press(&mut h, Key::F1, Modifiers::NONE);
+    for line in [
+        "Keyboard and mouse",
+        "Ctrl+W",
+        "close the current tab",
+        "ctrl+scroll",
+        "click a frame",
+    ] {
+        assert!(shows(&h, line), "the help lists {line:?}");
+    }
+    press(&mut h, Key::F1, Modifiers::NONE);
+    assert!(!shows(&h, "Keyboard and mouse"), "F1 again hides it");
+    h.get_by_role_and_label(Role::Button, "?").click();
+    h.run();
+    assert!(shows(&h, "Keyboard and mouse"), "the ? button shows it too");
+}

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use egui::RichText;
 
+mod help;
 mod tab;
 
 pub use tab::{FirstLook, LiveTab, Tab, TabState};
@@ -61,6 +62,8 @@ pub struct ViewerApp {
     dialog: Option<Receiver<Vec<PathBuf>>>,
     /// A note for the top bar (why Browse… cannot open a dialog here), until the next open.
     pub notice: Option<String>,
+    /// The keyboard and mouse help is shown.
+    pub help: bool,
 }
 
 impl ViewerApp {
@@ -388,12 +391,17 @@ impl ViewerApp {
         });
         egui::CentralPanel::default().show(ui, |ui| self.body_ui(ui));
         self.alert_popups_ui(&ui.ctx().clone());
+        help::help_ui(&ui.ctx().clone(), &mut self.help);
     }
 
-    /// Escape clears the selection, Ctrl+W closes the tab, Ctrl+O goes to the path box.
+    /// Escape clears the selection, Ctrl+W closes the tab, Ctrl+O goes to the path box, F1
+    /// shows the help ([`help::KEYS`] lists them).
     fn shortcuts(&mut self, ui: &egui::Ui) {
         use egui::{Key, KeyboardShortcut, Modifiers};
         let pressed = |m, k| ui.input_mut(|i| i.consume_shortcut(&KeyboardShortcut::new(m, k)));
+        if pressed(Modifiers::NONE, Key::F1) {
+            self.help = !self.help;
+        }
         if pressed(Modifiers::COMMAND, Key::W) && !self.tabs.is_empty() {
             self.close(self.active);
         }
@@ -441,6 +449,10 @@ impl ViewerApp {
                 self.browse(ui.ctx());
             }
             ui.label("or drop trace files on the window");
+            let help = ui.button("?").on_hover_text("Keyboard and mouse (F1)");
+            if help.clicked() {
+                self.help = !self.help;
+            }
         });
         if let Some(n) = &self.notice {
             ui.label(RichText::new(n).color(WARN));
