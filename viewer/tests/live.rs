@@ -300,7 +300,7 @@ fn the_window_shows_live_data_pops_up_the_alert_and_says_when_disconnected() {
         &h,
         "DEADLOCK: teller-a and teller-b wait for each other"
     ));
-    assert!(shows(&h, "Threads: teller-a, teller-b"));
+    assert!(shows(&h, "Threads and tasks: teller-a, teller-b"));
     h.get_by_role_and_label(Role::Button, "Dismiss").click();
     h.run_steps(2);
     assert!(

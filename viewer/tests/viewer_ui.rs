@@ -300,7 +300,7 @@ fn alerts_panel_shows_each_report_in_full() {
     let mut h = bank_viewer("ui-alerts.lst");
     open_panel(&mut h, "Alerts");
     assert!(shows(&h, "worker-1 waits for ledger held by main"));
-    assert!(shows(&h, "Threads: main, worker-1"));
+    assert!(shows(&h, "Threads and tasks: main, worker-1"));
 }
 
 #[test]
@@ -317,4 +317,33 @@ fn diff_shows_per_lock_deltas_against_the_other_open_trace() {
     assert!(h.query_by_label("+3").is_some(), "three more contentions");
     assert!(h.query_by_label("+103 µs").is_some(), "more total wait");
     assert!(shows(&h, "Differential flamegraph of wait time"));
+}
+
+#[test]
+fn a_deadlock_between_tasks_of_one_name_names_each_by_its_task_id() {
+    let mut t = TraceBuilder::new();
+    let (a, b) = (t.task("GET /refund", 7), t.task("GET /refund", 9));
+    let (_, acct1) = t.lock(LockKind::Mutex, "account-1", "src/svc.rs:3:5");
+    let (_, acct2) = t.lock(LockKind::Mutex, "account-2", "src/svc.rs:4:5");
+    t.wait(a, acct2, "src/svc.rs:10:9", 0, &[b], 1_000, None);
+    t.wait(b, acct1, "src/svc.rs:11:9", 0, &[a], 1_200, None);
+    let json = format!(
+        r#"{{"locks": ["account-1", "account-2"], "actors": ["GET /refund", "GET /refund"],
+            "participants": [{{"actor": {a}}}, {{"actor": {b}}}]}}"#
+    );
+    t.push(Record::Alert {
+        ts_ns: 5_000,
+        kind: "deadlock".into(),
+        text: "deadlock".into(),
+        json,
+    });
+    t.push(Record::End { ts_ns: 10_000 });
+    let h = viewer(&[("ui-task-deadlock.lst", t.bytes())]);
+    assert!(
+        shows(
+            &h,
+            "Deadlock: GET /refund (task 7), GET /refund (task 9) wait for each other"
+        ),
+        "each task told apart, as in every other view"
+    );
 }

@@ -314,7 +314,9 @@ impl ViewerApp {
                 continue;
             };
             let mut dismissed = Vec::new();
+            let model = l.view.as_ref().map(|v| &v.model);
             for (i, a) in l.popups.iter().enumerate() {
+                let actors = model.map_or_else(|| a.actors.clone(), |m| m.alert_actors(a));
                 let title = format!("Alert: {} ({})", a.kind, t.source.label());
                 egui::Window::new(title)
                     .id(egui::Id::unique((
@@ -333,8 +335,8 @@ impl ViewerApp {
                         if !a.locks.is_empty() {
                             ui.label(format!("Locks: {}", a.locks.join(", ")));
                         }
-                        if !a.actors.is_empty() {
-                            ui.label(format!("Threads: {}", a.actors.join(", ")));
+                        if !actors.is_empty() {
+                            ui.label(format!("Threads and tasks: {}", actors.join(", ")));
                         }
                         egui::ScrollArea::vertical()
                             .max_height(160.0)

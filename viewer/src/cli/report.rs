@@ -380,8 +380,9 @@ fn alerts(out: &mut String, m: &Model) {
         if !a.locks.is_empty() {
             let _ = write!(out, "; locks: {}", a.locks.join(", "));
         }
-        if !a.actors.is_empty() {
-            let _ = write!(out, "; actors: {}", a.actors.join(", "));
+        let actors = m.alert_actors(a);
+        if !actors.is_empty() {
+            let _ = write!(out, "; actors: {}", actors.join(", "));
         }
         out.push('\n');
         for line in a.text.lines() {

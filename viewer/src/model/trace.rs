@@ -88,6 +88,28 @@ impl Model {
         self.strings.get(&id).map_or("", String::as_str)
     }
 
+    /// The names of an alert's actors as every view shows them (tasks that share a name told
+    /// apart by their task id): from the report's participants' ids when it has them, else
+    /// the names the probe wrote.
+    pub fn alert_actors(&self, a: &Alert) -> Vec<String> {
+        let ids: Vec<u64> = (a.details.as_ref())
+            .and_then(|d| d.get("participants"))
+            .and_then(|p| p.as_array())
+            .map(|ps| ps.iter().filter_map(|p| p.get("actor")?.as_u64()).collect())
+            .unwrap_or_default();
+        if ids.is_empty() {
+            return a.actors.clone();
+        }
+        let mut names: Vec<String> = Vec::with_capacity(ids.len());
+        for id in ids {
+            let name = self.actor_name(id);
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
+        names
+    }
+
     /// The actor's name, or `actor N` when it is unknown.
     pub fn actor_name(&self, id: u64) -> String {
         match self.actors.get(&id) {

@@ -37,8 +37,9 @@ pub fn alerts_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                         }
                     });
                 }
-                if !a.actors.is_empty() {
-                    ui.label(format!("Threads: {}", a.actors.join(", ")));
+                let actors = v.model.alert_actors(a);
+                if !actors.is_empty() {
+                    ui.label(format!("Threads and tasks: {}", actors.join(", ")));
                 }
                 egui::Frame::group(ui.style()).show(ui, |ui| {
                     ui.add(egui::Label::new(RichText::new(&a.text).monospace()).selectable(true));

@@ -26,10 +26,11 @@ fn deadlock_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let Some(a) = v.model.alerts.iter().find(|a| a.kind == "deadlock") else {
         return;
     };
-    let who = if a.actors.is_empty() {
+    let actors = v.model.alert_actors(a);
+    let who = if actors.is_empty() {
         "threads".to_owned()
     } else {
-        a.actors.join(", ")
+        actors.join(", ")
     };
     let mut go = None;
     egui::Frame::group(ui.style())

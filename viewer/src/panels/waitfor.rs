@@ -116,7 +116,8 @@ fn report_ui(ui: &mut egui::Ui, m: &Model, g: &WaitForGraph) {
     }
     let names: Vec<String> = g.deadlocked.iter().map(|&a| m.actor_name(a)).collect();
     for a in m.alerts.iter().filter(|a| a.kind == "deadlock") {
-        if a.actors.is_empty() || a.actors.iter().any(|n| names.contains(n)) {
+        let actors = m.alert_actors(a);
+        if actors.is_empty() || actors.iter().any(|n| names.contains(n)) {
             egui::Frame::group(ui.style()).show(ui, |ui| {
                 ui.add(egui::Label::new(RichText::new(&a.text).monospace()).selectable(true));
             });

@@ -63,6 +63,18 @@ impl TraceBuilder {
         actor
     }
 
+    /// A tokio task named `name` with tokio id `tokio_id`.
+    pub fn task(&mut self, name: &str, tokio_id: u64) -> u64 {
+        let (actor, name) = (self.id(), self.str(name));
+        self.push(Record::Actor {
+            actor,
+            kind: ActorKind::Task,
+            os_id: tokio_id,
+            name,
+        });
+        actor
+    }
+
     /// A class and one lock instance of it; returns (class, lock).
     pub fn lock(&mut self, kind: LockKind, name: &str, site: &str) -> (u64, u64) {
         let (class, name, site) = (self.id(), self.str(name), self.str(site));
