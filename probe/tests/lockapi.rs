@@ -300,3 +300,21 @@ fn two_lock_api_readers_both_writing_deadlock_with_their_modes_named() {
         assert_eq!(p["holds"][0]["mode"], "shared");
     }
 }
+
+#[test]
+fn reads_past_the_token_stack_end_unrecorded_and_leave_no_stale_hold() {
+    in_thread("many-reads", || {
+        let locks: Vec<RwLock<u32>> = (0..20).map(RwLock::new).collect();
+        let guards: Vec<_> = locks.iter().map(|l| l.read()).collect();
+        // Each read is listed while held (the held list itself is longer than the stack).
+        assert_eq!(my_holds().len(), 20);
+        drop(guards);
+        // The 4 reads whose tokens did not fit ended unrecorded; none stays listed.
+        assert!(my_holds().is_empty(), "{:?}", my_holds());
+        // And the stack works as before afterwards.
+        let r = locks[0].read();
+        assert_eq!(my_holds().len(), 1);
+        drop(r);
+        assert!(my_holds().is_empty());
+    });
+}
