@@ -11,17 +11,6 @@ use std::thread;
 use std::time::Duration;
 use support::*;
 
-fn names(r: &Value, field: &str) -> Vec<String> {
-    let mut v: Vec<String> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p[field].as_str().unwrap().to_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 /// `n` threads, `n` mutexes in a ring: thread i holds lock i and then asks for lock i+1.
 fn ring(n: usize) {
     report_and_exit();
@@ -57,7 +46,7 @@ fn check_ring(name: &str, n: usize) {
     assert_eq!(r["kind"], "deadlock");
     assert_eq!(r["resolves_by_timeout"], false);
     assert_eq!(
-        names(&r, "name"),
+        participant_names(&r, "name"),
         (0..n).map(|i| format!("ring-{i}")).collect::<Vec<_>>()
     );
     for p in r["participants"].as_array().unwrap() {
@@ -154,7 +143,10 @@ fn two_readers_both_upgrading_deadlock() {
         unreachable!();
     }
     let r = deadlock_report(NAME);
-    assert_eq!(names(&r, "name"), vec!["upgrader-0", "upgrader-1"]);
+    assert_eq!(
+        participant_names(&r, "name"),
+        vec!["upgrader-0", "upgrader-1"]
+    );
     for p in r["participants"].as_array().unwrap() {
         assert_eq!(p["waits_for"]["mode"], "exclusive");
         assert_eq!(p["holds"][0]["mode"], "shared");
@@ -190,7 +182,7 @@ fn a_second_read_behind_a_queued_writer_deadlocks() {
         .collect();
     kinds.sort();
     assert_eq!(kinds, vec!["exclusive", "shared"]);
-    assert!(names(&r, "name").contains(&"writer".to_owned()));
+    assert!(participant_names(&r, "name").contains(&"writer".to_owned()));
 }
 
 #[test]
@@ -252,7 +244,7 @@ fn pool_deadlock_every_permit_held_inside_the_cycle() {
     }
     let r = deadlock_report(NAME);
     assert_eq!(r["kind"], "deadlock");
-    assert_eq!(names(&r, "name"), vec!["worker-0", "worker-1"]);
+    assert_eq!(participant_names(&r, "name"), vec!["worker-0", "worker-1"]);
     assert_eq!(r["participants"][0]["waits_for"]["kind"], "semaphore");
 }
 

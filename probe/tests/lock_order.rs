@@ -11,15 +11,6 @@ use std::thread;
 use std::time::Duration;
 use support::*;
 
-fn in_thread(name: &str, f: impl FnOnce() + Send + 'static) {
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
 /// Counts deadlock reports; the child fails if any arrives.
 fn count_deadlocks() -> Arc<AtomicUsize> {
     let n = Arc::new(AtomicUsize::new(0));

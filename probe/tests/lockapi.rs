@@ -4,7 +4,6 @@
 
 mod support;
 
-use lockscope::dump;
 use lockscope::lockapi::lock_api;
 use lockscope::lockapi::{Condvar, RawMutex, RawRwLock, RawThreadId, check_deadlock};
 use std::sync::mpsc;
@@ -17,26 +16,6 @@ type Mutex<T> = lock_api::Mutex<RawMutex, T>;
 type RwLock<T> = lock_api::RwLock<RawRwLock, T>;
 type ReentrantMutex<T> = lock_api::ReentrantMutex<RawMutex, RawThreadId, T>;
 
-/// The locks the calling thread holds right now, as `(class, mode)`.
-fn my_holds() -> Vec<(String, String)> {
-    let me = thread::current().name().unwrap_or_default().to_owned();
-    dump()
-        .actors
-        .into_iter()
-        .filter(|a| a.name == me)
-        .flat_map(|a| a.holds.into_iter().map(|h| (h.name, h.mode)))
-        .collect()
-}
-
-fn in_thread(name: &str, f: impl FnOnce() + Send + 'static) {
-    thread::Builder::new()
-        .name(name.into())
-        .spawn(f)
-        .unwrap()
-        .join()
-        .unwrap();
-}
-
 #[test]
 fn every_rwlock_mode_begins_and_ends_its_hold() {
     in_thread("rw-modes", || {
@@ -45,43 +24,44 @@ fn every_rwlock_mode_begins_and_ends_its_hold() {
             let r1 = lock.read();
             let r2 = lock.read_recursive();
             assert_eq!(*r1 + *r2, 2);
-            let holds = my_holds();
+            let holds = holds_here();
             assert_eq!(holds.len(), 2, "{holds:?}");
             assert!(holds.iter().all(|(_, m)| m == "shared"), "{holds:?}");
         }
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
         {
             let up = lock.upgradable_read();
-            assert_eq!(my_holds().len(), 1);
+            assert_eq!(holds_here().len(), 1);
             let mut w = lock_api::RwLockUpgradableReadGuard::upgrade(up);
             *w = 5;
-            assert_eq!(my_holds()[0].1, "exclusive");
+            assert_eq!(holds_here()[0].1, "exclusive");
             let up = lock_api::RwLockWriteGuard::downgrade_to_upgradable(w);
-            assert_eq!(my_holds()[0].1, "shared");
+            assert_eq!(holds_here()[0].1, "shared");
             let r = lock_api::RwLockUpgradableReadGuard::downgrade(up);
             assert_eq!(*r, 5);
-            assert_eq!(my_holds().len(), 1);
+            assert_eq!(holds_here().len(), 1);
         }
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
         {
             let up = lock.upgradable_read();
             let w = lock_api::RwLockUpgradableReadGuard::try_upgrade_for(up, Duration::ZERO)
                 .expect("no reader is left, so the upgrade succeeds at once");
             let r = lock_api::RwLockWriteGuard::downgrade(w);
-            assert_eq!(my_holds(), vec![(my_holds()[0].0.clone(), "shared".into())]);
+            let modes: Vec<String> = holds_here().into_iter().map(|(_, m)| m).collect();
+            assert_eq!(modes, ["shared"]);
             drop(r);
         }
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
         // A class found from the first user's frame: this file.
         let w = lock.write();
-        let class = &my_holds()[0].0;
+        let class = &holds_here()[0].0;
         assert!(class.contains("lockapi.rs:"), "{class}");
         drop(w);
         assert_eq!(
             lock.try_read_for(Duration::from_millis(1)).map(|g| *g),
             Some(5)
         );
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
     });
 }
 
@@ -93,18 +73,18 @@ fn a_fair_mutex_and_a_reentrant_mutex_record_their_holds() {
             let mut g = fair.lock();
             *g += 1;
             lock_api::MutexGuard::bump(&mut g);
-            assert_eq!(my_holds().len(), 1);
+            assert_eq!(holds_here().len(), 1);
             lock_api::MutexGuard::unlock_fair(g);
         }
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
         let re = ReentrantMutex::new(7);
         {
             let a = re.lock();
             let b = re.lock(); // re-entry never reaches the raw lock: no wait, no second hold
             assert_eq!(*a + *b, 14);
-            assert_eq!(my_holds().len(), 1);
+            assert_eq!(holds_here().len(), 1);
         }
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
     });
 }
 
@@ -119,10 +99,10 @@ fn a_condvar_wait_releases_the_mutex_and_takes_it_back() {
             let mut ready = p.0.lock();
             tx.send(()).unwrap();
             p.1.wait_while(&mut ready, |r| !*r);
-            assert_eq!(my_holds().len(), 1, "the mutex is held again");
+            assert_eq!(holds_here().len(), 1, "the mutex is held again");
             let timed = p.1.wait_for(&mut ready, Duration::from_millis(1));
             assert!(timed.timed_out());
-            assert_eq!(my_holds().len(), 1);
+            assert_eq!(holds_here().len(), 1);
         })
         .unwrap();
     rx.recv().unwrap();
@@ -193,14 +173,7 @@ fn an_abba_deadlock_between_lock_api_mutexes_names_both_threads_and_the_calling_
     }
     let r = deadlock_report(NAME);
     assert_eq!(r["kind"], "deadlock");
-    let mut names: Vec<&str> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["api-abba-0", "api-abba-1"]);
+    assert_eq!(participant_names(&r, "name"), ["api-abba-0", "api-abba-1"]);
     for p in r["participants"].as_array().unwrap() {
         // The class and the sites are this file's lines, where the locks are taken: lock_api
         // gave no creation site, so the first caller frame outside the lock crates names them.
@@ -287,14 +260,10 @@ fn two_lock_api_readers_both_writing_deadlock_with_their_modes_named() {
         }
     }
     let r = deadlock_report(NAME);
-    let mut names: Vec<&str> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["api-upgrader-0", "api-upgrader-1"]);
+    assert_eq!(
+        participant_names(&r, "name"),
+        ["api-upgrader-0", "api-upgrader-1"]
+    );
     for p in r["participants"].as_array().unwrap() {
         assert_eq!(p["waits_for"]["mode"], "exclusive");
         assert_eq!(p["holds"][0]["mode"], "shared");
@@ -307,14 +276,14 @@ fn reads_past_the_token_stack_end_unrecorded_and_leave_no_stale_hold() {
         let locks: Vec<RwLock<u32>> = (0..20).map(RwLock::new).collect();
         let guards: Vec<_> = locks.iter().map(|l| l.read()).collect();
         // Each read is listed while held (the held list itself is longer than the stack).
-        assert_eq!(my_holds().len(), 20);
+        assert_eq!(holds_here().len(), 20);
         drop(guards);
         // The 4 reads whose tokens did not fit ended unrecorded; none stays listed.
-        assert!(my_holds().is_empty(), "{:?}", my_holds());
+        assert!(holds_here().is_empty(), "{:?}", holds_here());
         // And the stack works as before afterwards.
         let r = locks[0].read();
-        assert_eq!(my_holds().len(), 1);
+        assert_eq!(holds_here().len(), 1);
         drop(r);
-        assert!(my_holds().is_empty());
+        assert!(holds_here().is_empty());
     });
 }

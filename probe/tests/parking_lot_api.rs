@@ -7,7 +7,7 @@ mod support;
 use lockscope::{
     ArcMutexGuard, Condvar, FairMutex, MappedMutexGuard, MappedRwLockReadGuard,
     MappedRwLockWriteGuard, Mutex, MutexGuard, Once, OnceState, ReentrantMutex, RwLock,
-    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard, dump,
+    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -16,13 +16,7 @@ use support::*;
 
 /// The locks the calling thread holds right now, by name, as `lockscope::dump()` sees them.
 fn my_holds() -> Vec<String> {
-    let me = thread::current().name().unwrap_or_default().to_owned();
-    dump()
-        .actors
-        .into_iter()
-        .filter(|a| a.name == me)
-        .flat_map(|a| a.holds.into_iter().map(|h| h.name))
-        .collect()
+    holds_here().into_iter().map(|(name, _)| name).collect()
 }
 
 #[derive(Debug, Default)]
@@ -261,17 +255,6 @@ fn a_deadlock_through_mapped_and_arc_guards_is_reported() {
     );
 }
 
-/// (name, mode) of every lock the calling thread holds.
-fn my_modes() -> Vec<(String, String)> {
-    let me = thread::current().name().unwrap_or_default().to_owned();
-    dump()
-        .actors
-        .into_iter()
-        .filter(|a| a.name == me)
-        .flat_map(|a| a.holds.into_iter().map(|h| (h.name, h.mode)))
-        .collect()
-}
-
 #[test]
 fn an_upgradable_read_shares_with_readers_and_excludes_writers_and_upgraders() {
     let rw = RwLock::named("api-upgradable", 1);
@@ -290,7 +273,7 @@ fn an_upgradable_read_shares_with_readers_and_excludes_writers_and_upgraders() {
     *w += 1;
     assert!(rw.is_locked_exclusive());
     assert_eq!(
-        my_modes(),
+        holds_here(),
         vec![("api-upgradable".into(), "exclusive".into())]
     );
     let up = RwLockWriteGuard::downgrade_to_upgradable(w);
@@ -306,7 +289,10 @@ fn an_upgradable_read_shares_with_readers_and_excludes_writers_and_upgraders() {
     let r = RwLockWriteGuard::downgrade(w);
     assert!(rw.try_write().is_none());
     assert_eq!(*r, 2);
-    assert_eq!(my_modes(), vec![("api-upgradable".into(), "shared".into())]);
+    assert_eq!(
+        holds_here(),
+        vec![("api-upgradable".into(), "shared".into())]
+    );
     drop(r);
     assert!(!rw.is_locked());
     assert!(my_holds().is_empty());
@@ -357,7 +343,7 @@ fn read_recursive_passes_a_queued_writer_that_a_plain_read_would_wait_behind() {
     let second = rw.read_recursive();
     assert_eq!(*second, 0);
     assert_eq!(
-        my_modes(),
+        holds_here(),
         vec![
             ("api-recursive".into(), "shared".into()),
             ("api-recursive".into(), "shared".into())

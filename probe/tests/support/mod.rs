@@ -202,3 +202,36 @@ pub fn inversion(a: &str, b: &str) {
     .join()
     .unwrap();
 }
+
+/// Runs `f` on a new thread named `name` and waits for it.
+pub fn in_thread(name: &str, f: impl FnOnce() + Send + 'static) {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+/// (class name, mode) of every lock the calling thread holds, as `lockscope::dump()` sees it.
+pub fn holds_here() -> Vec<(String, String)> {
+    let me = std::thread::current().name().unwrap_or_default().to_owned();
+    lockscope::dump()
+        .actors
+        .into_iter()
+        .filter(|a| a.name == me)
+        .flat_map(|a| a.holds.into_iter().map(|h| (h.name, h.mode)))
+        .collect()
+}
+
+/// The field `field` of every participant of a deadlock report, sorted.
+pub fn participant_names(r: &serde_json::Value, field: &str) -> Vec<String> {
+    let mut v: Vec<String> = r["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p[field].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
