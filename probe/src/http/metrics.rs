@@ -9,7 +9,10 @@
 use crate::class;
 use crate::format::Histogram;
 use crate::settings::hold_sample_period;
+use crate::stats::ClassCounters;
 use std::fmt::Write as _;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::Relaxed;
 
 /// Histogram bucket bounds, in nanoseconds: powers of four from 1 µs (2^10 ns) to 17 s
 /// (2^34 ns), bucket edges of lockscope's histograms, so each count is exact.
@@ -78,43 +81,33 @@ pub(crate) fn render() -> String {
             )
         })
         .collect();
-    let counters = [
+    type Field = fn(&ClassCounters) -> &AtomicU64;
+    let per_class: [(&str, &str, &str, Field); 3] = [
         (
             "lockscope_lock_acquisitions_total",
+            "counter",
             "Acquisitions of the lock class (exact for dropped locks, and for live ones up to their last sampled acquisition).",
+            |c| &c.acquisitions,
         ),
         (
             "lockscope_lock_contentions_total",
+            "counter",
             "Acquisitions of the lock class that found it taken.",
+            |c| &c.contentions,
+        ),
+        (
+            "lockscope_lock_max_waiters",
+            "gauge",
+            "The most actors ever waiting at once for one lock of the class.",
+            |c| &c.max_waiters,
         ),
     ];
-    for (i, (name, help)) in counters.into_iter().enumerate() {
-        header(&mut out, name, "counter", help);
+    for (name, kind, help, field) in per_class {
+        header(&mut out, name, kind, help);
         for (labels, c) in &rows {
-            let v = if i == 0 {
-                c.counters
-                    .acquisitions
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            } else {
-                c.counters
-                    .contentions
-                    .load(std::sync::atomic::Ordering::Relaxed)
-            };
+            let v = field(&c.counters).load(Relaxed);
             let _ = writeln!(out, "{name}{{{labels}}} {v}");
         }
-    }
-    header(
-        &mut out,
-        "lockscope_lock_max_waiters",
-        "gauge",
-        "The most actors ever waiting at once for one lock of the class.",
-    );
-    for (labels, c) in &rows {
-        let v = c
-            .counters
-            .max_waiters
-            .load(std::sync::atomic::Ordering::Relaxed);
-        let _ = writeln!(out, "lockscope_lock_max_waiters{{{labels}}} {v}");
     }
     header(
         &mut out,
@@ -162,7 +155,7 @@ pub(crate) fn render() -> String {
         "gauge",
         "Threads and tasks waiting for a lock right now.",
     );
-    let waiting = crate::actor::WAITING.load(std::sync::atomic::Ordering::Relaxed);
+    let waiting = crate::actor::WAITING.load(Relaxed);
     let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
     out
 }

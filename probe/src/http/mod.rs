@@ -17,6 +17,7 @@
 mod metrics;
 mod trace;
 
+use crate::raw::ListenAddr;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::OnceLock;
@@ -95,18 +96,11 @@ fn start(addr: impl ToSocketAddrs, any: bool) -> Result<SocketAddr, HttpError> {
     if let Some(a) = local_addr() {
         return Err(HttpError::Running { addr: a });
     }
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|source| HttpError::Address { source })?
-        .collect();
-    let Some(&first) = addrs.first() else {
-        return Err(HttpError::Address {
-            source: io::Error::new(io::ErrorKind::InvalidInput, "it names no address"),
-        });
-    };
-    if !any && let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-        return Err(HttpError::NotLoopback { addr: *a });
-    }
+    let addrs = crate::raw::listen_addrs(addr, any).map_err(|e| match e {
+        ListenAddr::Unresolved(source) => HttpError::Address { source },
+        ListenAddr::NotLoopback(addr) => HttpError::NotLoopback { addr },
+    })?;
+    let first = addrs[0];
     let listener = TcpListener::bind(&addrs[..]).map_err(|source| HttpError::Bind {
         addr: first,
         source,
@@ -154,7 +148,7 @@ fn answer(mut stream: TcpStream) -> io::Result<()> {
         None => return respond(&mut stream, 400, "text/plain", b"bad request\n", false),
     };
     let (status, kind, body, head_only) = route(&head);
-    respond(&mut stream, status, kind, body.as_bytes(), head_only)
+    respond(&mut stream, status, kind, &body, head_only)
 }
 
 /// Reads up to the blank line that ends the headers; `None` when the request is cut short,
@@ -179,21 +173,21 @@ fn read_head(stream: &mut TcpStream) -> io::Result<Option<String>> {
 
 /// The answer to a request head: status, content type, body, and whether only the headers go
 /// out (HEAD).
-fn route(head: &str) -> (u16, &'static str, Body, bool) {
+fn route(head: &str) -> (u16, &'static str, Vec<u8>, bool) {
     let line = head.lines().next().unwrap_or_default();
     let mut parts = line.split(' ');
     let (Some(method), Some(target), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return (400, "text/plain", "bad request\n".into(), false);
+        return (400, "text/plain", b"bad request\n".to_vec(), false);
     };
     if !version.starts_with("HTTP/1.") || !target.starts_with('/') {
-        return (400, "text/plain", "bad request\n".into(), false);
+        return (400, "text/plain", b"bad request\n".to_vec(), false);
     }
     let head_only = match method {
         "GET" => false,
         "HEAD" => true,
-        _ => return (405, "text/plain", "only GET and HEAD\n".into(), false),
+        _ => return (405, "text/plain", b"only GET and HEAD\n".to_vec(), false),
     };
     let (path, query) = match target.split_once('?') {
         Some((p, q)) => (p, Some(q)),
@@ -203,13 +197,13 @@ fn route(head: &str) -> (u16, &'static str, Body, bool) {
         "/metrics" => (
             200,
             "text/plain; version=0.0.4; charset=utf-8",
-            metrics::render().into(),
+            metrics::render().into_bytes(),
             head_only,
         ),
         "/debug/lockscope/dump" => (
             200,
             "text/plain; charset=utf-8",
-            crate::dump::dump().to_string().into(),
+            crate::dump::dump().to_string().into_bytes(),
             head_only,
         ),
         "/debug/lockscope/trace" => {
@@ -217,8 +211,8 @@ fn route(head: &str) -> (u16, &'static str, Body, bool) {
                 .map_err(|e| (400, e))
                 .and_then(trace::record);
             match recorded {
-                Ok(bytes) => (200, "application/octet-stream", Body(bytes), head_only),
-                Err((status, text)) => (status, "text/plain", text.into(), head_only),
+                Ok(bytes) => (200, "application/octet-stream", bytes, head_only),
+                Err((status, text)) => (status, "text/plain", text.into_bytes(), head_only),
             }
         }
         _ => (
@@ -227,30 +221,9 @@ fn route(head: &str) -> (u16, &'static str, Body, bool) {
             format!(
                 "no such page: {path}; try /metrics, /debug/lockscope/dump or /debug/lockscope/trace?seconds=N\n"
             )
-            .into(),
+            .into_bytes(),
             head_only,
         ),
-    }
-}
-
-/// A response body.
-struct Body(Vec<u8>);
-
-impl Body {
-    fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl From<String> for Body {
-    fn from(s: String) -> Self {
-        Body(s.into_bytes())
-    }
-}
-
-impl From<&str> for Body {
-    fn from(s: &str) -> Self {
-        Body(s.as_bytes().to_vec())
     }
 }
 

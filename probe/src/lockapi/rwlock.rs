@@ -112,10 +112,6 @@ impl RawRwLock {
     fn slot_if(slot: &HoldSlot, tok: Option<Token>) -> bool {
         tok.map(|t| slot.put(&t)).is_some()
     }
-
-    fn until(d: Duration) -> Option<Instant> {
-        deadline(d)
-    }
 }
 
 // SAFETY: `RwCore` is parking_lot's raw rwlock underneath: shared holds exclude exclusive
@@ -222,7 +218,7 @@ unsafe impl lock_api04::RawRwLockTimed for RawRwLock {
     type Instant = Instant;
 
     fn try_lock_shared_for(&self, timeout: Duration) -> bool {
-        let d = Self::until(timeout);
+        let d = deadline(timeout);
         self.read_if(self.core.try_acquire_until(Access::Read, false, d, SITE))
     }
 
@@ -232,7 +228,7 @@ unsafe impl lock_api04::RawRwLockTimed for RawRwLock {
     }
 
     fn try_lock_exclusive_for(&self, timeout: Duration) -> bool {
-        let d = Self::until(timeout);
+        let d = deadline(timeout);
         let tok = self.core.try_acquire_until(Access::Write, false, d, SITE);
         Self::slot_if(&self.write, tok)
     }
@@ -260,7 +256,7 @@ unsafe impl lock_api04::RawRwLockRecursive for RawRwLock {
 // SAFETY: as above.
 unsafe impl lock_api04::RawRwLockRecursiveTimed for RawRwLock {
     fn try_lock_shared_recursive_for(&self, timeout: Duration) -> bool {
-        let d = Self::until(timeout);
+        let d = deadline(timeout);
         self.read_if(self.core.try_acquire_until(Access::Read, true, d, SITE))
     }
 
@@ -351,7 +347,7 @@ unsafe impl lock_api04::RawRwLockUpgradeDowngrade for RawRwLock {
 // SAFETY: as above; a timed upgrade that fails keeps the upgradable read.
 unsafe impl lock_api04::RawRwLockUpgradeTimed for RawRwLock {
     fn try_lock_upgradable_for(&self, timeout: Duration) -> bool {
-        let d = Self::until(timeout);
+        let d = deadline(timeout);
         let tok = self
             .core
             .try_acquire_until(Access::Upgradable, false, d, SITE);
@@ -369,7 +365,7 @@ unsafe impl lock_api04::RawRwLockUpgradeTimed for RawRwLock {
     unsafe fn try_upgrade_for(&self, timeout: Duration) -> bool {
         let mut tok = self.upgradable.take(&self.core.meta);
         // SAFETY: the caller holds the upgradable read.
-        let done = unsafe { self.core.upgrade_until(&mut tok, Self::until(timeout)) };
+        let done = unsafe { self.core.upgrade_until(&mut tok, deadline(timeout)) };
         self.upgraded(tok, done)
     }
 

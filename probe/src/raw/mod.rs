@@ -1,13 +1,15 @@
-//! The probe's OS-facing ground: stack walking, the OS thread id, the exit and fork hooks and
-//! the locks held across a fork.
+//! The probe's OS-facing ground: stack walking, the OS thread id, the exit and fork hooks, the
+//! locks held across a fork, and where the probe's servers may listen.
 
 mod double;
 mod fork_lock;
+mod net;
 mod os;
 mod stack;
 
 pub(crate) use double::DoubleBuf;
 pub(crate) use fork_lock::ForkLock;
+pub(crate) use net::{ListenAddr, listen_addrs};
 pub(crate) use os::{
     current_tid, register_after_fork, register_at_exit, register_fork_handlers, thread_rusage,
 };

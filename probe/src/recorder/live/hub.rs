@@ -3,9 +3,9 @@
 //! a chunk is taken apart.
 
 use crate::format;
+use crate::raw::ListenAddr;
 use crate::recorder::error::RecordError;
 use parking_lot::{Condvar, Mutex};
-use std::io;
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs};
 use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::{Acquire, Release};
@@ -78,18 +78,10 @@ pub(crate) struct LiveConfig {
 
 /// Binds the live stream's socket. Only loopback addresses unless `any`.
 pub(crate) fn bind(addr: impl ToSocketAddrs, any: bool) -> Result<LiveConfig, RecordError> {
-    let addrs: Vec<SocketAddr> = addr
-        .to_socket_addrs()
-        .map_err(|source| RecordError::LiveAddress { source })?
-        .collect();
-    if addrs.is_empty() {
-        return Err(RecordError::LiveAddress {
-            source: io::Error::new(io::ErrorKind::InvalidInput, "it names no address"),
-        });
-    }
-    if !any && let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-        return Err(RecordError::LiveNotLoopback { addr: *a });
-    }
+    let addrs = crate::raw::listen_addrs(addr, any).map_err(|e| match e {
+        ListenAddr::Unresolved(source) => RecordError::LiveAddress { source },
+        ListenAddr::NotLoopback(addr) => RecordError::LiveNotLoopback { addr },
+    })?;
     let listener = TcpListener::bind(&addrs[..])
         .and_then(|l| l.set_nonblocking(true).map(|()| l))
         .map_err(|source| RecordError::Live {
