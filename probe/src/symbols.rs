@@ -209,26 +209,20 @@ pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
     out
 }
 
-/// Function-name prefixes of the lock crates and the runtime, skipped when looking for the
-/// code that uses a lock.
-const LOCK_CRATES: &[&str] = &[
-    "lockscope",
-    "lock_api::",
-    "parking_lot",
-    "backtrace::",
-    "std::",
-    "core::",
-    "alloc::",
-];
-
 /// The first frame of the calling thread's stack outside lockscope, lock_api, parking_lot and
 /// the standard library, as `(file, line)`: the code that uses a lock made by lock_api's
 /// `INIT`. A stack walk, and symbols resolved once per instruction pointer.
 pub(crate) fn first_caller_frame() -> Option<(String, u32)> {
     let stack = crate::raw::capture(1);
     each_frame(stack.frames(), |(name, file, line)| {
-        let name = name.strip_prefix('<').unwrap_or(name);
-        if LOCK_CRATES.iter().any(|p| name.starts_with(p)) {
+        // lockscope's and the lock crates' frames (trimmed from every stack's inner end),
+        // parking_lot's parking, and the standard library's (trimmed from the outer end).
+        let lock_code = inner_noise(name)
+            || ["parking_lot_core::", "<parking_lot_core::"]
+                .iter()
+                .any(|p| name.starts_with(p))
+            || OUTER_NOISE.iter().any(|p| name.starts_with(p));
+        if lock_code {
             return None;
         }
         Some((file.clone()?, (*line)?))
