@@ -15,6 +15,9 @@ mod error;
 mod header;
 pub mod histogram;
 mod kinds;
+#[cfg(feature = "pprof")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pprof")))]
+pub mod pprof;
 mod record;
 pub mod varint;
 

@@ -1,4 +1,5 @@
-//! pprof profiles: a gzip-compressed `perftools.profiles.Profile`, as `go tool pprof` reads.
+//! pprof profiles: a gzip-compressed `perftools.profiles.Profile`, as `go tool pprof` reads,
+//! written with `lockscope_format::pprof::ProfileWriter` (the probe's HTTP endpoint uses the same).
 //!
 //! Three profiles ([`ProfileKind`]):
 //! - `lock` (the default): sample types `contentions/count`, `delay/nanoseconds` (wait time,
@@ -16,13 +17,10 @@
 //! Each stack ends in a frame named after the lock, so `-top` ranks locks, and every sample
 //! carries `lock` and `thread` labels (`thread`: the waiter, or in a mutex profile the holder).
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Write as _;
+use std::collections::HashMap;
 
-use flate2::{Compression, write::GzEncoder};
-use prost::Message as _;
+use lockscope_format::pprof::{ProfileWriter, gzip};
 
-use super::proto::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
 use crate::model::Model;
 
 /// The sample types, in value order.
@@ -53,27 +51,14 @@ enum Place {
     UnknownHolder,
 }
 
-#[derive(Default)]
+/// The shared profile writer, with the trace's places mapped to its locations once each.
 struct Builder {
-    p: Profile,
-    strings: HashMap<String, i64>,
-    functions: HashMap<(i64, i64), u64>,
+    w: ProfileWriter,
     locations: HashMap<Place, u64>,
-    /// (leaf-first location ids, lock name, thread name) → values.
-    samples: BTreeMap<(Vec<u64>, i64, i64), [i64; 3]>,
+    types: usize,
 }
 
 impl Builder {
-    fn string(&mut self, s: &str) -> i64 {
-        if let Some(&i) = self.strings.get(s) {
-            return i;
-        }
-        let i = self.p.string_table.len() as i64;
-        self.p.string_table.push(s.to_owned());
-        self.strings.insert(s.to_owned(), i);
-        i
-    }
-
     fn location(&mut self, m: &Model, place: Place) -> u64 {
         if let Some(&id) = self.locations.get(&place) {
             return id;
@@ -91,37 +76,17 @@ impl Builder {
             Place::Lock(class) => (format!("lock {}", m.class_name(*class)), String::new(), 0),
             Place::UnknownHolder => ("(holder not recorded)".to_owned(), String::new(), 0),
         };
-        let (name, filename) = (self.string(&name), self.string(&file));
-        let next_fn = self.functions.len() as u64 + 1;
-        let function_id = *self.functions.entry((name, filename)).or_insert(next_fn);
-        if function_id == next_fn {
-            let f = Function {
-                id: function_id,
-                name,
-                system_name: name,
-                filename,
-                start_line: 0,
-            };
-            self.p.function.push(f);
-        }
-        let id = self.p.location.len() as u64 + 1;
-        self.p.location.push(Location {
-            id,
-            mapping_id: 1,
-            address: 0,
-            line: vec![Line { function_id, line }],
-            is_folded: false,
-        });
+        let id = self.w.location(&name, &file, line);
         self.locations.insert(place, id);
         id
     }
 
     fn add(&mut self, stack: Vec<u64>, lock: &str, thread: &str, values: [i64; 3]) {
-        let key = (stack, self.string(lock), self.string(thread));
-        let v = self.samples.entry(key).or_default();
-        for (a, b) in v.iter_mut().zip(values) {
-            *a = a.saturating_add(b);
-        }
+        self.w.add(
+            stack,
+            &[("lock", lock), ("thread", thread)],
+            &values[..self.types],
+        );
     }
 }
 
@@ -139,40 +104,19 @@ fn split_site(site: &str) -> (&str, i64) {
     }
 }
 
-/// Builds the combined lock profile of `m`.
-pub fn profile(m: &Model) -> Profile {
+/// The combined lock profile of `m`, protobuf-encoded (not compressed).
+pub fn profile(m: &Model) -> Vec<u8> {
     profile_of(m, ProfileKind::Lock)
 }
 
-/// Builds the `kind` profile of `m`.
-pub fn profile_of(m: &Model, kind: ProfileKind) -> Profile {
-    let mut b = Builder::default();
-    b.string("");
+/// The `kind` profile of `m`, protobuf-encoded (not compressed).
+pub fn profile_of(m: &Model, kind: ProfileKind) -> Vec<u8> {
     let types = if kind == ProfileKind::Lock { 3 } else { 2 };
-    for (ty, unit) in &SAMPLE_TYPES[..types] {
-        let v = ValueType {
-            r#type: b.string(ty),
-            unit: b.string(unit),
-        };
-        b.p.sample_type.push(v);
-    }
-    let period_type = ValueType {
-        r#type: b.string("contentions"),
-        unit: b.string("count"),
+    let mut b = Builder {
+        w: ProfileWriter::new(&SAMPLE_TYPES[..types], "delay"),
+        locations: HashMap::new(),
+        types,
     };
-    b.p.period_type = Some(period_type);
-    b.p.period = 1;
-    b.p.default_sample_type = b.string("delay");
-    let filename = b.string("lockscope");
-    b.p.mapping.push(Mapping {
-        id: 1,
-        filename,
-        has_functions: true,
-        has_filenames: true,
-        has_line_numbers: true,
-        ..Mapping::default()
-    });
-
     match kind {
         ProfileKind::Mutex => mutex_samples(m, &mut b),
         ProfileKind::Lock | ProfileKind::Block => block_samples(m, &mut b),
@@ -180,7 +124,15 @@ pub fn profile_of(m: &Model, kind: ProfileKind) -> Profile {
     if kind == ProfileKind::Lock {
         hold_samples(m, &mut b);
     }
-    finish(m, b, types)
+    let duration = i64::try_from(m.end_ns).unwrap_or(i64::MAX);
+    match m.header {
+        Some(h) => b.w.finish(
+            i64::try_from(h.epoch_unix_ns).unwrap_or(0),
+            duration,
+            Some(&format!("lockscope trace of pid {}", h.pid)),
+        ),
+        None => b.w.finish(0, duration, None),
+    }
 }
 
 /// Waits by the waiter's stack (or its call site when no stack was captured).
@@ -223,37 +175,6 @@ fn hold_samples(m: &Model, b: &mut Builder) {
     }
 }
 
-/// The samples, labels and header fields, once every sample is in.
-fn finish(m: &Model, mut b: Builder, types: usize) -> Profile {
-    let (lock_key, thread_key) = (b.string("lock"), b.string("thread"));
-    let samples = std::mem::take(&mut b.samples);
-    b.p.sample = (samples.into_iter())
-        .map(|((location_id, lock, thread), value)| Sample {
-            location_id,
-            value: value[..types].to_vec(),
-            label: vec![
-                Label {
-                    key: lock_key,
-                    str: lock,
-                    ..Label::default()
-                },
-                Label {
-                    key: thread_key,
-                    str: thread,
-                    ..Label::default()
-                },
-            ],
-        })
-        .collect();
-    if let Some(h) = m.header {
-        b.p.time_nanos = i64::try_from(h.epoch_unix_ns).unwrap_or(0);
-        let comment = b.string(&format!("lockscope trace of pid {}", h.pid));
-        b.p.comment.push(comment);
-    }
-    b.p.duration_nanos = i64::try_from(m.end_ns).unwrap_or(i64::MAX);
-    b.p
-}
-
 /// The mutex profile's samples: every wait's delay charged to its holders' acquisition sites.
 fn mutex_samples(m: &Model, b: &mut Builder) {
     for w in &m.waits {
@@ -294,10 +215,7 @@ pub fn pprof_bytes(m: &Model) -> std::io::Result<Vec<u8>> {
 
 /// The `kind` profile of `m`, protobuf-encoded and gzip-compressed.
 pub fn pprof_bytes_of(m: &Model, kind: ProfileKind) -> std::io::Result<Vec<u8>> {
-    let raw = profile_of(m, kind).encode_to_vec();
-    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    gz.write_all(&raw)?;
-    gz.finish()
+    gzip(&profile_of(m, kind))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The `perftools.profiles` protobuf messages (pprof's `profile.proto`), written out by hand
-//! for `prost`: the few messages a profile needs, with the upstream field numbers.
+//! The `perftools.profiles` protobuf messages (pprof's `profile.proto`) for `prost`, with the
+//! upstream field numbers: the reading side, which decodes what `lockscope_format::pprof`
+//! writes (the export tests read every profile back through it, a second implementation).
 #![allow(missing_docs)]
 
 /// A whole profile. Every string field is an index into `string_table`, whose entry 0 is "".
