@@ -20,6 +20,9 @@ use crate::varint::put_u64;
 use std::collections::{BTreeMap, HashMap};
 use std::io::Write as _;
 
+/// A sample's identity: its stack (location ids, leaf first) and its labels' string ids.
+type SampleKey = (Vec<u64>, Vec<(i64, i64)>);
+
 /// Builds one profile: interned strings, functions and locations, and samples summed by
 /// stack and labels.
 #[derive(Debug)]
@@ -33,7 +36,7 @@ pub struct ProfileWriter {
     locations: HashMap<(u64, i64), u64>,
     location_list: Vec<(u64, u64, i64)>,
     /// (leaf-first location ids, label (key, value) string ids) → values.
-    samples: BTreeMap<(Vec<u64>, Vec<(i64, i64)>), Vec<i64>>,
+    samples: BTreeMap<SampleKey, Vec<i64>>,
     sample_types: Vec<(i64, i64)>,
     period_type: (i64, i64),
     default_type: i64,
