@@ -13,7 +13,7 @@
 //! in it (one may have been half-way through writing its buffer).
 
 use crate::raw::{self, ForkLock};
-use crate::{actor, class, detect, recorder, sampler, settings, sink, symbols};
+use crate::{actor, class, detect, profile, recorder, sampler, settings, sink, symbols};
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Once, OnceLock};
@@ -58,6 +58,7 @@ fn locks() -> Vec<&'static dyn ForkLock> {
     v.push(class::fork_lock());
     v.extend(actor::fork_locks());
     v.extend(sink::fork_locks());
+    v.push(profile::fork_lock());
     v
 }
 

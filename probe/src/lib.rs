@@ -13,7 +13,7 @@
 //!  boot         reads LOCKSCOPE_* once, starts the env recording (at the first lock)
 //!               fork (the hooks that hold every internal lock across a fork)
 //!  detectors    detect (wait-for, lock order, stampede, pool)  recorder  sampler  dump
-//!               http (the /metrics and dump endpoint)
+//!               http (the /metrics, pprof and dump endpoint)  profile (pprof windows)
 //!               symbols (the one symbolizer)
 //!  actors       actor (threads and tasks: held lists, hold tables, waits)  class  stats
 //!  sink         every byte bound for the recorder: thread buffers, definitions, alerts,
@@ -48,6 +48,7 @@ mod stats;
 mod detect;
 mod dump;
 pub mod http;
+mod profile;
 mod recorder;
 mod sampler;
 mod symbols;

@@ -162,7 +162,7 @@ impl Symbols {
 }
 
 /// One resolved frame: function, and file and line where known.
-type Resolved = (String, Option<String>, Option<u32>);
+pub(crate) type Resolved = (String, Option<String>, Option<u32>);
 
 /// Frames of reports and of caller lookups, cached by instruction pointer: both are rare, but
 /// the first lookup loads debug info.
@@ -186,27 +186,32 @@ fn each_frame<R>(ips: &[usize], mut f: impl FnMut(&Resolved) -> Option<R>) -> Op
     None
 }
 
-/// Resolves a raw wait stack to `function (file:line)` frames for a report, without
-/// lockscope's own frames at the inner end or the runtime's at the outer end.
-pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
+/// Resolves a raw stack to its frames (function, file, line), without lockscope's own frames
+/// at the inner end or the runtime's at the outer end.
+pub(crate) fn stack_frames(ips: &[usize]) -> Vec<Resolved> {
     let mut out = Vec::new();
-    each_frame(ips, |(name, file, line)| {
-        out.push(match (file, line) {
-            (Some(file), Some(line)) => format!("{name} ({file}:{line})"),
-            _ => name.clone(),
-        });
+    each_frame(ips, |f| {
+        out.push(f.clone());
         None::<()>
     });
-    let first_user = out.iter().position(|f| !inner_noise(f));
+    let first_user = out.iter().position(|(name, ..)| !inner_noise(name));
     let mut out = out.split_off(first_user.unwrap_or(out.len()).min(out.len()));
-    while out.len() > 1
-        && out
-            .last()
-            .is_some_and(|f| outer_noise(f.split(" (").next().unwrap_or(f)))
-    {
+    while out.len() > 1 && out.last().is_some_and(|(name, ..)| outer_noise(name)) {
         out.pop();
     }
     out
+}
+
+/// Resolves a raw wait stack to `function (file:line)` frames for a report, trimmed as
+/// [`stack_frames`] trims.
+pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
+    stack_frames(ips)
+        .into_iter()
+        .map(|(name, file, line)| match (file, line) {
+            (Some(file), Some(line)) => format!("{name} ({file}:{line})"),
+            _ => name,
+        })
+        .collect()
 }
 
 /// The first frame of the calling thread's stack outside lockscope, lock_api, parking_lot and

@@ -380,7 +380,12 @@ fn go_profile(name: &str, profile: &str) -> ((i64, i64), HashMap<String, i64>) {
         out_path.to_str().unwrap(),
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let p = decode_pprof(&std::fs::read(&out_path).unwrap());
+    go_totals(&decode_pprof(&std::fs::read(&out_path).unwrap()))
+}
+
+/// A Go mutex or block profile's totals, as [`go_profile`] gives them, after checking its
+/// sample and period types.
+fn go_totals(p: &Profile) -> ((i64, i64), HashMap<String, i64>) {
     let s = |i: i64| p.string_table[i as usize].clone();
     let types: Vec<(String, String)> = p
         .sample_type
@@ -462,4 +467,117 @@ fn pprof_goes_to_standard_output_when_it_is_not_a_terminal() {
     assert!(out.status.success(), "{}", stderr(&out));
     let p = decode_pprof(&out.stdout);
     assert_eq!(p.sample_type.len(), 3);
+}
+
+/// One contended wait on `m`: a `pprof-holder` thread takes it (at the line it returns) and
+/// keeps it until a `pprof-waiter` thread is counted waiting.
+fn contend_once(m: &std::sync::Arc<lockscope::Mutex<u32>>) -> u32 {
+    let (locked_tx, locked_rx) = std::sync::mpsc::channel();
+    let (mh, mw) = (m.clone(), m.clone());
+    let holder = std::thread::Builder::new()
+        .name("pprof-holder".into())
+        .spawn(move || {
+            let (mut g, line) = (mh.lock(), line!());
+            locked_tx.send(line).unwrap();
+            while mh.stats().waiters == 0 {
+                std::thread::yield_now();
+            }
+            *g += 1;
+        })
+        .unwrap();
+    let line = locked_rx.recv().unwrap();
+    let waiter = std::thread::Builder::new()
+        .name("pprof-waiter".into())
+        .spawn(move || *mw.lock() += 1)
+        .unwrap();
+    holder.join().unwrap();
+    waiter.join().unwrap();
+    line
+}
+
+/// Fetches `path` from the endpoint at `addr`: the status and the body.
+fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, Vec<u8>) {
+    use std::io::Write as _;
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let end = out.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    let status = String::from_utf8_lossy(&out[9..12]).parse().unwrap();
+    (status, out[end..].to_vec())
+}
+
+#[test]
+fn the_probes_http_endpoint_serves_go_profiles_of_a_window() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let addr = lockscope::http::serve("127.0.0.1:0").unwrap();
+    let m = std::sync::Arc::new(lockscope::Mutex::named("pprof-http", 0u32));
+    let line = contend_once(&m);
+    for (path, profile) in [("mutex", "mutex"), ("block", "block")] {
+        // Waits keep coming while the window is open.
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let (m2, stop2) = (m.clone(), stop.clone());
+        let load = std::thread::spawn(move || {
+            let mut n = 0u64;
+            while !stop2.load(Relaxed) {
+                contend_once(&m2);
+                n += 1;
+            }
+            n
+        });
+        let (status, body) = http_get(addr, &format!("/debug/pprof/{path}?seconds=1"));
+        stop.store(true, Relaxed);
+        let cycles = load.join().unwrap();
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let p = decode_pprof(&body);
+        let ((contentions, delay), by_frame) = go_totals(&p);
+        let s = |i: i64| p.string_table[i as usize].clone();
+        // Every wait ran inside the window or straddled its edges: at most two more.
+        assert!(
+            contentions >= 1 && contentions as u64 <= cycles + 2,
+            "{profile}: {contentions} contentions from {cycles} cycles"
+        );
+        assert!(delay > 0, "{profile}");
+        let lock_leaf = p.sample.iter().all(|x| {
+            let loc = p
+                .location
+                .iter()
+                .find(|l| l.id == x.location_id[0])
+                .unwrap();
+            let f = p
+                .function
+                .iter()
+                .find(|f| f.id == loc.line[0].function_id)
+                .unwrap();
+            s(f.name).starts_with("lock ")
+        });
+        assert!(lock_leaf, "{profile}: every stack ends in its lock's frame");
+        let labels: Vec<(String, String)> = p
+            .sample
+            .iter()
+            .flat_map(|x| x.label.iter().map(|l| (s(l.key), s(l.str))))
+            .collect();
+        assert!(
+            labels.contains(&("lock".into(), "pprof-http".into())),
+            "{labels:?}"
+        );
+        if profile == "mutex" {
+            // Charged to where the holder took the lock, named after it.
+            let site = format!("{}:{line}:", file!());
+            assert!(
+                by_frame.keys().any(|f| f.starts_with(&site)),
+                "{site} not among {by_frame:?}"
+            );
+            assert!(labels.contains(&("thread".into(), "pprof-holder".into())));
+        } else {
+            // By the waiter's stack: its innermost frame is this file's closure.
+            assert!(
+                by_frame.keys().any(|f| f.contains("contend_once")),
+                "{by_frame:?}"
+            );
+            assert!(labels.contains(&("thread".into(), "pprof-waiter".into())));
+        }
+    }
+    let (status, _) = http_get(addr, "/debug/pprof/mutex?seconds=0");
+    assert_eq!(status, 400);
 }

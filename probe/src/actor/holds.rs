@@ -183,10 +183,10 @@ impl HoldTable {
 }
 
 /// Calls `f` with the actor of every listed async hold of `lock`.
-pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
+pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64, &'static Location<'static>)) {
     for t in TABLES.read().iter() {
         if t.lock.load(Relaxed) == lock {
-            t.read(|a, _| f(a));
+            t.read(|a, h| f(a, h.site));
         }
     }
 }

@@ -5,9 +5,19 @@ use super::held::{Held, Snapshot};
 use super::thread::{self, by_id};
 #[cfg(feature = "tokio")]
 use super::{holds, task, waits};
+use std::panic::Location;
 
 /// Calls `f` with the id of every live actor (thread or task) that holds `lock` right now.
-pub(crate) fn holders_of(lock: u64, #[allow(unused_mut)] mut f: impl FnMut(u64)) {
+pub(crate) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
+    holds_of(lock, |a, _| f(a));
+}
+
+/// Calls `f` with every live actor (thread or task) that holds `lock` right now and the site
+/// where it took the lock.
+pub(crate) fn holds_of(
+    lock: u64,
+    #[allow(unused_mut)] mut f: impl FnMut(u64, &'static Location<'static>),
+) {
     thread::holders_of(lock, &mut f);
     #[cfg(feature = "tokio")]
     holds::holders_of(lock, f);

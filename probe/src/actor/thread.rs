@@ -428,24 +428,22 @@ impl ActorShared {
         })
     }
 
-    /// `Some(actor id)` if this actor holds `lock` (consistent read), else `None`.
-    fn holds(&self, lock: u64) -> Option<u64> {
-        let (id, found) = self.read_consistent(|d| {
-            (
-                self.id.load(Relaxed),
-                self.held[..d].iter().any(|s| s.lock.load(Relaxed) == lock),
-            )
+    /// `Some((actor id, site address))` if this actor holds `lock` (consistent read).
+    fn holds(&self, lock: u64) -> Option<(u64, usize)> {
+        let (id, site) = self.read_consistent(|d| {
+            let held = self.held[..d].iter().find(|s| s.lock.load(Relaxed) == lock);
+            (self.id.load(Relaxed), held.map(|s| s.site.load(Relaxed)))
         })?;
-        (found && id != 0).then_some(id)
+        site.filter(|_| id != 0).map(|site| (id, site))
     }
 }
 
-/// Calls `f` with the id of every live thread that holds `lock` right now (bounded snapshot
-/// reads, no allocation).
-pub(super) fn holders_of(lock: u64, mut f: impl FnMut(u64)) {
+/// Calls `f` with the id of every live thread that holds `lock` right now and the site of its
+/// hold (bounded snapshot reads, no allocation).
+pub(super) fn holders_of(lock: u64, mut f: impl FnMut(u64, &'static Location<'static>)) {
     for a in &REGISTRY.read().all {
-        if let Some(id) = a.holds(lock) {
-            f(id);
+        if let Some((id, site)) = a.holds(lock) {
+            f(id, crate::raw::location_from_addr(site));
         }
     }
 }

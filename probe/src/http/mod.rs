@@ -6,11 +6,19 @@
 //!   lock, now.
 //! - `GET /debug/lockscope/trace?seconds=N`: a trace file of the next N seconds (1 to 60,
 //!   default 5), for `lockscope report` or the viewer; 409 while another recording runs.
+//! - `GET /debug/pprof/mutex?seconds=N` and `GET /debug/pprof/block?seconds=N`: Go's mutex
+//!   profile (each contended wait's delay charged to where its holders took the lock) and
+//!   block profile (by the waiter's stack) of the next N seconds (1 to 60, default 5), gzipped
+//!   pprof, for `go tool pprof`, Pyroscope or Parca. lockscope keeps no stack tables while
+//!   nobody asks, so every profile is a window (Go's handlers without `seconds` answer with
+//!   the counts since the program started).
 //!
 //! It runs on its own thread, `lockscope-http`, which answers one client at a time with a
 //! 5 s deadline on each read and write (so one stuck client holds the endpoint up for at most
 //! that long, and never the program), reads at most 8 KiB of request, answers a malformed
 //! request with 400, a method other than GET or HEAD with 405 and an unknown path with 404.
+//! A request that records a window (a trace or a profile) is answered on a thread of its own,
+//! `lockscope-http-window`, one at a time (409 for a second), so scrapes go on meanwhile.
 //! Reading the figures takes the same per-class snapshots as `lockscope::class_stats()`: no
 //! work on any lock path.
 
@@ -21,6 +29,8 @@ use crate::raw::ListenAddr;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::OnceLock;
+use std::sync::atomic::AtomicBool;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 /// Why the endpoint could not start.
@@ -147,8 +157,39 @@ fn answer(mut stream: TcpStream) -> io::Result<()> {
         Some(h) => h,
         None => return respond(&mut stream, 400, "text/plain", b"bad request\n", false),
     };
-    let (status, kind, body, head_only) = route(&head);
-    respond(&mut stream, status, kind, &body, head_only)
+    if !records_a_window(&head) {
+        let (status, kind, body, head_only) = route(&head);
+        return respond(&mut stream, status, kind, &body, head_only);
+    }
+    if WINDOW_BUSY.swap(true, Relaxed) {
+        let text = b"a trace or profile window is already being recorded; one runs at a time\n";
+        return respond(&mut stream, 409, "text/plain", text, false);
+    }
+    let spawned = std::thread::Builder::new()
+        .name("lockscope-http-window".into())
+        .spawn(move || {
+            let (status, kind, body, head_only) = route(&head);
+            WINDOW_BUSY.store(false, Relaxed);
+            let _ = respond(&mut stream, status, kind, &body, head_only);
+        });
+    if spawned.is_err() {
+        // The request (and its connection) went with the closure.
+        WINDOW_BUSY.store(false, Relaxed);
+    }
+    Ok(())
+}
+
+/// Set while a `lockscope-http-window` thread records a trace or a profile.
+static WINDOW_BUSY: AtomicBool = AtomicBool::new(false);
+
+/// Whether the request records a window of time (answered on its own thread).
+fn records_a_window(head: &str) -> bool {
+    let target = head.lines().next().unwrap_or_default().split(' ').nth(1);
+    let path = target.map(|t| t.split('?').next().unwrap_or(t));
+    matches!(
+        path,
+        Some("/debug/lockscope/trace" | "/debug/pprof/mutex" | "/debug/pprof/block")
+    )
 }
 
 /// Reads up to the blank line that ends the headers; `None` when the request is cut short,
@@ -215,11 +256,20 @@ fn route(head: &str) -> (u16, &'static str, Vec<u8>, bool) {
                 Err((status, text)) => (status, "text/plain", text.into_bytes(), head_only),
             }
         }
+        "/debug/pprof/mutex" | "/debug/pprof/block" => {
+            let profiled = trace::seconds(query)
+                .map_err(|e| (400, e))
+                .and_then(|n| trace::profile(n, path.ends_with("mutex")));
+            match profiled {
+                Ok(bytes) => (200, "application/octet-stream", bytes, head_only),
+                Err((status, text)) => (status, "text/plain", text.into_bytes(), head_only),
+            }
+        }
         _ => (
             404,
             "text/plain",
             format!(
-                "no such page: {path}; try /metrics, /debug/lockscope/dump or /debug/lockscope/trace?seconds=N\n"
+                "no such page: {path}; try /metrics, /debug/lockscope/dump, /debug/lockscope/trace?seconds=N, /debug/pprof/mutex?seconds=N or /debug/pprof/block?seconds=N\n"
             )
             .into_bytes(),
             head_only,
@@ -267,6 +317,14 @@ mod tests {
         assert_eq!(route("GET /metrics?x=1 HTTP/1.0\r\n\r\n").0, 200);
         assert_eq!(route("GET /debug/lockscope/dump HTTP/1.1\r\n\r\n").0, 200);
         assert_eq!(route("GET /nope HTTP/1.1\r\n\r\n").0, 404);
+        assert_eq!(
+            route("GET /debug/pprof/mutex?seconds=99 HTTP/1.1\r\n\r\n").0,
+            400
+        );
+        assert!(super::records_a_window(
+            "GET /debug/pprof/block?seconds=1 HTTP/1.1\r\n\r\n"
+        ));
+        assert!(!super::records_a_window("GET /metrics HTTP/1.1\r\n\r\n"));
         assert_eq!(route("POST /metrics HTTP/1.1\r\n\r\n").0, 405);
         assert_eq!(
             route("GET /debug/lockscope/trace?seconds=0 HTTP/1.1\r\n\r\n").0,

@@ -1,5 +1,6 @@
-//! `/debug/lockscope/trace?seconds=N`: a trace file of the next N seconds, recorded on the
-//! endpoint's thread into a temporary file and sent whole.
+//! The windows of time a request can record: `/debug/lockscope/trace?seconds=N`, a trace file
+//! of the next N seconds (recorded into a temporary file and sent whole), and
+//! `/debug/pprof/{mutex,block}?seconds=N`, Go's profiles of the next N seconds.
 
 use crate::recorder::Recorder;
 use std::time::Duration;
@@ -51,6 +52,26 @@ pub(super) fn record(seconds: u64) -> Result<Vec<u8>, (u16, String)> {
     });
     let _ = std::fs::remove_file(&path);
     bytes
+}
+
+/// Profiles `seconds` of the program: the gzipped mutex profile (`mutex`) or block profile;
+/// `Err` with a status and a message when it cannot.
+pub(super) fn profile(seconds: u64, mutex: bool) -> Result<Vec<u8>, (u16, String)> {
+    let Some(window) = crate::profile::Window::open() else {
+        return Err((
+            409,
+            "a profile window is already open; one runs at a time\n".into(),
+        ));
+    };
+    std::thread::sleep(Duration::from_secs(seconds));
+    let profiles = window
+        .close()
+        .map_err(|e| (500, format!("cannot compress the profile: {e}\n")))?;
+    Ok(if mutex {
+        profiles.mutex
+    } else {
+        profiles.block
+    })
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub(crate) struct AsyncWait {
     pub(crate) t0: u64,
     /// The recording session its begin went into (0: none); its end goes only into that one.
     pub(crate) session: u32,
+    /// What an open profile window needs at its end (`None`: no window was open).
+    pub(crate) profile: Option<crate::profile::Pending>,
 }
 
 impl LockMeta {
@@ -125,6 +127,7 @@ impl LockMeta {
             lock: id,
             t0,
             session,
+            profile: crate::profile::wait_begins(id, stack),
         }
     }
 
@@ -141,7 +144,11 @@ impl LockMeta {
     ) -> Token {
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
-        self.class().counters.wait.record(t1.saturating_sub(w.t0));
+        let class = self.class();
+        class.counters.wait.record(t1.saturating_sub(w.t0));
+        if let Some(p) = &w.profile {
+            crate::profile::wait_ends(p, class.id, actor_id, true, t1.saturating_sub(w.t0));
+        }
         if sink::still_recording(w.session) {
             let lock = w.lock;
             actor::current().sink.emit(|b| {

@@ -142,7 +142,7 @@ impl Tracked {
         let (holders, n) = self.holders(mode);
         // Whether a task holds anything is not known cheaply, so any async wait may close a
         // cycle: its stack is kept while recording, and otherwise within a budget.
-        let stack = stack_budget().then(|| raw::capture(3));
+        let stack = (stack_budget() || crate::profile::active()).then(|| raw::capture(3));
         let wait = self
             .meta
             .async_wait_begin(actor, mode, site, &holders[..n], stack.as_ref());

@@ -20,6 +20,8 @@ pub(crate) struct Wait {
     /// The recording session its begin went into (0: none). Its end is recorded only into the
     /// same one: a wait that began before a recording started has no begin in that trace.
     pub(super) session: u32,
+    /// What an open profile window needs at its end (`None`: no window was open).
+    pub(super) profile: Option<crate::profile::Pending>,
 }
 
 impl LockMeta {
@@ -122,7 +124,8 @@ impl LockMeta {
             // Asleep on a condition variable while holding a lock: what no wait-for edge shows.
             crate::detect::stuck::arm();
         }
-        let stack = (recording || may_deadlock).then(|| raw::capture(3));
+        let profiling = crate::profile::active();
+        let stack = (recording || may_deadlock || profiling).then(|| raw::capture(3));
         let cm =
             class_mode(self.class_id.load(Relaxed), mode) | flags | if timed { TIMED } else { 0 };
         actor.set_waiting(id, cm, site, t0, stack.as_ref());
@@ -166,6 +169,11 @@ impl LockMeta {
         if may_deadlock {
             crate::detect::on_wait(actor_id, id, self.holder.load(Relaxed), self.kind);
         }
+        let profile = if profiling {
+            crate::profile::wait_begins(id, stack.as_ref())
+        } else {
+            None
+        };
         Wait {
             lock: id,
             actor,
@@ -177,6 +185,7 @@ impl LockMeta {
             } else {
                 0
             },
+            profile,
         }
     }
 
@@ -188,8 +197,12 @@ impl LockMeta {
         }
         self.waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
-        let counters = &self.class().counters;
-        counters.wait.record(t1.saturating_sub(w.t0));
+        let class = self.class();
+        class.counters.wait.record(t1.saturating_sub(w.t0));
+        if let Some(p) = &w.profile {
+            let delay = t1.saturating_sub(w.t0);
+            crate::profile::wait_ends(p, class.id, w.actor_id, w.lock_wait, delay);
+        }
         if sink::still_recording(w.session) {
             let outcome = if acquired {
                 Outcome::Acquired
