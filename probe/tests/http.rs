@@ -104,6 +104,19 @@ fn the_endpoint_serves_metrics_and_the_dump_over_real_tcp() {
     );
     assert!(count >= 1, "the forced contention waited");
     assert!(page.contains("# TYPE lockscope_lock_wait_seconds histogram"));
+    // The endpoint's own thread blocks in accept: it has switched voluntarily, and is one
+    // live thread of its name.
+    let own = "{thread=\"lockscope-http\",kind=\"voluntary\"}";
+    assert!(
+        sample(
+            &page,
+            &format!("lockscope_thread_context_switches_total{own}")
+        ) > 0
+    );
+    assert_eq!(
+        sample(&page, "lockscope_threads{thread=\"lockscope-http\"}"),
+        1
+    );
 
     // The dump names a lock another thread holds right now.
     let held = Arc::new(lockscope::Mutex::named("http-held", ()));

@@ -1,5 +1,6 @@
 //! `/metrics`: Prometheus's text exposition format (version 0.0.4) of the per-class figures
-//! the report uses, the alerts raised, and this process's lockscope state.
+//! the report uses, the alerts raised, this process's lockscope state, and its threads'
+//! context switches and run delay (read from `/proc` at scrape time, by thread name).
 //!
 //! Written here rather than through prometheus-client or the `metrics` facade: both take
 //! parking_lot 0.12 locks, which the `parking_lot` drop-in turns into lockscope's own
@@ -157,7 +158,68 @@ pub(crate) fn render() -> String {
     );
     let waiting = crate::actor::WAITING.load(Relaxed);
     let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
+    threads(&mut out);
     out
+}
+
+/// Per-thread scheduler figures from `/proc/self/task`, summed over the threads that share a
+/// name (a pool's workers are one series), so the series stay as few as the names. A thread
+/// that exits takes its counts with it: Prometheus's `rate()` reads the drop as a reset.
+fn threads(out: &mut String) {
+    let Ok(threads) = crate::sampler::read_threads() else {
+        return; // no /proc: no such series
+    };
+    let mut by_name: std::collections::BTreeMap<String, [u64; 4]> = Default::default();
+    for (_, name, s) in threads {
+        let v = by_name.entry(name).or_default();
+        v[0] += s.voluntary;
+        v[1] += s.involuntary;
+        v[2] += s.run_delay_ns;
+        v[3] += 1;
+    }
+    header(
+        out,
+        "lockscope_thread_context_switches_total",
+        "counter",
+        "Context switches of the process's threads, by thread name: voluntary (the thread blocked, on a lock among others) and involuntary (preempted).",
+    );
+    for (name, v) in &by_name {
+        let name = label(name);
+        for (kind, n) in [("voluntary", v[0]), ("involuntary", v[1])] {
+            let _ = writeln!(
+                out,
+                "lockscope_thread_context_switches_total{{thread=\"{name}\",kind=\"{kind}\"}} {n}"
+            );
+        }
+    }
+    header(
+        out,
+        "lockscope_thread_run_delay_seconds_total",
+        "counter",
+        "Time the process's threads were runnable but waiting for a CPU, by thread name.",
+    );
+    for (name, v) in &by_name {
+        let _ = writeln!(
+            out,
+            "lockscope_thread_run_delay_seconds_total{{thread=\"{}\"}} {}",
+            label(name),
+            seconds(v[2])
+        );
+    }
+    header(
+        out,
+        "lockscope_threads",
+        "gauge",
+        "Live threads of the process, by thread name.",
+    );
+    for (name, v) in &by_name {
+        let _ = writeln!(
+            out,
+            "lockscope_threads{{thread=\"{}\"}} {}",
+            label(name),
+            v[3]
+        );
+    }
 }
 
 #[cfg(test)]
