@@ -186,6 +186,43 @@ fn start_from_env() {
             "LOCKSCOPE_HTTP is not valid UTF-8 and is ignored; set it to HOST:PORT, such as 127.0.0.1:9464.",
         ),
     }
+    if let Some(url) = env("LOCKSCOPE_PYROSCOPE_URL") {
+        start_pyroscope(&url);
+    }
+}
+
+/// Starts the Pyroscope pusher from `LOCKSCOPE_PYROSCOPE_URL` and its companions; a bad value
+/// is one line on stderr and no pusher.
+fn start_pyroscope(url: &str) {
+    let started = crate::http::Pyroscope::new(url)
+        .map_err(|e| format!("LOCKSCOPE_PYROSCOPE_URL: {e}"))
+        .and_then(|p| {
+            let p = match env("LOCKSCOPE_SERVICE_NAME") {
+                Some(name) => p.service_name(name.trim()),
+                None => p,
+            };
+            match env("LOCKSCOPE_LABELS") {
+                Some(list) => p
+                    .labels_from(&list)
+                    .map_err(|e| format!("LOCKSCOPE_LABELS={list:?}: {e}")),
+                None => Ok(p),
+            }
+        })
+        .and_then(|p| match env("LOCKSCOPE_PUSH_SECS") {
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n >= 1 => Ok(p.every(std::time::Duration::from_secs(n))),
+                _ => Err(format!(
+                    "LOCKSCOPE_PUSH_SECS={v:?} is not a whole number of seconds (1 or more); set it to 10, say"
+                )),
+            },
+            None => Ok(p),
+        })
+        .and_then(|p| p.start().map_err(|e| e.to_string()));
+    if let Err(e) = started {
+        warn(&format!(
+            "{e}. The program continues without pushing profiles."
+        ));
+    }
 }
 
 /// Parses `LOCKSCOPE_ON_DEADLOCK`.

@@ -1,9 +1,10 @@
 //! Go-style lock profiles over a window of time, for `/debug/pprof/mutex` and
 //! `/debug/pprof/block`.
 //!
-//! lockscope keeps no stack tables while nobody asks: a profile is a window. While one is open
-//! ([`Window::open`]), each contended wait that begins notes the sites where its holders took
-//! the lock, and when it ends adds its delay to two tables — by the waiter's stack (the block
+//! lockscope keeps no stack tables while nobody asks: a profile is a window, and up to
+//! [`SLOTS`] can be open at once (an HTTP request and the Pyroscope pusher, say). While one is
+//! open ([`Window::open`]), each contended wait that begins notes the sites where its holders
+//! took the lock, and when it ends adds its delay to each window open since it began: two tables — by the waiter's stack (the block
 //! profile) and by the holders' acquisition sites (the mutex profile, as Go charges it since
 //! 1.22, a wait on several holders split evenly between them). Closing the window builds both
 //! profiles with the same [`ProfileWriter`] the viewer's `export --format pprof` uses.
@@ -18,7 +19,7 @@ use crate::raw::RawStack;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::panic::Location;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,13 +28,26 @@ pub(crate) const MAX_KEYS: usize = 16_384;
 /// Holders noted per wait (a shared lock's readers past these are not charged).
 const HOLDERS: usize = 4;
 
-static OPEN: AtomicBool = AtomicBool::new(false);
-static TABLES: Mutex<Option<Tables>> = Mutex::new(None);
+/// Windows open at once, at most.
+pub(crate) const SLOTS: usize = 4;
+
+/// Open windows.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+static SLOT_TABLES: Mutex<Slots> = Mutex::new(Slots {
+    next_serial: 1,
+    slots: [const { None }; SLOTS],
+});
+
+struct Slots {
+    next_serial: u64,
+    /// (serial, tables) of each open window.
+    slots: [Option<(u64, Tables)>; SLOTS],
+}
 
 /// Whether a profile window is open (one relaxed load, for the contended path).
 #[inline]
 pub(crate) fn active() -> bool {
-    OPEN.load(Relaxed)
+    OPEN.load(Relaxed) != 0
 }
 
 /// What a wait that began in a window carries to its end.
@@ -42,6 +56,9 @@ pub(crate) struct Pending {
     stack: u64,
     holders: [(u64, Option<&'static Location<'static>>); HOLDERS],
     n: usize,
+    /// The serial of the window in each slot when the wait began (0: none): a wait is
+    /// charged only to windows open since before it began.
+    windows: [u64; SLOTS],
 }
 
 /// Notes, at a wait's start, its stack and the holders of `lock` with their sites. `None`
@@ -54,6 +71,7 @@ pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Pending
         stack: 0,
         holders: [(0, None); HOLDERS],
         n: 0,
+        windows: [0; SLOTS],
     };
     // A holder between taking the lock and listing its hold (or between unlisting and
     // unlocking) is not seen: a few more looks usually find it.
@@ -71,16 +89,17 @@ pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Pending
             std::hint::spin_loop();
         }
     }
-    if let Some(st) = stack {
-        p.stack = st.id();
-        let mut tables = TABLES.lock();
-        let t = tables.as_mut()?;
-        if t.stacks.len() < MAX_KEYS {
+    p.stack = stack.map_or(0, RawStack::id);
+    let mut slots = SLOT_TABLES.lock();
+    for (i, slot) in slots.slots.iter_mut().enumerate() {
+        let Some((serial, t)) = slot else { continue };
+        p.windows[i] = *serial;
+        if let Some(st) = stack
+            && t.stacks.len() < MAX_KEYS
+        {
             t.stacks
                 .entry(p.stack)
                 .or_insert_with(|| st.frames().into());
-        } else if !t.stacks.contains_key(&p.stack) {
-            p.stack = 0;
         }
     }
     Some(p)
@@ -89,8 +108,13 @@ pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Pending
 /// Adds a wait that lasted `delay_ns` to the open window: by `waiter`'s stack, and (a lock
 /// wait, not a condition wait) by its holders' sites.
 pub(crate) fn wait_ends(p: &Pending, class: u32, waiter: u64, lock_wait: bool, delay_ns: u64) {
-    if let Some(t) = TABLES.lock().as_mut() {
-        t.charge(p, class, waiter, lock_wait, delay_ns);
+    let mut slots = SLOT_TABLES.lock();
+    for (slot, &began_in) in slots.slots.iter_mut().zip(&p.windows) {
+        if let Some((serial, t)) = slot
+            && *serial == began_in
+        {
+            t.charge(p, class, waiter, lock_wait, delay_ns);
+        }
     }
 }
 
@@ -152,8 +176,10 @@ impl Tables {
     }
 }
 
-/// An open profile window; at most one at a time.
+/// An open profile window.
 pub(crate) struct Window {
+    slot: usize,
+    serial: u64,
     started: Instant,
     unix_ns: i64,
 }
@@ -165,18 +191,21 @@ pub(crate) struct Profiles {
 }
 
 impl Window {
-    /// Opens the window, or `None` when one is open already.
+    /// Opens a window, or `None` when [`SLOTS`] are open already.
     pub(crate) fn open() -> Option<Window> {
-        let mut tables = TABLES.lock();
-        if tables.is_some() {
-            return None;
-        }
-        *tables = Some(Tables::default());
-        OPEN.store(true, Relaxed);
+        let mut slots = SLOT_TABLES.lock();
+        let slot = slots.slots.iter().position(Option::is_none)?;
+        let serial = slots.next_serial;
+        slots.next_serial += 1;
+        slots.slots[slot] = Some((serial, Tables::default()));
+        OPEN.fetch_add(1, Relaxed);
+        drop(slots);
         let unix_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(0));
         Some(Window {
+            slot,
+            serial,
             started: Instant::now(),
             unix_ns,
         })
@@ -206,19 +235,25 @@ impl Window {
         })
     }
 
+    /// Takes this window's tables out of its slot (empty ones if already taken).
     fn take(&self) -> Tables {
-        let mut tables = TABLES.lock();
-        OPEN.store(false, Relaxed);
-        tables.take().unwrap_or_default()
+        let mut slots = SLOT_TABLES.lock();
+        let slot = &mut slots.slots[self.slot];
+        if slot
+            .as_ref()
+            .is_some_and(|(serial, _)| *serial == self.serial)
+        {
+            OPEN.fetch_sub(1, Relaxed);
+            return slot.take().map(|(_, t)| t).unwrap_or_default();
+        }
+        Tables::default()
     }
 }
 
 impl Drop for Window {
     fn drop(&mut self) {
-        // A window dropped without `close` (an unwinding request) still closes.
-        if OPEN.load(Relaxed) {
-            drop(self.take());
-        }
+        // A window dropped without `close` (an unwinding request) still frees its slot.
+        drop(self.take());
     }
 }
 
@@ -307,7 +342,7 @@ fn mutex_profile(t: &Tables) -> ProfileWriter {
 
 /// This module's internal lock, for the fork hooks: a leaf, taken under no other.
 pub(crate) fn fork_lock() -> &'static dyn crate::raw::ForkLock {
-    &TABLES
+    &SLOT_TABLES
 }
 
 #[cfg(test)]
@@ -319,6 +354,7 @@ mod tests {
             stack: 7,
             holders: [(0, None); HOLDERS],
             n: holders.len(),
+            windows: [0; SLOTS],
         };
         for (slot, &(a, site)) in p.holders.iter_mut().zip(holders) {
             *slot = (a, Some(site));

@@ -242,3 +242,41 @@ fn a_bad_lockscope_http_is_one_line_and_the_program_goes_on() {
     assert_eq!(lines.len(), 1, "{stderr}");
     assert!(lines[0].contains("HOST:PORT"), "{stderr}");
 }
+
+#[test]
+fn a_bad_pyroscope_setting_is_one_line_naming_the_fix_and_the_program_goes_on() {
+    const NAME: &str = "a_bad_pyroscope_setting_is_one_line_naming_the_fix_and_the_program_goes_on";
+    if is_child(NAME) {
+        *lockscope::Mutex::named("push-bad-env", 0).lock() += 1;
+        return;
+    }
+    for (vars, fix) in [
+        (
+            [
+                ("LOCKSCOPE_PYROSCOPE_URL", "https://profiles.example:443"),
+                ("LOCKSCOPE_LABELS", ""),
+            ],
+            "pyroscope.receive_http",
+        ),
+        (
+            [
+                ("LOCKSCOPE_PYROSCOPE_URL", "http://127.0.0.1:9"),
+                ("LOCKSCOPE_LABELS", "env"),
+            ],
+            "key=value",
+        ),
+    ] {
+        let out = run_child(NAME, &vars);
+        assert_child_ok(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("lockscope:"))
+            .collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(
+            lines[0].contains(fix) && lines[0].contains("without pushing"),
+            "{stderr}"
+        );
+    }
+}

@@ -581,3 +581,152 @@ fn the_probes_http_endpoint_serves_go_profiles_of_a_window() {
     let (status, _) = http_get(addr, "/debug/pprof/mutex?seconds=0");
     assert_eq!(status, 400);
 }
+
+/// One request as a test receiver saw it: the request line, the headers, the body.
+struct Received {
+    line: String,
+    headers: String,
+    body: Vec<u8>,
+}
+
+/// Reads one HTTP request (headers, then `Content-Length` bytes) and answers 200.
+fn receive(mut s: std::net::TcpStream) -> Received {
+    use std::io::Write as _;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let head_end = loop {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "the request ended early");
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i + 4;
+        }
+    };
+    let head = String::from_utf8(buf[..head_end].to_vec()).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Length: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    while buf.len() < head_end + length {
+        let n = s.read(&mut chunk).unwrap();
+        assert!(n > 0, "the body ended early");
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+        .unwrap();
+    let (line, headers) = head.split_once("\r\n").unwrap();
+    Received {
+        line: line.to_owned(),
+        headers: headers.to_owned(),
+        body: buf[head_end..head_end + length].to_vec(),
+    }
+}
+
+/// The named file fields of a multipart form.
+fn form_files(r: &Received) -> HashMap<String, Vec<u8>> {
+    let boundary = r
+        .headers
+        .lines()
+        .find_map(|l| l.strip_prefix("Content-Type: multipart/form-data; boundary="))
+        .unwrap()
+        .trim();
+    let sep = format!("--{boundary}");
+    let mut out = HashMap::new();
+    let mut rest = &r.body[..];
+    while let Some(start) = rest.windows(sep.len()).position(|w| w == sep.as_bytes()) {
+        rest = &rest[start + sep.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let head_end = rest.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+        let head = String::from_utf8_lossy(&rest[..head_end]).into_owned();
+        let name = head
+            .split("name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let data = &rest[head_end + 4..];
+        let end = data
+            .windows(sep.len())
+            .position(|w| w == sep.as_bytes())
+            .unwrap();
+        out.insert(name.to_owned(), data[..end - 2].to_vec());
+        rest = &data[end..];
+    }
+    out
+}
+
+#[test]
+fn pyroscope_receives_each_windows_mutex_and_block_profiles() {
+    use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+    let receiver = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", receiver.local_addr().unwrap());
+    lockscope::http::Pyroscope::new(&url)
+        .unwrap()
+        .every(std::time::Duration::from_secs(1))
+        .service_name("export-test")
+        .label("env", "ci")
+        .unwrap()
+        .start()
+        .unwrap();
+    let again = lockscope::http::Pyroscope::new(&url).unwrap().start();
+    assert!(again.unwrap_err().to_string().contains("already runs"));
+    let m = std::sync::Arc::new(lockscope::Mutex::named("pyro-http", 0u32));
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let (m2, stop2) = (m.clone(), stop.clone());
+    let load = std::thread::spawn(move || {
+        while !stop2.load(Relaxed) {
+            contend_once(&m2);
+        }
+    });
+    // Until a window's mutex and block profiles both carry the lock (at most 20 pushes).
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    for conn in receiver.incoming().take(20) {
+        let r = receive(conn.unwrap());
+        assert!(r.line.starts_with("POST /ingest?"), "{}", r.line);
+        let name = "name=export-test%7Bservice_name%3Dexport-test%2Cenv%3Dci%7D&";
+        assert!(r.line.contains(name), "{}", r.line);
+        assert!(r.line.contains("&format=pprof"), "{}", r.line);
+        let query: HashMap<&str, &str> = r.line[r.line.find('?').unwrap() + 1..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        let (from, until): (u64, u64) = (
+            query["from"].parse().unwrap(),
+            query["until"].parse().unwrap(),
+        );
+        assert!(from < until, "{from}..{until}");
+        let files = form_files(&r);
+        let config: Value = serde_json::from_slice(&files["sample_type_config"]).unwrap();
+        let kind = config["delay"]["display-name"].as_str().unwrap().to_owned();
+        assert!(
+            kind == "mutex_duration" || kind == "block_duration",
+            "{config}"
+        );
+        assert_eq!(config["delay"]["units"], "lock_nanoseconds");
+        let p = decode_pprof(&files["profile"]);
+        let ((_, delay), _) = go_totals(&p);
+        let has_lock = p.string_table.iter().any(|s| s == "lock pyro-http");
+        if has_lock && delay > 0 {
+            *seen.entry(kind).or_default() += delay;
+        }
+        if seen.len() == 2 {
+            break;
+        }
+    }
+    stop.store(true, Relaxed);
+    load.join().unwrap();
+    assert_eq!(
+        seen.len(),
+        2,
+        "both profiles reached the receiver: {seen:?}"
+    );
+}

@@ -159,7 +159,42 @@ pub(crate) fn render() -> String {
     let waiting = crate::actor::WAITING.load(Relaxed);
     let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
     threads(&mut out);
+    push_counts(&mut out);
     out
+}
+
+/// The Pyroscope pusher's counts, when it runs.
+fn push_counts(out: &mut String) {
+    use super::push::{DROPPED, FAILED, SENT};
+    let (sent, failed, dropped) = (
+        SENT.load(Relaxed),
+        FAILED.load(Relaxed),
+        DROPPED.load(Relaxed),
+    );
+    if sent + failed + dropped == 0 {
+        return;
+    }
+    header(
+        out,
+        "lockscope_pyroscope_pushes_total",
+        "counter",
+        "Profiles pushed to Pyroscope, by result.",
+    );
+    let _ = writeln!(
+        out,
+        "lockscope_pyroscope_pushes_total{{result=\"sent\"}} {sent}"
+    );
+    let _ = writeln!(
+        out,
+        "lockscope_pyroscope_pushes_total{{result=\"failed\"}} {failed}"
+    );
+    header(
+        out,
+        "lockscope_pyroscope_dropped_windows_total",
+        "counter",
+        "Profile windows dropped unsent because the backend could not be reached.",
+    );
+    let _ = writeln!(out, "lockscope_pyroscope_dropped_windows_total {dropped}");
 }
 
 /// Per-thread scheduler figures from `/proc/self/task`, summed over the threads that share a

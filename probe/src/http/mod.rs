@@ -18,18 +18,22 @@
 //! that long, and never the program), reads at most 8 KiB of request, answers a malformed
 //! request with 400, a method other than GET or HEAD with 405 and an unknown path with 404.
 //! A request that records a window (a trace or a profile) is answered on a thread of its own,
-//! `lockscope-http-window`, one at a time (409 for a second), so scrapes go on meanwhile.
+//! `lockscope-http-window`, three at most at once (409 for a fourth), so scrapes go on
+//! meanwhile.
 //! Reading the figures takes the same per-class snapshots as `lockscope::class_stats()`: no
 //! work on any lock path.
 
 mod metrics;
+mod push;
 mod trace;
+
+pub use push::{PushError, Pyroscope};
 
 use crate::raw::ListenAddr;
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::sync::OnceLock;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::AtomicUsize;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
@@ -161,26 +165,30 @@ fn answer(mut stream: TcpStream) -> io::Result<()> {
         let (status, kind, body, head_only) = route(&head);
         return respond(&mut stream, status, kind, &body, head_only);
     }
-    if WINDOW_BUSY.swap(true, Relaxed) {
-        let text = b"a trace or profile window is already being recorded; one runs at a time\n";
+    if WINDOWS.fetch_add(1, Relaxed) >= MAX_WINDOWS {
+        WINDOWS.fetch_sub(1, Relaxed);
+        let text =
+            b"3 trace or profile windows are being recorded already; try again when one ends\n";
         return respond(&mut stream, 409, "text/plain", text, false);
     }
     let spawned = std::thread::Builder::new()
         .name("lockscope-http-window".into())
         .spawn(move || {
             let (status, kind, body, head_only) = route(&head);
-            WINDOW_BUSY.store(false, Relaxed);
+            WINDOWS.fetch_sub(1, Relaxed);
             let _ = respond(&mut stream, status, kind, &body, head_only);
         });
     if spawned.is_err() {
         // The request (and its connection) went with the closure.
-        WINDOW_BUSY.store(false, Relaxed);
+        WINDOWS.fetch_sub(1, Relaxed);
     }
     Ok(())
 }
 
-/// Set while a `lockscope-http-window` thread records a trace or a profile.
-static WINDOW_BUSY: AtomicBool = AtomicBool::new(false);
+/// `lockscope-http-window` threads recording a trace or a profile now, and how many may
+/// (a mutex and a block profile scraped together, and a trace).
+static WINDOWS: AtomicUsize = AtomicUsize::new(0);
+const MAX_WINDOWS: usize = 3;
 
 /// Whether the request records a window of time (answered on its own thread).
 fn records_a_window(head: &str) -> bool {

@@ -60,7 +60,7 @@ pub(super) fn profile(seconds: u64, mutex: bool) -> Result<Vec<u8>, (u16, String
     let Some(window) = crate::profile::Window::open() else {
         return Err((
             409,
-            "a profile window is already open; one runs at a time\n".into(),
+            "every profile window is taken (4 open at once); try again when one ends\n".into(),
         ));
     };
     std::thread::sleep(Duration::from_secs(seconds));
