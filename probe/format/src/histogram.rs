@@ -103,6 +103,18 @@ impl Histogram {
         h
     }
 
+    /// Every count (and the total) multiplied by `k`: a sample of one value in `k` scaled up
+    /// to stand for every value.
+    pub fn scaled(&self, k: u64) -> Histogram {
+        let mut h = self.clone();
+        for c in &mut h.counts {
+            *c = c.saturating_mul(k);
+        }
+        h.count = h.count.saturating_mul(k);
+        h.total = h.total.saturating_mul(k);
+        h
+    }
+
     /// Adds every value of `other` into `self`.
     pub fn merge(&mut self, other: &Histogram) {
         for (a, b) in self.counts.iter_mut().zip(&other.counts) {

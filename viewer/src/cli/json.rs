@@ -96,7 +96,7 @@ pub struct Pool {
 }
 
 /// The trace itself.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct TraceInfo {
     /// The file.
     pub path: String,
@@ -157,6 +157,29 @@ pub struct Lock {
     pub by_span: Vec<BySpan>,
 }
 
+impl Lock {
+    /// The JSON row of a lock table row, with its waits and holds by span.
+    pub fn from_row(r: crate::model::LockRow, by_span: Vec<BySpan>) -> Lock {
+        Lock {
+            by_span,
+            kind: r.kind.map_or("unknown", |k| k.as_str()),
+            acquisitions: r.acquisitions,
+            contentions: r.contentions,
+            max_waiters: r.max_waiters,
+            wait_ns: r.wait_summary(),
+            hold_ns: r.hold_summary(),
+            instances: r.instances,
+            hold_sample_period: r.hold_sample_period,
+            contention_pct: (r.contention_pct() * 100.0).round() / 100.0,
+            still_waiting: r.still_waiting,
+            gave_up: r.gave_up,
+            figures_from: r.figures_from.as_str(),
+            name: r.name,
+            site: r.site,
+        }
+    }
+}
+
 /// A lock class's waits and holds inside one tracing span.
 #[derive(Debug, Serialize)]
 pub struct BySpan {
@@ -214,7 +237,7 @@ pub struct Thread {
 }
 
 /// An alert.
-#[derive(Debug, Serialize)]
+#[derive(Clone, Debug, Serialize)]
 pub struct Alert {
     /// `deadlock`, `lock_order_inversion`, `stampede`, `pool_saturation`, ...
     pub kind: String,
@@ -300,22 +323,9 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         });
     }
     let locks = (m.lock_rows().into_iter())
-        .map(|r| Lock {
-            by_span: by_span.remove(&r.class).unwrap_or_default(),
-            kind: r.kind.map_or("unknown", |k| k.as_str()),
-            acquisitions: r.acquisitions,
-            contentions: r.contentions,
-            max_waiters: r.max_waiters,
-            wait_ns: r.wait_summary(),
-            hold_ns: r.hold_summary(),
-            instances: r.instances,
-            hold_sample_period: r.hold_sample_period,
-            contention_pct: (r.contention_pct() * 100.0).round() / 100.0,
-            still_waiting: r.still_waiting,
-            gave_up: r.gave_up,
-            figures_from: r.figures_from.as_str(),
-            name: r.name,
-            site: r.site,
+        .map(|r| {
+            let spans = by_span.remove(&r.class).unwrap_or_default();
+            Lock::from_row(r, spans)
         })
         .collect();
     let threads = (m.actor_rows().into_iter())

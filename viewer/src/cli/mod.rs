@@ -1,6 +1,7 @@
 //! `lockscope report|export|flamegraph|view`: the headless commands, for terminals and CI.
 
 pub mod diff;
+pub mod fleet;
 pub mod json;
 pub mod report;
 
@@ -39,8 +40,11 @@ pub enum Command {
     /// Print the lock table, most contended sites, per-thread waits, alerts and still-waiting
     /// actors of a trace; with `--diff BASE`, what changed per lock class since BASE.
     Report {
-        /// The trace file (with `--diff`, the new trace).
-        trace: PathBuf,
+        /// The trace file (with `--diff`, the new trace). Several traces (one per process of
+        /// a service, say) are read as one: each lock class summed over the processes with
+        /// its row in each, and every process's alerts.
+        #[arg(required = true, num_args = 1.., value_name = "TRACE")]
+        traces: Vec<PathBuf>,
         /// Compare TRACE with this earlier trace: per lock class (matched by name and kind),
         /// acquisitions, contentions, wait p50/p99/total and hold p50/p99 in both, with the
         /// change, the largest change in total wait first.
@@ -192,11 +196,34 @@ pub const FAIL_ON_KINDS: [&str; 8] = [
     "stuck",
 ];
 
+/// Exit status 1, with the reason on standard error, when `alerts` has a kind `fail_on`
+/// names; else success.
+fn fail_on_status<'a>(
+    fail_on: &[String],
+    alerts: impl IntoIterator<Item = &'a model::Alert>,
+    what: &str,
+) -> ExitCode {
+    let failing: Vec<&str> = alerts
+        .into_iter()
+        .map(|a| a.kind.as_str())
+        .filter(|k| fail_on.iter().any(|f| f == "any" || f == k))
+        .collect();
+    if failing.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "lockscope report: {} alert(s) of a kind named by --fail-on ({}) in {what}",
+        failing.len(),
+        failing.join(", "),
+    );
+    ExitCode::from(1)
+}
+
 /// Runs one command. Warnings about a damaged trace go to standard error.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Report {
-            trace,
+            traces,
             diff,
             json,
             fail_on,
@@ -205,6 +232,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             to,
         } => {
             let leak_ns = pool_leak_ms.saturating_mul(1_000_000);
+            if traces.len() > 1 {
+                if let Some(why) =
+                    fleet::refused_flag(diff.is_some(), from.is_some() || to.is_some())
+                {
+                    eprintln!("error: {why}");
+                    return Ok(ExitCode::from(2));
+                }
+                let mut models = Vec::with_capacity(traces.len());
+                for p in &traces {
+                    models.push((p.clone(), open(p)?));
+                }
+                let out = if json {
+                    let mut s = serde_json::to_string_pretty(&fleet::json(&models, leak_ns))?;
+                    s.push('\n');
+                    s
+                } else {
+                    fleet::text(&models)
+                };
+                write_output(None, out.as_bytes())?;
+                let alerts = models.iter().flat_map(|(_, m)| &m.alerts);
+                return Ok(fail_on_status(&fail_on, alerts, &fleet::names(&traces)));
+            }
+            let trace = traces.into_iter().next().context("no trace given")?;
             let base = match &diff {
                 Some(p) => Some(open(p).context("cannot read the --diff base trace")?),
                 None => None,
@@ -249,20 +299,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 report::text(&m, &trace, leak_ns)
             };
             write_output(None, out.as_bytes())?;
-            let failing: Vec<&str> = m
-                .alerts
-                .iter()
-                .map(|a| a.kind.as_str())
-                .filter(|k| fail_on.iter().any(|f| f == "any" || f == k))
-                .collect();
-            if !failing.is_empty() {
-                eprintln!(
-                    "lockscope report: {} alert(s) of a kind named by --fail-on ({}) in {}",
-                    failing.len(),
-                    failing.join(", "),
-                    trace.display()
-                );
-                return Ok(ExitCode::from(1));
+            let status = fail_on_status(&fail_on, &m.alerts, &trace.display().to_string());
+            if status != ExitCode::SUCCESS {
+                return Ok(status);
             }
         }
         Command::Export {

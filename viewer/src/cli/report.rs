@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::model::Model;
+use crate::model::{LockRow, Model};
 use crate::units::{Table, clip_left, ns, ns_or_dash, utc};
 
 /// How many contended sites the report lists.
@@ -14,7 +14,7 @@ const TOP_HOLDERS: usize = 3;
 /// How many spans the report lists per lock.
 const TOP_SPANS: usize = 5;
 /// Longest lock name or site in a table cell.
-const NAME_WIDTH: usize = 48;
+pub(super) const NAME_WIDTH: usize = 48;
 
 /// Renders the text report of `m`, read from `path`; pool permits held at least
 /// `leak_threshold_ns` count as leaks.
@@ -31,7 +31,7 @@ pub fn text(m: &Model, path: &Path, leak_threshold_ns: u64) -> String {
     out
 }
 
-fn header(out: &mut String, m: &Model, path: &Path) {
+pub(super) fn header(out: &mut String, m: &Model, path: &Path) {
     let _ = writeln!(out, "lockscope report: {}", path.display());
     if let Some(h) = m.header {
         let _ = writeln!(
@@ -86,6 +86,16 @@ fn locks(out: &mut String, m: &Model) {
         let _ = writeln!(out, "  (no locks recorded)");
         return;
     }
+    let labelled: Vec<(String, &LockRow)> = rows
+        .iter()
+        .map(|r| (clip_left(&r.name, NAME_WIDTH), r))
+        .collect();
+    lock_table(out, &labelled);
+}
+
+/// The lock table of `rows` (each with the text of its first cell), with the notes its
+/// figures need underneath.
+pub(super) fn lock_table(out: &mut String, rows: &[(String, &LockRow)]) {
     let mut t = Table::new(&[
         ("lock", false),
         ("kind", false),
@@ -103,12 +113,12 @@ fn locks(out: &mut String, m: &Model) {
         ("site", false),
     ]);
     let mut estimated = false;
-    for r in &rows {
+    for (label, r) in rows {
         let (w, h) = (r.wait_summary(), r.hold_summary());
         let (waited, held) = (r.wait.count() > 0, r.hold.count() > 0);
         estimated |= r.figures_from == crate::model::FiguresFrom::Events;
         t.row(vec![
-            clip_left(&r.name, NAME_WIDTH),
+            label.clone(),
             r.kind.map_or("?", |k| k.as_str()).to_owned(),
             r.acquisitions.to_string(),
             r.contentions.to_string(),
@@ -129,7 +139,7 @@ fn locks(out: &mut String, m: &Model) {
         ]);
     }
     out.push_str(&t.render());
-    let never: u64 = rows.iter().map(|r| r.still_waiting + r.gave_up).sum();
+    let never: u64 = rows.iter().map(|(_, r)| r.still_waiting + r.gave_up).sum();
     if never > 0 {
         let _ = writeln!(
             out,
@@ -369,7 +379,7 @@ fn threads(out: &mut String, m: &Model) {
     }
 }
 
-fn alerts(out: &mut String, m: &Model) {
+pub(super) fn alerts(out: &mut String, m: &Model) {
     let _ = writeln!(out, "\nAlerts");
     if m.alerts.is_empty() {
         let _ = writeln!(out, "  (none)");
@@ -391,7 +401,7 @@ fn alerts(out: &mut String, m: &Model) {
     }
 }
 
-fn still_waiting(out: &mut String, m: &Model) {
+pub(super) fn still_waiting(out: &mut String, m: &Model) {
     let waits: Vec<_> = m.still_waiting().collect();
     if waits.is_empty() {
         return;

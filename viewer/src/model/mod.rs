@@ -11,6 +11,7 @@ pub mod diff;
 mod filter;
 pub mod flame;
 pub mod flame_tree;
+pub mod fleet;
 mod hash;
 pub mod live;
 mod load;

@@ -172,11 +172,21 @@ impl TraceBuilder {
 
     /// The trace bytes: header, then one chunk per three records.
     pub fn bytes_with_version(&self, version: u16) -> Vec<u8> {
+        self.bytes_of(version, 4242)
+    }
+
+    /// The trace bytes as process `pid` would have recorded them.
+    #[allow(dead_code)]
+    pub fn bytes_with_pid(&self, pid: u32) -> Vec<u8> {
+        self.bytes_of(VERSION, pid)
+    }
+
+    fn bytes_of(&self, version: u16, pid: u32) -> Vec<u8> {
         let header = Header {
             version,
             flags: 0,
             epoch_unix_ns: 1_700_000_000_000_000_000,
-            pid: 4242,
+            pid,
         };
         let mut out = header.to_bytes().to_vec();
         for group in self.records.chunks(3) {
