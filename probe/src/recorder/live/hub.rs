@@ -65,7 +65,8 @@ pub struct LiveViewer {
     /// Events in those chunks. (Lost class figures are not counted: the latest figures are
     /// sent again when the viewer catches up, so nothing of them is missing.)
     pub events_dropped: u64,
-    /// Bytes waiting in its queue.
+    /// Bytes waiting for it: in its queue, and handed over by the recorder but not yet
+    /// taken by the live thread. 0 means everything recorded so far reached its socket.
     pub queued_bytes: usize,
 }
 
@@ -107,7 +108,9 @@ pub(crate) struct Hub {
     pub(crate) done_cv: Condvar,
     pub(crate) thread: Mutex<Option<Thread>>,
     pub(crate) addr: SocketAddr,
-    pub(crate) report: Mutex<Vec<LiveViewer>>,
+    /// The viewers as the live thread last saw them, and how many inbox items (and bytes) it
+    /// had taken by then.
+    pub(crate) report: Mutex<(Vec<LiveViewer>, (u64, u64))>,
 }
 
 #[derive(Debug, Default)]
@@ -117,6 +120,10 @@ pub(crate) struct Inbox {
     /// Records refused because the inbox was full: lost for every viewer.
     pub(crate) lost_records: u64,
     pub(crate) lost_chunks: u64,
+    /// Items ever put in (never reset), and their bytes: what the live thread has not taken
+    /// yet is still owed to every viewer.
+    pub(crate) published: u64,
+    pub(crate) published_bytes: u64,
 }
 
 impl Hub {
@@ -125,9 +132,22 @@ impl Hub {
         self.addr
     }
 
-    /// The viewers connected now.
+    /// The viewers connected now, with what the live thread has not taken from the inbox
+    /// yet counted as queued for each.
     pub(crate) fn viewers(&self) -> Vec<LiveViewer> {
-        self.report.lock().clone()
+        let (published, published_bytes) = {
+            let inbox = self.inbox.lock();
+            (inbox.published, inbox.published_bytes)
+        };
+        let (mut viewers, (taken, taken_bytes)) = self.report.lock().clone();
+        if published > taken {
+            let owed = published_bytes.saturating_sub(taken_bytes).max(1);
+            let owed = usize::try_from(owed).unwrap_or(usize::MAX);
+            for v in &mut viewers {
+                v.queued_bytes = v.queued_bytes.saturating_add(owed);
+            }
+        }
+        viewers
     }
 
     /// Hands one framed chunk (or the header) to the live thread. Never waits for a viewer.
@@ -145,6 +165,8 @@ impl Hub {
                 }
                 inbox.event_bytes += chunk.len();
             }
+            inbox.published += 1;
+            inbox.published_bytes += chunk.len() as u64;
             inbox.items.push((kind, chunk));
         }
         self.wake();

@@ -46,7 +46,7 @@ pub(crate) fn spawn(cfg: LiveConfig) -> io::Result<Arc<Hub>> {
         done_cv: Condvar::new(),
         thread: Mutex::new(None),
         addr,
-        report: Mutex::new(Vec::new()),
+        report: Mutex::new((Vec::new(), (0, 0))),
     });
     let h = hub.clone();
     let handle = std::thread::Builder::new()

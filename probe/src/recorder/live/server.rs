@@ -31,6 +31,8 @@ pub(super) struct Server<'a> {
     /// viewers that connect later.
     open_waits: Vec<u8>,
     viewers: Vec<Viewer>,
+    /// The inbox's (items, bytes) published counts as of the last drain.
+    taken: (u64, u64),
     warned_full: bool,
     warned_accept: bool,
 }
@@ -47,6 +49,7 @@ impl<'a> Server<'a> {
             host_dropped: 0,
             open_waits: Vec::new(),
             viewers: Vec::new(),
+            taken: (0, 0),
             warned_full: false,
             warned_accept: false,
         }
@@ -82,15 +85,24 @@ impl<'a> Server<'a> {
     }
 
     fn drain_inbox(&mut self) {
-        let inbox = std::mem::take(&mut *self.hub.inbox.lock());
-        if inbox.lost_records > 0 || inbox.lost_chunks > 0 {
+        let (items, lost_records, lost_chunks) = {
+            let mut inbox = self.hub.inbox.lock();
+            self.taken = (inbox.published, inbox.published_bytes);
+            inbox.event_bytes = 0;
+            (
+                std::mem::take(&mut inbox.items),
+                std::mem::take(&mut inbox.lost_records),
+                std::mem::take(&mut inbox.lost_chunks),
+            )
+        };
+        if lost_records > 0 || lost_chunks > 0 {
             for v in &mut self.viewers {
                 v.lagging = true;
-                v.events_dropped += inbox.lost_records;
-                v.chunks_dropped += inbox.lost_chunks;
+                v.events_dropped += lost_records;
+                v.chunks_dropped += lost_chunks;
             }
         }
-        for (kind, chunk) in inbox.items {
+        for (kind, chunk) in items {
             self.take(kind, chunk);
         }
     }
@@ -293,7 +305,7 @@ impl<'a> Server<'a> {
                 queued_bytes: v.queued_bytes,
             })
             .collect();
-        *self.hub.report.lock() = now;
+        *self.hub.report.lock() = (now, self.taken);
     }
 }
 
