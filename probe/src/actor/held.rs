@@ -1,20 +1,11 @@
-//! What an actor holds and waits for, as other threads read it: the slot layout of a held
-//! list (plain atomics published through the owner's sequence lock) and the snapshot types
-//! the detectors and `dump()` work on.
+//! What an actor holds and waits for, as other threads read it: the snapshot types the
+//! detectors and `dump()` work on, and the words a held-list slot packs (the slots and their
+//! sequence lock are `held_list`).
 
 use crate::format::{ActorKind, Mode};
 use crate::raw;
 use std::panic::Location;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::atomic::{AtomicU64, AtomicUsize};
-
-#[derive(Default)]
-pub(super) struct Slot {
-    pub(super) lock: AtomicU64,
-    pub(super) class_mode: AtomicU64,
-    pub(super) site: AtomicUsize,
-    pub(super) since_ns: AtomicU64,
-}
+use std::sync::atomic::AtomicUsize;
 
 /// One entry of an actor's held list, or its current wait, as read by another thread.
 #[derive(Clone, Copy, Debug)]
@@ -79,15 +70,6 @@ pub(crate) fn decode_class_mode(w: u64) -> (u32, Mode) {
         _ => Mode::Permits(n),
     };
     ((w >> 32) as u32, mode)
-}
-
-pub(super) fn read_slot(s: &Slot) -> [u64; 4] {
-    [
-        s.lock.load(Relaxed),
-        s.class_mode.load(Relaxed),
-        s.site.load(Relaxed) as u64,
-        s.since_ns.load(Relaxed),
-    ]
 }
 
 pub(super) fn to_held(w: [u64; 4]) -> Held {

@@ -13,6 +13,7 @@
 
 mod fork;
 mod held;
+mod held_list;
 #[cfg(feature = "tokio")]
 pub(crate) mod holds;
 mod query;

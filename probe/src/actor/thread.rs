@@ -5,7 +5,8 @@
 //! published through a sequence lock, so the fast path takes no lock and other threads
 //! (detectors, `dump()`) still read a consistent snapshot.
 
-use super::held::{NO_ORDER, Slot, Snapshot, read_slot, to_held};
+use super::held::{NO_ORDER, Snapshot, to_held};
+use super::held_list::{HeldList, MAX_HELD, Slot};
 use crate::format::{ActorKind, Record};
 use crate::raw;
 use crate::sink::{self, ThreadSink};
@@ -15,19 +16,14 @@ use std::collections::{HashMap, VecDeque};
 use std::panic::Location;
 use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, fence};
-
-/// Locks tracked per actor; deeper nesting is counted, not tracked.
-pub(crate) const MAX_HELD: usize = 32;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 /// Everything other threads may read about one actor.
 pub(crate) struct ActorShared {
     pub(crate) id: AtomicU64,
     pub(crate) name: Mutex<String>,
-    seq: AtomicU64,
-    depth: AtomicU32,
-    held: [Slot; MAX_HELD],
-    waiting: Slot,
+    /// What it holds and waits for, as other threads read it.
+    list: HeldList,
     wait_stack: [AtomicUsize; raw::MAX_FRAMES],
     wait_stack_len: AtomicUsize,
     /// Owner-only: `chain[d]` hashes the classes held in slots `0..=d`.
@@ -166,11 +162,11 @@ fn register() -> &'static ActorShared {
     let actor = match recycled {
         Some(a) => {
             // Inside the sequence lock: a reader must never pair the new id with old holds.
-            let s = a.begin_write();
-            a.depth.store(0, Relaxed);
-            a.id.store(id, Relaxed);
-            a.waiting.lock.store(0, Relaxed);
-            a.end_write(s);
+            a.list.write(|l| {
+                l.clear();
+                a.id.store(id, Relaxed);
+                l.waiting.lock.store(0, Relaxed);
+            });
             // A new thread has validated nothing: its witnesses count separately.
             a.validated.iter().for_each(|v| v.store(0, Relaxed));
             a.exited.store(false, Relaxed);
@@ -180,10 +176,7 @@ fn register() -> &'static ActorShared {
             let a: &'static ActorShared = Box::leak(Box::new(ActorShared {
                 id: AtomicU64::new(0),
                 name: Mutex::new(String::new()),
-                seq: AtomicU64::new(0),
-                depth: AtomicU32::new(0),
-                held: Default::default(),
-                waiting: Slot::default(),
+                list: HeldList::new(),
                 wait_stack: Default::default(),
                 wait_stack_len: AtomicUsize::new(0),
                 chain: Default::default(),
@@ -239,40 +232,8 @@ pub(crate) fn recycle(a: &'static ActorShared) {
 }
 
 impl ActorShared {
-    #[inline]
-    fn write_slot(
-        slot: &Slot,
-        lock: u64,
-        cm: u64,
-        site: &'static Location<'static>,
-        since_ns: u64,
-    ) {
-        slot.lock.store(lock, Relaxed);
-        slot.class_mode.store(cm, Relaxed);
-        slot.site
-            .store(site as *const Location<'static> as usize, Relaxed);
-        slot.since_ns.store(since_ns, Relaxed);
-    }
-
-    #[inline]
-    fn begin_write(&self) -> u64 {
-        let s = self.seq.load(Relaxed);
-        self.seq.store(s.wrapping_add(1), Relaxed);
-        fence(Release);
-        s
-    }
-
-    #[inline]
-    fn end_write(&self, s: u64) {
-        self.seq.store(s.wrapping_add(2), Release);
-    }
-
     /// Records that this (owning) thread now holds `lock`. Returns `true` when the chain of
     /// held classes is new to this thread, for the lock core to hand to the lock-order check.
-    ///
-    /// The slot written is above the published depth. A reader holding a stale, larger depth
-    /// may look at it, but that depth predates a pop, and every pop bumps the sequence, so
-    /// such a reader retries: a push needs no sequence bump of its own.
     #[inline]
     pub(crate) fn push_held(
         &self,
@@ -281,12 +242,10 @@ impl ActorShared {
         site: &'static Location<'static>,
         since_ns: u64,
     ) -> bool {
-        let d = self.depth.load(Relaxed) as usize;
-        let Some(slot) = self.held.get(d) else {
-            self.depth.store(d as u32 + 1, Release);
+        let site = std::ptr::from_ref(site) as usize;
+        let Some(d) = self.list.push(lock, cm, site, since_ns) else {
             return false;
         };
-        Self::write_slot(slot, lock, cm, site, since_ns);
         let prev = if d == 0 {
             0x243f_6a88_85a3_08d3
         } else {
@@ -297,7 +256,6 @@ impl ActorShared {
             .rotate_left(29)
             | 1;
         self.chain[d].store(key, Relaxed);
-        self.depth.store(d as u32 + 1, Release);
         if d > 0 && cm & NO_ORDER == 0 {
             let seen = &self.validated[(key >> 58) as usize];
             if seen.load(Relaxed) != key {
@@ -309,47 +267,9 @@ impl ActorShared {
     }
 
     /// Records that this (owning) thread released `lock`: removes the topmost entry for it.
-    ///
-    /// Popping makes a slot reusable, so it bumps the sequence (by 2: it stays even); a
-    /// reader that read slots across a pop and a re-push sees the change and retries.
     #[inline]
     pub(crate) fn pop_held(&self, lock: u64) {
-        let d = self.depth.load(Relaxed) as usize;
-        if d == 0 {
-            return;
-        }
-        if d <= MAX_HELD && self.held[d - 1].lock.load(Relaxed) == lock {
-            self.depth.store((d - 1) as u32, Relaxed);
-            let s = self.seq.load(Relaxed);
-            // Release: a reader that sees the new sequence sees the new depth; the fence keeps
-            // the next push's slot writes after it.
-            self.seq.store(s.wrapping_add(2), Release);
-            fence(Release);
-            return;
-        }
-        self.pop_held_slow(lock, d, d.min(MAX_HELD));
-    }
-
-    #[cold]
-    fn pop_held_slow(&self, lock: u64, d: usize, top: usize) {
-        let found = (0..top)
-            .rev()
-            .find(|&i| self.held[i].lock.load(Relaxed) == lock);
-        if found.is_none() && d <= MAX_HELD {
-            return; // not in our list (already gone): leave it alone
-        }
-        let s = self.begin_write();
-        if let Some(i) = found {
-            for j in i..top - 1 {
-                let (a, b) = (&self.held[j], &self.held[j + 1]);
-                a.lock.store(b.lock.load(Relaxed), Relaxed);
-                a.class_mode.store(b.class_mode.load(Relaxed), Relaxed);
-                a.site.store(b.site.load(Relaxed), Relaxed);
-                a.since_ns.store(b.since_ns.load(Relaxed), Relaxed);
-            }
-        }
-        self.depth.store((d - 1) as u32, Relaxed);
-        self.end_write(s);
+        self.list.pop(lock);
     }
 
     /// Sets (or with `lock == 0`, clears) what this thread is waiting for, and the stack of
@@ -362,50 +282,32 @@ impl ActorShared {
         since_ns: u64,
         stack: Option<&raw::RawStack>,
     ) {
-        let s = self.begin_write();
-        Self::write_slot(&self.waiting, lock, cm, site, since_ns);
-        let frames = stack.map_or(&[][..], |st| st.frames());
-        for (slot, &ip) in self.wait_stack.iter().zip(frames) {
-            slot.store(ip, Relaxed);
-        }
-        self.wait_stack_len.store(frames.len(), Relaxed);
-        self.end_write(s);
+        self.list.write(|l| {
+            let site = std::ptr::from_ref(site) as usize;
+            l.waiting.write(lock, cm, site, since_ns);
+            let frames = stack.map_or(&[][..], |st| st.frames());
+            for (slot, &ip) in self.wait_stack.iter().zip(frames) {
+                slot.store(ip, Relaxed);
+            }
+            self.wait_stack_len.store(frames.len(), Relaxed);
+        });
     }
 
     /// Locks held right now (owning thread only: others use [`ActorShared::snapshot`]).
     #[inline]
     pub(crate) fn depth(&self) -> usize {
-        self.depth.load(Relaxed) as usize
+        self.list.depth()
     }
 
     /// The lock this actor waits for right now (0: none); a single racy read.
     pub(crate) fn waiting_for(&self) -> u64 {
-        self.waiting.lock.load(Relaxed)
-    }
-
-    /// Runs `read` (given the published depth) until it saw no concurrent write, as a
-    /// seqlock reader; `None` if the owner kept writing for 1000 tries.
-    fn read_consistent<R>(&self, mut read: impl FnMut(usize) -> R) -> Option<R> {
-        for _ in 0..1000 {
-            let s1 = self.seq.load(Acquire);
-            if s1 & 1 == 1 {
-                std::hint::spin_loop();
-                continue;
-            }
-            let d = (self.depth.load(Acquire) as usize).min(MAX_HELD);
-            let r = read(d);
-            fence(Acquire);
-            if self.seq.load(Relaxed) == s1 {
-                return Some(r);
-            }
-        }
-        None
+        self.list.waiting.lock.load(Relaxed)
     }
 
     /// A consistent copy of what this actor holds and waits for, or `None` if it kept changing.
     pub(crate) fn snapshot(&self) -> Option<Snapshot> {
-        let (id, raw, waiting, wait_stack) = self.read_consistent(|d| {
-            let raw: Vec<[u64; 4]> = self.held[..d].iter().map(read_slot).collect();
+        let (id, raw, waiting, wait_stack) = self.list.read_consistent(|d| {
+            let raw: Vec<[u64; 4]> = self.list.held[..d].iter().map(Slot::read).collect();
             let n = self.wait_stack_len.load(Relaxed).min(raw::MAX_FRAMES);
             let wait_stack: Vec<usize> = self.wait_stack[..n]
                 .iter()
@@ -414,7 +316,7 @@ impl ActorShared {
             (
                 self.id.load(Relaxed),
                 raw,
-                read_slot(&self.waiting),
+                self.list.waiting.read(),
                 wait_stack,
             )
         })?;
@@ -430,8 +332,10 @@ impl ActorShared {
 
     /// `Some((actor id, site address))` if this actor holds `lock` (consistent read).
     fn holds(&self, lock: u64) -> Option<(u64, usize)> {
-        let (id, site) = self.read_consistent(|d| {
-            let held = self.held[..d].iter().find(|s| s.lock.load(Relaxed) == lock);
+        let (id, site) = self.list.read_consistent(|d| {
+            let held = self.list.held[..d]
+                .iter()
+                .find(|s| s.lock.load(Relaxed) == lock);
             (self.id.load(Relaxed), held.map(|s| s.site.load(Relaxed)))
         })?;
         site.filter(|_| id != 0).map(|site| (id, site))

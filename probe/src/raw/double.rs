@@ -1,10 +1,11 @@
 //! A single-writer double buffer: the owning thread writes into the active half without ever
 //! waiting; the collector flips halves and waits (on its own time) for the owner to leave the
 //! old half before reading it.
+//!
+//! Model-checked: `probe/tests/model.rs` compiles this file over loom's atomics and cell.
 
-use std::cell::UnsafeCell;
-use std::sync::atomic::Ordering::{Release, SeqCst};
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use crate::raw::shim::Ordering::{Acquire, Relaxed, Release, SeqCst};
+use crate::raw::shim::{AtomicBool, AtomicUsize, UnsafeCell, fence, spin_loop, yield_now};
 
 pub(crate) struct DoubleBuf<T> {
     halves: [UnsafeCell<T>; 2],
@@ -30,14 +31,18 @@ impl<T> DoubleBuf<T> {
     /// Runs `f` on the active half. Only the owning thread may call this, and not re-entrantly.
     #[inline]
     pub(crate) fn write<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        self.writing.store(true, SeqCst);
-        let i = self.active.load(SeqCst);
-        // SAFETY: we are the only writer (caller contract) and `writing` is set before we read
-        // `active` (both SeqCst). A collector that flips `active` after our load sees
-        // `writing == true` and waits until we clear it, so it never reads half `i` while we
-        // hold this reference; one that flipped before our load made `i` the half it is not
-        // reading.
-        let r = f(unsafe { &mut *self.halves[i].get() });
+        self.writing.store(true, Relaxed);
+        // Between our store of `writing` and our load of `active`, as the collector has one
+        // between its flip and its load of `writing` (the store-load pattern needs a total
+        // order: of the two fences, one comes first).
+        fence(SeqCst);
+        let i = self.active.load(Relaxed);
+        // SAFETY: we are the only writer (caller contract). If our fence came before the
+        // collector's, the collector's load of `writing` sees our `true` (or a later `false`
+        // released after we were done), so it never reads half `i` while we hold this
+        // reference; if the collector's came first, our load sees its flip and `i` is the
+        // half it is not reading.
+        let r = self.halves[i].with_mut(|half| f(unsafe { &mut *half }));
         self.writing.store(false, Release);
         r
     }
@@ -45,20 +50,21 @@ impl<T> DoubleBuf<T> {
     /// Flips halves, waits for the writer to leave the old one, then runs `f` on it. Only one
     /// collector may call this at a time.
     pub(crate) fn collect<R>(&self, f: impl FnOnce(&mut T) -> R) -> R {
-        let old = self.active.fetch_xor(1, SeqCst);
+        let old = self.active.fetch_xor(1, Relaxed);
+        fence(SeqCst);
         let mut spins = 0u32;
-        while self.writing.load(SeqCst) {
+        while self.writing.load(Acquire) {
             spins += 1;
             if spins < 100 {
-                std::hint::spin_loop();
+                spin_loop();
             } else {
-                std::thread::yield_now();
+                yield_now();
             }
         }
-        // SAFETY: after the flip, a writer that starts reads the new active half; a writer
-        // that started before has finished (`writing` went false after our flip, SeqCst), and
-        // a writer that set `writing` after our flip uses the other half. So no `&mut` to
-        // half `old` exists but ours, and the single-collector contract excludes others.
-        f(unsafe { &mut *self.halves[old].get() })
+        // SAFETY: a writer whose fence came after ours reads the new active half; one whose
+        // fence came before has set `writing`, which we saw cleared (acquire: its writes to
+        // the half happen before our read). So no `&mut` to half `old` exists but ours, and
+        // the single-collector contract excludes other collectors.
+        self.halves[old].with_mut(|half| f(unsafe { &mut *half }))
     }
 }

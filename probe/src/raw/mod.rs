@@ -5,6 +5,7 @@ mod double;
 mod fork_lock;
 mod net;
 mod os;
+pub(crate) mod shim;
 mod stack;
 
 pub(crate) use double::DoubleBuf;
