@@ -277,6 +277,15 @@ fn chrome_trace_moves_holds_that_overlap_without_nesting_to_their_own_track() {
     );
 }
 
+/// The function name at location `id` of `p` (its first line).
+fn function_at(p: &Profile, id: u64) -> String {
+    let loc = p.location.iter().find(|l| l.id == id).unwrap();
+    let f = (p.function.iter())
+        .find(|f| f.id == loc.line[0].function_id)
+        .unwrap();
+    p.string_table[f.name as usize].clone()
+}
+
 fn decode_pprof(gz: &[u8]) -> Profile {
     assert_eq!(&gz[..2], [0x1f, 0x8b], "not gzip");
     let mut raw = Vec::new();
@@ -334,17 +343,10 @@ fn pprof_decodes_back_with_the_sample_types_values_and_labels() {
         label("thread");
         *by_lock.entry(label("lock")).or_default() += sample.value[1];
         // Every location exists, and the leaf is the lock.
-        let leaf = p
-            .location
-            .iter()
-            .find(|l| l.id == sample.location_id[0])
-            .unwrap();
-        let f = p
-            .function
-            .iter()
-            .find(|f| f.id == leaf.line[0].function_id)
-            .unwrap();
-        assert_eq!(s(f.name), format!("lock {}", label("lock")));
+        assert_eq!(
+            function_at(&p, sample.location_id[0]),
+            format!("lock {}", label("lock"))
+        );
     }
     // Waits: 4 ended (103.5 µs) and main's still going at the end (100 µs).
     assert_eq!(totals, [5, 103_500 + 100_000, 106_000 + 600]);
@@ -406,17 +408,9 @@ fn go_totals(p: &Profile) -> ((i64, i64), HashMap<String, i64>) {
         assert_eq!(sample.value.len(), 2);
         totals.0 += sample.value[0];
         totals.1 += sample.value[1];
-        let loc = p
-            .location
-            .iter()
-            .find(|l| l.id == sample.location_id[1])
-            .unwrap();
-        let f = p
-            .function
-            .iter()
-            .find(|f| f.id == loc.line[0].function_id)
-            .unwrap();
-        *by_frame.entry(s(f.name)).or_default() += sample.value[1];
+        *by_frame
+            .entry(function_at(p, sample.location_id[1]))
+            .or_default() += sample.value[1];
     }
     (totals, by_frame)
 }
@@ -549,19 +543,8 @@ fn the_probes_http_endpoint_serves_go_profiles_of_a_window() {
             "{profile}: {contentions} contentions from {cycles} cycles"
         );
         assert!(delay > 0, "{profile}");
-        let lock_leaf = p.sample.iter().all(|x| {
-            let loc = p
-                .location
-                .iter()
-                .find(|l| l.id == x.location_id[0])
-                .unwrap();
-            let f = p
-                .function
-                .iter()
-                .find(|f| f.id == loc.line[0].function_id)
-                .unwrap();
-            s(f.name).starts_with("lock ")
-        });
+        let lock_leaf =
+            (p.sample.iter()).all(|x| function_at(&p, x.location_id[0]).starts_with("lock "));
         assert!(lock_leaf, "{profile}: every stack ends in its lock's frame");
         let labels: Vec<(String, String)> = p
             .sample
