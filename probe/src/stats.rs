@@ -2,7 +2,7 @@
 
 use crate::format::histogram::{BUCKETS, bucket_of};
 use crate::format::{Histogram, LockKind, Summary};
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// A histogram many threads record into without a lock (slow paths only).
 pub(crate) struct AtomicHistogram {
@@ -40,6 +40,12 @@ pub(crate) struct ClassCounters {
     pub(crate) max_waiters: AtomicU64,
     pub(crate) wait: AtomicHistogram,
     pub(crate) hold: AtomicHistogram,
+    /// Semaphores: the permits of the class's live instances, summed (set at registration,
+    /// resizes and drops, never on an acquisition).
+    pub(crate) pool_capacity: AtomicI64,
+    /// Semaphores: time some caller waited for a permit, summed over the instances (kept on
+    /// the wait path).
+    pub(crate) pool_starved_ns: AtomicU64,
 }
 
 impl ClassCounters {
@@ -51,6 +57,8 @@ impl ClassCounters {
             max_waiters: AtomicU64::new(0),
             wait: AtomicHistogram::new(),
             hold: AtomicHistogram::new(),
+            pool_capacity: AtomicI64::new(0),
+            pool_starved_ns: AtomicU64::new(0),
         }
     }
 }

@@ -280,3 +280,54 @@ fn a_bad_pyroscope_setting_is_one_line_naming_the_fix_and_the_program_goes_on() 
         );
     }
 }
+
+#[test]
+fn pool_gauges_show_capacity_use_waiters_and_starved_time() {
+    const NAME: &str = "pool_gauges_show_capacity_use_waiters_and_starved_time";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    let addr = lockscope::http::serve("127.0.0.1:0").unwrap();
+    let labels = "{lock=\"http-pool\",kind=\"semaphore\"}";
+    let gauge = |page: &str, name: &str| sample(page, &format!("{name}{labels}"));
+    let pool = Arc::new(lockscope::Semaphore::named("http-pool", 2));
+    let (a, b) = (pool.acquire(), pool.acquire());
+    let p = pool.clone();
+    let waiter = thread::Builder::new()
+        .name("pool-waiter".into())
+        .spawn(move || drop(p.acquire()))
+        .unwrap();
+    while pool.stats().waiters == 0 {
+        thread::yield_now();
+    }
+    let (status, page) = get(addr, "/metrics");
+    assert_eq!(status, 200);
+    assert_eq!(gauge(&page, "lockscope_pool_capacity"), 2, "{page}");
+    assert_eq!(gauge(&page, "lockscope_pool_in_use"), 2, "{page}");
+    assert_eq!(gauge(&page, "lockscope_pool_waiters"), 1, "{page}");
+    drop(a);
+    waiter.join().unwrap();
+    let page = get(addr, "/metrics").1;
+    assert_eq!(gauge(&page, "lockscope_pool_in_use"), 1, "{page}");
+    assert_eq!(gauge(&page, "lockscope_pool_waiters"), 0, "{page}");
+    let starved: f64 = page
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("lockscope_pool_starved_seconds_total{labels} ")))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(starved > 0.0, "the waiter's wait was starved time: {page}");
+    pool.add_permits(3);
+    assert_eq!(
+        gauge(&get(addr, "/metrics").1, "lockscope_pool_capacity"),
+        5
+    );
+    drop(b);
+    drop(pool);
+    assert_eq!(
+        gauge(&get(addr, "/metrics").1, "lockscope_pool_capacity"),
+        0,
+        "a dropped pool's permits are gone"
+    );
+}

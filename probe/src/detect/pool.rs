@@ -25,6 +25,8 @@ pub(crate) struct Starvation {
     starved_ns: u64,
     /// The last alert (0: never); one alert per pool per window at most.
     alerted_ns: u64,
+    /// Starved time accounted so far, over every window (for the cumulative metric).
+    total_ns: u64,
 }
 
 /// What a saturation alert reports.
@@ -44,7 +46,14 @@ impl Starvation {
             window_ns: 0,
             starved_ns: 0,
             alerted_ns: 0,
+            total_ns: 0,
         }
+    }
+
+    /// Starved time accounted so far, over every window: intervals that ended, and the parts
+    /// of an ongoing one carried over window boundaries.
+    pub(crate) fn starved_total(&self) -> u64 {
+        self.total_ns
     }
 
     /// Callers waiting for permits now.
@@ -68,7 +77,9 @@ impl Starvation {
         self.waiters = self.waiters.saturating_sub(1);
         self.roll(now);
         if self.waiters == 0 && self.since_ns != 0 {
-            self.starved_ns += now.saturating_sub(self.since_ns);
+            let interval = now.saturating_sub(self.since_ns);
+            self.starved_ns += interval;
+            self.total_ns += interval;
             self.since_ns = 0;
         }
         self.check(now, capacity)
@@ -84,6 +95,7 @@ impl Starvation {
             self.starved_ns = 0;
             self.max_waiters = self.waiters;
             if self.since_ns != 0 {
+                self.total_ns += now.saturating_sub(self.since_ns);
                 self.since_ns = now;
             }
         }

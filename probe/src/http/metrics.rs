@@ -158,9 +158,70 @@ pub(crate) fn render() -> String {
     );
     let waiting = crate::actor::WAITING.load(Relaxed);
     let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
+    pools(&mut out, &rows);
     threads(&mut out);
     push_counts(&mut out);
     out
+}
+
+/// The semaphores' pool gauges, per class: capacity (kept at registration, resizes and
+/// drops), permits in use and callers waiting now (read from the actors' published holds and
+/// waits, as `dump()` reads them), and the starved time so far (kept on the wait path).
+fn pools(out: &mut String, rows: &[(String, &class::ClassInfo)]) {
+    let pools: Vec<&(String, &class::ClassInfo)> = rows
+        .iter()
+        .filter(|(_, c)| c.kind == crate::format::LockKind::Semaphore)
+        .collect();
+    if pools.is_empty() {
+        return;
+    }
+    let mut now: std::collections::HashMap<u32, (u64, u64)> = Default::default();
+    for s in crate::actor::snapshots() {
+        for h in &s.held {
+            if let crate::format::Mode::Permits(n) = h.mode {
+                now.entry(h.class).or_default().0 += u64::from(n);
+            }
+        }
+        if let Some(w) = s.waiting
+            && matches!(w.mode, crate::format::Mode::Permits(_))
+        {
+            now.entry(w.class).or_default().1 += 1;
+        }
+    }
+    type Figure = fn(&class::ClassInfo, (u64, u64)) -> String;
+    let series: [(&str, &str, &str, Figure); 4] = [
+        (
+            "lockscope_pool_capacity",
+            "gauge",
+            "Permits of the class's live semaphores.",
+            |c, _| c.counters.pool_capacity.load(Relaxed).max(0).to_string(),
+        ),
+        (
+            "lockscope_pool_in_use",
+            "gauge",
+            "Permits held right now.",
+            |_, (in_use, _)| in_use.to_string(),
+        ),
+        (
+            "lockscope_pool_waiters",
+            "gauge",
+            "Callers waiting for a permit right now.",
+            |_, (_, waiters)| waiters.to_string(),
+        ),
+        (
+            "lockscope_pool_starved_seconds_total",
+            "counter",
+            "Time some caller waited for a permit of the class.",
+            |c, _| seconds(c.counters.pool_starved_ns.load(Relaxed)),
+        ),
+    ];
+    for (name, kind, help, figure) in series {
+        header(out, name, kind, help);
+        for (labels, c) in &pools {
+            let v = figure(c, now.get(&c.id).copied().unwrap_or_default());
+            let _ = writeln!(out, "{name}{{{labels}}} {v}");
+        }
+    }
 }
 
 /// The Pyroscope pusher's counts, when it runs.

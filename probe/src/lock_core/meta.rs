@@ -188,6 +188,11 @@ impl LockMeta {
         sink::site_id(site)
     }
 
+    /// The capacity the lock was made with, as a signed count.
+    pub(crate) fn capacity_i64(&self) -> i64 {
+        i64::try_from(self.capacity).unwrap_or(i64::MAX)
+    }
+
     /// This instance's id, registering it on first use.
     pub(crate) fn id(&self) -> u64 {
         let id = self.id.load(Acquire);
@@ -203,6 +208,10 @@ impl LockMeta {
         match self.id.compare_exchange(0, new, AcqRel, Acquire) {
             Ok(_) => {
                 class.counters.instances.fetch_add(1, Relaxed);
+                if self.kind == LockKind::Semaphore {
+                    let cap = self.capacity_i64();
+                    class.counters.pool_capacity.fetch_add(cap, Relaxed);
+                }
                 new
             }
             Err(cur) => cur,
@@ -489,6 +498,10 @@ impl Drop for LockMeta {
         if *self.id.get_mut() != 0 {
             let total = *self.acquisitions.get_mut();
             self.publish(total);
+            if self.kind == LockKind::Semaphore {
+                let cap = self.capacity_i64();
+                self.class().counters.pool_capacity.fetch_sub(cap, Relaxed);
+            }
         }
     }
 }

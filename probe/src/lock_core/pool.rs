@@ -12,11 +12,17 @@ use crate::detect::pool::{self as detector, Starvation};
 use crate::format::{PoolEvent, Record};
 use crate::{actor, clock, settings, sink};
 use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicI64, AtomicU32};
 
 /// One semaphore's pool bookkeeping.
 #[derive(Debug)]
 pub(crate) struct PoolGauge {
     starvation: parking_lot::Mutex<Starvation>,
+    /// Capacity now less the capacity the semaphore was made with, as last counted into its
+    /// class's `pool_capacity` (the instance's registration counts the original).
+    resized_by: AtomicI64,
+    /// The class that count went to (0: none yet).
+    class: AtomicU32,
 }
 
 /// The pool's numbers right after an event, read by the semaphore.
@@ -30,6 +36,8 @@ impl PoolGauge {
     pub(crate) const fn new() -> Self {
         PoolGauge {
             starvation: parking_lot::Mutex::new(Starvation::new()),
+            resized_by: AtomicI64::new(0),
+            class: AtomicU32::new(0),
         }
     }
 
@@ -81,7 +89,13 @@ impl PoolGauge {
         s: PoolState,
     ) -> u64 {
         let now = clock::now_ns();
-        self.starvation.lock().wait_began(now);
+        let starved = {
+            let mut st = self.starvation.lock();
+            let before = st.starved_total();
+            st.wait_began(now);
+            st.starved_total() - before
+        };
+        Self::count_starved(meta, starved);
         if sink::recording() {
             self.emit(meta, now, actor, PoolEvent::Wait, permits, s, 0);
         }
@@ -99,7 +113,13 @@ impl PoolGauge {
         acquired: bool,
     ) -> u64 {
         let now = clock::now_ns();
-        let alert = self.starvation.lock().wait_ended(now, s.capacity);
+        let (alert, starved) = {
+            let mut st = self.starvation.lock();
+            let before = st.starved_total();
+            let alert = st.wait_ended(now, s.capacity);
+            (alert, st.starved_total() - before)
+        };
+        Self::count_starved(meta, starved);
         if !acquired && sink::recording() {
             self.emit(meta, now, actor, PoolEvent::Timeout, permits, s, 0);
         }
@@ -111,8 +131,20 @@ impl PoolGauge {
         now
     }
 
+    /// Adds starved time to the class's total (the wait path only).
+    fn count_starved(meta: &LockMeta, ns: u64) {
+        if ns > 0 {
+            meta.class().counters.pool_starved_ns.fetch_add(ns, Relaxed);
+        }
+    }
+
     /// The capacity changed (permits added or forgotten) or the pool was closed.
     pub(crate) fn resized(&self, meta: &LockMeta, actor: u64, s: PoolState) {
+        let class = meta.class();
+        let by = i64::try_from(s.capacity).unwrap_or(i64::MAX) - meta.capacity_i64();
+        let was = self.resized_by.swap(by, Relaxed);
+        class.counters.pool_capacity.fetch_add(by - was, Relaxed);
+        self.class.store(class.id, Relaxed);
         if sink::recording() {
             self.emit(meta, clock::now_ns(), actor, PoolEvent::Resize, 0, s, 0);
         }
@@ -192,6 +224,18 @@ impl PoolGauge {
     pub(crate) fn returned(&self, ticket: u64) {
         if ticket != 0 {
             detector::returned(ticket);
+        }
+    }
+}
+impl Drop for PoolGauge {
+    fn drop(&mut self) {
+        // The class's capacity loses what this pool's resizes added (its registration's
+        // count goes with the lock instance).
+        let by = *self.resized_by.get_mut();
+        if by != 0
+            && let Some(class) = crate::class::by_id(*self.class.get_mut())
+        {
+            class.counters.pool_capacity.fetch_sub(by, Relaxed);
         }
     }
 }
