@@ -585,3 +585,42 @@ fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
         assert_eq!(tokio::spawn(task).await.unwrap(), 1);
     });
 }
+
+#[test]
+fn a_stampede_of_tasks_names_every_task_not_the_two_workers_they_ran_on() {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    lockscope::on_alert(move |a| {
+        if a.locks.iter().any(|l| l == "\"tasks-key\"") {
+            let _ = tx.lock().unwrap().send(a.clone());
+        }
+    });
+    drop(lockscope::cache_fill(&"tasks-key")); // the first fill: the key is warm now
+    runtime(2).block_on(async {
+        // Sixteen tasks on two workers each begin a refill, and all hold it across an
+        // `.await` until every one has begun.
+        let inside = Arc::new(Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let inside = inside.clone();
+                spawn_named(format!("refill-{i}"), async move {
+                    let _fill = lockscope::cache_fill(&"tasks-key");
+                    inside.wait().await;
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+    });
+    let a = rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("a stampede alert");
+    let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+    assert_eq!(json["duplicate_fills"], 15, "{}", a.text);
+    let mut names = a.actors.clone();
+    names.sort();
+    let mut want: Vec<String> = (0..16).map(|i| format!("refill-{i}")).collect();
+    want.sort();
+    assert_eq!(names, want, "every filling task by its name: {}", a.text);
+}

@@ -50,6 +50,9 @@ const REPORT_EVERY_NS: u64 = 10_000_000_000;
 struct Episode {
     warm: bool,
     actors: Vec<u64>,
+    /// The fillers' names, taken as each joined (a task's name goes when the task ends,
+    /// which may be before the episode does).
+    names: HashMap<u64, String>,
     /// Durations of the finished fills of the episode, first-begun first.
     durations: Vec<(u64, u64)>,
     first_fill: u64,
@@ -82,6 +85,9 @@ pub struct FillGuard {
     fill: u64,
     key: u64,
     actor: u64,
+    /// The thread a task's fill began on (0: the filler is that thread): a blocking lock the
+    /// task holds through the fill names the thread as its holder.
+    thread: u64,
     begin_ns: u64,
     site: &'static Location<'static>,
 }
@@ -106,11 +112,15 @@ pub(crate) fn begin<K: Hash + ?Sized>(
             fill: 0,
             key,
             actor: 0,
+            thread: 0,
             begin_ns: 0,
             site,
         };
     }
-    let actor = actor::current().id.load(Relaxed);
+    // Inside a tokio task the task fills (its guard may be held across `.await` and dropped
+    // on another worker): sixteen tasks on two workers are sixteen fillers, not two.
+    let actor = filler();
+    let thread = Some(actor::current().id.load(Relaxed)).filter(|&t| t != actor);
     let begin_ns = clock::now_ns();
     IN_FLIGHT.fetch_add(1, Relaxed);
     let mut guard = TABLE.lock();
@@ -121,18 +131,34 @@ pub(crate) fn begin<K: Hash + ?Sized>(
         k.episode = Some(Episode {
             warm: k.filled > 0,
             actors: Vec::new(),
+            names: HashMap::new(),
             durations: Vec::new(),
             first_fill: fill,
         });
     }
     k.active.push((fill, actor, begin_ns));
+    let mut newcomer = false;
     if let Some(e) = &mut k.episode
         && !e.actors.contains(&actor)
     {
         e.actors.push(actor);
+        newcomer = true;
     }
-    t.filling.entry(actor).or_default().push((fill, key));
+    for a in std::iter::once(actor).chain(thread) {
+        t.filling.entry(a).or_default().push((fill, key));
+    }
     drop(guard);
+    if newcomer {
+        // Named outside the table's lock (naming takes the actors' locks).
+        let name = actor::name_of(actor);
+        let mut guard = TABLE.lock();
+        let episode = guard
+            .as_mut()
+            .and_then(|t| t.keys.get_mut(&key)?.episode.as_mut());
+        if let Some(e) = episode {
+            e.names.insert(actor, name);
+        }
+    }
     // A key's first fill names it; the user's `Debug` runs under none of lockscope's locks.
     if let Some(d) = text.filter(|_| unnamed) {
         let text = format!("{d:?}");
@@ -144,6 +170,7 @@ pub(crate) fn begin<K: Hash + ?Sized>(
         fill,
         key,
         actor,
+        thread: thread.unwrap_or(0),
         begin_ns,
         site,
     }
@@ -159,10 +186,12 @@ impl Drop for FillGuard {
         let (report, text) = {
             let mut guard = TABLE.lock();
             let Some(t) = guard.as_mut() else { return };
-            if let Some(list) = t.filling.get_mut(&self.actor) {
-                list.retain(|&(f, _)| f != self.fill);
-                if list.is_empty() {
-                    t.filling.remove(&self.actor);
+            for a in [self.actor, self.thread] {
+                if let Some(list) = t.filling.get_mut(&a) {
+                    list.retain(|&(f, _)| f != self.fill);
+                    if list.is_empty() {
+                        t.filling.remove(&a);
+                    }
                 }
             }
             let fill = self.fill;
@@ -197,6 +226,9 @@ impl Drop for FillGuard {
             (report.map(|e| (e, earlier)), k.text.clone())
         };
         if sink::recording() {
+            // A task's definition may not be in the trace yet: its `Fill` names it.
+            #[cfg(feature = "tokio")]
+            actor::task::define(self.actor);
             let key_text = text.as_deref().map_or(0, sink::intern);
             let site = sink::site_id(self.site);
             let (begin_ns, actor, key) = (self.begin_ns, self.actor, self.key);
@@ -218,6 +250,14 @@ impl Drop for FillGuard {
     }
 }
 
+/// The actor filling: the current tokio task, else the calling thread.
+fn filler() -> u64 {
+    #[cfg(feature = "tokio")]
+    return actor::task::current_actor();
+    #[cfg(not(feature = "tokio"))]
+    actor::current().id.load(Relaxed)
+}
+
 fn key_name(key: u64, text: Option<&str>) -> String {
     text.map_or_else(|| format!("key#{key:016x}"), str::to_owned)
 }
@@ -235,7 +275,14 @@ fn duplicate_fills(key: u64, text: Option<&str>, e: &Episode, earlier: u64) {
         .filter(|&&(f, _)| f != e.first_fill)
         .map(|&(_, d)| d)
         .sum();
-    let actors = actor_names(&e.actors);
+    let actors: Vec<String> = (e.actors.iter())
+        .map(|a| {
+            e.names
+                .get(a)
+                .cloned()
+                .unwrap_or_else(|| actor::name_of(*a))
+        })
+        .collect();
     let mut text = format!(
         "lockscope: STAMPEDE: cache key {name} was refilled {fills} times at once by {} actors ({} duplicate fills wasting {:.3} ms of fill time)\n  fillers: {}\n  fix: let one caller refill while the others wait for it (single-flight) or keep serving the old value, and refresh before expiry (probabilistic early expiration, XFetch)\n",
         actors.len(),
