@@ -1,6 +1,7 @@
 //! The async primitives uncontended, side by side with plain tokio in one run: `lock().await`
-//! and drop, `acquire().await` and drop, inside a task on a current-thread runtime, with
-//! lockscope on (the default: counters, holder, hold table) and off.
+//! and drop, `acquire().await` and drop, `notify_one()` then `notified().await` (the stored
+//! notification taken at once), inside a task on a current-thread runtime, with lockscope on
+//! (the default: counters, holder, hold table) and off.
 //!
 //! `cargo bench -p lockscope --features tokio --bench tokio`
 
@@ -89,7 +90,37 @@ fn semaphore(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mutex, semaphore);
+fn notify(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("tokio Notify notify_one() + notified().await");
+    g.bench_function("tokio", |b| {
+        let n: &'static _ = Box::leak(Box::new(tokio::sync::Notify::new()));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                n.notify_one();
+                n.notified().await;
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let n: &'static _ = Box::leak(Box::new(lockscope::tokio::Notify::new()));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    n.notify_one();
+                    n.notified().await;
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mutex, semaphore, notify);
 
 /// `LOCKSCOPE_BENCH_COUNT=<variant>:<n>` runs `n` operations of one variant and exits, for
 /// instruction counts that do not depend on the machine's load:

@@ -624,3 +624,72 @@ fn a_stampede_of_tasks_names_every_task_not_the_two_workers_they_ran_on() {
     want.sort();
     assert_eq!(names, want, "every filling task by its name: {}", a.text);
 }
+
+#[test]
+fn a_task_waiting_for_a_notify_is_recorded_with_how_long_it_waited() {
+    const NAME: &str = "a_task_waiting_for_a_notify_is_recorded_with_how_long_it_waited";
+    let path = trace_path(NAME);
+    if is_child(NAME) {
+        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
+        runtime(2).block_on(async {
+            let ready = Arc::new(lockscope::tokio::Notify::named("config-loaded"));
+            // A notification stored before anyone waits is taken at once: no wait.
+            ready.notify_one();
+            ready.notified().await;
+            assert_eq!(ready.stats().contentions, 0);
+            let r = ready.clone();
+            let sleeper = spawn_named("sleeper", async move { r.notified().await });
+            while ready.stats().waiters == 0 {
+                tokio::task::yield_now().await;
+            }
+            ready.notify_one();
+            sleeper.await.unwrap();
+            let s = ready.stats();
+            assert_eq!((s.acquisitions, s.contentions, s.waiters), (2, 1, 0));
+            // A wait given up (the future dropped) is withdrawn.
+            let r = ready.clone();
+            let gave_up = spawn_named("impatient", async move {
+                tokio::time::timeout(Duration::from_millis(1), r.notified()).await
+            });
+            assert!(gave_up.await.unwrap().is_err());
+            assert_eq!(ready.stats().waiters, 0);
+            // `enable` registers a future before its first poll, as tokio's does, so a
+            // `notify_waiters` sent before it is polled still wakes it.
+            let early = ready.notified();
+            tokio::pin!(early);
+            assert!(!early.as_mut().enable());
+            ready.notify_waiters();
+            early.await;
+        });
+        drop(rec);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+    let t = format::read_file(&path).unwrap();
+    let notify = locks_of(&t, class_named(&t, "config-loaded"))[0];
+    let (sleeper, impatient) = (actor_named(&t, "sleeper"), actor_named(&t, "impatient"));
+    // (Threads' buffers reach the file in any order: sorted by actor.)
+    let mut outcomes: Vec<(u64, Outcome)> = t
+        .records
+        .iter()
+        .filter_map(|r| match r {
+            Record::WaitEnd {
+                actor,
+                lock,
+                outcome,
+                ..
+            } if *lock == notify => Some((*actor, *outcome)),
+            _ => None,
+        })
+        .collect();
+    outcomes.sort_by_key(|o| o.0);
+    let mut want = [(sleeper, Outcome::Acquired), (impatient, Outcome::TimedOut)];
+    want.sort_by_key(|o| o.0);
+    assert_eq!(outcomes, want);
+    let begins = t
+        .records
+        .iter()
+        .filter(|r| matches!(r, Record::WaitBegin { lock, mode: format::Mode::Condvar, holders, .. } if *lock == notify && holders.is_empty()))
+        .count();
+    assert_eq!(begins, 2, "two waits, on a condition: no holder to blame");
+}

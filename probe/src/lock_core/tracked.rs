@@ -174,6 +174,15 @@ impl Tracked {
     }
 }
 
+impl Tracked {
+    /// What a condition-like primitive waited for was there at once: counted, no wait.
+    pub(crate) fn counted_without_wait(&self) {
+        if crate::settings::enabled() {
+            self.meta.count_wait();
+        }
+    }
+}
+
 impl Drop for Tracked {
     fn drop(&mut self) {
         if let Some(t) = self.table.get() {
@@ -209,6 +218,17 @@ impl Waiting<'_> {
             self.site,
         );
         self.tracked.list(self.actor, tok, self.mode)
+    }
+
+    /// The wait ended with what it waited for and nothing to hold (a notification): ends it
+    /// and counts it, as a condition variable counts its waits.
+    pub(crate) fn woken(mut self) {
+        if let Some(w) = self.wait.take() {
+            withdraw_wait(self.key);
+            let meta = &self.tracked.meta;
+            meta.async_wait_end(self.actor, &w, None, Outcome::Acquired, self.site);
+            meta.count_wait();
+        }
     }
 
     /// The wait ended without the lock because the resource was closed.

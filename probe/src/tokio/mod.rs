@@ -1,6 +1,6 @@
 //! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have the
 //! signatures of [`tokio::sync`]'s, return types and error types included, so a tokio user
-//! swaps one `use` line:
+//! swaps one `use` line ([`Notify`] and its [`Notified`] future too):
 //!
 //! ```
 //! // use tokio::sync::{Mutex, RwLock, Semaphore};
@@ -39,11 +39,13 @@
 //! one of them; the lock-order (potential deadlock) checks do not cover the async locks.
 
 mod mutex;
+mod notify;
 mod rwlock;
 mod semaphore;
 
 pub use ::tokio::sync::{AcquireError, TryAcquireError, TryLockError};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
+pub use notify::{Notified, Notify};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };
