@@ -51,3 +51,5 @@ shot locks "$work/bank.lstrace" --panel locks --lock ledger
 shot timeline-lock "$work/bank.lstrace" --panel timeline --lock ledger
 # The diff compares the active (last) tab against the other one.
 shot diff "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel diff
+# Two processes' traces read as one.
+shot processes "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel processes

@@ -152,3 +152,35 @@ fn f1_and_the_question_mark_show_every_shortcut_and_hide_it_again() {
     h.run();
     assert!(shows(&h, "Keyboard and mouse"), "the ? button shows it too");
 }
+
+#[test]
+fn the_processes_panel_reads_every_open_trace_as_one_with_the_reports_figures() {
+    let (t, _) = bank();
+    let (a, b) = (t.bytes_with_pid(101), t.bytes_with_pid(202));
+    let mut h = viewer(&[("proc-a.lst", a.clone()), ("proc-b.lst", b.clone())]);
+    open_panel(&mut h, "Processes");
+    assert!(shows(&h, "2 processes"));
+    for pid in ["[1] pid 101", "[2] pid 202"] {
+        assert!(shows(&h, pid), "{pid}");
+    }
+    // The summed row is `lockscope report A B`'s, to the digit.
+    let (pa, pb) = (write("proc-cli-a.lst", &a), write("proc-cli-b.lst", &b));
+    let out = support::lockscope(&[
+        "report",
+        pa.to_str().unwrap(),
+        pb.to_str().unwrap(),
+        "--json",
+    ]);
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ledger = &r["locks"][0];
+    assert_eq!(ledger["name"], "ledger");
+    let acquired = ledger["acquisitions"].as_u64().unwrap().to_string();
+    let contended = ledger["contentions"].as_u64().unwrap().to_string();
+    assert!(
+        shows(&h, &acquired) && shows(&h, &contended),
+        "{acquired} {contended}"
+    );
+    // Both processes' alerts, each with its process.
+    assert!(shows(&h, "[1] proc-a.lst (pid 101): [deadlock]"));
+    assert!(shows(&h, "[2] proc-b.lst (pid 202): [deadlock]"));
+}

@@ -508,14 +508,18 @@ impl ViewerApp {
         let active = self.active.min(self.tabs.len() - 1);
         let (before, rest) = self.tabs.split_at_mut(active);
         let (tab, after) = rest.split_first_mut().expect("active tab exists");
+        let tab_numbers = (0..active).chain(active + 1..);
         let others: Vec<OtherTrace<'_>> = (before.iter().chain(after.iter()))
-            .filter_map(|t| match &t.state {
+            .zip(tab_numbers)
+            .filter_map(|(t, i)| match &t.state {
                 TabState::Ready(v) => Some(OtherTrace {
                     label: t.source.label(),
+                    tab: i,
                     model: &v.model,
                 }),
                 TabState::Live(l) => l.view.as_ref().map(|v| OtherTrace {
                     label: t.source.label(),
+                    tab: i,
                     model: &v.model,
                 }),
                 _ => None,

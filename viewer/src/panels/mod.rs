@@ -13,6 +13,7 @@ mod lock_track;
 pub mod locks;
 pub mod overview;
 pub mod pools;
+pub mod processes;
 pub mod sched;
 mod show;
 mod state;

@@ -2,7 +2,7 @@
 
 use super::style::ns;
 use super::view::{OtherTrace, Panel, TraceView};
-use super::{alerts, diff, flame, locks, overview, pools, timeline, waitfor};
+use super::{alerts, diff, flame, locks, overview, pools, processes, timeline, waitfor};
 use crate::model::Filter;
 
 impl TraceView {
@@ -36,6 +36,7 @@ impl TraceView {
             Panel::Pools => pools::pools_ui(ui, self),
             Panel::Alerts => alerts::alerts_ui(ui, self),
             Panel::Diff => diff::diff_ui(ui, self, others),
+            Panel::Processes => processes::processes_ui(ui, self, others),
         }
     }
 

@@ -174,3 +174,9 @@ impl PoolsState {
         self.rows.as_ref().map_or(&[], |(_, r)| r.as_slice())
     }
 }
+
+/// What the Processes panel computed for one set of open traces (by their labels).
+#[derive(Debug, Default)]
+pub struct ProcessesState {
+    pub(super) cache: Option<(Vec<String>, Vec<crate::model::fleet::FleetRow>)>,
+}

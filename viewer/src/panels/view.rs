@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
-use super::state::{DiffState, FlameState, LocksState, PoolsState, TimelineState, WaitForState};
+use super::state::{
+    DiffState, FlameState, LocksState, PoolsState, ProcessesState, TimelineState, WaitForState,
+};
 use crate::model::spans::SpanRow;
 use crate::model::{ActorRow, Filter, LockRow, Model, SiteRow};
 
@@ -58,11 +60,13 @@ pub enum Panel {
     Alerts,
     /// Per-lock deltas against another open trace.
     Diff,
+    /// This trace and the other open ones as one, a process each.
+    Processes,
 }
 
 impl Panel {
     /// Every panel, in tab order.
-    pub const ALL: [Panel; 8] = [
+    pub const ALL: [Panel; 9] = [
         Panel::Overview,
         Panel::Locks,
         Panel::Flamegraph,
@@ -71,6 +75,7 @@ impl Panel {
         Panel::Pools,
         Panel::Alerts,
         Panel::Diff,
+        Panel::Processes,
     ];
 
     /// The tab's title.
@@ -84,6 +89,7 @@ impl Panel {
             Panel::Pools => "Pools",
             Panel::Alerts => "Alerts",
             Panel::Diff => "Diff",
+            Panel::Processes => "Processes",
         }
     }
 }
@@ -93,6 +99,8 @@ impl Panel {
 pub struct OtherTrace<'a> {
     /// Its tab label.
     pub label: String,
+    /// Its tab's position among the viewer's tabs.
+    pub tab: usize,
     /// Its model.
     pub model: &'a Model,
 }
@@ -125,6 +133,8 @@ pub struct TraceView {
     pub diff: DiffState,
     /// Pools panel state.
     pub pools: PoolsState,
+    /// Processes panel state.
+    pub processes: ProcessesState,
     /// Contended sites of the selection, once asked for.
     sites: Option<Vec<SiteRow>>,
     /// Per-actor waits of the selection, once asked for.
@@ -155,6 +165,7 @@ impl TraceView {
             waitfor: Default::default(),
             diff: Default::default(),
             pools: Default::default(),
+            processes: Default::default(),
             sites: None,
             actors: None,
             spans: None,
