@@ -62,8 +62,9 @@ pub(crate) struct Pending {
 }
 
 /// Notes, at a wait's start, its stack and the holders of `lock` with their sites. `None`
-/// when no window is open.
-pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Pending> {
+/// when no window is open. Boxed: only a window's waits pay for it, and a wait (which an
+/// async lock's future carries across `.await`) stays small.
+pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Box<Pending>> {
     if !active() {
         return None;
     }
@@ -102,7 +103,7 @@ pub(crate) fn wait_begins(lock: u64, stack: Option<&RawStack>) -> Option<Pending
                 .or_insert_with(|| st.frames().into());
         }
     }
-    Some(p)
+    Some(Box::new(p))
 }
 
 /// Adds a wait that lasted `delay_ns` to the open window: by `waiter`'s stack, and (a lock

@@ -22,7 +22,7 @@ pub(crate) struct AsyncWait {
     /// The recording session its begin went into (0: none); its end goes only into that one.
     pub(crate) session: u32,
     /// What an open profile window needs at its end (`None`: no window was open).
-    pub(crate) profile: Option<crate::profile::Pending>,
+    pub(crate) profile: Option<Box<crate::profile::Pending>>,
 }
 
 impl LockMeta {
@@ -59,6 +59,18 @@ impl LockMeta {
             self.publish(n + 1);
         }
         Token::timed(id, now, sampled, site)
+    }
+
+    /// Counts what a condition-like primitive took without waiting and holds nothing for (a
+    /// stored notification), as cheaply as the locks' fast path: on the instance, and on the
+    /// class at sampled ones.
+    #[inline]
+    pub(crate) fn count_unwaited(&self) {
+        let n = self.count(Mode::Shared);
+        if n & sample_mask() == 0 || self.id.load(Acquire) == 0 {
+            self.id();
+            self.publish(n + 1);
+        }
     }
 
     /// Bookkeeping before the real release of a hold `actor` took (from any thread).

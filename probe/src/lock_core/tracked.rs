@@ -178,7 +178,7 @@ impl Tracked {
     /// What a condition-like primitive waited for was there at once: counted, no wait.
     pub(crate) fn counted_without_wait(&self) {
         if crate::settings::enabled() {
-            self.meta.count_wait();
+            self.meta.count_unwaited();
         }
     }
 }

@@ -21,7 +21,7 @@ pub(crate) struct Wait {
     /// same one: a wait that began before a recording started has no begin in that trace.
     pub(super) session: u32,
     /// What an open profile window needs at its end (`None`: no window was open).
-    pub(super) profile: Option<crate::profile::Pending>,
+    pub(super) profile: Option<Box<crate::profile::Pending>>,
 }
 
 impl LockMeta {
