@@ -693,3 +693,51 @@ fn a_task_waiting_for_a_notify_is_recorded_with_how_long_it_waited() {
         .count();
     assert_eq!(begins, 2, "two waits, on a condition: no holder to blame");
 }
+
+#[test]
+fn a_task_asleep_on_a_notify_while_holding_what_its_notifier_needs_is_stuck() {
+    const NAME: &str = "a_task_asleep_on_a_notify_while_holding_what_its_notifier_needs_is_stuck";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    lockscope::set_stuck_threshold(Duration::from_millis(100));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    lockscope::on_alert(move |a| {
+        if a.kind == "stuck" {
+            let _ = tx.lock().unwrap().send(a.clone());
+        }
+    });
+    let rt = runtime(2);
+    let inventory = Arc::new(Mutex::named("inventory", 0u32));
+    let restocked = Arc::new(lockscope::tokio::Notify::named("restocked"));
+    let (locked_tx, locked_rx) = oneshot::channel();
+    let sleeper = {
+        let (inventory, restocked) = (inventory.clone(), restocked.clone());
+        rt.spawn(name_task("sleeper", async move {
+            let _held = inventory.lock().await;
+            locked_tx.send(()).unwrap();
+            restocked.notified().await;
+        }))
+    };
+    rt.block_on(locked_rx).unwrap();
+    let notifier = {
+        let (inventory, restocked) = (inventory.clone(), restocked.clone());
+        rt.spawn(name_task("notifier", async move {
+            *inventory.lock().await += 1;
+            restocked.notify_one();
+        }))
+    };
+    // Well past the threshold and the watchdog's period: a timeout, not synchronisation.
+    let alert = rx.recv_timeout(Duration::from_secs(5));
+    restocked.notify_one(); // wake the sleeper: both tasks finish
+    rt.block_on(async {
+        sleeper.await.unwrap();
+        notifier.await.unwrap();
+    });
+    let a = alert.expect("a stuck alert");
+    assert!(a.actors.iter().any(|n| n == "sleeper"), "{}", a.text);
+    assert!(a.actors.iter().any(|n| n == "notifier"), "{}", a.text);
+    assert!(a.locks.iter().any(|l| l == "inventory"), "{}", a.text);
+}

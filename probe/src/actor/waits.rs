@@ -53,6 +53,7 @@ pub(crate) fn stack_budget() -> bool {
 }
 
 pub(crate) fn publish_wait(actor: u64, held: Held, stack: Option<&raw::RawStack>) -> usize {
+    let e_is_lock_wait = held.mode != crate::format::Mode::Condvar;
     let e = AsyncWaitEntry {
         actor,
         held,
@@ -72,17 +73,22 @@ pub(crate) fn publish_wait(actor: u64, held: Held, stack: Option<&raw::RawStack>
             }
         }
     };
-    WAITING.fetch_add(1, Relaxed);
+    // Actors waiting for a lock: a condition wait (a `Notify`) is not one.
+    if e_is_lock_wait {
+        WAITING.fetch_add(1, Relaxed);
+    }
     key
 }
 
 pub(crate) fn withdraw_wait(key: usize) {
     let mut w = WAITS.lock();
     if let Some(slot) = w.slots.get_mut(key)
-        && slot.take().is_some()
+        && let Some(e) = slot.take()
     {
         w.free.push(key);
-        WAITING.fetch_sub(1, Relaxed);
+        if e.held.mode != crate::format::Mode::Condvar {
+            WAITING.fetch_sub(1, Relaxed);
+        }
     }
 }
 

@@ -130,6 +130,10 @@ impl Future for Notified<'_> {
             Poll::Pending => {
                 if me.waiting.is_none() {
                     *me.waiting = Some(me.tracked.begin_wait(Mode::Condvar, me.site));
+                    // A task asleep here may hold a lock its notifier needs: the `stuck`
+                    // detector watches for that (a task's holds are not known cheaply, so
+                    // every notification wait arms it; arming is once per process).
+                    crate::detect::stuck::arm();
                 }
                 Poll::Pending
             }
