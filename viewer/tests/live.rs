@@ -443,3 +443,37 @@ fn a_dropped_connection_resumes_the_same_run_and_keeps_what_arrived() {
     drop(tx);
     server.join().unwrap();
 }
+
+#[test]
+fn pause_holds_the_live_view_still_and_resume_shows_what_arrived_meanwhile() {
+    let (addr, tx, server) = serve();
+    let mut h = live_viewer(&addr);
+    let mut bytes = header();
+    bytes.extend(chunks(&first_part().records));
+    tx.send(bytes).unwrap();
+    until_shown(&mut h, "ledger");
+    h.get_by_role_and_label(Role::Button, "Pause").click();
+    h.run_steps(2);
+    assert!(shows(&h, "paused at"));
+    // A new lock arrives while paused: it is received (the snapshot count grows) but not
+    // shown; an alert still pops up.
+    let mut t = TraceBuilder::new();
+    t.lock(LockKind::Mutex, "audit-log", "src/audit.rs:3:5");
+    let mut later = chunks(&t.records);
+    later.extend(chunks(&[deadlock_alert(20_000)]));
+    tx.send(later).unwrap();
+    until_shown(&mut h, "Alert: deadlock");
+    until_shown(&mut h, "newer data arrived and shows on Resume");
+    let live_model = |h: &mut Harness<'_, ViewerApp>| {
+        let lt = h.state_mut().active_live().unwrap();
+        let v = lt.view.as_ref().unwrap();
+        v.model.classes.values().any(|c| c.name == "audit-log")
+    };
+    assert!(!live_model(&mut h), "the view stayed as it was");
+    h.get_by_role_and_label(Role::Button, "Resume").click();
+    h.run_steps(2);
+    assert!(live_model(&mut h), "Resume shows what arrived");
+    assert!(!shows(&h, "paused at"));
+    drop(tx);
+    server.join().unwrap();
+}

@@ -133,6 +133,7 @@ impl ViewerApp {
             popups: Vec::new(),
             snapshots: 0,
             updated: None,
+            paused: None,
         };
         self.tabs.push(Tab {
             source,
@@ -547,8 +548,12 @@ impl ViewerApp {
             TabState::Ready(v) => v.ui(ui, &others),
             TabState::Live(l) => {
                 let addr = tab.source.path().display().to_string();
-                if live_status_ui(ui, l, &addr) {
+                let action = live_status_ui(ui, l, &addr);
+                if action.reconnect {
                     l.reconnect(&addr, Some(ui.ctx()));
+                }
+                if action.toggle_pause {
+                    l.toggle_pause();
                 }
                 match &mut l.view {
                     Some(v) => v.ui(ui, &others),

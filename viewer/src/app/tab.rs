@@ -48,6 +48,9 @@ pub struct LiveTab {
     pub snapshots: u64,
     /// When the last snapshot arrived.
     pub updated: Option<Instant>,
+    /// Paused: the view stays as it is; the newest snapshot that arrived meanwhile waits
+    /// here (alerts still pop up).
+    pub paused: Option<Option<Box<Model>>>,
 }
 
 impl LiveTab {
@@ -69,6 +72,10 @@ impl LiveTab {
             LiveUpdate::Snapshot(m) => {
                 self.snapshots += 1;
                 self.updated = Some(Instant::now());
+                if let Some(held) = &mut self.paused {
+                    *held = Some(m);
+                    return;
+                }
                 match &mut self.view {
                     Some(v) => v.replace_model(*m),
                     None => self.view = Some(look.apply(PathBuf::from(addr), *m)),
@@ -157,19 +164,64 @@ impl FirstLook {
 
 /// The live tab's status line: green while connected, amber with the reason once not.
 /// Returns true when the user asked to reconnect.
-pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool {
+/// What the user asked of a live tab's status bar.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct LiveAction {
+    pub(super) reconnect: bool,
+    pub(super) toggle_pause: bool,
+}
+
+impl LiveTab {
+    /// Freezes the view, or shows the newest data that arrived while it was frozen.
+    pub fn toggle_pause(&mut self) {
+        match self.paused.take() {
+            None => self.paused = Some(None),
+            Some(Some(m)) => match &mut self.view {
+                Some(v) => v.replace_model(*m),
+                None => self.paused = Some(Some(m)),
+            },
+            Some(None) => {}
+        }
+    }
+}
+
+pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> LiveAction {
     let text = l.status_text(addr);
-    let mut reconnect = false;
+    let mut action = LiveAction::default();
     ui.horizontal_wrapped(|ui| match &l.status {
         LiveStatus::Connected => {
             ui.label(RichText::new(text).color(egui::Color32::from_rgb(90, 200, 120)));
             if let (Some(v), Some(at)) = (&l.view, l.updated) {
-                ui.label(format!(
-                    "— {} waits and holds, {} into the recording, updated {:.1} s ago",
-                    v.model.waits.len() + v.model.holds.len(),
-                    ns(v.model.duration_ns()),
-                    at.elapsed().as_secs_f32()
-                ));
+                match &l.paused {
+                    None => ui.label(format!(
+                        "— {} waits and holds, {} into the recording, updated {:.1} s ago",
+                        v.model.waits.len() + v.model.holds.len(),
+                        ns(v.model.duration_ns()),
+                        at.elapsed().as_secs_f32()
+                    )),
+                    Some(held) => ui.label(
+                        RichText::new(format!(
+                            "— paused at {} into the recording{}",
+                            ns(v.model.duration_ns()),
+                            if held.is_some() {
+                                "; newer data arrived and shows on Resume"
+                            } else {
+                                ""
+                            }
+                        ))
+                        .color(WARN),
+                    ),
+                };
+                let (label, hint) = if l.paused.is_some() {
+                    ("Resume", "Show the newest data, and follow it again")
+                } else {
+                    (
+                        "Pause",
+                        "Hold the view still to look at it; data keeps arriving (alerts still \
+                         pop up) and shows on Resume",
+                    )
+                };
+                action.toggle_pause = ui.button(label).on_hover_text(hint).clicked();
             }
         }
         LiveStatus::Disconnected(_) | LiveStatus::Ended => {
@@ -179,10 +231,16 @@ pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool
                 WARN
             };
             ui.label(RichText::new(text).color(color));
-            reconnect = ui
+            action.reconnect = ui
                 .button("Reconnect")
                 .on_hover_text(format!("Connect to {addr} again"))
                 .clicked();
+            if l.paused.is_some() {
+                action.toggle_pause = ui
+                    .button("Resume")
+                    .on_hover_text("Show the last data that arrived")
+                    .clicked();
+            }
         }
         LiveStatus::Connecting => {
             ui.spinner();
@@ -190,7 +248,7 @@ pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> bool
         }
     });
     ui.separator();
-    reconnect
+    action
 }
 
 pub(super) fn finish(source: &Source, r: Result<Model, String>, look: &FirstLook) -> TabState {
