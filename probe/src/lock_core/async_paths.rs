@@ -23,6 +23,8 @@ pub(crate) struct AsyncWait {
     pub(crate) session: u32,
     /// What an open profile window needs at its end (`None`: no window was open).
     pub(crate) profile: Option<Box<crate::profile::Pending>>,
+    /// A wait for a lock, not for a condition (a `Notify`): only those go in a mutex profile.
+    pub(crate) lock_wait: bool,
 }
 
 impl LockMeta {
@@ -140,6 +142,7 @@ impl LockMeta {
             t0,
             session,
             profile: crate::profile::wait_begins(id, stack),
+            lock_wait: mode != Mode::Condvar,
         }
     }
 
@@ -159,7 +162,8 @@ impl LockMeta {
         let class = self.class();
         class.counters.wait.record(t1.saturating_sub(w.t0));
         if let Some(p) = &w.profile {
-            crate::profile::wait_ends(p, class.id, actor_id, true, t1.saturating_sub(w.t0));
+            let delay = t1.saturating_sub(w.t0);
+            crate::profile::wait_ends(p, class.id, actor_id, w.lock_wait, delay);
         }
         if sink::still_recording(w.session) {
             let lock = w.lock;
