@@ -47,7 +47,26 @@ fn forced_contention_records_exactly_one_wait_with_waiter_and_holder() {
             _ => None,
         })
         .collect();
-    assert_eq!(begins.len(), 1, "exactly one wait: {begins:?}");
+    // On a mismatch, the evidence: every record of this lock or of the two threads, and
+    // what the probe dropped (a `WaitBegin` went missing once in CI under load).
+    let evidence = || {
+        let about = |r: &&Record| match r {
+            Record::WaitBegin { actor, lock: l, .. }
+            | Record::WaitEnd { actor, lock: l, .. }
+            | Record::Hold { actor, lock: l, .. } => {
+                *l == lock || *actor == waiter || *actor == holder
+            }
+            Record::Dropped { .. } | Record::Actor { .. } => true,
+            _ => false,
+        };
+        format!("{:#?}", t.records.iter().filter(about).collect::<Vec<_>>())
+    };
+    assert_eq!(
+        begins.len(),
+        1,
+        "exactly one wait: {begins:?}; holder {holder}, waiter {waiter}, lock {lock}: {}",
+        evidence()
+    );
     let (begin_ts, actor, mode, holders, site) = begins[0].clone();
     assert_eq!(
         (actor, mode, holders),

@@ -119,7 +119,10 @@ pub(crate) fn reclaimable(a: &ActorShared) -> bool {
 /// With no recorder running, clears and frees every reclaimable slot (needs the collector
 /// role; skipped when another collector has it).
 fn reclaim_gone() {
-    if EXITED.load(Relaxed) == 0 || sink::recording() {
+    // While a recorder may still collect (even with the gate closed, before its last pass),
+    // an exited thread's buffers are its to drain: thrown away here, its last events would be
+    // missing from the trace.
+    if EXITED.load(Relaxed) == 0 || sink::recording() || sink::may_collect() {
         return;
     }
     let Some(collector) = sink::try_collector() else {

@@ -165,6 +165,15 @@ impl Recorder {
             .name("lockscope-recorder".into())
             .spawn(move || {
                 let Ok(shared) = rx.recv() else { return };
+                // The gate was opened before `shared` was sent: this recorder's last pass is
+                // over when this thread ends, however it ends.
+                struct LastPass;
+                impl Drop for LastPass {
+                    fn drop(&mut self) {
+                        sink::collector_done();
+                    }
+                }
+                let _last = LastPass;
                 writer::run(file, writer_hub, &shared, interval);
             });
         let handle = match spawned {

@@ -2,7 +2,7 @@
 //! recorder. Writers check it before buffering anything.
 
 use parking_lot::RwLock;
-use std::sync::atomic::Ordering::{Relaxed, Release};
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicBool, AtomicU32};
 use std::thread::Thread;
 
@@ -13,6 +13,10 @@ static SESSION: AtomicU32 = AtomicU32::new(0);
 static FORKED: AtomicBool = AtomicBool::new(false);
 /// The recorder thread, for waking it early.
 static WAKER: RwLock<Option<Thread>> = RwLock::new(None);
+/// Recorders that may still collect threads' buffers: the gate closes before a recorder's
+/// last pass, and an exited thread's events must wait for that pass, not be thrown away by a
+/// thread that registers meanwhile.
+static COLLECTORS: AtomicU32 = AtomicU32::new(0);
 
 /// Is a recording running? Events are only buffered while one is.
 #[inline]
@@ -44,8 +48,20 @@ pub(crate) fn forked() -> bool {
     FORKED.load(Relaxed)
 }
 
-/// Opens the gate for recording `session`, whose recorder thread is `recorder`.
+/// Whether a recorder may still collect threads' buffers (one runs, or is finishing).
+pub(crate) fn may_collect() -> bool {
+    COLLECTORS.load(Acquire) != 0
+}
+
+/// A recorder finished its last collection (each [`open`] is followed by one of these).
+pub(crate) fn collector_done() {
+    COLLECTORS.fetch_sub(1, Release);
+}
+
+/// Opens the gate for recording `session`, whose recorder thread is `recorder` (which calls
+/// [`collector_done`] after its last collection).
 pub(crate) fn open(session: u32, recorder: Thread) {
+    COLLECTORS.fetch_add(1, Release);
     SESSION.store(session, Relaxed);
     RECORDING.store(true, Release);
     *WAKER.write() = Some(recorder);
@@ -61,6 +77,8 @@ pub(crate) fn close() {
 /// In a forked child: the gate closes for good. Touches atomics only (async-signal-safe).
 pub(crate) fn close_after_fork() {
     FORKED.store(true, Relaxed);
+    // The recorder thread did not survive the fork: nothing will collect here.
+    COLLECTORS.store(0, Relaxed);
     RECORDING.store(false, Relaxed);
     SESSION.store(0, Relaxed);
 }

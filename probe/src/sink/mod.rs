@@ -22,8 +22,8 @@ mod thread;
 
 pub(crate) use defs::{define_with, intern, site_id, text_site_id};
 pub(crate) use gate::{
-    alert, close, close_after_fork, forked, open, recording, recording_session, session,
-    still_recording,
+    alert, close, close_after_fork, collector_done, forked, may_collect, open, recording,
+    recording_session, session, still_recording,
 };
 pub(crate) use reader::{Reader, dropped};
 pub(crate) use thread::{ThreadSink, try_collector};
