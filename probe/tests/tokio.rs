@@ -741,3 +741,67 @@ fn a_task_asleep_on_a_notify_while_holding_what_its_notifier_needs_is_stuck() {
     assert!(a.actors.iter().any(|n| n == "notifier"), "{}", a.text);
     assert!(a.locks.iter().any(|l| l == "inventory"), "{}", a.text);
 }
+
+#[test]
+fn a_barrier_records_who_waited_and_a_party_holding_what_the_last_one_needs_is_stuck() {
+    const NAME: &str =
+        "a_barrier_records_who_waited_and_a_party_holding_what_the_last_one_needs_is_stuck";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    lockscope::set_stuck_threshold(Duration::from_millis(100));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = std::sync::Mutex::new(tx);
+    lockscope::on_alert(move |a| {
+        if a.kind == "stuck" {
+            let _ = tx.lock().unwrap().send(a.clone());
+        }
+    });
+    let rt = runtime(2);
+    let start = Arc::new(lockscope::tokio::Barrier::named("start-line", 2));
+    // Two parties: the first waits (recorded), the last does not.
+    let s = start.clone();
+    let early = rt.spawn(name_task(
+        "early",
+        async move { s.wait().await.is_leader() },
+    ));
+    while start.stats().waiters == 0 {
+        std::thread::yield_now();
+    }
+    let late_leads = rt.block_on(start.wait()).is_leader();
+    assert!(rt.block_on(early).unwrap() != late_leads, "one leader");
+    let st = start.stats();
+    assert_eq!((st.acquisitions, st.contentions, st.waiters), (2, 1, 0));
+
+    // A party that holds `ledger` while it waits for the last one, which needs `ledger` to
+    // arrive: no wait-for edge shows it; the stuck check does.
+    let ledger = Arc::new(Mutex::named("ledger", 0u32));
+    let both = Arc::new(lockscope::tokio::Barrier::named("settled", 2));
+    let (locked_tx, locked_rx) = oneshot::channel();
+    let holder = {
+        let (ledger, both) = (ledger.clone(), both.clone());
+        rt.spawn(name_task("settler", async move {
+            let _held = ledger.lock().await;
+            locked_tx.send(()).unwrap();
+            both.wait().await;
+        }))
+    };
+    rt.block_on(locked_rx).unwrap();
+    let (l, b) = (ledger.clone(), both.clone());
+    let last = rt.spawn(name_task("auditor", async move {
+        *l.lock().await += 1;
+        b.wait().await;
+    }));
+    // Well past the threshold and the watchdog's period: a timeout, not synchronisation.
+    let alert = rx.recv_timeout(Duration::from_secs(5));
+    // Unstick it: a third party cannot arrive, so the test drops the auditor's lock wait by
+    // aborting it and arrives in its place.
+    last.abort();
+    rt.block_on(both.wait());
+    rt.block_on(holder).unwrap();
+    let a = alert.expect("a stuck alert");
+    assert!(a.actors.iter().any(|n| n == "settler"), "{}", a.text);
+    assert!(a.actors.iter().any(|n| n == "auditor"), "{}", a.text);
+    assert!(a.locks.iter().any(|l| l == "ledger"), "{}", a.text);
+}

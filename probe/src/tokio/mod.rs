@@ -1,6 +1,6 @@
 //! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have the
 //! signatures of [`tokio::sync`]'s, return types and error types included, so a tokio user
-//! swaps one `use` line ([`Notify`] and its [`Notified`] future too):
+//! swaps one `use` line ([`Notify`] and its [`Notified`] future, and [`Barrier`], too):
 //!
 //! ```
 //! // use tokio::sync::{Mutex, RwLock, Semaphore};
@@ -38,12 +38,14 @@
 //! a task with several lock waits pending at once (`join!`) is not counted as blocked by any
 //! one of them; the lock-order (potential deadlock) checks do not cover the async locks.
 
+mod barrier;
 mod mutex;
 mod notify;
 mod rwlock;
 mod semaphore;
 
 pub use ::tokio::sync::{AcquireError, TryAcquireError, TryLockError};
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
 pub use notify::{Notified, Notify};
 pub use rwlock::{
