@@ -13,10 +13,18 @@ use std::process::{Command, Output};
 /// The env var that tells a re-executed test binary which body to run.
 pub const CHILD: &str = "LOCKSCOPE_TEST_CHILD";
 
-/// True inside the child run of test `name`.
+/// True inside the child run of test `name` (which says so on stderr, for
+/// [`assert_child_ok`]).
 pub fn is_child(name: &str) -> bool {
-    std::env::var(CHILD).as_deref() == Ok(name)
+    let child = std::env::var(CHILD).as_deref() == Ok(name);
+    if child {
+        eprintln!("{CHILD_RAN}{name}");
+    }
+    child
 }
+
+/// What a child prints when its test starts.
+const CHILD_RAN: &str = "lockscope test child: ";
 
 /// Re-runs this test binary with only test `name`, as a child, with extra env vars.
 pub fn run_child(name: &str, envs: &[(&str, &str)]) -> Output {
@@ -115,10 +123,12 @@ pub fn last_stats(t: &Trace, class: u64) -> Option<&Record> {
         .find(|r| matches!(r, Record::ClassStats { class: c, .. } if *c == class))
 }
 
-/// Fails with the child's output when it did not succeed.
+/// Fails with the child's output when it did not succeed, or ran no test (a name that
+/// matches no test, such as one missing its module path, runs nothing and exits 0).
 pub fn assert_child_ok(out: &Output) {
+    let ran = String::from_utf8_lossy(&out.stderr).contains(CHILD_RAN);
     assert!(
-        out.status.success(),
+        out.status.success() && ran,
         "child failed: {:?}\nstdout:\n{}\nstderr:\n{}",
         out.status,
         String::from_utf8_lossy(&out.stdout),
