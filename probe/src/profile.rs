@@ -14,7 +14,7 @@
 //! [`MAX_KEYS`] entries each; waits past that are charged to one `(other)` entry, so the totals
 //! stay right, and counted.
 
-use crate::format::pprof::{ProfileWriter, gzip};
+use crate::format::pprof::{ProfileWriter, gzip, split_site};
 use crate::raw::RawStack;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -318,11 +318,8 @@ fn mutex_profile(t: &Tables) -> ProfileWriter {
         let lock_id = lock_location(&mut w, &mut names, class);
         let at = if let Some(site) = site {
             let text = crate::class::site_text(site, class);
-            let (file, line) = match text.rsplitn(3, ':').collect::<Vec<_>>()[..] {
-                [_, line, file] => (file.to_owned(), line.parse().unwrap_or(0)),
-                _ => (text.clone(), 0),
-            };
-            w.location(&text, &file, line)
+            let (file, line) = split_site(&text);
+            w.location(&text, file, line)
         } else {
             w.location("(holder not recorded)", "", 0)
         };

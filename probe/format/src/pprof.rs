@@ -193,6 +193,20 @@ impl ProfileWriter {
     }
 }
 
+/// `file:line:column` → (`file`, line); the whole string and 0 when it has no line.
+pub fn split_site(site: &str) -> (&str, i64) {
+    let mut parts = site.rsplitn(3, ':');
+    let (col, line, file) = (parts.next(), parts.next(), parts.next());
+    match (
+        col.map(str::parse::<u64>),
+        line.map(str::parse::<i64>),
+        file,
+    ) {
+        (Some(Ok(_)), Some(Ok(line)), Some(file)) => (file, line),
+        _ => (site, 0),
+    }
+}
+
 /// `bytes` gzip-compressed, as pprof profiles travel.
 pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -295,6 +309,14 @@ mod tests {
         assert_eq!(two[1].3, vec![3, 15]);
         assert_eq!(f.iter().filter(|x| x.0 == 4).count(), 2, "two locations");
         assert!(f.iter().any(|x| x.0 == 10 && x.2 == 9), "duration_nanos");
+    }
+
+    #[test]
+    fn sites_split_into_file_and_line() {
+        assert_eq!(split_site("src/bank.rs:42:9"), ("src/bank.rs", 42));
+        assert_eq!(split_site("C:\\src\\a.rs:7:1"), ("C:\\src\\a.rs", 7));
+        assert_eq!(split_site("ledger"), ("ledger", 0));
+        assert_eq!(split_site("a:b:c"), ("a:b:c", 0));
     }
 
     #[test]

@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use lockscope_format::pprof::{ProfileWriter, gzip};
+use lockscope_format::pprof::{ProfileWriter, gzip, split_site};
 
 use crate::model::Model;
 
@@ -87,20 +87,6 @@ impl Builder {
             &[("lock", lock), ("thread", thread)],
             &values[..self.types],
         );
-    }
-}
-
-/// `file:line:column` → (`file`, line); the whole string and 0 when it has no line.
-fn split_site(site: &str) -> (&str, i64) {
-    let mut parts = site.rsplitn(3, ':');
-    let (col, line, file) = (parts.next(), parts.next(), parts.next());
-    match (
-        col.map(str::parse::<u64>),
-        line.map(str::parse::<i64>),
-        file,
-    ) {
-        (Some(Ok(_)), Some(Ok(line)), Some(file)) => (file, line),
-        _ => (site, 0),
     }
 }
 
@@ -216,17 +202,4 @@ pub fn pprof_bytes(m: &Model) -> std::io::Result<Vec<u8>> {
 /// The `kind` profile of `m`, protobuf-encoded and gzip-compressed.
 pub fn pprof_bytes_of(m: &Model, kind: ProfileKind) -> std::io::Result<Vec<u8>> {
     gzip(&profile_of(m, kind))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_site;
-
-    #[test]
-    fn sites_split_into_file_and_line() {
-        assert_eq!(split_site("src/bank.rs:42:9"), ("src/bank.rs", 42));
-        assert_eq!(split_site("C:\\src\\a.rs:7:1"), ("C:\\src\\a.rs", 7));
-        assert_eq!(split_site("ledger"), ("ledger", 0));
-        assert_eq!(split_site("a:b:c"), ("a:b:c", 0));
-    }
 }
