@@ -17,6 +17,11 @@ pub(crate) struct ClassInfo {
     pub(crate) label: String,
     pub(crate) site: String,
     pub(crate) named: bool,
+    /// The creation site of the class's locks ([`caller_site`] for a class found from a
+    /// caller's frame).
+    pub(crate) location: &'static Location<'static>,
+    /// On a cache line of their own (`ClassCounters` is 64-byte aligned): every lock of the
+    /// class reads `id` on its fast path, and these are written on sampled acquisitions.
     pub(crate) counters: ClassCounters,
 }
 
@@ -64,7 +69,7 @@ pub(crate) fn class_for_frame(kind: LockKind, file: &str, line: u32) -> &'static
             }
         }
     };
-    register(kind, file, line, 0, None)
+    register(kind, file, line, 0, None, caller_site())
 }
 
 /// The class of an unnamed lock created at `site`: a per-thread cache (direct-mapped by the
@@ -102,7 +107,7 @@ pub(crate) fn class_for(
     site: &'static Location<'static>,
     name: Option<&str>,
 ) -> &'static ClassInfo {
-    register(kind, site.file(), site.line(), site.column(), name)
+    register(kind, site.file(), site.line(), site.column(), name, site)
 }
 
 fn register(
@@ -111,6 +116,7 @@ fn register(
     line: u32,
     column: u32,
     name: Option<&str>,
+    location: &'static Location<'static>,
 ) -> &'static ClassInfo {
     let key: Key = (kind, file, line, column, name.map(str::to_owned));
     let mut table = TABLE.lock();
@@ -126,6 +132,7 @@ fn register(
         label,
         site: site_text,
         named: name.is_some(),
+        location,
         counters: ClassCounters::new(),
     }));
     sink::define_with(|d| {

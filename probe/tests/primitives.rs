@@ -358,3 +358,21 @@ fn huge_timeouts_wait_forever_instead_of_panicking() {
         .unwrap();
     assert!(!r.timed_out());
 }
+
+/// A lock and the fields every acquisition touches share one 64-byte cache line: an unnamed
+/// `Mutex<u64>` is no bigger than that, the figures kept off the fast path live apart.
+#[test]
+fn a_mutex_of_a_word_fits_one_cache_line() {
+    use std::mem::size_of;
+    println!(
+        "Mutex<u64> {} B, RwLock<u64> {} B, Semaphore {} B, Condvar {} B, parking_lot::Mutex<u64> {} B",
+        size_of::<Mutex<u64>>(),
+        size_of::<RwLock<u64>>(),
+        size_of::<Semaphore>(),
+        size_of::<Condvar>(),
+        size_of::<parking_lot::Mutex<u64>>(),
+    );
+    assert!(size_of::<Mutex<u64>>() <= 64);
+    assert!(size_of::<lockscope::FairMutex<u64>>() <= 64);
+    assert!(size_of::<RwLock<u64>>() <= 64);
+}

@@ -117,11 +117,11 @@ impl LockMeta {
         let _ = self
             .contended_since_ns
             .compare_exchange(0, t0, Relaxed, Relaxed);
-        let w = self.waiters.fetch_add(1, Relaxed) + 1;
-        self.contentions.fetch_add(1, Relaxed);
+        let w = self.cold().waiters.fetch_add(1, Relaxed) + 1;
+        self.cold().contentions.fetch_add(1, Relaxed);
         let counters = &self.class().counters;
         counters.contentions.fetch_add(1, Relaxed);
-        self.max_waiters.fetch_max(w, Relaxed);
+        self.cold().max_waiters.fetch_max(w, Relaxed);
         counters.max_waiters.fetch_max(u64::from(w), Relaxed);
         let session = sink::recording_session();
         if session != 0 {
@@ -157,7 +157,7 @@ impl LockMeta {
         outcome: Outcome,
         site: &'static Location<'static>,
     ) -> Token {
-        self.waiters.fetch_sub(1, Relaxed);
+        self.cold().waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         let class = self.class();
         class.counters.wait.record(t1.saturating_sub(w.t0));
@@ -184,7 +184,7 @@ impl LockMeta {
         self.publish(n + 1);
         if mode == Mode::Exclusive {
             self.holder.store(actor_id, Relaxed);
-            let still = if self.waiters.load(Relaxed) != 0 {
+            let still = if self.cold().waiters.load(Relaxed) != 0 {
                 t1
             } else {
                 0
@@ -199,11 +199,6 @@ impl LockMeta {
 impl LockMeta {
     /// The class-and-mode word of a hold of this lock in `mode` (the lock is registered).
     pub(crate) fn class_mode_of(&self, mode: Mode) -> u64 {
-        actor::class_mode(self.class_id.load(Relaxed), mode)
-    }
-
-    /// What kind of lock this is.
-    pub(crate) fn kind(&self) -> crate::format::LockKind {
-        self.kind
+        actor::class_mode(self.class_id(), mode)
     }
 }

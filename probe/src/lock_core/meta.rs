@@ -6,10 +6,10 @@
 use crate::actor::{self, NO_ORDER, class_mode};
 use crate::class::{ClassInfo, class_for};
 use crate::format::{LockKind, Mode, Record};
+use crate::raw::{Origin, SideBox};
 use crate::settings::{enabled, sample_mask};
 use crate::{boot, clock, sink};
 use std::panic::Location;
-use std::sync::OnceLock;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed};
 use std::sync::atomic::{AtomicU32, AtomicU64};
 
@@ -86,16 +86,10 @@ impl Token {
     }
 }
 
-/// The recorded state of one lock instance.
-///
-/// `repr(C)`, cold fields first and the fields every acquisition touches last, right before
-/// parking_lot's lock word in the lock, so they usually share its cache line. (Forcing it with
-/// 64-byte alignment gained ~7 % on a contended hand-off benchmark for 56 more bytes per lock;
-/// not worth it.)
-#[repr(C)]
-pub(crate) struct LockMeta {
-    pub(super) site: &'static Location<'static>,
-    class: OnceLock<&'static ClassInfo>,
+/// What a lock counts off its fast path: made when the lock is registered (its first
+/// recorded use), so a lock keeps only its hot fields inline.
+pub(super) struct Cold {
+    /// The capacity the lock was made with (permits; 1 for the other kinds).
     pub(super) capacity: u64,
     published: AtomicU64,
     /// Contentions that ended within the brief spin (counted, not timed), and how many of
@@ -106,9 +100,37 @@ pub(crate) struct LockMeta {
     pub(super) max_waiters: AtomicU32,
     announced: AtomicU32,
     pub(super) waiters: AtomicU32,
-    pub(super) kind: LockKind,
+}
+
+impl Cold {
+    fn new(capacity: u64) -> Self {
+        Cold {
+            capacity,
+            published: AtomicU64::new(0),
+            brief: AtomicU64::new(0),
+            published_brief: AtomicU64::new(0),
+            contentions: AtomicU64::new(0),
+            max_waiters: AtomicU32::new(0),
+            announced: AtomicU32::new(0),
+            waiters: AtomicU32::new(0),
+        }
+    }
+}
+
+/// The recorded state of one lock instance: 48 bytes, so a `Mutex<u64>` with its lock byte
+/// fits one 64-byte cache line.
+///
+/// `repr(C)`: the fields every acquisition touches come right before the raw lock word in
+/// the lock. The class (with its id and kind) is reached through `origin`, which is the
+/// creation site and kind until the lock is first used; the figures no acquisition needs sit
+/// in [`Cold`], made at registration. (Forcing 64-byte alignment gained ~7 % on a contended
+/// hand-off benchmark for 56 more bytes per lock; not worth it.)
+#[repr(C)]
+pub(crate) struct LockMeta {
+    origin: Origin<ClassInfo>,
+    /// [`Cold`], with the lock's capacity as its seed until it is made.
+    cold: SideBox<Cold>,
     // --- hot: read or written by every acquisition and release ---
-    pub(super) class_id: AtomicU32,
     pub(super) id: AtomicU64,
     /// Exclusive holder's actor id (0: none, or only shared holders).
     pub(crate) holder: AtomicU64,
@@ -116,11 +138,30 @@ pub(crate) struct LockMeta {
     pub(super) contended_since_ns: AtomicU64,
 }
 
+/// `LockKind` as `Origin`'s 2-bit tag.
+const fn kind_tag(kind: LockKind) -> u8 {
+    match kind {
+        LockKind::Mutex => 0,
+        LockKind::RwLock => 1,
+        LockKind::Semaphore => 2,
+        LockKind::Condvar => 3,
+    }
+}
+
+fn tag_kind(tag: u8) -> LockKind {
+    match tag {
+        0 => LockKind::Mutex,
+        1 => LockKind::RwLock,
+        2 => LockKind::Semaphore,
+        _ => LockKind::Condvar,
+    }
+}
+
 impl std::fmt::Debug for LockMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("LockMeta")
             .field("id", &self.id.load(Relaxed))
-            .field("site", &self.site)
+            .field("site", &self.site())
             .field("acquisitions", &self.acquisitions.load(Relaxed))
             .finish_non_exhaustive()
     }
@@ -133,22 +174,16 @@ impl LockMeta {
         capacity: u64,
     ) -> Self {
         LockMeta {
-            site,
-            class: OnceLock::new(),
-            kind,
-            class_id: AtomicU32::new(0),
-            waiters: AtomicU32::new(0),
+            origin: Origin::site(site, kind_tag(kind)),
+            cold: SideBox::with_seed(if capacity > usize::MAX as u64 {
+                usize::MAX
+            } else {
+                capacity as usize
+            }),
             id: AtomicU64::new(0),
             holder: AtomicU64::new(0),
             acquisitions: AtomicU64::new(0),
-            published: AtomicU64::new(0),
-            contentions: AtomicU64::new(0),
-            brief: AtomicU64::new(0),
-            published_brief: AtomicU64::new(0),
-            max_waiters: AtomicU32::new(0),
-            announced: AtomicU32::new(0),
             contended_since_ns: AtomicU64::new(0),
-            capacity,
         }
     }
 
@@ -160,22 +195,47 @@ impl LockMeta {
         name: &str,
     ) -> Self {
         let m = LockMeta::new(kind, site, capacity);
-        let _ = m.class.set(class_for(kind, site, Some(name)));
+        m.origin.resolve(|_, _| class_for(kind, site, Some(name)));
         m
     }
 
     /// The class, registering it on first use.
+    #[inline]
     pub(crate) fn class(&self) -> &'static ClassInfo {
-        self.class.get_or_init(|| {
-            if crate::class::is_caller_site(self.site) {
+        self.origin.resolve(|site, tag| {
+            let kind = tag_kind(tag);
+            if crate::class::is_caller_site(site) {
                 // A lock made by lock_api's `INIT`: no creation site, so the code that first
                 // uses it names its class.
                 if let Some((file, line)) = crate::symbols::first_caller_frame() {
-                    return crate::class::class_for_frame(self.kind, &file, line);
+                    return crate::class::class_for_frame(kind, &file, line);
                 }
             }
-            crate::class::class_for_site(self.kind, self.site)
+            crate::class::class_for_site(kind, site)
         })
+    }
+
+    /// The class's id once the lock is registered (0 before).
+    #[inline(always)]
+    pub(super) fn class_id(&self) -> u32 {
+        match self.origin.get() {
+            Ok(c) => c.id,
+            Err(_) => 0,
+        }
+    }
+
+    /// What kind of lock this is.
+    pub(crate) fn kind(&self) -> LockKind {
+        match self.origin.get() {
+            Ok(c) => c.kind,
+            Err((_, tag)) => tag_kind(tag),
+        }
+    }
+
+    /// The figures kept off the fast path, made on first need.
+    #[inline]
+    pub(super) fn cold(&self) -> &Cold {
+        self.cold.get_or_init(|cap| Cold::new(cap as u64))
     }
 
     /// The trace's id of the acquisition site `site`: for a lock made by lock_api's `INIT`,
@@ -188,9 +248,17 @@ impl LockMeta {
         sink::site_id(site)
     }
 
+    /// The capacity the lock was made with.
+    pub(crate) fn capacity(&self) -> u64 {
+        match self.cold.get() {
+            Some(c) => c.capacity,
+            None => self.cold.seed().unwrap_or(1) as u64,
+        }
+    }
+
     /// The capacity the lock was made with, as a signed count.
     pub(crate) fn capacity_i64(&self) -> i64 {
-        i64::try_from(self.capacity).unwrap_or(i64::MAX)
+        i64::try_from(self.capacity()).unwrap_or(i64::MAX)
     }
 
     /// This instance's id, registering it on first use.
@@ -203,12 +271,13 @@ impl LockMeta {
     fn register(&self) -> u64 {
         boot::init();
         let class = self.class();
-        self.class_id.store(class.id, Relaxed);
+        // Made before the id is published: whoever reads the id finds it.
+        let _ = self.cold();
         let new = NEXT_LOCK.fetch_add(1, Relaxed);
         match self.id.compare_exchange(0, new, AcqRel, Acquire) {
             Ok(_) => {
                 class.counters.instances.fetch_add(1, Relaxed);
-                if self.kind == LockKind::Semaphore {
+                if class.kind == LockKind::Semaphore {
                     let cap = self.capacity_i64();
                     class.counters.pool_capacity.fetch_add(cap, Relaxed);
                 }
@@ -229,20 +298,21 @@ impl LockMeta {
     /// Makes sure the running recorder has this instance's definition.
     pub(super) fn announce(&self, id: u64) {
         let session = sink::session();
-        if session == 0 || self.announced.load(Relaxed) == session {
+        let cold = self.cold();
+        if session == 0 || cold.announced.load(Relaxed) == session {
             return;
         }
         // The definition enters the log before anyone can see `announced`, so no event of
         // this lock reaches the recorder ahead of it.
         let class = u64::from(self.class().id);
         sink::define_with(|d| {
-            if self.announced.load(Relaxed) != session {
+            if cold.announced.load(Relaxed) != session {
                 d.define_instance(&Record::Lock {
                     lock: id,
                     class,
-                    capacity: self.capacity,
+                    capacity: cold.capacity,
                 });
-                self.announced.store(session, Relaxed);
+                cold.announced.store(session, Relaxed);
             }
         });
     }
@@ -352,7 +422,7 @@ impl LockMeta {
         }
         let new_chain = actor.push_held(
             id,
-            class_mode(self.class_id.load(Relaxed), mode) | flags,
+            class_mode(self.class_id(), mode) | flags,
             site,
             since_ns,
         );
@@ -364,12 +434,13 @@ impl LockMeta {
     /// Moves this instance's acquisitions (up to `upto`) into its class total.
     pub(super) fn publish(&self, upto: u64) {
         let counters = &self.class().counters;
-        let prev = self.published.fetch_max(upto, Relaxed);
+        let cold = self.cold();
+        let prev = cold.published.fetch_max(upto, Relaxed);
         if upto > prev {
             counters.acquisitions.fetch_add(upto - prev, Relaxed);
         }
-        let brief = self.brief.load(Relaxed);
-        let prev = self.published_brief.fetch_max(brief, Relaxed);
+        let brief = cold.brief.load(Relaxed);
+        let prev = cold.published_brief.fetch_max(brief, Relaxed);
         if brief > prev {
             counters.contentions.fetch_add(brief - prev, Relaxed);
         }
@@ -379,8 +450,9 @@ impl LockMeta {
     /// cache line is the lock's own), on the class at the next sample or at drop.
     #[cold]
     pub(crate) fn count_brief(&self) {
-        self.contentions.fetch_add(1, Relaxed);
-        self.brief.fetch_add(1, Relaxed);
+        let cold = self.cold();
+        cold.contentions.fetch_add(1, Relaxed);
+        cold.brief.fetch_add(1, Relaxed);
     }
 
     // ----- release -----
@@ -472,22 +544,27 @@ impl LockMeta {
 
     /// The creation site.
     pub(crate) fn site(&self) -> &'static Location<'static> {
-        self.site
+        match self.origin.get() {
+            Ok(c) => c.location,
+            Err((site, _)) => site,
+        }
     }
 
     /// Threads in a recorded wait for this lock right now.
     pub(crate) fn waiters(&self) -> u32 {
-        self.waiters.load(Relaxed)
+        self.cold.get().map_or(0, |c| c.waiters.load(Relaxed))
     }
 
     /// A snapshot of this instance's figures.
     pub(crate) fn stats(&self) -> crate::LockStats {
+        let cold = self.cold.get();
+        let read = |f: fn(&Cold) -> u64| cold.map_or(0, f);
         crate::LockStats {
             id: self.id.load(Relaxed),
             acquisitions: self.acquisitions.load(Relaxed),
-            contentions: self.contentions.load(Relaxed),
-            waiters: u64::from(self.waiters.load(Relaxed)),
-            max_waiters: u64::from(self.max_waiters.load(Relaxed)),
+            contentions: read(|c| c.contentions.load(Relaxed)),
+            waiters: read(|c| u64::from(c.waiters.load(Relaxed))),
+            max_waiters: read(|c| u64::from(c.max_waiters.load(Relaxed))),
             holder: self.holder.load(Relaxed),
         }
     }
@@ -498,7 +575,7 @@ impl Drop for LockMeta {
         if *self.id.get_mut() != 0 {
             let total = *self.acquisitions.get_mut();
             self.publish(total);
-            if self.kind == LockKind::Semaphore {
+            if self.kind() == LockKind::Semaphore {
                 let cap = self.capacity_i64();
                 self.class().counters.pool_capacity.fetch_sub(cap, Relaxed);
             }

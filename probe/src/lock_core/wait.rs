@@ -67,7 +67,7 @@ impl LockMeta {
         self.publish(n + 1);
         if mode == Mode::Exclusive {
             // Whoever still waits now waits on us.
-            let still = if self.waiters.load(Relaxed) != 0 {
+            let still = if self.cold().waiters.load(Relaxed) != 0 {
                 t1
             } else {
                 0
@@ -126,8 +126,7 @@ impl LockMeta {
         }
         let profiling = crate::profile::active();
         let stack = (recording || may_deadlock || profiling).then(|| raw::capture(3));
-        let cm =
-            class_mode(self.class_id.load(Relaxed), mode) | flags | if timed { TIMED } else { 0 };
+        let cm = class_mode(self.class_id(), mode) | flags | if timed { TIMED } else { 0 };
         actor.set_waiting(id, cm, site, t0, stack.as_ref());
         if lock_wait {
             WAITING.fetch_add(1, Relaxed);
@@ -137,11 +136,11 @@ impl LockMeta {
                 self.class().label.clone()
             });
         }
-        let w = self.waiters.fetch_add(1, Relaxed) + 1;
+        let w = self.cold().waiters.fetch_add(1, Relaxed) + 1;
         // Counted when the wait starts: a wait that never ends (a deadlock) is contention too.
-        self.contentions.fetch_add(1, Relaxed);
+        self.cold().contentions.fetch_add(1, Relaxed);
         self.class().counters.contentions.fetch_add(1, Relaxed);
-        self.max_waiters.fetch_max(w, Relaxed);
+        self.cold().max_waiters.fetch_max(w, Relaxed);
         self.class()
             .counters
             .max_waiters
@@ -167,7 +166,7 @@ impl LockMeta {
             });
         }
         if may_deadlock {
-            crate::detect::on_wait(actor_id, id, self.holder.load(Relaxed), self.kind);
+            crate::detect::on_wait(actor_id, id, self.holder.load(Relaxed), self.kind());
         }
         let profile = if profiling {
             crate::profile::wait_begins(id, stack.as_ref())
@@ -191,11 +190,11 @@ impl LockMeta {
 
     /// Records the end of a wait begun with [`LockMeta::begin_wait`]; returns the time.
     pub(crate) fn end_wait(&self, w: &Wait, acquired: bool) -> u64 {
-        w.actor.set_waiting(0, 0, self.site, 0, None);
+        w.actor.set_waiting(0, 0, self.site(), 0, None);
         if w.lock_wait {
             WAITING.fetch_sub(1, Relaxed);
         }
-        self.waiters.fetch_sub(1, Relaxed);
+        self.cold().waiters.fetch_sub(1, Relaxed);
         let t1 = clock::now_ns();
         let class = self.class();
         class.counters.wait.record(t1.saturating_sub(w.t0));
@@ -234,7 +233,7 @@ impl LockMeta {
         let mut out = [0u64; MAX_HOLDERS];
         let mut n = 0;
         let mut h = self.holder.load(Relaxed);
-        if h == 0 && self.kind == LockKind::Mutex {
+        if h == 0 && self.kind() == LockKind::Mutex {
             // The mutex is held (our try failed) but its holder is between its CAS and its
             // holder store, or between its release bookkeeping and its unlock: a few spins
             // usually show who it is.
@@ -251,7 +250,7 @@ impl LockMeta {
             n = 1;
         }
         let scan =
-            matches!(self.kind, LockKind::RwLock | LockKind::Semaphore) && mode != Mode::Condvar;
+            matches!(self.kind(), LockKind::RwLock | LockKind::Semaphore) && mode != Mode::Condvar;
         if scan && h == 0 {
             let id = self.id.load(Relaxed);
             actor::holders_of(id, |a| {

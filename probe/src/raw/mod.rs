@@ -4,6 +4,7 @@
 mod double;
 mod fork_lock;
 mod net;
+mod origin;
 mod os;
 pub(crate) mod shim;
 mod stack;
@@ -11,6 +12,7 @@ mod stack;
 pub(crate) use double::DoubleBuf;
 pub(crate) use fork_lock::ForkLock;
 pub(crate) use net::{ListenAddr, listen_addrs};
+pub(crate) use origin::{Origin, SideBox};
 pub(crate) use os::{
     current_tid, register_after_fork, register_at_exit, register_fork_handlers, thread_rusage,
 };
