@@ -1,6 +1,6 @@
 //! The async primitives uncontended, side by side with plain tokio in one run: `lock().await`
 //! and drop, `acquire().await` and drop, `notify_one()` then `notified().await` (the stored
-//! notification taken at once), inside a task on a current-thread runtime, with lockscope on
+//! notification taken at once), a filled `OnceCell`'s `get_or_init().await`, inside a task on a current-thread runtime, with lockscope on
 //! (the default: counters, holder, hold table) and off.
 //!
 //! `cargo bench -p lockscope --features tokio --bench tokio`
@@ -120,7 +120,36 @@ fn notify(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mutex, semaphore, notify);
+/// A filled cell's `get_or_init(..).await`: the read every caller after the first makes.
+fn once_cell(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("tokio OnceCell get_or_init().await, filled");
+    g.bench_function("tokio", |b| {
+        let cell: &'static _ = Box::leak(Box::new(tokio::sync::OnceCell::<u64>::new()));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                black_box(*cell.get_or_init(|| async { 1 }).await);
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let cell: &'static _ = Box::leak(Box::new(lockscope::tokio::OnceCell::<u64>::new()));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    black_box(*cell.get_or_init(|| async { 1 }).await);
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mutex, semaphore, notify, once_cell);
 
 /// `LOCKSCOPE_BENCH_COUNT=<variant>:<n>` runs `n` operations of one variant and exits, for
 /// instruction counts that do not depend on the machine's load:

@@ -315,3 +315,52 @@ fn an_unnamed_task_is_named_after_its_tracing_span() {
         assert_eq!(kind, "task");
     }
 }
+
+#[test]
+fn a_task_waiting_for_a_once_cell_whose_filler_needs_its_lock_is_a_deadlock() {
+    const NAME: &str = "a_task_waiting_for_a_once_cell_whose_filler_needs_its_lock_is_a_deadlock";
+    if is_child(NAME) {
+        report_and_exit();
+        let rt = runtime(2);
+        rt.block_on(async {
+            let cell = Arc::new(lockscope::tokio::OnceCell::<u32>::named("app-config"));
+            let registry = Arc::new(Mutex::named("registry", 0u32));
+            let both = Arc::new(Barrier::new(2));
+            let (c, r, b) = (cell.clone(), registry.clone(), both.clone());
+            // The loader fills the cell; its initialiser needs the registry.
+            let loader = spawn_named("config-loader", async move {
+                *c.get_or_init(|| async move {
+                    b.wait().await;
+                    *r.lock().await + 1
+                })
+                .await
+            });
+            // The warmer holds the registry and then needs the config.
+            let warmer = spawn_named("cache-warmer", async move {
+                let _reg = registry.lock().await;
+                both.wait().await;
+                *cell.get_or_init(|| async { 0 }).await
+            });
+            let _ = (loader.await, warmer.await);
+        });
+        unreachable!("the filler and the waiter deadlock");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("cache-warmer".to_owned(), "task".to_owned()),
+            ("config-loader".to_owned(), "task".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        let (waits, holds) = if p["name"] == "cache-warmer" {
+            ("app-config", "registry")
+        } else {
+            ("registry", "app-config")
+        };
+        assert_eq!(p["waits_for"]["name"], waits, "{p}");
+        assert_eq!(p["holds"][0]["name"], holds, "{p}");
+    }
+}

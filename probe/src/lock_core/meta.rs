@@ -199,6 +199,14 @@ impl LockMeta {
         m
     }
 
+    /// A new instance of this lock's class (a clone of a cell, say), with no figures.
+    pub(crate) fn sibling(&self) -> LockMeta {
+        let class = self.class();
+        let m = LockMeta::new(class.kind, class.location, self.capacity());
+        m.origin.resolve(|_, _| class);
+        m
+    }
+
     /// The class, registering it on first use.
     #[inline]
     pub(crate) fn class(&self) -> &'static ClassInfo {

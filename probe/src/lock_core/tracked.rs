@@ -231,6 +231,13 @@ impl Waiting<'_> {
         }
     }
 
+    /// The wait ended with the waiter's turn to take the resource by other means (a
+    /// `OnceCell` waiter whose filler gave up fills it itself): ends it, counting nothing,
+    /// since the acquisition that follows is counted by itself.
+    pub(crate) fn handed_over(mut self) {
+        self.end_without(Outcome::Acquired);
+    }
+
     /// The wait ended without the lock because the resource was closed.
     pub(crate) fn closed(mut self) {
         self.end_without(Outcome::Closed);

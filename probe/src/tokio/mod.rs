@@ -1,6 +1,7 @@
 //! Tokio's async primitives, recorded: `lockscope::tokio::{Mutex, RwLock, Semaphore}` have the
 //! signatures of [`tokio::sync`]'s, return types and error types included, so a tokio user
-//! swaps one `use` line ([`Notify`] and its [`Notified`] future, and [`Barrier`], too):
+//! swaps one `use` line ([`Notify`] and its [`Notified`] future, [`Barrier`] and [`OnceCell`],
+//! too):
 //!
 //! ```
 //! // use tokio::sync::{Mutex, RwLock, Semaphore};
@@ -41,6 +42,7 @@
 mod barrier;
 mod mutex;
 mod notify;
+mod once_cell;
 mod rwlock;
 mod semaphore;
 
@@ -48,6 +50,7 @@ pub use ::tokio::sync::{AcquireError, TryAcquireError, TryLockError};
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use mutex::{MappedMutexGuard, Mutex, MutexGuard, OwnedMutexGuard};
 pub use notify::{Notified, Notify};
+pub use once_cell::{OnceCell, SetError};
 pub use rwlock::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
 };

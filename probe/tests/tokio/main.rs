@@ -2,11 +2,12 @@
 //! between threads or held across `.await`, cancelled waits, recorded traces with task actors
 //! and pool records, exact counts, and Send/Sync parity with tokio. (The deadlock cycles are in
 //! `tokio_deadlocks.rs`.) Waits on conditions (`Notify`, `Barrier`) and fills inside tasks are
-//! in `conditions.rs`.
+//! in `conditions.rs`; `OnceCell`'s single flight in `once_cell.rs`.
 
 #![cfg(feature = "tokio")]
 
 mod conditions;
+mod once_cell;
 #[path = "../support/mod.rs"]
 mod support;
 
@@ -569,6 +570,12 @@ fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
     send_sync::<Semaphore>();
     send_sync::<lockscope::tokio::SemaphorePermit<'static>>();
     send_sync::<lockscope::tokio::OwnedSemaphorePermit>();
+    send_sync::<lockscope::tokio::OnceCell<u8>>();
+    static CELL: lockscope::tokio::OnceCell<u8> = lockscope::tokio::OnceCell::const_new();
+    let local = 1u8;
+    let fill = spawnable(CELL.get_or_init(|| async { 1 }));
+    // Like tokio's, the initialiser may borrow what lives shorter than the cell.
+    let borrowed = CELL.get_or_init(|| async { local });
     let (m, l, s) = (
         Arc::new(Mutex::new(0)),
         Arc::new(RwLock::new(0)),
@@ -586,5 +593,7 @@ fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
             *l.read().await + *m.lock().await
         });
         assert_eq!(tokio::spawn(task).await.unwrap(), 1);
+        assert_eq!(*tokio::spawn(fill).await.unwrap(), 1);
+        assert_eq!(*borrowed.await, 1);
     });
 }
