@@ -1,6 +1,7 @@
 //! The async primitives uncontended, side by side with plain tokio in one run: `lock().await`
 //! and drop, `acquire().await` and drop, `notify_one()` then `notified().await` (the stored
-//! notification taken at once), a filled `OnceCell`'s `get_or_init().await`, inside a task on a current-thread runtime, with lockscope on
+//! notification taken at once), a filled `OnceCell`'s `get_or_init().await`, a channel's `send` + `recv` (bounded and
+//! unbounded; the receiver sits behind a plain tokio `Mutex`, the same in every column), inside a task on a current-thread runtime, with lockscope on
 //! (the default: counters, holder, hold table) and off.
 //!
 //! `cargo bench -p lockscope --features tokio --bench tokio`
@@ -149,7 +150,67 @@ fn once_cell(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, mutex, semaphore, notify, once_cell);
+/// One `send().await` and one `recv().await` on a channel with room (bounded, 16) or
+/// unbounded, in the same task: the pair every message costs when nobody waits.
+fn channels(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("tokio mpsc send().await + recv().await, bounded");
+    g.bench_function("tokio", |b| {
+        let (tx, rx) = tokio::sync::mpsc::channel::<u64>(16);
+        let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                pair.0.send(1).await.unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let (tx, rx) = lockscope::tokio::mpsc::channel::<u64>(16);
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    pair.0.send(1).await.unwrap();
+                    black_box(pair.1.try_lock().unwrap().recv().await);
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+    let mut g = c.benchmark_group("tokio mpsc send() + recv().await, unbounded");
+    g.bench_function("tokio", |b| {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+        let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+        b.iter_custom(|iters| {
+            in_task(&rt, iters, move || async move {
+                pair.0.send(1).unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        })
+    });
+    for (label, on) in [("lockscope on", true), ("lockscope off", false)] {
+        g.bench_function(label, |b| {
+            lockscope::set_enabled(on);
+            let (tx, rx) = lockscope::tokio::mpsc::unbounded_channel::<u64>();
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            b.iter_custom(|iters| {
+                in_task(&rt, iters, move || async move {
+                    pair.0.send(1).unwrap();
+                    black_box(pair.1.try_lock().unwrap().recv().await);
+                })
+            });
+            lockscope::set_enabled(true);
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, mutex, semaphore, notify, once_cell, channels);
 
 /// `LOCKSCOPE_BENCH_COUNT=<variant>:<n>` runs `n` operations of one variant and exits, for
 /// instruction counts that do not depend on the machine's load:

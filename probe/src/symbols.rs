@@ -58,10 +58,11 @@ fn source_path(path: &std::path::Path) -> String {
 /// Function-name prefixes of frames that belong to lockscope or the runtime, trimmed from the
 /// inner end (lockscope) or the outer end (thread start-up) of every stack.
 /// lock_api's and parking_lot's frames count as lockscope's: the `parking_lot` drop-in is
-/// made of them.
+/// made of them; so does `poll_fn`'s, which lockscope's async waits are polled through.
 const INNER_NOISE: &[&str] = &[
     "lockscope::",
     "<lockscope::",
+    "<core::future::poll_fn::PollFn<",
     "backtrace::",
     "lock_api::",
     "<lock_api::",

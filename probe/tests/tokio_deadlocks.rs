@@ -364,3 +364,119 @@ fn a_task_waiting_for_a_once_cell_whose_filler_needs_its_lock_is_a_deadlock() {
         assert_eq!(p["holds"][0]["name"], holds, "{p}");
     }
 }
+
+/// The hang no other tool reports: a task that holds a lock sends into a full channel whose
+/// consumer needs that lock before it receives again.
+#[test]
+fn a_send_into_a_full_channel_whose_consumer_needs_the_senders_lock_is_a_deadlock() {
+    const NAME: &str =
+        "a_send_into_a_full_channel_whose_consumer_needs_the_senders_lock_is_a_deadlock";
+    if is_child(NAME) {
+        report_and_exit();
+        runtime(2).block_on(async {
+            let (tx, mut rx) = lockscope::tokio::mpsc::channel_named::<u32>("jobs", 1);
+            let ledger = Arc::new(Mutex::named("ledger", 0u32));
+            let both = Arc::new(Barrier::new(2));
+            let (l, b) = (ledger.clone(), both.clone());
+            let consumer = spawn_named("job-worker", async move {
+                let first = rx.recv().await; // the worker owns the receiving end now
+                b.wait().await;
+                *l.lock().await += first.unwrap_or(0); // needs the ledger before it receives again
+                rx.recv().await
+            });
+            let producer = spawn_named("job-producer", async move {
+                tx.send(1).await.unwrap();
+                let _books = ledger.lock().await;
+                both.wait().await;
+                tx.send(2).await.unwrap(); // fills the channel
+                tx.send(3).await.unwrap(); // waits for room, holding the ledger
+            });
+            let _ = (consumer.await, producer.await);
+        });
+        unreachable!("the producer and the worker deadlock");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("job-producer".to_owned(), "task".to_owned()),
+            ("job-worker".to_owned(), "task".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        // The producer holds the ledger (and, as a sender, the receiving side); the worker
+        // owns the receiver, so it holds the room the producer waits for.
+        let (waits, holds) = if p["name"] == "job-producer" {
+            ("jobs", "ledger")
+        } else {
+            ("ledger", "jobs")
+        };
+        assert_eq!(p["waits_for"]["name"], waits, "{p}");
+        assert!(held_names(p).contains(&holds), "{p}");
+        let top = p["stack"][0].as_str().unwrap();
+        assert!(
+            top.contains("tokio_deadlocks"),
+            "the user's frame first: {top}"
+        );
+    }
+}
+
+/// The receiving twin: a consumer waits for an item while it holds what the only producer
+/// needs before it sends.
+#[test]
+fn a_receive_from_an_empty_channel_whose_only_sender_needs_the_receivers_lock_is_a_deadlock() {
+    const NAME: &str =
+        "a_receive_from_an_empty_channel_whose_only_sender_needs_the_receivers_lock_is_a_deadlock";
+    if is_child(NAME) {
+        report_and_exit();
+        runtime(2).block_on(async {
+            let (tx, mut rx) = lockscope::tokio::mpsc::channel_named::<u32>("events", 8);
+            let state = Arc::new(Mutex::named("state", 0u32));
+            let both = Arc::new(Barrier::new(2));
+            let (s, b) = (state.clone(), both.clone());
+            let consumer = spawn_named("event-loop", async move {
+                let first = rx.recv().await.unwrap_or(0);
+                let mut st = s.lock().await;
+                b.wait().await;
+                *st += first + rx.recv().await.unwrap_or(0); // waits for an item, holding the state
+            });
+            let producer = spawn_named("event-source", async move {
+                tx.send(1).await.unwrap(); // the source owns its sender now
+                both.wait().await;
+                let n = *state.lock().await; // needs the state before it sends again
+                tx.send(n).await.unwrap();
+            });
+            let _ = (consumer.await, producer.await);
+        });
+        unreachable!("the loop and the source deadlock");
+    }
+    let r = deadlock_report(NAME);
+    assert_eq!(r["kind"], "deadlock", "{r}");
+    assert_eq!(
+        participants(&r),
+        vec![
+            ("event-loop".to_owned(), "task".to_owned()),
+            ("event-source".to_owned(), "task".to_owned()),
+        ]
+    );
+    for p in r["participants"].as_array().unwrap() {
+        let (waits, holds) = if p["name"] == "event-loop" {
+            ("events (recv)", "state")
+        } else {
+            ("state", "events (recv)")
+        };
+        assert_eq!(p["waits_for"]["name"], waits, "{p}");
+        assert!(held_names(p).contains(&holds), "{p}");
+    }
+}
+
+/// The names of what a participant holds.
+fn held_names(p: &serde_json::Value) -> Vec<&str> {
+    p["holds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect()
+}

@@ -23,6 +23,39 @@ type CycleKey = Vec<(u64, u64, u64)>;
 static SEEN: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
 /// Cycles [`poll`] has returned.
 static POLLED: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
+/// Locks whose waits can end without any holder releasing anything: the two sides of a
+/// channel (a receive makes room for a sender that stays listed as waiting until it runs, and
+/// meanwhile the receiver may wait for the next item). A cycle through one is reported only
+/// once every wait in it has lasted [`STARVATION_NS`], by the watchdog.
+static SETTLING: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+
+/// Marks `lock`'s waits as ones a cycle must outlast (see [`SETTLING`]).
+pub(crate) fn settling(lock: u64) {
+    SETTLING
+        .lock()
+        .get_or_insert_with(HashSet::new)
+        .insert(lock);
+}
+
+/// `lock` is gone: forgets [`settling`].
+pub(crate) fn forget_settling(lock: u64) {
+    if let Some(s) = SETTLING.lock().as_mut() {
+        s.remove(&lock);
+    }
+}
+
+fn through_settling(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
+    let set = SETTLING.lock();
+    let Some(set) = set.as_ref() else {
+        return false;
+    };
+    cycle.iter().any(|&i| {
+        snaps[i]
+            .waiting
+            .as_ref()
+            .is_some_and(|w| set.contains(&w.lock))
+    })
+}
 
 /// Calls `f` with every deadlock report, from the thread that found it (the thread whose wait
 /// closed the cycle, or the `lockscope-watchdog` thread). Keeps reporting after the first one;
@@ -70,7 +103,7 @@ fn check(me: Option<(u64, u64)>, by: &str) {
             .cycle
             .iter()
             .all(|&i| snaps[i].waiting.as_ref().is_some_and(|w| w.timed));
-        let needs_time = !found.deadlock || all_timed;
+        let needs_time = !found.deadlock || all_timed || through_settling(&snaps, &found.cycle);
         if needs_time && (by == "wait" || !waited_long(&snaps, &found.cycle)) {
             continue;
         }

@@ -175,6 +175,47 @@ impl Tracked {
 }
 
 impl Tracked {
+    /// Lists `actor` as a holder in `mode` without counting an acquisition: an owner of one
+    /// end of a channel, which the waiters at the other end wait for. Released with
+    /// [`Tracked::release_owner`].
+    pub(crate) fn claim_owner(
+        &self,
+        actor: u64,
+        mode: Mode,
+        site: &'static Location<'static>,
+    ) -> Hold {
+        if !crate::settings::enabled() {
+            return Hold::untracked(site);
+        }
+        let tok = Token {
+            lock: self.meta.id(),
+            stamp: 0,
+            site,
+        };
+        if self.width == 1 {
+            self.meta.holder.store(actor, Relaxed);
+        }
+        self.list(actor, tok, mode)
+    }
+
+    /// Ends a listing made by [`Tracked::claim_owner`].
+    pub(crate) fn release_owner(&self, h: &Hold) {
+        if h.tok.lock == 0 {
+            return;
+        }
+        if let Some(t) = self.table.get() {
+            t.release(h.slot);
+        }
+        if self.width == 1 {
+            let _ = self
+                .meta
+                .holder
+                .compare_exchange(h.actor, 0, Relaxed, Relaxed);
+        }
+    }
+}
+
+impl Tracked {
     /// What a condition-like primitive waited for was there at once: counted, no wait.
     pub(crate) fn counted_without_wait(&self) {
         if crate::settings::enabled() {

@@ -40,6 +40,7 @@
 //! one of them; the lock-order (potential deadlock) checks do not cover the async locks.
 
 mod barrier;
+pub mod mpsc;
 mod mutex;
 mod notify;
 mod once_cell;

@@ -196,7 +196,11 @@ impl<T> OnceCell<T> {
                 if let Some(w) = waiting.take() {
                     w.handed_over();
                 }
-            } else if polled.is_pending() && waiting.is_none() {
+            } else if polled.is_pending()
+                && waiting.is_none()
+                && ::tokio::task::coop::has_budget_remaining()
+            {
+                // (A pending poll with the task's budget spent is tokio's cooperative yield.)
                 waiting = Some(self.tracked.begin_wait(Mode::Exclusive, site));
             }
             polled

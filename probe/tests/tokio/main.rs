@@ -6,6 +6,7 @@
 
 #![cfg(feature = "tokio")]
 
+mod channels;
 mod conditions;
 mod once_cell;
 #[path = "../support/mod.rs"]

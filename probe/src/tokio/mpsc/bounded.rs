@@ -1,0 +1,542 @@
+//! The bounded channel's handles: [`Sender`] (waits for room are recorded on the room side),
+//! [`Receiver`] (waits for items on the items side), and the permits and weak handles, each
+//! with tokio's signatures.
+
+use super::ends::{Claim, Ended, Ends, Side, blocking, done_if, recorded};
+use ::tokio::sync::mpsc as tk;
+use std::panic::Location;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tk::error::{SendError, SendTimeoutError, TryRecvError, TrySendError};
+
+pub(super) fn make<T>(
+    ends: Arc<Ends>,
+    buffer: usize,
+    site: &'static Location<'static>,
+) -> (Sender<T>, Receiver<T>) {
+    let (tx, rx) = tk::channel(buffer);
+    (
+        Sender {
+            inner: tx,
+            claim: Claim::new(ends.clone(), Side::Items, site),
+        },
+        Receiver {
+            inner: rx,
+            claim: Claim::new(ends, Side::Room, site),
+        },
+    )
+}
+
+/// Sends values to the [`Receiver`], as [`tokio::sync::mpsc::Sender`]; a send into a full
+/// channel is recorded as a wait for the receiver's owner.
+pub struct Sender<T> {
+    inner: tk::Sender<T>,
+    claim: Claim,
+}
+
+impl<T> Sender<T> {
+    fn room(&self) -> &crate::lock_core::Tracked {
+        &self.claim.ends.room
+    }
+
+    /// Sends `value`, waiting for room while the channel is full (the wait is recorded).
+    #[track_caller]
+    pub fn send(&self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
+        let site = Location::caller();
+        self.claim.own(site);
+        recorded(
+            &self.claim.ends,
+            self.room(),
+            site,
+            self.inner.send(value),
+            |r| done_if(r.is_ok()),
+        )
+    }
+
+    /// Waits until the receiver is dropped or closed.
+    pub async fn closed(&self) {
+        self.inner.closed().await;
+    }
+
+    /// Sends `message` if there is room now.
+    #[track_caller]
+    pub fn try_send(&self, message: T) -> Result<(), TrySendError<T>> {
+        self.claim.own(Location::caller());
+        let r = self.inner.try_send(message);
+        if r.is_ok() {
+            self.room().counted_without_wait();
+        }
+        r
+    }
+
+    /// Sends `value`, waiting at most `timeout` for room (a wait that times out is recorded
+    /// as given up).
+    #[track_caller]
+    pub fn send_timeout(
+        &self,
+        value: T,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<(), SendTimeoutError<T>>> + '_ {
+        let site = Location::caller();
+        self.claim.own(site);
+        recorded(
+            &self.claim.ends,
+            self.room(),
+            site,
+            self.inner.send_timeout(value, timeout),
+            |r| match r {
+                Ok(()) => Ended::Done,
+                Err(SendTimeoutError::Closed(_)) => Ended::Closed,
+                Err(SendTimeoutError::Timeout(_)) => Ended::GaveUp,
+            },
+        )
+    }
+
+    /// Sends `value` from outside a runtime, blocking the thread while the channel is full.
+    /// Panics inside an async context, as tokio's.
+    #[track_caller]
+    pub fn blocking_send(&self, value: T) -> Result<(), SendError<T>> {
+        let site = Location::caller();
+        self.claim.own(site);
+        let full = self.inner.capacity() == 0 && !self.inner.is_closed();
+        blocking(
+            &self.claim.ends,
+            self.room(),
+            site,
+            full,
+            || self.inner.blocking_send(value),
+            |r| done_if(r.is_ok()),
+        )
+    }
+
+    /// Whether the receiver is gone or closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Waits for room for one message and keeps it (the wait is recorded).
+    #[track_caller]
+    pub fn reserve(&self) -> impl Future<Output = Result<Permit<'_, T>, SendError<()>>> + '_ {
+        let site = Location::caller();
+        self.claim.own(site);
+        let fut = recorded(
+            &self.claim.ends,
+            self.room(),
+            site,
+            self.inner.reserve(),
+            |r| done_if(r.is_ok()),
+        );
+        async move { fut.await.map(|inner| Permit { inner }) }
+    }
+
+    /// Waits for room for `n` messages and keeps it (the wait is recorded).
+    #[track_caller]
+    pub fn reserve_many(
+        &self,
+        n: usize,
+    ) -> impl Future<Output = Result<PermitIterator<'_, T>, SendError<()>>> + '_ {
+        let site = Location::caller();
+        self.claim.own(site);
+        let fut = recorded(
+            &self.claim.ends,
+            self.room(),
+            site,
+            self.inner.reserve_many(n),
+            |r| done_if(r.is_ok()),
+        );
+        async move { fut.await.map(|inner| PermitIterator { inner }) }
+    }
+
+    /// [`Sender::reserve`] that keeps the sender in the permit.
+    #[track_caller]
+    pub fn reserve_owned(self) -> impl Future<Output = Result<OwnedPermit<T>, SendError<()>>> {
+        let site = Location::caller();
+        self.claim.own(site);
+        let Sender { inner, claim } = self;
+        async move {
+            let ends = claim.ends.clone();
+            let r = recorded(&ends, &ends.room, site, inner.reserve_owned(), |r| {
+                done_if(r.is_ok())
+            })
+            .await;
+            r.map(|inner| OwnedPermit { inner, claim })
+        }
+    }
+
+    /// Keeps room for one message if there is some now.
+    #[track_caller]
+    pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
+        self.claim.own(Location::caller());
+        let p = self.inner.try_reserve()?;
+        self.room().counted_without_wait();
+        Ok(Permit { inner: p })
+    }
+
+    /// Keeps room for `n` messages if there is that much now.
+    #[track_caller]
+    pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
+        self.claim.own(Location::caller());
+        let p = self.inner.try_reserve_many(n)?;
+        self.room().counted_without_wait();
+        Ok(PermitIterator { inner: p })
+    }
+
+    /// [`Sender::try_reserve`] that keeps the sender in the permit (or gives it back).
+    #[track_caller]
+    pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
+        self.claim.own(Location::caller());
+        let Sender { inner, claim } = self;
+        match inner.try_reserve_owned() {
+            Ok(p) => {
+                claim.ends.room.counted_without_wait();
+                Ok(OwnedPermit { inner: p, claim })
+            }
+            Err(TrySendError::Full(inner)) => Err(TrySendError::Full(Sender { inner, claim })),
+            Err(TrySendError::Closed(inner)) => Err(TrySendError::Closed(Sender { inner, claim })),
+        }
+    }
+
+    /// Whether both senders send to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.inner.same_channel(&other.inner)
+    }
+
+    /// Free room right now.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
+    /// A handle that does not keep the channel open.
+    pub fn downgrade(&self) -> WeakSender<T> {
+        WeakSender {
+            inner: self.inner.downgrade(),
+            ends: self.claim.ends.clone(),
+        }
+    }
+
+    /// The buffer size the channel was made with.
+    pub fn max_capacity(&self) -> usize {
+        self.inner.max_capacity()
+    }
+
+    /// Live senders of this channel.
+    pub fn strong_count(&self) -> usize {
+        self.inner.strong_count()
+    }
+
+    /// Weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.inner.weak_count()
+    }
+
+    /// The channel's room side (lockscope's addition): sends and reserves (acquisitions),
+    /// those that waited for room (contentions), senders waiting now (waiters), and the
+    /// receiver's owner (holder).
+    pub fn stats(&self) -> crate::LockStats {
+        self.room().meta.stats()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    /// Another sender, owned by the task (or thread) that cloned it until another uses it.
+    #[track_caller]
+    fn clone(&self) -> Self {
+        Sender {
+            inner: self.inner.clone(),
+            claim: self.claim.sibling(Location::caller()),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").field("chan", &self.inner).finish()
+    }
+}
+
+/// A sender that does not keep the channel open, as tokio's.
+pub struct WeakSender<T> {
+    inner: tk::WeakSender<T>,
+    ends: Arc<Ends>,
+}
+
+impl<T> WeakSender<T> {
+    /// A sender, if the channel is still open.
+    #[track_caller]
+    pub fn upgrade(&self) -> Option<Sender<T>> {
+        let inner = self.inner.upgrade()?;
+        Some(Sender {
+            inner,
+            claim: Claim::new(self.ends.clone(), Side::Items, Location::caller()),
+        })
+    }
+
+    /// Live senders of this channel.
+    pub fn strong_count(&self) -> usize {
+        self.inner.strong_count()
+    }
+
+    /// Weak senders of this channel.
+    pub fn weak_count(&self) -> usize {
+        self.inner.weak_count()
+    }
+}
+
+impl<T> Clone for WeakSender<T> {
+    fn clone(&self) -> Self {
+        WeakSender {
+            inner: self.inner.clone(),
+            ends: self.ends.clone(),
+        }
+    }
+}
+
+impl<T> std::fmt::Debug for WeakSender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WeakSender").finish_non_exhaustive()
+    }
+}
+
+/// Room for one message, kept by [`Sender::reserve`].
+pub struct Permit<'a, T> {
+    inner: tk::Permit<'a, T>,
+}
+
+impl<T> Permit<'_, T> {
+    /// Sends `value` into the kept room.
+    pub fn send(self, value: T) {
+        self.inner.send(value);
+    }
+}
+
+impl<T> std::fmt::Debug for Permit<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Room for several messages, kept by [`Sender::reserve_many`]: one [`Permit`] each.
+pub struct PermitIterator<'a, T> {
+    inner: tk::PermitIterator<'a, T>,
+}
+
+impl<'a, T> Iterator for PermitIterator<'a, T> {
+    type Item = Permit<'a, T>;
+
+    fn next(&mut self) -> Option<Permit<'a, T>> {
+        self.inner.next().map(|inner| Permit { inner })
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<T> ExactSizeIterator for PermitIterator<'_, T> {}
+impl<T> std::iter::FusedIterator for PermitIterator<'_, T> {}
+
+impl<T> std::fmt::Debug for PermitIterator<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Room for one message that owns its sender, kept by [`Sender::reserve_owned`].
+pub struct OwnedPermit<T> {
+    inner: tk::OwnedPermit<T>,
+    claim: Claim,
+}
+
+impl<T> OwnedPermit<T> {
+    /// Sends `value` into the kept room and gives the sender back.
+    pub fn send(self, value: T) -> Sender<T> {
+        Sender {
+            inner: self.inner.send(value),
+            claim: self.claim,
+        }
+    }
+
+    /// Gives the room back, unused, and the sender with it.
+    pub fn release(self) -> Sender<T> {
+        Sender {
+            inner: self.inner.release(),
+            claim: self.claim,
+        }
+    }
+
+    /// Whether both permits belong to the same channel.
+    pub fn same_channel(&self, other: &Self) -> bool {
+        self.inner.same_channel(&other.inner)
+    }
+
+    /// Whether this permit belongs to `sender`'s channel.
+    pub fn same_channel_as_sender(&self, sender: &Sender<T>) -> bool {
+        self.inner.same_channel_as_sender(&sender.inner)
+    }
+}
+
+impl<T> std::fmt::Debug for OwnedPermit<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+/// Receives the values sent, as [`tokio::sync::mpsc::Receiver`]; a receive from an empty
+/// channel is recorded as a wait for the senders' owners.
+pub struct Receiver<T> {
+    inner: tk::Receiver<T>,
+    claim: Claim,
+}
+
+impl<T> Receiver<T> {
+    /// The next value, waiting while the channel is empty (the wait is recorded); `None` once
+    /// the channel is closed and empty.
+    #[track_caller]
+    pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
+        let site = Location::caller();
+        self.claim.own(site);
+        let Receiver { inner, claim } = self;
+        recorded(&claim.ends, &claim.ends.items, site, inner.recv(), |r| {
+            done_if(r.is_some())
+        })
+    }
+
+    /// Up to `limit` values into `buffer`, waiting while the channel is empty (the wait is
+    /// recorded); 0 once the channel is closed and empty (or `limit` is 0).
+    #[track_caller]
+    pub fn recv_many<'a>(
+        &'a mut self,
+        buffer: &'a mut Vec<T>,
+        limit: usize,
+    ) -> impl Future<Output = usize> + 'a {
+        let site = Location::caller();
+        self.claim.own(site);
+        let Receiver { inner, claim } = self;
+        recorded(
+            &claim.ends,
+            &claim.ends.items,
+            site,
+            inner.recv_many(buffer, limit),
+            |n| done_if(*n > 0),
+        )
+    }
+
+    /// The next value if there is one now.
+    #[track_caller]
+    pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
+        self.claim.own(Location::caller());
+        let r = self.inner.try_recv();
+        if r.is_ok() {
+            self.claim.ends.items.counted_without_wait();
+        }
+        r
+    }
+
+    /// The next value, blocking the thread while the channel is empty. Panics inside an
+    /// async context, as tokio's.
+    #[track_caller]
+    pub fn blocking_recv(&mut self) -> Option<T> {
+        let site = Location::caller();
+        self.claim.own(site);
+        let empty = self.inner.is_empty() && !self.inner.is_closed();
+        let Receiver { inner, claim } = self;
+        blocking(
+            &claim.ends,
+            &claim.ends.items,
+            site,
+            empty,
+            || inner.blocking_recv(),
+            |r| done_if(r.is_some()),
+        )
+    }
+
+    /// Up to `limit` values into `buffer`, blocking the thread while the channel is empty.
+    #[track_caller]
+    pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
+        let site = Location::caller();
+        self.claim.own(site);
+        let empty = self.inner.is_empty() && !self.inner.is_closed();
+        let Receiver { inner, claim } = self;
+        blocking(
+            &claim.ends,
+            &claim.ends.items,
+            site,
+            empty,
+            || inner.blocking_recv_many(buffer, limit),
+            |n| done_if(*n > 0),
+        )
+    }
+
+    /// Closes the channel to senders; what is queued can still be received.
+    pub fn close(&mut self) {
+        self.inner.close();
+    }
+
+    /// Whether the channel is closed.
+    pub fn is_closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// Whether nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.inner.is_empty()
+    }
+
+    /// Messages queued.
+    pub fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// Free room right now.
+    pub fn capacity(&self) -> usize {
+        self.inner.capacity()
+    }
+
+    /// The buffer size the channel was made with.
+    pub fn max_capacity(&self) -> usize {
+        self.inner.max_capacity()
+    }
+
+    /// tokio's `poll_recv`, for hand-written futures (its waits are not recorded: a poll
+    /// function keeps no state between polls to time them with).
+    pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        self.inner.poll_recv(cx)
+    }
+
+    /// tokio's `poll_recv_many` (unrecorded, as [`Receiver::poll_recv`]).
+    pub fn poll_recv_many(
+        &mut self,
+        cx: &mut Context<'_>,
+        buffer: &mut Vec<T>,
+        limit: usize,
+    ) -> Poll<usize> {
+        self.inner.poll_recv_many(cx, buffer, limit)
+    }
+
+    /// Live senders of this channel.
+    pub fn sender_strong_count(&self) -> usize {
+        self.inner.sender_strong_count()
+    }
+
+    /// Weak senders of this channel.
+    pub fn sender_weak_count(&self) -> usize {
+        self.inner.sender_weak_count()
+    }
+
+    /// The channel's items side (lockscope's addition): values received (acquisitions),
+    /// receives that waited for one (contentions) and whether one waits now (waiters).
+    pub fn stats(&self) -> crate::LockStats {
+        self.claim.ends.items.meta.stats()
+    }
+}
+
+impl<T> std::fmt::Debug for Receiver<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Receiver")
+            .field("chan", &self.inner)
+            .finish()
+    }
+}
+
+impl<T> Unpin for Receiver<T> {}
