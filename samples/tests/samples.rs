@@ -338,3 +338,60 @@ fn the_service_deadlocks_under_load_with_the_flag_and_runs_clean_without() {
         "waits on stats by endpoint: {endpoints:?}"
     );
 }
+
+#[test]
+fn the_channel_deadlock_names_both_tasks_and_its_fix_is_silent() {
+    let exe = env!("CARGO_BIN_EXE_channel_deadlock");
+    let o = run(exe, &[]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(86), "should deadlock; stderr:\n{e}");
+    assert!(e.contains("DEADLOCK"), "{e}");
+    for t in ["event-loop", "event-source"] {
+        assert!(
+            e.contains(&format!("task \"{t}\"")),
+            "{t} missing from:\n{e}"
+        );
+    }
+    // The loop's wait is for an event, through the channel.
+    assert!(e.contains("waits for events (recv)"), "{e}");
+    assert_silent(exe, &["--fix"]);
+}
+
+/// The `N fills of the hot key over about M expiries` line.
+fn fills_and_expiries(o: &Output) -> (u64, u64) {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let at = |w: &str| {
+        let i = words.iter().position(|x| *x == w).expect(w);
+        words[i - 1].parse::<u64>().expect("a count")
+    };
+    (at("fills"), at("expiries;"))
+}
+
+#[test]
+fn the_async_ttl_cache_stampedes_by_task_and_the_once_cell_fills_once_per_expiry() {
+    use lockscope::format::Record;
+    let exe = env!("CARGO_BIN_EXE_async_ttl_cache");
+    let (o, t) = run_traced(exe, &["--duration-ms", "500"]);
+    let e = stderr(&o);
+    assert!(
+        e.contains("STAMPEDE") && e.contains("\"front-page\""),
+        "{e}"
+    );
+    let fillers: std::collections::HashSet<u64> = records(&t)
+        .filter_map(|r| match r {
+            Record::Fill { actor, .. } => Some(*actor),
+            _ => None,
+        })
+        .collect();
+    // Tasks, not the two worker threads they run on.
+    assert!(fillers.len() >= 10, "{} fillers", fillers.len());
+    let (o, _) = run_traced(exe, &["--once-cell", "--duration-ms", "500"]);
+    assert!(!stderr(&o).contains("lockscope:"), "{}", stderr(&o));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("done"));
+    let (fills, expiries) = fills_and_expiries(&o);
+    assert!(
+        fills <= expiries + 2,
+        "{fills} fills over {expiries} expiries"
+    );
+}

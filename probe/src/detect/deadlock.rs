@@ -44,6 +44,11 @@ pub(crate) fn forget_settling(lock: u64) {
     }
 }
 
+/// Every lock marked with [`settling`] (the channels' sides).
+pub(crate) fn settling_locks() -> HashSet<u64> {
+    SETTLING.lock().clone().unwrap_or_default()
+}
+
 fn through_settling(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
     let set = SETTLING.lock();
     let Some(set) = set.as_ref() else {

@@ -1,6 +1,9 @@
 //! Hangs no wait-for edge shows: an actor asleep on a condition variable while it holds a lock
 //! that another actor has waited for longer than `LOCKSCOPE_STUCK_MS` (default 1 s).
 //!
+//! A task waiting on a channel while it holds such a lock is checked the same way when the
+//! actor waiting for that lock is not one the channel's wait points at.
+//!
 //! The sleeper waits for a notification, not for a lock, so it has no holder to point at and no
 //! cycle forms; yet if the notifier is the actor blocked on the sleeper's lock, nothing will ever
 //! wake either. Reported once per (sleeper, condition wait, lock) as a `stuck` alert naming the
@@ -40,14 +43,30 @@ fn watch() {
     }
     let snaps = actor::snapshots();
     let now = clock::now_ns();
+    let channels = super::deadlock::settling_locks();
     for sleeper in &snaps {
-        let Some(sleep) = sleeper.waiting.filter(|w| w.mode == Mode::Condvar) else {
+        let Some(sleep) = sleeper
+            .waiting
+            .filter(|w| w.mode == Mode::Condvar || channels.contains(&w.lock))
+        else {
             continue;
         };
-        for held in &sleeper.held {
+        // A channel wait points at the other end's owners: a cycle through them is the
+        // deadlock detector's. Only a waiter the channel does not point at is a hang no
+        // edge shows (a sender handle moved into a task that has not sent with it yet).
+        let listed: Vec<u64> = if sleep.mode == Mode::Condvar {
+            Vec::new()
+        } else {
+            snaps
+                .iter()
+                .filter(|o| o.held.iter().any(|h| h.lock == sleep.lock))
+                .map(|o| o.id)
+                .collect()
+        };
+        for held in sleeper.held.iter().filter(|h| !channels.contains(&h.lock)) {
             let waiters: Vec<&Snapshot> = snaps
                 .iter()
-                .filter(|o| o.id != sleeper.id)
+                .filter(|o| o.id != sleeper.id && !listed.contains(&o.id))
                 .filter(|o| {
                     o.waiting.is_some_and(|w| {
                         w.lock == held.lock
@@ -100,8 +119,13 @@ fn report(sleeper: &Snapshot, sleep: &Held, held: &Held, waiters: &[&Snapshot], 
         .filter_map(|w| w.waiting.map(|x| now.saturating_sub(x.since_ns)))
         .max()
         .unwrap_or(0);
+    let on = if sleep.mode == Mode::Condvar {
+        "sleeps on condition variable"
+    } else {
+        "waits on channel"
+    };
     let text = format!(
-        "lockscope: STUCK: {sleeper_name} sleeps on condition variable {condvar:?} (for {:.1} ms, at {}) while it holds {lock:?} (since {:.1} ms ago, taken at {}); {} waits for {lock:?} (for {:.1} ms at longest) and cannot have it until {sleeper_name} is woken\n  waiting for {lock:?}: {}\n  fix: let go of {lock:?} before waiting (a condition wait should hold only its own mutex), or make sure the notifier never needs {lock:?}\n",
+        "lockscope: STUCK: {sleeper_name} {on} {condvar:?} (for {:.1} ms, at {}) while it holds {lock:?} (since {:.1} ms ago, taken at {}); {} waits for {lock:?} (for {:.1} ms at longest) and cannot have it until {sleeper_name} is woken\n  waiting for {lock:?}: {}\n  fix: let go of {lock:?} before waiting (a condition wait should hold only its own mutex), or make sure the notifier never needs {lock:?}\n",
         ms(now.saturating_sub(sleep.since_ns)),
         site(sleep),
         ms(now.saturating_sub(held.since_ns)),

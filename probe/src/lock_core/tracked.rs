@@ -187,11 +187,8 @@ impl Tracked {
         if !crate::settings::enabled() {
             return Hold::untracked(site);
         }
-        let tok = Token {
-            lock: self.meta.id(),
-            stamp: 0,
-            site,
-        };
+        // Timed (reports say since when the owner has it), never sampled: it is no hold.
+        let tok = Token::timed(self.meta.id(), crate::clock::now_ns(), false, site);
         if self.width == 1 {
             self.meta.holder.store(actor, Relaxed);
         }

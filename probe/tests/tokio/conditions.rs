@@ -233,3 +233,55 @@ fn a_barrier_records_who_waited_and_a_party_holding_what_the_last_one_needs_is_s
     assert!(a.actors.iter().any(|n| n == "auditor"), "{}", a.text);
     assert!(a.locks.iter().any(|l| l == "ledger"), "{}", a.text);
 }
+
+/// A channel's wait points at the senders' owners; a sender moved into a task that has not
+/// sent with it yet still counts for the task that made it. A consumer waiting on the channel
+/// while it holds what that producer needs is then a hang no edge shows: a `stuck` alert.
+#[test]
+fn a_task_waiting_on_a_channel_while_holding_what_an_unlisted_producer_needs_is_stuck() {
+    const NAME: &str = concat!(
+        "conditions::",
+        "a_task_waiting_on_a_channel_while_holding_what_an_unlisted_producer_needs_is_stuck"
+    );
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    lockscope::set_stuck_threshold(Duration::from_millis(100));
+    let rx = alerts(|a| a.kind == "stuck");
+    let rt = runtime(2);
+    let state = Arc::new(Mutex::named("shared-state", 0u32));
+    // Made here: the sender counts for this thread until the producer sends with it.
+    let (tx, mut events) = lockscope::tokio::mpsc::channel_named::<u32>("updates", 4);
+    let (locked_tx, locked_rx) = oneshot::channel();
+    let consumer = {
+        let state = state.clone();
+        rt.spawn(name_task("consumer", async move {
+            let mut st = state.lock().await;
+            locked_tx.send(()).unwrap();
+            *st += events.recv().await.unwrap_or(0);
+        }))
+    };
+    rt.block_on(locked_rx).unwrap();
+    let producer = {
+        let state = state.clone();
+        rt.spawn(name_task("producer", async move {
+            let n = *state.lock().await; // needs the state before its first send
+            tx.send(n + 1).await.unwrap();
+        }))
+    };
+    // Well past the threshold and the watchdog's period: a timeout, not synchronisation.
+    let alert = rx.recv_timeout(Duration::from_secs(5));
+    let a = alert.expect("a stuck alert");
+    assert!(
+        a.text.contains("waits on channel \"updates (recv)\""),
+        "{}",
+        a.text
+    );
+    assert!(a.actors.iter().any(|n| n == "consumer"), "{}", a.text);
+    assert!(a.actors.iter().any(|n| n == "producer"), "{}", a.text);
+    assert!(a.locks.iter().any(|l| l == "shared-state"), "{}", a.text);
+    // The hang is real: end it from outside (the runtime's shutdown drops both tasks).
+    drop((consumer, producer));
+    rt.shutdown_background();
+}

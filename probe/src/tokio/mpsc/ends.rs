@@ -58,6 +58,8 @@ impl Ends {
         if !self.told[i].swap(true, Relaxed) {
             crate::detect::settling(side.meta.id());
         }
+        // A waiter that holds a lock someone else needs may be a hang no edge shows.
+        crate::detect::stuck::arm();
     }
 
     fn side(&self, side: Side) -> &Tracked {
