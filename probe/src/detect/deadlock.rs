@@ -94,6 +94,15 @@ pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
     check(Some((me, lock)), "wait");
 }
 
+/// Makes sure the watchdog looks at the waits (for waits that are not checked when they
+/// begin: see [`SETTLING`]).
+pub(crate) fn watch_waits() {
+    static WATCHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WATCHING.load(Relaxed) && !WATCHING.swap(true, Relaxed) {
+        watchdog::start(watch);
+    }
+}
+
 /// Runs the analysis; reports every validated, new cycle (only those containing `me`'s wait,
 /// when given).
 fn check(me: Option<(u64, u64)>, by: &str) {
@@ -246,6 +255,6 @@ fn watch() {
 }
 
 /// This module's internal locks, for the fork hooks (outer ones first).
-pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 3] {
-    [&CALLBACKS, &SEEN, &POLLED]
+pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 4] {
+    [&CALLBACKS, &SEEN, &POLLED, &SETTLING]
 }

@@ -127,6 +127,27 @@ impl Tracked {
     #[cold]
     #[inline(never)]
     pub(crate) fn begin_wait(&self, mode: Mode, site: &'static Location<'static>) -> Waiting<'_> {
+        self.begin_wait_checked(mode, site, true)
+    }
+
+    /// [`Tracked::begin_wait`] for a wait whose cycles only the watchdog reports (a channel's:
+    /// see `detect::settling`): no deadlock check at its start.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn begin_settling_wait(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+    ) -> Waiting<'_> {
+        self.begin_wait_checked(mode, site, false)
+    }
+
+    fn begin_wait_checked(
+        &self,
+        mode: Mode,
+        site: &'static Location<'static>,
+        check_now: bool,
+    ) -> Waiting<'_> {
         if !crate::settings::enabled() {
             return Waiting {
                 tracked: self,
@@ -162,7 +183,11 @@ impl Tracked {
         } else {
             0
         };
-        crate::detect::on_wait(actor, wait.lock, holder, self.meta.kind());
+        if check_now {
+            crate::detect::on_wait(actor, wait.lock, holder, self.meta.kind());
+        } else {
+            crate::detect::watch_waits();
+        }
         Waiting {
             tracked: self,
             actor,

@@ -181,7 +181,7 @@ pub(super) async fn recorded<F: Future>(
             && ::tokio::task::coop::has_budget_remaining()
         {
             ends.wait_on(side);
-            waiting = Some(side.begin_wait(Mode::Permits(1), site));
+            waiting = Some(side.begin_settling_wait(Mode::Permits(1), site));
         }
         polled
     })
@@ -211,7 +211,7 @@ pub(super) fn blocking<R>(
     }
     let waiting = will_wait.then(|| {
         ends.wait_on(side);
-        side.begin_wait(Mode::Permits(1), site)
+        side.begin_settling_wait(Mode::Permits(1), site)
     });
     let out = op();
     match (waiting, how(&out)) {
