@@ -10,8 +10,11 @@
 //! sleeper, what it holds since when and where, and who waits for it. The producer/consumer
 //! twin, whose consumer holds nothing while it waits, is never reported.
 //!
+//! Also a task awaiting a lock it appears to hold itself past the threshold (see
+//! [`self_waits`]).
+//!
 //! Checked by the watchdog (every 100 ms), armed by the first condition wait begun while its
-//! thread holds a lock; nothing here runs on a lock path.
+//! thread holds a lock (or the first such self-wait); nothing here runs on a lock path.
 
 use super::alert::{Alert, raise};
 use super::watchdog;
@@ -44,6 +47,7 @@ fn watch() {
     let snaps = actor::snapshots();
     let now = clock::now_ns();
     let channels = super::deadlock::settling_locks();
+    self_waits(&snaps, &channels, threshold, now);
     for sleeper in &snaps {
         let Some(sleep) = sleeper
             .waiting
@@ -78,19 +82,73 @@ fn watch() {
             if waiters.is_empty() || !still_asleep(sleeper.id, &sleep) {
                 continue;
             }
-            {
-                let mut seen = SEEN.lock();
-                let seen = seen.get_or_insert_with(HashSet::new);
-                if seen.len() >= SEEN_MAX {
-                    seen.clear();
-                }
-                if !seen.insert((sleeper.id, sleep.since_ns, held.lock)) {
-                    continue;
-                }
+            if !first_time((sleeper.id, sleep.since_ns, held.lock)) {
+                continue;
             }
             report(sleeper, &sleep, held, &waiters, now);
         }
     }
+}
+
+/// Tasks awaiting a lock they appear to hold themselves, for longer than the threshold. The
+/// deadlock graph cannot take it for a cycle: another branch of the same task (`join!`,
+/// `select!`) or a task the guard was moved to may hold it. After the threshold it is most
+/// likely `let g = m.lock().await; .. m.lock().await`, so it is reported, saying both.
+fn self_waits(snaps: &[Snapshot], channels: &HashSet<u64>, threshold: u64, now: u64) {
+    for s in snaps {
+        let Some(w) = s.waiting.filter(|w| {
+            w.mode != Mode::Condvar
+                && !channels.contains(&w.lock)
+                && now.saturating_sub(w.since_ns) >= threshold
+        }) else {
+            continue;
+        };
+        let Some(held) = s.held.iter().find(|h| h.lock == w.lock && h.movable) else {
+            continue;
+        };
+        if !still_asleep(s.id, &w) || !first_time((s.id, w.since_ns, w.lock)) {
+            continue;
+        }
+        report_self_wait(s, &w, held, now);
+    }
+}
+
+/// Whether `key` was not reported yet (and now is remembered).
+fn first_time(key: (u64, u64, u64)) -> bool {
+    let mut seen = SEEN.lock();
+    let seen = seen.get_or_insert_with(HashSet::new);
+    if seen.len() >= SEEN_MAX {
+        seen.clear();
+    }
+    seen.insert(key)
+}
+
+fn report_self_wait(s: &Snapshot, w: &Held, held: &Held, now: u64) {
+    let name = actor::name_of(s.id);
+    let lock = lock_name(w);
+    let text = format!(
+        "lockscope: STUCK: {name} awaits {lock:?} (for {:.1} ms, at {}) which it holds itself (taken at {}, {:.1} ms ago): a self-deadlock, unless another branch of the same task (join!, select!) or a task its guard was moved to holds it and will let go\n  fix: drop the guard before locking {lock:?} again, or pass the guard down instead of locking twice\n",
+        ms(now.saturating_sub(w.since_ns)),
+        site(w),
+        site(held),
+        ms(now.saturating_sub(held.since_ns)),
+    );
+    let details = serde_json::json!({
+        "self_wait": true,
+        "actor": name,
+        "lock": lock,
+        "waiting_ns": now.saturating_sub(w.since_ns),
+        "wait_site": site(w),
+        "held_site": site(held),
+    });
+    eprint!("{text}");
+    raise(&Alert::with_details(
+        "stuck",
+        text,
+        vec![lock],
+        vec![name],
+        details,
+    ));
 }
 
 /// The second look: the sleeper is still in the condition wait the snapshot saw.

@@ -183,6 +183,11 @@ impl Tracked {
         } else {
             0
         };
+        if holder == actor {
+            // Awaiting a lock the task seems to hold itself: the graph cannot tell this from
+            // a `join!` branch holding it; the stuck watcher reports it if it lasts.
+            crate::detect::stuck::arm();
+        }
         if check_now {
             crate::detect::on_wait(actor, wait.lock, holder, self.meta.kind());
         } else {

@@ -34,10 +34,12 @@
 //! A future dropped while it waits (cancelled by `select!`, a timeout, an aborted task) ends
 //! its wait (recorded as a wait that ended without the lock) and leaves no wait-for edge.
 //!
-//! Limits: a task that awaits a lock it appears to hold itself is not reported (another branch
-//! of the same task, in `join!` or `select!`, may hold it, or the guard may have been moved);
-//! a task with several lock waits pending at once (`join!`) is not counted as blocked by any
-//! one of them; the lock-order (potential deadlock) checks do not cover the async locks.
+//! Limits: a task that awaits a `Mutex` it appears to hold itself is not a deadlock in the
+//! graph (another branch of the same task, in `join!` or `select!`, may hold it, or the guard
+//! may have been moved); once it has waited past the stuck threshold it is a `stuck` alert
+//! that says so. A task with several lock waits pending at once (`join!`) is not counted as
+//! blocked by any one of them; the lock-order (potential deadlock) checks do not cover the
+//! async locks.
 
 mod barrier;
 pub mod mpsc;

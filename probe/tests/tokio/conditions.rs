@@ -285,3 +285,39 @@ fn a_task_waiting_on_a_channel_while_holding_what_an_unlisted_producer_needs_is_
     drop((consumer, producer));
     rt.shutdown_background();
 }
+
+/// `let g = m.lock().await; m.lock().await` in a task: the deadlock graph cannot tell it from a
+/// `join!` branch holding the guard, so it is a `stuck` alert once it lasts, saying both.
+#[test]
+fn a_task_awaiting_a_lock_it_holds_itself_is_stuck_once_it_lasts() {
+    const NAME: &str = concat!(
+        "conditions::",
+        "a_task_awaiting_a_lock_it_holds_itself_is_stuck_once_it_lasts"
+    );
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    lockscope::set_stuck_threshold(Duration::from_millis(100));
+    let rx = alerts(|a| a.kind == "stuck");
+    let rt = runtime(2);
+    let m = Arc::new(Mutex::named("session-table", 0u32));
+    let task = rt.spawn(name_task("relocker", async move {
+        let _g = m.lock().await;
+        let _again = m.lock().await; // never: the task holds it
+    }));
+    // Well past the threshold and the watchdog's period: a timeout, not synchronisation.
+    let a = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("a stuck alert");
+    assert_eq!(a.actors, vec!["relocker".to_owned()], "{}", a.text);
+    assert_eq!(a.locks, vec!["session-table".to_owned()], "{}", a.text);
+    assert!(a.text.contains("which it holds itself"), "{}", a.text);
+    assert!(
+        a.text.contains("join!"),
+        "says what else it may be: {}",
+        a.text
+    );
+    task.abort();
+    rt.shutdown_background();
+}
