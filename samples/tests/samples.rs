@@ -129,6 +129,16 @@ fn records(t: &lockscope::format::Trace) -> impl Iterator<Item = &lockscope::for
     t.records.iter()
 }
 
+/// The actors that filled a cache key in `t`.
+fn fillers(t: &lockscope::format::Trace) -> std::collections::HashSet<u64> {
+    records(t)
+        .filter_map(|r| match r {
+            lockscope::format::Record::Fill { actor, .. } => Some(*actor),
+            _ => None,
+        })
+        .collect()
+}
+
 #[test]
 fn ttl_cache_stampedes_and_both_fixes_are_silent() {
     use lockscope::format::Record;
@@ -140,12 +150,7 @@ fn ttl_cache_stampedes_and_both_fixes_are_silent() {
         "{e}"
     );
     // The picture: fills of the hot key by many readers at once.
-    let fillers: std::collections::HashSet<u64> = records(&t)
-        .filter_map(|r| match r {
-            Record::Fill { actor, .. } => Some(*actor),
-            _ => None,
-        })
-        .collect();
+    let fillers = fillers(&t);
     assert!(fillers.len() >= 10, "{} fillers", fillers.len());
     assert!(
         t.records
@@ -370,7 +375,6 @@ fn fills_and_expiries(o: &Output) -> (u64, u64) {
 
 #[test]
 fn the_async_ttl_cache_stampedes_by_task_and_the_once_cell_fills_once_per_expiry() {
-    use lockscope::format::Record;
     let exe = env!("CARGO_BIN_EXE_async_ttl_cache");
     let (o, t) = run_traced(exe, &["--duration-ms", "500"]);
     let e = stderr(&o);
@@ -378,12 +382,7 @@ fn the_async_ttl_cache_stampedes_by_task_and_the_once_cell_fills_once_per_expiry
         e.contains("STAMPEDE") && e.contains("\"front-page\""),
         "{e}"
     );
-    let fillers: std::collections::HashSet<u64> = records(&t)
-        .filter_map(|r| match r {
-            Record::Fill { actor, .. } => Some(*actor),
-            _ => None,
-        })
-        .collect();
+    let fillers = fillers(&t);
     // Tasks, not the two worker threads they run on.
     assert!(fillers.len() >= 10, "{} fillers", fillers.len());
     let (o, _) = run_traced(exe, &["--once-cell", "--duration-ms", "500"]);

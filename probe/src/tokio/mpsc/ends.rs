@@ -4,7 +4,7 @@
 use crate::actor::holds::WIDE;
 use crate::actor::task::current_actor;
 use crate::format::{LockKind, Mode};
-use crate::lock_core::{Hold, LockMeta, Tracked};
+use crate::lock_core::{Hold, LockMeta, Tracked, Waiting};
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
@@ -186,13 +186,7 @@ pub(super) async fn recorded<F: Future>(
         polled
     })
     .await;
-    match (waiting, how(&out)) {
-        (Some(w), Ended::Done) => w.woken(),
-        (Some(w), Ended::Closed) => w.closed(),
-        (Some(w), Ended::GaveUp) => drop(w),
-        (None, Ended::Done) => side.counted_without_wait(),
-        (None, _) => {}
-    }
+    finish(side, waiting, how(&out));
     out
 }
 
@@ -214,14 +208,19 @@ pub(super) fn blocking<R>(
         side.begin_settling_wait(Mode::Permits(1), site)
     });
     let out = op();
-    match (waiting, how(&out)) {
+    finish(side, waiting, how(&out));
+    out
+}
+
+/// Ends a send's or receive's recorded wait as it ended, or counts it when it did not wait.
+fn finish(side: &Tracked, waiting: Option<Waiting<'_>>, ended: Ended) {
+    match (waiting, ended) {
         (Some(w), Ended::Done) => w.woken(),
         (Some(w), Ended::Closed) => w.closed(),
         (Some(w), Ended::GaveUp) => drop(w),
         (None, Ended::Done) => side.counted_without_wait(),
         (None, _) => {}
     }
-    out
 }
 
 pub(super) fn done_if(ok: bool) -> Ended {
