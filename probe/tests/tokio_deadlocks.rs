@@ -414,6 +414,21 @@ fn a_send_into_a_full_channel_whose_consumer_needs_the_senders_lock_is_a_deadloc
         };
         assert_eq!(p["waits_for"]["name"], waits, "{p}");
         assert!(held_names(p).contains(&holds), "{p}");
+        // The channel's sides are marked as such: the producer waits for room, the worker
+        // holds the room as the receiver's owner, the producer holds the items as a sender.
+        let (wait_side, hold_side) = if p["name"] == "job-producer" {
+            (Some("room"), Some("items"))
+        } else {
+            (None, Some("room"))
+        };
+        assert_eq!(p["waits_for"]["channel"].as_str(), wait_side, "{p}");
+        let sides: Vec<Option<&str>> = p["holds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["channel"].as_str())
+            .collect();
+        assert!(sides.contains(&hold_side), "{p}");
         let top = p["stack"][0].as_str().unwrap();
         assert!(
             top.contains("tokio_deadlocks"),

@@ -4,14 +4,14 @@
 
 use super::alert::{self, Alert};
 use super::graph;
-use super::report::DeadlockReport;
+use super::report::{ChannelSide, DeadlockReport};
 use super::watchdog;
 use crate::actor::{self, WAITING};
 use crate::format::LockKind;
 use crate::settings::{self, DEADLOCK_EXIT_CODE, Policy};
 use crate::{clock, recorder};
 use parking_lot::{Mutex, RwLock};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::atomic::fence;
@@ -27,17 +27,19 @@ static POLLED: Mutex<Option<HashSet<CycleKey>>> = Mutex::new(None);
 /// channel (a receive makes room for a sender that stays listed as waiting until it runs, and
 /// meanwhile the receiver may wait for the next item). A cycle through one is reported only
 /// once every wait in it has lasted [`STARVATION_NS`], by the watchdog.
-static SETTLING: Mutex<Option<HashSet<u64>>> = Mutex::new(None);
+static SETTLING: Mutex<Option<HashMap<u64, ChannelSide>>> = Mutex::new(None);
 
 /// Marks `lock`'s waits as ones a cycle must outlast (see [`SETTLING`]).
-pub(crate) fn settling(lock: u64) {
+#[cfg(feature = "tokio")]
+pub(crate) fn settling(lock: u64, side: ChannelSide) {
     SETTLING
         .lock()
-        .get_or_insert_with(HashSet::new)
-        .insert(lock);
+        .get_or_insert_with(HashMap::new)
+        .insert(lock, side);
 }
 
 /// `lock` is gone: forgets [`settling`].
+#[cfg(feature = "tokio")]
 pub(crate) fn forget_settling(lock: u64) {
     if let Some(s) = SETTLING.lock().as_mut() {
         s.remove(&lock);
@@ -45,7 +47,7 @@ pub(crate) fn forget_settling(lock: u64) {
 }
 
 /// Every lock marked with [`settling`] (the channels' sides).
-pub(crate) fn settling_locks() -> HashSet<u64> {
+pub(crate) fn settling_locks() -> HashMap<u64, ChannelSide> {
     SETTLING.lock().clone().unwrap_or_default()
 }
 
@@ -58,7 +60,7 @@ fn through_settling(snaps: &[actor::Snapshot], cycle: &[usize]) -> bool {
         snaps[i]
             .waiting
             .as_ref()
-            .is_some_and(|w| set.contains(&w.lock))
+            .is_some_and(|w| set.contains_key(&w.lock))
     })
 }
 
@@ -96,6 +98,7 @@ pub(crate) fn on_wait(me: u64, lock: u64, holder: u64, kind: LockKind) {
 
 /// Makes sure the watchdog looks at the waits (for waits that are not checked when they
 /// begin: see [`SETTLING`]).
+#[cfg(feature = "tokio")]
 pub(crate) fn watch_waits() {
     static WATCHING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if !WATCHING.load(Relaxed) && !WATCHING.swap(true, Relaxed) {
@@ -142,6 +145,7 @@ fn check(me: Option<(u64, u64)>, by: &str) {
             found.timed,
             by,
             clock::now_ns(),
+            &settling_locks(),
         );
         deliver(&report, me.is_some());
     }
@@ -170,6 +174,7 @@ pub(crate) fn poll() -> Vec<DeadlockReport> {
             found.timed,
             "check_deadlock",
             clock::now_ns(),
+            &settling_locks(),
         ));
     }
     out

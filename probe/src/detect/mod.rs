@@ -16,11 +16,13 @@ mod watchdog;
 pub(crate) use alert::raised as alerts_raised;
 pub use alert::{Alert, on_alert};
 pub use deadlock::on_deadlock;
-pub(crate) use deadlock::{
-    forget_settling, on_wait, poll as poll_deadlocks, settling, watch_waits,
-};
+#[cfg(feature = "tokio")]
+pub(crate) use deadlock::{forget_settling, settling, watch_waits};
+pub(crate) use deadlock::{on_wait, poll as poll_deadlocks};
 pub(crate) use order::validate as validate_order;
 pub use order::{LockOrderReport, OrderEdge, lock_order_reports, suppress_lock_order};
+#[cfg(feature = "tokio")]
+pub(crate) use report::ChannelSide;
 pub use report::{DeadlockReport, LockRef, Participant};
 
 /// The detectors' internal locks, for the fork hooks (outer ones first).

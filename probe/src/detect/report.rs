@@ -4,7 +4,19 @@ use crate::actor::{Held, Snapshot};
 use crate::class;
 use crate::symbols::wait_frames;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::fmt;
+
+/// Which side of a channel a lock is (the deadlock detector keeps them apart: see
+/// `deadlock::settling`), for the reports' wording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+pub(crate) enum ChannelSide {
+    /// Senders wait here for room; the receiver holds it.
+    Room,
+    /// The receiver waits here for items; the senders hold it.
+    Items,
+}
 
 /// One lock as a participant holds it or waits for it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -24,6 +36,25 @@ pub struct LockRef {
     pub for_ns: Option<u64>,
     /// A timed wait (`try_lock_for`, `acquire_timeout`) that gives up by itself.
     pub timed: bool,
+    /// For a side of a `lockscope::tokio::mpsc` channel: `room` (senders wait there for room;
+    /// the receiver's owner holds it) or `items` (the receiver waits there for a message; the
+    /// senders' owners hold it). Absent for locks.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+impl LockRef {
+    /// How the text report describes this lock's kind and mode, as waited for (`wait`) or
+    /// held.
+    fn how(&self, wait: bool) -> String {
+        match (self.channel.as_deref(), wait) {
+            (Some("room"), true) => "a full channel: room for a message".to_owned(),
+            (Some("room"), false) => "the channel's receiver".to_owned(),
+            (Some(_), true) => "an empty channel: the next message".to_owned(),
+            (Some(_), false) => "a sender on the channel".to_owned(),
+            (None, _) => format!("{} {}", self.kind, self.mode),
+        }
+    }
 }
 
 /// One actor caught in a deadlock (or starving) cycle.
@@ -63,9 +94,16 @@ pub struct DeadlockReport {
     pub actors: Vec<String>,
 }
 
-fn lock_ref(h: &Held, now: u64) -> LockRef {
+fn lock_ref(h: &Held, now: u64, channels: &HashMap<u64, ChannelSide>) -> LockRef {
     let class = class::by_id(h.class);
     LockRef {
+        channel: channels.get(&h.lock).map(|side| {
+            match side {
+                ChannelSide::Room => "room",
+                ChannelSide::Items => "items",
+            }
+            .to_owned()
+        }),
         lock: h.lock,
         name: class.map_or_else(|| format!("lock#{}", h.lock), |c| c.label.clone()),
         kind: class.map_or("mutex", |c| c.kind.as_str()).to_owned(),
@@ -84,6 +122,7 @@ impl DeadlockReport {
         timed: bool,
         by: &str,
         now: u64,
+        channels: &HashMap<u64, ChannelSide>,
     ) -> Self {
         let participants: Vec<Participant> = cycle
             .iter()
@@ -98,8 +137,8 @@ impl DeadlockReport {
                         crate::format::ActorKind::Task => "task",
                     }
                     .to_owned(),
-                    waits_for: lock_ref(w, now),
-                    holds: s.held.iter().map(|h| lock_ref(h, now)).collect(),
+                    waits_for: lock_ref(w, now, channels),
+                    holds: s.held.iter().map(|h| lock_ref(h, now, channels)).collect(),
                     stack: match s.kind {
                         crate::format::ActorKind::Task => poll_frames(wait_frames(&s.wait_stack)),
                         crate::format::ActorKind::Thread => wait_frames(&s.wait_stack),
@@ -175,10 +214,9 @@ impl fmt::Display for DeadlockReport {
             writeln!(f, "\n{} {:?} (actor {})", p.kind, p.name, p.actor)?;
             writeln!(
                 f,
-                "  waits for {} ({} {}) at {} {}{}",
+                "  waits for {} ({}) at {} {}{}",
                 w.name,
-                w.kind,
-                w.mode,
+                w.how(true),
                 w.site,
                 ms(w.for_ns),
                 if w.timed { ", with a timeout" } else { "" }
@@ -192,10 +230,9 @@ impl fmt::Display for DeadlockReport {
             for h in &p.holds {
                 writeln!(
                     f,
-                    "  holds     {} ({} {}) taken at {} {}",
+                    "  holds     {} ({}) taken at {} {}",
                     h.name,
-                    h.kind,
-                    h.mode,
+                    h.how(false),
                     h.site,
                     ms(h.for_ns)
                 )?;

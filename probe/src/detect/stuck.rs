@@ -51,7 +51,7 @@ fn watch() {
     for sleeper in &snaps {
         let Some(sleep) = sleeper
             .waiting
-            .filter(|w| w.mode == Mode::Condvar || channels.contains(&w.lock))
+            .filter(|w| w.mode == Mode::Condvar || channels.contains_key(&w.lock))
         else {
             continue;
         };
@@ -67,7 +67,11 @@ fn watch() {
                 .map(|o| o.id)
                 .collect()
         };
-        for held in sleeper.held.iter().filter(|h| !channels.contains(&h.lock)) {
+        for held in sleeper
+            .held
+            .iter()
+            .filter(|h| !channels.contains_key(&h.lock))
+        {
             let waiters: Vec<&Snapshot> = snaps
                 .iter()
                 .filter(|o| o.id != sleeper.id && !listed.contains(&o.id))
@@ -94,11 +98,16 @@ fn watch() {
 /// deadlock graph cannot take it for a cycle: another branch of the same task (`join!`,
 /// `select!`) or a task the guard was moved to may hold it. After the threshold it is most
 /// likely `let g = m.lock().await; .. m.lock().await`, so it is reported, saying both.
-fn self_waits(snaps: &[Snapshot], channels: &HashSet<u64>, threshold: u64, now: u64) {
+fn self_waits(
+    snaps: &[Snapshot],
+    channels: &std::collections::HashMap<u64, super::report::ChannelSide>,
+    threshold: u64,
+    now: u64,
+) {
     for s in snaps {
         let Some(w) = s.waiting.filter(|w| {
             w.mode != Mode::Condvar
-                && !channels.contains(&w.lock)
+                && !channels.contains_key(&w.lock)
                 && now.saturating_sub(w.since_ns) >= threshold
         }) else {
             continue;

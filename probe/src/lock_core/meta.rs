@@ -200,6 +200,7 @@ impl LockMeta {
     }
 
     /// A new instance of this lock's class (a clone of a cell, say), with no figures.
+    #[cfg(feature = "tokio")]
     pub(crate) fn sibling(&self) -> LockMeta {
         let class = self.class();
         let m = LockMeta::new(class.kind, class.location, self.capacity());

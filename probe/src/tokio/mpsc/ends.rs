@@ -3,6 +3,7 @@
 
 use crate::actor::holds::WIDE;
 use crate::actor::task::current_actor;
+use crate::detect::ChannelSide;
 use crate::format::{LockKind, Mode};
 use crate::lock_core::{Hold, LockMeta, Tracked, Waiting};
 use std::future::Future;
@@ -16,8 +17,8 @@ pub(super) struct Ends {
     pub(super) room: Tracked,
     /// The receiver waits here for items; held by every sender handle's owner.
     pub(super) items: Tracked,
-    /// Whether the deadlock detector knows each side's waits settle (see `wait_on`).
-    told: [AtomicBool; 2],
+    /// Whether the deadlock detector knows this channel's waits settle (see `wait_on`).
+    told: AtomicBool,
 }
 
 impl Ends {
@@ -45,18 +46,19 @@ impl Ends {
         Arc::new(Ends {
             room: Tracked::new(room, 1),
             items: Tracked::new(items, WIDE),
-            told: [AtomicBool::new(false), AtomicBool::new(false)],
+            told: AtomicBool::new(false),
         })
     }
 
-    /// `side`, about to be waited on. A wait on either side can end without anyone releasing
-    /// anything (a receive makes room; a woken sender stays listed as waiting until it runs,
-    /// and meanwhile the receiver may wait for the next item), so the detector is told to
-    /// report a cycle through a channel only once it has lasted.
-    fn wait_on(&self, side: &Tracked) {
-        let i = usize::from(std::ptr::eq(side, &self.items));
-        if !self.told[i].swap(true, Relaxed) {
-            crate::detect::settling(side.meta.id());
+    /// A side of this channel is about to be waited on. A wait on either side can end without
+    /// anyone releasing anything (a receive makes room; a woken sender stays listed as waiting
+    /// until it runs, and meanwhile the receiver may wait for the next item), so the detector
+    /// is told, once, to report a cycle through this channel only once it has lasted (and
+    /// which side is which, for the reports' wording).
+    fn wait_on(&self) {
+        if !self.told.swap(true, Relaxed) {
+            crate::detect::settling(self.room.meta.id(), ChannelSide::Room);
+            crate::detect::settling(self.items.meta.id(), ChannelSide::Items);
         }
         // A waiter that holds a lock someone else needs may be a hang no edge shows.
         crate::detect::stuck::arm();
@@ -89,10 +91,9 @@ pub(super) struct Claim {
 
 impl Drop for Ends {
     fn drop(&mut self) {
-        for (told, side) in self.told.iter().zip([&self.room, &self.items]) {
-            if told.load(Relaxed) {
-                crate::detect::forget_settling(side.meta.stats().id);
-            }
+        if *self.told.get_mut() {
+            crate::detect::forget_settling(self.room.meta.stats().id);
+            crate::detect::forget_settling(self.items.meta.stats().id);
         }
     }
 }
@@ -180,7 +181,7 @@ pub(super) async fn recorded<F: Future>(
             && crate::settings::enabled()
             && ::tokio::task::coop::has_budget_remaining()
         {
-            ends.wait_on(side);
+            ends.wait_on();
             waiting = Some(side.begin_settling_wait(Mode::Permits(1), site));
         }
         polled
@@ -204,7 +205,7 @@ pub(super) fn blocking<R>(
         return op();
     }
     let waiting = will_wait.then(|| {
-        ends.wait_on(side);
+        ends.wait_on();
         side.begin_settling_wait(Mode::Permits(1), site)
     });
     let out = op();
