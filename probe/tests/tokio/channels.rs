@@ -118,4 +118,11 @@ fn unbounded_and_blocking_receives_are_recorded_waits() {
     let s = rx.stats();
     assert_eq!(s.acquisitions, 1, "the unbounded receive counted: {s:?}");
     assert_eq!(s.waiters, 0);
+    // An unbounded channel has only its receiving side in the figures.
+    let names: Vec<String> = lockscope::class_stats()
+        .into_iter()
+        .map(|c| c.name)
+        .filter(|n| n.starts_with("inbox"))
+        .collect();
+    assert_eq!(names, vec!["inbox (recv)".to_owned()]);
 }

@@ -29,6 +29,11 @@ impl Ends {
     ) -> Arc<Ends> {
         let cap = buffer as u64;
         let (room, items) = match name {
+            // Unbounded: no room side to name (it is never waited on).
+            Some(n) if buffer == 0 => (
+                LockMeta::new(LockKind::Semaphore, site, 0),
+                LockMeta::named(LockKind::Semaphore, site, 0, &format!("{n} (recv)")),
+            ),
             Some(n) => (
                 LockMeta::named(LockKind::Semaphore, site, cap, n),
                 LockMeta::named(LockKind::Semaphore, site, 0, &format!("{n} (recv)")),
@@ -57,11 +62,18 @@ impl Ends {
     /// which side is which, for the reports' wording).
     fn wait_on(&self) {
         if !self.told.swap(true, Relaxed) {
-            crate::detect::settling(self.room.meta.id(), ChannelSide::Room);
+            if self.bounded() {
+                crate::detect::settling(self.room.meta.id(), ChannelSide::Room);
+            }
             crate::detect::settling(self.items.meta.id(), ChannelSide::Items);
         }
         // A waiter that holds a lock someone else needs may be a hang no edge shows.
         crate::detect::stuck::arm();
+    }
+
+    /// An unbounded channel's room side is never waited on (nor registered).
+    fn bounded(&self) -> bool {
+        self.room.meta.capacity() > 0
     }
 
     fn side(&self, side: Side) -> &Tracked {
@@ -92,7 +104,9 @@ pub(super) struct Claim {
 impl Drop for Ends {
     fn drop(&mut self) {
         if *self.told.get_mut() {
-            crate::detect::forget_settling(self.room.meta.stats().id);
+            if self.bounded() {
+                crate::detect::forget_settling(self.room.meta.stats().id);
+            }
             crate::detect::forget_settling(self.items.meta.stats().id);
         }
     }
