@@ -14,6 +14,14 @@ use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, OnceLock};
 
+/// Whether a poll of tokio's future that came back `polled` means its caller waits: pending
+/// with the task's cooperative budget left. Pending with the budget spent is tokio making the
+/// task yield, not a wait; the next poll, with a new budget, tells.
+#[inline]
+pub(crate) fn waits<T>(polled: &std::task::Poll<T>) -> bool {
+    polled.is_pending() && ::tokio::task::coop::has_budget_remaining()
+}
+
 /// Recording state of one async lock: the shared `LockMeta` plus its hold table.
 pub(crate) struct Tracked {
     pub(crate) meta: LockMeta,

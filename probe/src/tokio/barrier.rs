@@ -60,7 +60,7 @@ impl Barrier {
             let mut waiting = None;
             let result = std::future::poll_fn(|cx| {
                 let polled = arrival.as_mut().poll(cx);
-                if polled.is_pending() && waiting.is_none() {
+                if waiting.is_none() && crate::lock_core::waits(&polled) {
                     waiting = Some(self.tracked.begin_wait(Mode::Condvar, site));
                     // A party asleep here may hold a lock a missing party needs.
                     crate::detect::stuck::arm();

@@ -196,11 +196,7 @@ impl<T> OnceCell<T> {
                 if let Some(w) = waiting.take() {
                     w.handed_over();
                 }
-            } else if polled.is_pending()
-                && waiting.is_none()
-                && ::tokio::task::coop::has_budget_remaining()
-            {
-                // (A pending poll with the task's budget spent is tokio's cooperative yield.)
+            } else if waiting.is_none() && crate::lock_core::waits(&polled) {
                 waiting = Some(self.tracked.begin_wait(Mode::Exclusive, site));
             }
             polled

@@ -24,6 +24,17 @@ fn alerts(keep: impl Fn(&Alert) -> bool + Send + Sync + 'static) -> Receiver<Ale
     rx
 }
 
+/// For a `stuck` test named `name`: in the parent, runs it as a child process and returns
+/// `None`; in the child, a 100 ms stuck threshold, the stuck alerts as raised, and a runtime.
+fn stuck_child(name: &str) -> Option<(Receiver<Alert>, tokio::runtime::Runtime)> {
+    if !is_child(name) {
+        assert_child_ok(&run_child(name, &[]));
+        return None;
+    }
+    lockscope::set_stuck_threshold(Duration::from_millis(100));
+    Some((alerts(|a| a.kind == "stuck"), runtime(2)))
+}
+
 #[test]
 fn a_stampede_of_tasks_names_every_task_not_the_two_workers_they_ran_on() {
     let rx = alerts(|a| a.locks.iter().any(|l| l == "\"tasks-key\""));
@@ -135,13 +146,9 @@ fn a_task_asleep_on_a_notify_while_holding_what_its_notifier_needs_is_stuck() {
         "conditions::",
         "a_task_asleep_on_a_notify_while_holding_what_its_notifier_needs_is_stuck"
     );
-    if !is_child(NAME) {
-        assert_child_ok(&run_child(NAME, &[]));
+    let Some((rx, rt)) = stuck_child(NAME) else {
         return;
-    }
-    lockscope::set_stuck_threshold(Duration::from_millis(100));
-    let rx = alerts(|a| a.kind == "stuck");
-    let rt = runtime(2);
+    };
     let inventory = Arc::new(Mutex::named("inventory", 0u32));
     let restocked = Arc::new(lockscope::tokio::Notify::named("restocked"));
     let (locked_tx, locked_rx) = oneshot::channel();
@@ -180,13 +187,9 @@ fn a_barrier_records_who_waited_and_a_party_holding_what_the_last_one_needs_is_s
         "conditions::",
         "a_barrier_records_who_waited_and_a_party_holding_what_the_last_one_needs_is_stuck"
     );
-    if !is_child(NAME) {
-        assert_child_ok(&run_child(NAME, &[]));
+    let Some((rx, rt)) = stuck_child(NAME) else {
         return;
-    }
-    lockscope::set_stuck_threshold(Duration::from_millis(100));
-    let rx = alerts(|a| a.kind == "stuck");
-    let rt = runtime(2);
+    };
     let start = Arc::new(lockscope::tokio::Barrier::named("start-line", 2));
     // Two parties: the first waits (recorded), the last does not.
     let s = start.clone();
@@ -243,13 +246,9 @@ fn a_task_waiting_on_a_channel_while_holding_what_an_unlisted_producer_needs_is_
         "conditions::",
         "a_task_waiting_on_a_channel_while_holding_what_an_unlisted_producer_needs_is_stuck"
     );
-    if !is_child(NAME) {
-        assert_child_ok(&run_child(NAME, &[]));
+    let Some((rx, rt)) = stuck_child(NAME) else {
         return;
-    }
-    lockscope::set_stuck_threshold(Duration::from_millis(100));
-    let rx = alerts(|a| a.kind == "stuck");
-    let rt = runtime(2);
+    };
     let state = Arc::new(Mutex::named("shared-state", 0u32));
     // Made here: the sender counts for this thread until the producer sends with it.
     let (tx, mut events) = lockscope::tokio::mpsc::channel_named::<u32>("updates", 4);
@@ -294,13 +293,9 @@ fn a_task_awaiting_a_lock_it_holds_itself_is_stuck_once_it_lasts() {
         "conditions::",
         "a_task_awaiting_a_lock_it_holds_itself_is_stuck_once_it_lasts"
     );
-    if !is_child(NAME) {
-        assert_child_ok(&run_child(NAME, &[]));
+    let Some((rx, rt)) = stuck_child(NAME) else {
         return;
-    }
-    lockscope::set_stuck_threshold(Duration::from_millis(100));
-    let rx = alerts(|a| a.kind == "stuck");
-    let rt = runtime(2);
+    };
     let m = Arc::new(Mutex::named("session-table", 0u32));
     let task = rt.spawn(name_task("relocker", async move {
         let _g = m.lock().await;

@@ -188,13 +188,7 @@ pub(super) async fn recorded<F: Future>(
     let mut waiting = None;
     let out = std::future::poll_fn(|cx| {
         let polled = fut.as_mut().poll(cx);
-        // A pending poll with the task's budget spent is tokio's cooperative yield, not a
-        // wait: the next poll, with a new budget, tells.
-        if polled.is_pending()
-            && waiting.is_none()
-            && crate::settings::enabled()
-            && ::tokio::task::coop::has_budget_remaining()
-        {
+        if waiting.is_none() && crate::settings::enabled() && crate::lock_core::waits(&polled) {
             ends.wait_on();
             waiting = Some(side.begin_settling_wait(Mode::Permits(1), site));
         }
