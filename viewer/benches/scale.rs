@@ -104,6 +104,7 @@ fn generate() -> Vec<u8> {
                 kind: ActorKind::Thread,
                 os_id: 10_000 + i,
                 name,
+                spawn_site: 0,
             });
             actor
         })

@@ -347,3 +347,31 @@ fn a_deadlock_between_tasks_of_one_name_names_each_by_its_task_id() {
         "each task told apart, as in every other view"
     );
 }
+
+#[test]
+fn a_task_s_spawn_site_is_in_the_overview_and_its_timeline_lane_s_hover() {
+    let mut t = TraceBuilder::new();
+    let main = t.actor("main");
+    let teller = t.spawned_task("teller-a", 13, "src/bin/teller.rs:42:5");
+    let (_, ledger) = t.lock(LockKind::Mutex, "ledger", "src/bank.rs:10:5");
+    t.wait(
+        teller,
+        ledger,
+        "src/bank.rs:42:9",
+        0,
+        &[main],
+        1_000,
+        Some(5_000),
+    );
+    t.push(Record::End { ts_ns: 10_000 });
+    let mut h = viewer(&[("ui-task-identity.lst", t.bytes())]);
+    assert!(shows(&h, "Spawned at"), "the overview's thread table");
+    assert!(shows(&h, "src/bin/teller.rs:42:5"));
+    open_panel(&mut h, "Timeline");
+    h.get_all_by_label("teller-a").next().unwrap().hover();
+    h.run();
+    assert!(shows(
+        &h,
+        "teller-a: task 13, spawned at src/bin/teller.rs:42:5"
+    ));
+}

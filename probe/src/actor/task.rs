@@ -1,13 +1,16 @@
 //! Task actors: tokio tasks as lockscope actors. A task's actor id is its tokio task id with
 //! [`TASK_ACTOR`] set; its name is the one given with `name_task`/`spawn_named`, else the
-//! `tracing` span it runs in, else `task-<tokio id>`. A running trace gets a task's `Actor`
-//! record before the first record that names it ([`define`]).
+//! `tracing` span it runs in, else `task-<tokio id>`. A task named with
+//! `name_task`/`spawn_named` also has a spawn site, the caller of that function. A running
+//! trace gets a task's `Actor` record (name and spawn site) before the first record that
+//! names it ([`define`]).
 
 use crate::format::{ActorKind, Record};
 use crate::sink;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::panic::Location;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, LazyLock};
@@ -57,8 +60,14 @@ pub(crate) fn current_actor() -> u64 {
 
 // ----- task names and their definitions in the trace -----
 
-/// Names given with `name_task`/`spawn_named`, while their task runs.
-static NAMES: LazyLock<Mutex<HashMap<u64, Arc<str>>>> = LazyLock::new(Default::default);
+/// What `name_task`/`spawn_named` said about a task: its name and where it was called.
+struct Given {
+    name: Arc<str>,
+    spawn_site: &'static Location<'static>,
+}
+
+/// Names and spawn sites given with `name_task`/`spawn_named`, while their task runs.
+static NAMES: LazyLock<Mutex<HashMap<u64, Given>>> = LazyLock::new(Default::default);
 
 /// Task actors recently defined in the trace (direct-mapped; an evicted task is defined again).
 static DEFINED: [AtomicU64; 1024] = [const { AtomicU64::new(0) }; 1024];
@@ -75,15 +84,22 @@ pub(crate) fn name_of_task(id: u64) -> Option<String> {
         return None;
     }
     Some(match NAMES.lock().get(&id) {
-        Some(n) => n.to_string(),
+        Some(g) => g.name.to_string(),
         None => format!("task-{}", id & !TASK_ACTOR),
     })
 }
 
-/// Sets the name of task actor `id` (and defines it again in a running trace).
-pub(crate) fn set_name(id: u64, name: Arc<str>) {
-    NAMES.lock().insert(id, name);
+/// Sets the name of task actor `id` and where it was spawned (the caller of
+/// `name_task`/`spawn_named`), and defines it again in a running trace. At a task's first
+/// poll only.
+pub(crate) fn set_name(id: u64, name: Arc<str>, spawn_site: &'static Location<'static>) {
+    NAMES.lock().insert(id, Given { name, spawn_site });
     DEFINED[(id as usize) % DEFINED.len()].store(0, Relaxed);
+}
+
+/// Where task actor `id` was spawned, when it was named with `name_task`/`spawn_named`.
+fn spawn_site_of(id: u64) -> Option<&'static Location<'static>> {
+    NAMES.lock().get(&id).map(|g| g.spawn_site)
 }
 
 pub(crate) fn clear_name(id: u64) {
@@ -114,6 +130,8 @@ fn define_slow(id: u64) {
     let name = span_name(id)
         .or_else(|| name_of_task(id))
         .unwrap_or_default();
+    // `file:line:column` as a lock class's site is written (before the log's lock is taken).
+    let spawn_site = spawn_site_of(id).map_or(0, sink::site_id);
     sink::define_with(|d| {
         let name = d.intern(&name);
         d.define(&Record::Actor {
@@ -121,6 +139,7 @@ fn define_slow(id: u64) {
             kind: ActorKind::Task,
             os_id: id & !TASK_ACTOR,
             name,
+            spawn_site,
         });
     });
 }

@@ -462,6 +462,7 @@ fn define_thread(id: u64, tid: u64, name: &str) {
             kind: ActorKind::Thread,
             os_id: tid,
             name,
+            spawn_site: 0,
         });
     });
 }

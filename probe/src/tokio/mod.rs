@@ -70,6 +70,8 @@ use std::task::{Context, Poll};
 #[must_use = "futures do nothing unless polled"]
 pub struct NamedTask<F> {
     name: Arc<str>,
+    /// Where [`name_task`] (or [`spawn_named`]) was called: the task's spawn site.
+    spawn_site: &'static std::panic::Location<'static>,
     /// The task actor this named, once polled inside a task.
     named: Option<u64>,
     fut: Pin<Box<F>>,
@@ -77,17 +79,20 @@ pub struct NamedTask<F> {
 
 /// Names the task that runs `fut` (`tokio::spawn(name_task("teller-a", async { .. }))`): the
 /// task appears under this name in deadlock reports, `dump()` and traces instead of
-/// `task-<id>`.
+/// `task-<id>`. The trace also gets the task's spawn site, where `name_task` was called
+/// (`file:line:column`, as a lock's creation site), which the viewer shows with the task.
+#[track_caller]
 pub fn name_task<F: Future>(name: impl Into<String>, fut: F) -> NamedTask<F> {
     NamedTask {
         name: Arc::from(name.into()),
+        spawn_site: std::panic::Location::caller(),
         named: None,
         fut: Box::pin(fut),
     }
 }
 
-/// `tokio::spawn` of a task named `name` (see [`name_task`]). Must be called inside a tokio
-/// runtime, like `tokio::spawn`.
+/// `tokio::spawn` of a task named `name` (see [`name_task`]); its spawn site is the caller of
+/// `spawn_named`. Must be called inside a tokio runtime, like `tokio::spawn`.
 #[track_caller]
 pub fn spawn_named<F>(name: impl Into<String>, fut: F) -> ::tokio::task::JoinHandle<F::Output>
 where
@@ -105,7 +110,7 @@ impl<F: Future> Future for NamedTask<F> {
             && let Some(id) = ::tokio::task::try_id()
         {
             let actor = task::TASK_ACTOR | task::task_number(id);
-            task::set_name(actor, self.name.clone());
+            task::set_name(actor, self.name.clone(), self.spawn_site);
             self.named = Some(actor);
         }
         self.fut.as_mut().poll(cx)

@@ -215,6 +215,10 @@ pub struct Thread {
     pub kind: &'static str,
     /// OS thread id or task id.
     pub os_id: u64,
+    /// Where a task was spawned (`file:line:column` of its `spawn_named`/`name_task` call);
+    /// absent when unknown (threads, other tasks, traces from before the field).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spawn_site: Option<String>,
     /// Contended acquisitions.
     pub waits: u64,
     /// Summed time of the waits that ended.
@@ -348,6 +352,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
                     None => "unknown",
                 },
                 os_id: a.os_id,
+                spawn_site: Some(a.spawn_site).filter(|s| !s.is_empty()),
                 waits: a.waits,
                 wait_ns_total: a.wait_total_ns,
                 wait_ns_max: a.wait_max_ns,

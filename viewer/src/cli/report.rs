@@ -343,6 +343,12 @@ fn threads(out: &mut String, m: &Model) {
             ("run delay", true),
         ]);
     }
+    // A task's spawn site only when the trace has one (tasks named by `spawn_named` or
+    // `name_task`): other traces keep their table.
+    let spawned = rows.iter().any(|a| !a.spawn_site.is_empty());
+    if spawned {
+        columns.push(("spawned at", false));
+    }
     let mut t = Table::new(&columns);
     let rate = |r: Option<f64>| r.map_or_else(|| "-".to_owned(), |x| format!("{x:.1}"));
     for a in rows {
@@ -365,6 +371,12 @@ fn threads(out: &mut String, m: &Model) {
                 ]),
                 None => cells.extend(std::iter::repeat_n("-".to_owned(), 5)),
             }
+        }
+        if spawned {
+            cells.push(match a.spawn_site.as_str() {
+                "" => "-".to_owned(),
+                site => clip_left(site, NAME_WIDTH),
+            });
         }
         t.row(cells);
     }

@@ -91,11 +91,13 @@ impl Model {
                 kind,
                 os_id,
                 name,
+                spawn_site,
             } => {
                 let name = match self.text(name) {
                     "" => format!("actor {actor}"),
                     n => n.to_owned(),
                 };
+                let spawn_site = self.text(spawn_site).to_owned();
                 self.actors.insert(
                     actor,
                     Actor {
@@ -103,6 +105,7 @@ impl Model {
                         kind,
                         os_id,
                         name,
+                        spawn_site,
                     },
                 );
             }

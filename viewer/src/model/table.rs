@@ -135,6 +135,8 @@ pub struct ActorRow {
     pub kind: Option<ActorKind>,
     /// OS thread id or task id (0 when unknown).
     pub os_id: u64,
+    /// Where a task was spawned (`file:line:column`), empty when unknown.
+    pub spawn_site: String,
     /// Contended acquisitions.
     pub waits: u64,
     /// Summed time of the waits (a wait still going when the trace ended counts up to that end).
@@ -143,6 +145,14 @@ pub struct ActorRow {
     pub wait_max_ns: u64,
     /// Waits not ended when the trace did.
     pub still_waiting: u64,
+}
+
+impl ActorRow {
+    /// Who the actor is, in words, as [`Model::actor_identity`] says it (`task 13, spawned at
+    /// src/bin/x.rs:42:5`); `None` when its definition was lost.
+    pub fn identity(&self) -> Option<String> {
+        (self.kind).map(|k| super::trace::identity_text(k, self.os_id, &self.spawn_site))
+    }
 }
 
 #[derive(Default)]
@@ -324,6 +334,7 @@ impl Model {
                     name: a.name.clone(),
                     kind: Some(a.kind),
                     os_id: a.os_id,
+                    spawn_site: a.spawn_site.clone(),
                     waits: 0,
                     wait_total_ns: 0,
                     wait_max_ns: 0,
@@ -338,6 +349,7 @@ impl Model {
                 name: self.actor_name(w.actor),
                 kind: None,
                 os_id: 0,
+                spawn_site: String::new(),
                 waits: 0,
                 wait_total_ns: 0,
                 wait_max_ns: 0,

@@ -65,18 +65,21 @@ fn defs() -> Vec<Record> {
             kind: ActorKind::Thread,
             os_id: 101,
             name: 4,
+            spawn_site: 0,
         },
         Record::Actor {
             actor: 2,
             kind: ActorKind::Thread,
             os_id: 102,
             name: 5,
+            spawn_site: 0,
         },
         Record::Actor {
             actor: 3,
             kind: ActorKind::Task,
             os_id: 7,
             name: 6,
+            spawn_site: 0,
         },
         Record::Class {
             class: 1,
@@ -394,6 +397,7 @@ fn tasks_that_share_a_span_name_are_told_apart_by_their_task_id() {
             kind,
             os_id,
             name: 100 + actor,
+            spawn_site: 0,
         });
     }
     let m = model(r);
@@ -408,4 +412,48 @@ fn tasks_that_share_a_span_name_are_told_apart_by_their_task_id() {
             "worker"
         ]
     );
+}
+
+#[test]
+fn a_task_s_spawn_site_is_kept_and_said_with_its_task_id() {
+    let m = model(vec![
+        s(1, "teller-a"),
+        s(2, "src/bin/teller.rs:42:5"),
+        s(3, "main"),
+        Record::Actor {
+            actor: 7,
+            kind: ActorKind::Task,
+            os_id: 13,
+            name: 1,
+            spawn_site: 2,
+        },
+        Record::Actor {
+            actor: 8,
+            kind: ActorKind::Task,
+            os_id: 14,
+            name: 0,
+            spawn_site: 0,
+        },
+        Record::Actor {
+            actor: 1,
+            kind: ActorKind::Thread,
+            os_id: 4242,
+            name: 3,
+            spawn_site: 0,
+        },
+    ]);
+    assert_eq!(m.actors[&7].spawn_site, "src/bin/teller.rs:42:5");
+    assert_eq!(m.actors[&8].spawn_site, "", "a trace without the field");
+    let said = |id| m.actor_identity(id);
+    assert_eq!(
+        said(7).as_deref(),
+        Some("task 13, spawned at src/bin/teller.rs:42:5")
+    );
+    assert_eq!(said(8).as_deref(), Some("task 14"));
+    assert_eq!(said(1).as_deref(), Some("thread 4242"));
+    assert_eq!(said(99), None, "an actor the trace never defined");
+    let rows = m.actor_rows();
+    let row = rows.iter().find(|a| a.id == 7).unwrap();
+    assert_eq!(row.spawn_site, "src/bin/teller.rs:42:5");
+    assert_eq!(row.identity(), said(7));
 }

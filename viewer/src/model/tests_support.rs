@@ -34,6 +34,7 @@ pub fn definitions() -> Vec<Record> {
             kind: ActorKind::Thread,
             os_id: id,
             name: 100 + id,
+            spawn_site: 0,
         });
     }
     for (class, name) in [(10, "alpha"), (20, "beta")] {

@@ -53,6 +53,23 @@ pub struct Model {
     pub(super) strings: HashMap<u64, String>,
 }
 
+/// An actor's identity in words (see [`Model::actor_identity`]).
+pub(super) fn identity_text(
+    kind: lockscope_format::ActorKind,
+    os_id: u64,
+    spawn_site: &str,
+) -> String {
+    let mut text = match kind {
+        lockscope_format::ActorKind::Task => format!("task {os_id}"),
+        lockscope_format::ActorKind::Thread => format!("thread {os_id}"),
+    };
+    if !spawn_site.is_empty() {
+        text.push_str(", spawned at ");
+        text.push_str(spawn_site);
+    }
+    text
+}
+
 impl Model {
     /// How long the recording ran: from its start (timestamp 0) to the trace's end. The one
     /// duration the report, the overview and the live header show.
@@ -108,6 +125,14 @@ impl Model {
             }
         }
         names
+    }
+
+    /// Who actor `id` is, in words, for hover texts: `task 13, spawned at src/bin/x.rs:42:5`
+    /// (`task 13` when its spawn site is unknown), `thread 4242` (its OS id); `None` for an
+    /// actor whose definition is not in the trace.
+    pub fn actor_identity(&self, id: u64) -> Option<String> {
+        let a = self.actors.get(&id)?;
+        Some(identity_text(a.kind, a.os_id, &a.spawn_site))
     }
 
     /// The actor's name, or `actor N` when it is unknown.

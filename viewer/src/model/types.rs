@@ -54,6 +54,9 @@ pub struct Actor {
     pub os_id: u64,
     /// Name (`actor N` when the trace did not name it).
     pub name: String,
+    /// Where a task was spawned (`file:line:column` of its `spawn_named`/`name_task` call);
+    /// empty when unknown: threads, tasks not named that way, traces from before the field.
+    pub spawn_site: String,
 }
 
 /// A lock class: a creation site or a user-given name.

@@ -267,6 +267,9 @@ fn top_locks_ui(ui: &mut egui::Ui, v: &mut TraceView) {
 
 fn threads_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ui.heading("Threads and tasks");
+    let rows = v.actor_rows();
+    // Where tasks were spawned, when the trace says (tasks named by `spawn_named`).
+    let spawned = rows.iter().any(|a| !a.spawn_site.is_empty());
     egui::Grid::new("overview-threads")
         .striped(true)
         .spacing([24.0, 4.0])
@@ -280,13 +283,22 @@ fn threads_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             ] {
                 ui.strong(h);
             }
+            if spawned {
+                ui.strong("Spawned at");
+            }
             ui.end_row();
-            for a in v.actor_rows() {
-                ui.label(&a.name);
+            for a in rows {
+                let name = ui.label(&a.name);
+                if let Some(who) = a.identity() {
+                    name.on_hover_text(who);
+                }
                 ui.label(a.waits.to_string());
                 ui.label(ns(a.wait_total_ns));
                 ui.label(ns(a.wait_max_ns));
                 ui.label(a.still_waiting.to_string());
+                if spawned {
+                    ui.label(&a.spawn_site);
+                }
                 ui.end_row();
             }
         });

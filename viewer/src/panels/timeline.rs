@@ -165,10 +165,14 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         lane_y.insert(lane.actor, y);
         let name_rect = Rect::from_min_size(pos2(rect.left(), y), vec2(NAME_W - 6.0, LANE_H));
         let layout = egui::Layout::left_to_right(egui::Align::Center);
-        ui.scope_builder(
+        let name = ui.scope_builder(
             egui::UiBuilder::new().max_rect(name_rect).layout(layout),
             |ui| ui.add(egui::Label::new(&lane.name).truncate()),
         );
+        // Who the lane is: `task 13, spawned at src/bin/x.rs:42:5`.
+        if let Some(who) = model.actor_identity(lane.actor) {
+            name.inner.on_hover_text(format!("{}: {who}", lane.name));
+        }
         if li % 2 == 1 {
             painter.rect_filled(
                 Rect::from_min_size(pos2(plot.left(), y), vec2(plot.width(), LANE_H)),

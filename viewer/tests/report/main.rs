@@ -1,11 +1,12 @@
 //! `lockscope report`: figures, ordering, the JSON schema, damaged traces and bad input; the
 //! comparison of two traces (`--diff`) is in `diff.rs`, several processes' traces read as one
-//! in `fleet.rs`.
+//! in `fleet.rs`, tasks' spawn sites in `tasks.rs`.
 
 mod diff;
 mod fleet;
 #[path = "../support/mod.rs"]
 mod support;
+mod tasks;
 
 use serde_json::Value;
 use support::{bank, lockscope, stderr, stdout, write};

@@ -59,18 +59,26 @@ impl TraceBuilder {
             kind: ActorKind::Thread,
             os_id: 1000 + actor,
             name,
+            spawn_site: 0,
         });
         actor
     }
 
     /// A tokio task named `name` with tokio id `tokio_id`.
     pub fn task(&mut self, name: &str, tokio_id: u64) -> u64 {
-        let (actor, name) = (self.id(), self.str(name));
+        self.spawned_task(name, tokio_id, "")
+    }
+
+    /// A tokio task named `name` with tokio id `tokio_id`, spawned at `site` (`file:line:col`,
+    /// empty for none: the layout of a trace from before spawn sites).
+    pub fn spawned_task(&mut self, name: &str, tokio_id: u64, site: &str) -> u64 {
+        let (actor, name, spawn_site) = (self.id(), self.str(name), self.str(site));
         self.push(Record::Actor {
             actor,
             kind: ActorKind::Task,
             os_id: tokio_id,
             name,
+            spawn_site,
         });
         actor
     }

@@ -47,6 +47,7 @@ impl Record {
                     },
                     os_id: c.u64()?,
                     name: c.u64()?,
+                    spawn_site: c.trailing_u64()?,
                 },
                 tag::CLASS => Record::Class {
                     class: c.u64()?,

@@ -24,11 +24,16 @@ impl Record {
                 kind,
                 os_id,
                 name,
+                spawn_site,
             } => {
                 put_u64(b, *actor);
                 put_u64(b, matches!(kind, ActorKind::Task) as u64);
                 put_u64(b, *os_id);
                 put_u64(b, *name);
+                // Trailing and optional: an actor without one keeps the original body.
+                if *spawn_site != 0 {
+                    put_u64(b, *spawn_site);
+                }
                 tag::ACTOR
             }
             Record::Class {

@@ -29,6 +29,11 @@ pub enum Record {
         os_id: u64,
         /// Name (string id).
         name: u64,
+        /// Where a task was spawned (`file:line:column` of its `spawn_named`/`name_task`
+        /// call, string id; 0 when unknown, and for threads). A field appended by a later
+        /// revision of version 1: written only when not 0, read as 0 when the body ends
+        /// before it.
+        spawn_site: u64,
     },
     /// A lock class: a creation site or a user-given name.
     Class {
