@@ -375,3 +375,40 @@ fn a_task_s_spawn_site_is_in_the_overview_and_its_timeline_lane_s_hover() {
         "teller-a: task 13, spawned at src/bin/teller.rs:42:5"
     ));
 }
+
+#[test]
+fn the_sandwich_lists_frames_and_splits_the_picked_one_into_callers_and_callees() {
+    let mut h = bank_viewer("ui-sandwich.lst");
+    open_panel(&mut h, "Flamegraph");
+    open_panel(&mut h, "Sandwich");
+    // Frames by total time: bank::main and bank::transfer are on all 103 µs of ledger's
+    // waits; bank::transfer waited itself, so the time is its own (self) too.
+    for text in [
+        "bank::transfer",
+        "bank::main",
+        "ledger (lock)",
+        "Self",
+        "Total",
+    ] {
+        assert!(shows(&h, text), "the table lacks {text:?}");
+    }
+    assert!(shows(&h, "Pick a frame above"));
+    h.get_by_label("bank::transfer").click();
+    h.run();
+    assert!(shows(&h, "Callers of bank::transfer"));
+    assert!(shows(&h, "Callees of bank::transfer"));
+    // The callers graph: bank::transfer at its root, bank::main under it; the callees
+    // graph: ledger under it, with all of the frame's time.
+    h.get_all_by_label("bank::main").last().unwrap().hover();
+    h.run();
+    assert!(
+        shows(&h, "bank::main — 103 µs (100.0 % of all)"),
+        "hover figures of the caller"
+    );
+
+    // Right-clicking a frame in the flame graph opens its sandwich.
+    open_panel(&mut h, "Flame graph");
+    h.get_by_label("bank::main").click_secondary();
+    h.run();
+    assert!(shows(&h, "Callers of bank::main"));
+}

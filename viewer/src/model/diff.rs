@@ -281,31 +281,11 @@ mod tests {
 
     /// A model whose one wait (t1 on alpha, 1 µs) has a stack of these function names.
     fn waited_through(functions: &[&str]) -> Model {
-        use crate::model::tests_support::{begin, definitions, end, model};
+        use crate::model::tests_support::{definitions, model, stack_of, wait_under};
         use lockscope_format::Record;
         let mut r = definitions();
-        let mut frames = Vec::new();
-        for (i, f) in functions.iter().enumerate() {
-            let id = 1 + i as u64;
-            r.push(Record::String {
-                id: 900 + id,
-                text: (*f).to_owned(),
-            });
-            r.push(Record::Frame {
-                frame: id,
-                function: 900 + id,
-                file: 0,
-                line: 0,
-            });
-            frames.insert(0, id); // innermost first
-        }
-        r.push(Record::Stack { stack: 7, frames });
-        let mut b = begin(1_000, 1, 11, &[2]);
-        if let Record::WaitBegin { stack, .. } = &mut b {
-            *stack = 7;
-        }
-        r.push(b);
-        r.push(end(2_000, 1, 11));
+        r.extend(stack_of(7, 1, functions));
+        r.extend(wait_under(7, 1, 11, (1_000, 2_000)));
         r.push(Record::End { ts_ns: 3_000 });
         model(r)
     }

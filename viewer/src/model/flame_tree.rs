@@ -43,9 +43,14 @@ pub struct FlameTree {
 
 impl FlameTree {
     fn new() -> Self {
+        FlameTree::rooted("all")
+    }
+
+    /// An empty tree whose root is called `root`.
+    pub(super) fn rooted(root: &str) -> Self {
         FlameTree {
             nodes: vec![FlameNode {
-                name: "all".to_owned(),
+                name: root.to_owned(),
                 total_ns: 0,
                 count: 0,
                 first_ns: u64::MAX,
@@ -56,7 +61,7 @@ impl FlameTree {
         }
     }
 
-    fn add(
+    pub(super) fn add(
         &mut self,
         index: &mut HashMap<(usize, String), usize>,
         frames: Vec<String>,
@@ -96,7 +101,7 @@ impl FlameTree {
         n.first_ns = n.first_ns.min(at_ns);
     }
 
-    fn order(&mut self, order: FlameOrder) {
+    pub(super) fn order(&mut self, order: FlameOrder) {
         for i in 0..self.nodes.len() {
             let mut c = std::mem::take(&mut self.nodes[i].children);
             match order {
@@ -165,17 +170,28 @@ impl Model {
     pub fn flame_tree_with(&self, kind: FlameKind, order: FlameOrder, inverted: bool) -> FlameTree {
         let mut t = FlameTree::new();
         let mut index = HashMap::new();
-        let mut add = |t: &mut FlameTree, mut frames: Vec<String>, ns: u64, at: u64| {
+        self.each_weighted_stack(kind, |mut frames, ns, at| {
             if inverted {
                 frames.reverse();
             }
             t.add(&mut index, frames, ns, at);
-        };
+        });
+        t.order(order);
+        t
+    }
+
+    /// Every wait (or hold) of `kind` that weighs something: its frames (root first, the lock
+    /// last), its weight and when it began. The one walk every flame view is built from.
+    pub(super) fn each_weighted_stack(
+        &self,
+        kind: FlameKind,
+        mut f: impl FnMut(Vec<String>, u64, u64),
+    ) {
         match kind {
             FlameKind::Wait => {
                 for w in &self.waits {
                     if let Some(ns) = self.waited_ns(&w).filter(|&ns| ns > 0) {
-                        add(&mut t, self.wait_frames(&w), ns, w.begin_ns);
+                        f(self.wait_frames(&w), ns, w.begin_ns);
                     }
                 }
             }
@@ -183,13 +199,11 @@ impl Model {
                 for h in &self.holds {
                     let ns = self.held_ns(&h);
                     if ns > 0 {
-                        add(&mut t, self.hold_frames(&h), ns, h.start_ns());
+                        f(self.hold_frames(&h), ns, h.start_ns());
                     }
                 }
             }
         }
-        t.order(order);
-        t
     }
 }
 

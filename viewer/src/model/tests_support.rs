@@ -105,3 +105,35 @@ pub fn two_locks() -> (Model, u64, u64) {
     r.push(Record::End { ts_ns: 1_000 });
     (model(r), 10, 20)
 }
+
+/// Defines stack `stack` of these function names (root first), with frame ids from
+/// `first_frame` up, and returns the records to add.
+pub fn stack_of(stack: u64, first_frame: u64, functions: &[&str]) -> Vec<Record> {
+    let mut r = Vec::new();
+    let mut frames = Vec::new();
+    for (i, f) in functions.iter().enumerate() {
+        let id = first_frame + i as u64;
+        r.push(Record::String {
+            id: 9_000 + id,
+            text: (*f).to_owned(),
+        });
+        r.push(Record::Frame {
+            frame: id,
+            function: 9_000 + id,
+            file: 0,
+            line: 0,
+        });
+        frames.insert(0, id); // innermost first
+    }
+    r.push(Record::Stack { stack, frames });
+    r
+}
+
+/// A wait by `actor` for `lock` from `from` to `to` under stack `stack`.
+pub fn wait_under(stack: u64, actor: u64, lock: u64, (from, to): (u64, u64)) -> Vec<Record> {
+    let mut b = begin(from, actor, lock, &[]);
+    if let Record::WaitBegin { stack: s, .. } = &mut b {
+        *s = stack;
+    }
+    vec![b, end(to, actor, lock)]
+}

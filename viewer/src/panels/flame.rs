@@ -1,21 +1,26 @@
 //! Flamegraph: wait time by the waiter's stack (or hold time by the holder's site), the lock
-//! as the leaf, drawn with the painter. Click to zoom, hover for figures, search highlights.
+//! as the leaf, drawn with the painter. Click to zoom, hover for figures, search highlights,
+//! right-click (or the Sandwich view) for one frame's callers and callees.
 
-use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, StrokeKind, pos2, vec2};
-
+use super::flame_graph::{GraphFocus, figures_ui, graph_ui};
 use super::job::Job;
+use super::sandwich::sandwich_ui;
 pub use super::state::FlameState;
-use super::style::frame_color;
 use super::{TraceView, ns};
-use crate::model::{FlameKind, FlameOrder, FlameTree, Model};
+use crate::model::{FlameKind, FlameOrder};
 use std::sync::Arc;
-
-const ROW: f32 = 20.0;
 
 /// Draws the flamegraph panel.
 pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
-    let mut changed = false;
+    let (mut changed, mut save_svg) = (false, false);
     ui.horizontal(|ui| {
+        ui.selectable_value(&mut v.flame.sandwich, false, "Flame graph");
+        ui.selectable_value(&mut v.flame.sandwich, true, "Sandwich")
+            .on_hover_text(
+                "Every frame with its self and total time; pick one to see who called it \
+                 (above) and what it called (below)",
+            );
+        ui.separator();
         changed |= ui
             .selectable_value(&mut v.flame.hold, false, "Wait by waiter stack")
             .changed();
@@ -45,6 +50,24 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
         );
         if ui.button("Reset zoom").clicked() {
             v.flame.zoom = 0;
+            v.flame.callers.zoom = 0;
+            v.flame.callees.zoom = 0;
+        }
+        save_svg = ui
+            .button("Save SVG")
+            .on_hover_text(
+                "Write this selection's flame graph beside the trace as an SVG, as \
+                 lockscope flamegraph draws it (searchable and zoomable in a browser)",
+            )
+            .clicked();
+        match &v.flame.saved {
+            Some(Ok(p)) => {
+                ui.label(format!("saved {}", p.display()));
+            }
+            Some(Err(why)) => {
+                ui.label(egui::RichText::new(why).color(super::style::WARN));
+            }
+            None => {}
         }
     });
     if changed {
@@ -55,6 +78,13 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     } else {
         FlameKind::Wait
     };
+    if save_svg {
+        v.flame.saved = Some(write_svg(v, kind));
+    }
+    if v.flame.sandwich {
+        sandwich_ui(ui, v, kind);
+        return;
+    }
     let (order, inverted) = (v.flame.order, v.flame.inverted);
     let (model, large, ctx) = (v.view_arc(), v.is_large(), v.ctx.clone());
     let model_for_tips = Arc::clone(&model);
@@ -99,132 +129,43 @@ pub fn flame_ui(ui: &mut egui::Ui, v: &mut TraceView) {
                 weight as f64 * 100.0 / tree.total_ns().max(1) as f64
             ));
         }
-        egui::ScrollArea::vertical().show(ui, |ui| {
-            graph_ui(ui, &tree, st, kind == FlameKind::Hold, &model_for_tips);
+        let mut focus = GraphFocus {
+            zoom: st.zoom,
+            hovered: st.hovered,
+        };
+        let search = st.search.clone();
+        let picked = egui::ScrollArea::vertical().show(ui, |ui| {
+            let hold = kind == FlameKind::Hold;
+            graph_ui(
+                ui,
+                &tree,
+                &mut focus,
+                &search,
+                (hold, "flame"),
+                &model_for_tips,
+            )
         });
+        (st.zoom, st.hovered) = (focus.zoom, focus.hovered);
+        if let Some(frame) = picked.inner {
+            st.sandwich = true;
+            st.picked = Some(frame);
+            st.forget_halves();
+        }
     }
     st.tree = Job::Done(tree);
 }
 
-/// The figures line: the hovered node (or the zoomed one) and its share.
-fn figures_ui(ui: &mut egui::Ui, tree: &FlameTree, i: usize) {
-    let n = &tree.nodes[i];
-    let all = tree.total_ns().max(1);
-    ui.label(format!(
-        "{} — {} ({:.1} % of all), {} events",
-        n.name,
-        ns(n.total_ns),
-        n.total_ns as f64 * 100.0 / all as f64,
-        n.count
-    ));
-}
-
-fn graph_ui(ui: &mut egui::Ui, tree: &FlameTree, st: &mut FlameState, hold: bool, m: &Model) {
-    let width = ui.available_width().max(100.0);
-    let height = (tree.max_depth() + 1) as f32 * ROW;
-    let (rect, _) = ui.allocate_exact_size(vec2(width, height), Sense::hover());
-    let painter = ui.painter_at(rect);
-    let search = st.search.to_lowercase();
-    let mut hovered = None;
-    let mut clicked = None;
-    let mut draw = |ui: &mut egui::Ui, i: usize, x0: f32, w: f32| {
-        let n = &tree.nodes[i];
-        let r = Rect::from_min_size(
-            pos2(rect.left() + x0, rect.top() + n.depth as f32 * ROW),
-            vec2(w, ROW - 1.0),
-        );
-        let matched = !search.is_empty() && n.name.to_lowercase().contains(&search);
-        let mut fill = if i == 0 {
-            Color32::from_gray(110)
-        } else {
-            frame_color(&n.name, hold)
-        };
-        if !search.is_empty() && !matched {
-            fill = fill.gamma_multiply(0.35);
-        }
-        painter.rect_filled(r, 2.0, fill);
-        if matched {
-            painter.rect_stroke(r, 2.0, Stroke::new(2.0, Color32::WHITE), StrokeKind::Inside);
-        }
-        if w > 30.0 {
-            let text = clip(&n.name, ((w - 6.0) / 7.0) as usize);
-            painter.text(
-                r.left_center() + vec2(3.0, 0.0),
-                Align2::LEFT_CENTER,
-                text,
-                FontId::proportional(12.0),
-                Color32::BLACK,
-            );
-        }
-        if w < 3.0 {
-            return;
-        }
-        let resp = ui.interact(r, ui.scope_id().with(("flame-node", i)), Sense::click());
-        resp.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, &n.name));
-        if resp.hovered() {
-            hovered = Some(i);
-        }
-        if resp.clicked() {
-            clicked = Some(i);
-        }
+/// Writes the selection's flame graph of `kind` beside the trace (`.wait.svg`, `.hold.svg`).
+fn write_svg(v: &TraceView, kind: FlameKind) -> Result<std::path::PathBuf, String> {
+    let what = match kind {
+        FlameKind::Wait => "wait.svg",
+        FlameKind::Hold => "hold.svg",
     };
-    // Ancestors of the zoomed node span the whole width; its subtree is scaled to fit.
-    let path = tree.path(st.zoom);
-    for &a in &path[..path.len() - 1] {
-        draw(ui, a, 0.0, width);
-    }
-    let mut todo = vec![(st.zoom, 0.0f32, width)];
-    while let Some((i, x0, w)) = todo.pop() {
-        draw(ui, i, x0, w);
-        let n = &tree.nodes[i];
-        let mut x = x0;
-        for &c in &n.children {
-            let cw = w * tree.nodes[c].total_ns as f32 / n.total_ns.max(1) as f32;
-            if cw >= 1.0 {
-                todo.push((c, x, cw));
-            }
-            x += cw;
-        }
-    }
-    st.hovered = hovered;
-    if let Some(i) = hovered {
-        let n = &tree.nodes[i];
-        let parent = n
-            .parent
-            .map_or(n.total_ns, |p| tree.nodes[p].total_ns)
-            .max(1);
-        egui::Tooltip::always_open(
-            ui.ctx().clone(),
-            ui.layer_id(),
-            ui.scope_id().with("flame-tip"),
-            egui::PopupAnchor::Pointer,
-        )
-        .show(|ui| {
-            ui.strong(&n.name);
-            if let Some(at) = m.location_of(&n.name) {
-                ui.monospace(at);
-            }
-            ui.label(format!("{} in {} events", ns(n.total_ns), n.count));
-            ui.label(format!(
-                "{:.1} % of all, {:.1} % of its caller",
-                n.total_ns as f64 * 100.0 / tree.total_ns().max(1) as f64,
-                n.total_ns as f64 * 100.0 / parent as f64
-            ));
-            ui.label("Click to zoom");
-        });
-    }
-    if let Some(i) = clicked {
-        st.zoom = if st.zoom == i { 0 } else { i };
-    }
-}
-
-/// `s` cut to `max` characters with a trailing `…`.
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
+    let path = super::beside_trace(&v.path, what);
+    let svg = crate::export::flamegraph_svg(&v.view_arc(), kind, None)
+        .map_err(|e| format!("cannot draw the SVG: {e}"))?
+        .ok_or_else(|| "nothing to draw in this selection".to_owned())?;
+    std::fs::write(&path, svg)
+        .map(|()| path.clone())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }

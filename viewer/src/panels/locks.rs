@@ -58,25 +58,6 @@ pub fn sorted<'a>(rows: &'a [LockRow], state: &LocksState) -> Vec<&'a LockRow> {
     out
 }
 
-/// Where "Save as CSV" writes the table of the trace at `path`: beside it, `.locks.csv`
-/// added (a live tab's address becomes a file name in the working directory).
-pub fn csv_path(path: &std::path::Path) -> std::path::PathBuf {
-    let name = path.file_name().map_or_else(
-        || path.display().to_string(),
-        |n| n.to_string_lossy().into_owned(),
-    );
-    let name: String = (name.chars())
-        .map(|c| {
-            if c.is_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    path.with_file_name(format!("{name}.locks.csv"))
-}
-
 /// The Save as CSV button and what it last did.
 fn save_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     ui.horizontal(|ui| {
@@ -94,7 +75,7 @@ fn save_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             } else {
                 std::sync::Arc::new(v.model.filtered(&range_only))
             };
-            let path = csv_path(&v.path);
+            let path = super::beside_trace(&v.path, "locks.csv");
             v.locks.saved = Some(
                 std::fs::write(&path, crate::export::locks_csv(&m))
                     .map(|()| path.clone())

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod diff;
 pub mod diff_flame;
 pub mod flame;
+pub mod flame_graph;
 mod job;
 mod lane_paint;
 mod lock_track;
@@ -14,6 +15,7 @@ pub mod locks;
 pub mod overview;
 pub mod pools;
 pub mod processes;
+pub mod sandwich;
 pub mod sched;
 mod show;
 mod state;
@@ -23,4 +25,24 @@ mod view;
 pub mod waitfor;
 
 pub use style::{ns, signed_ns};
+
+/// Where a view of the trace at `trace` is saved (`what`: `locks.csv`, `timeline.png`, ...):
+/// beside the trace, `.what` added to its name; a live tab's address becomes a file name in
+/// the working directory.
+pub fn beside_trace(trace: &std::path::Path, what: &str) -> std::path::PathBuf {
+    let name = trace.file_name().map_or_else(
+        || trace.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let name: String = (name.chars())
+        .map(|c| {
+            if c.is_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    trace.with_file_name(format!("{name}.{what}"))
+}
 pub use view::{OtherTrace, Panel, TraceView};

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::job::Job;
 use crate::model::diff::{DiffNode, LockDelta};
 use crate::model::pools::{LEAK_THRESHOLD_NS, PoolRow};
-use crate::model::{FlameOrder, FlameTree, Lane, Model, WaitForGraph};
+use crate::model::{FlameOrder, FlameTree, FrameCost, Lane, Model, Sandwich, WaitForGraph};
 
 // ----- locks -----
 
@@ -83,6 +83,28 @@ pub struct FlameState {
     pub(super) tree: Job<FlameTree>,
     /// The node under the pointer, for the figures line.
     pub hovered: Option<usize>,
+    /// The sandwich view (a table of frames; the callers and callees of the picked one)
+    /// instead of the flame graph.
+    pub sandwich: bool,
+    /// The frame the sandwich is about.
+    pub picked: Option<String>,
+    pub(super) costs: Job<Vec<FrameCost>>,
+    pub(super) halves: Job<Sandwich>,
+    /// Zoom and hover of the sandwich's callers graph.
+    pub callers: GraphFocus,
+    /// Zoom and hover of the sandwich's callees graph.
+    pub callees: GraphFocus,
+    /// What the last "Save SVG" did: the file written, or why not.
+    pub saved: Option<Result<std::path::PathBuf, String>>,
+}
+
+/// What one drawn flame graph keeps between frames.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GraphFocus {
+    /// The node the graph is zoomed to (0: the root).
+    pub zoom: usize,
+    /// The node under the pointer.
+    pub hovered: Option<usize>,
 }
 
 impl FlameState {
@@ -91,6 +113,15 @@ impl FlameState {
         self.tree = Job::Empty;
         self.zoom = 0;
         self.hovered = None;
+        self.costs = Job::Empty;
+        self.forget_halves();
+    }
+
+    /// Drops the sandwich's two graphs (another frame was picked).
+    pub fn forget_halves(&mut self) {
+        self.halves = Job::Empty;
+        self.callers = GraphFocus::default();
+        self.callees = GraphFocus::default();
     }
 }
 
