@@ -166,6 +166,8 @@ pub struct Live {
     retry_now: Arc<AtomicBool>,
     /// True while the reader thread runs (connected, or waiting to retry).
     running: Arc<AtomicBool>,
+    /// What arrived, shared with the reader thread (which locks it per read) for saving.
+    session: Arc<Mutex<LiveSession>>,
 }
 
 /// How often a live connection that failed or dropped is tried again.
@@ -182,6 +184,7 @@ impl Source {
             stream: Arc::default(),
             retry_now: Arc::default(),
             running: Arc::new(AtomicBool::new(true)),
+            session: Arc::default(),
         };
         let addr = match self {
             Source::Live(addr) => addr.clone(),
@@ -194,6 +197,7 @@ impl Source {
         };
         let (stop, stream) = (Arc::clone(&live.stop), Arc::clone(&live.stream));
         let (retry_now, running) = (Arc::clone(&live.retry_now), Arc::clone(&live.running));
+        let session = Arc::clone(&live.session);
         let failed = tx.clone();
         let spawned = std::thread::Builder::new()
             .name("lockscope-live".to_owned())
@@ -205,6 +209,7 @@ impl Source {
                     stop,
                     stream,
                     retry_now,
+                    session,
                 };
                 reader.run();
                 running.store(false, Ordering::Relaxed);
@@ -232,6 +237,23 @@ impl Live {
         self.rx.try_recv().ok()
     }
 
+    /// Writes everything received so far to `path` as a trace file that `lockscope report`
+    /// and the viewer open (cut short, without an end record, while the program still runs).
+    /// Returns the bytes written.
+    pub fn save(&self, path: &std::path::Path) -> Result<u64, String> {
+        let bytes = locked(&self.session).trace_bytes().ok_or_else(|| {
+            "nothing to save yet: no trace header has arrived from the program".to_owned()
+        })?;
+        std::fs::write(path, &bytes)
+            .map(|()| bytes.len() as u64)
+            .map_err(|e| {
+                format!(
+                    "cannot write {}: {e}; choose a writable path",
+                    path.display()
+                )
+            })
+    }
+
     /// Waits up to `timeout` for the next update (`None`: none came, or the reader stopped).
     pub fn recv_timeout(&self, timeout: Duration) -> Option<LiveUpdate> {
         self.rx.recv_timeout(timeout).ok()
@@ -257,6 +279,12 @@ struct Reader<'a> {
     stop: Arc<AtomicBool>,
     stream: Arc<Mutex<Option<TcpStream>>>,
     retry_now: Arc<AtomicBool>,
+    session: Arc<Mutex<LiveSession>>,
+}
+
+/// The session, also after a thread panicked while holding it (what arrived stays usable).
+fn locked(s: &Mutex<LiveSession>) -> std::sync::MutexGuard<'_, LiveSession> {
+    s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Why a connection ended, and whether trying again may help.
@@ -277,14 +305,14 @@ impl Reader<'_> {
     /// retrying, and the session goes on where it was.
     fn run(self) {
         self.send(LiveUpdate::Status(LiveStatus::Connecting));
-        let mut session = LiveSession::new();
+        let session = &*self.session;
         let mut said: Option<String> = None;
         loop {
             let outcome = match self.open() {
                 Ok(stream) => {
                     said = None;
-                    session.resume();
-                    self.read(stream, &mut session)
+                    locked(session).resume();
+                    self.read(stream, session)
                 }
                 Err(o) => o,
             };
@@ -359,18 +387,19 @@ impl Reader<'_> {
     }
 
     /// Reads until the stream ends, fails or the viewer closes; returns how it ended.
-    fn read(&self, mut stream: TcpStream, session: &mut LiveSession) -> Outcome {
+    fn read(&self, mut stream: TcpStream, session: &Mutex<LiveSession>) -> Outcome {
         let status = self.read_status(&mut stream, session);
         let retry = match &status {
             LiveStatus::Disconnected(_) => {
-                !self.stop.load(Ordering::Relaxed) && session.started() && !session.ended()
+                let s = locked(session);
+                !self.stop.load(Ordering::Relaxed) && s.started() && !s.ended()
             }
             _ => false,
         };
         Outcome { status, retry }
     }
 
-    fn read_status(&self, stream: &mut TcpStream, session: &mut LiveSession) -> LiveStatus {
+    fn read_status(&self, stream: &mut TcpStream, session: &Mutex<LiveSession>) -> LiveStatus {
         let addr = &self.addr;
         if let Ok(mut slot) = self.stream.lock() {
             *slot = stream.try_clone().ok();
@@ -389,8 +418,8 @@ impl Reader<'_> {
                 return LiveStatus::Disconnected("closed by the viewer".to_owned());
             }
             match stream.read(&mut buf) {
-                Ok(0) => break self.ended(session),
-                Ok(n) => match session.feed(&buf[..n]) {
+                Ok(0) => break self.ended(&locked(session)),
+                Ok(n) => match locked(session).feed(&buf[..n]) {
                     Ok(alerts) => {
                         for a in alerts {
                             self.send(LiveUpdate::Alert(Box::new(a)));
@@ -412,7 +441,7 @@ impl Reader<'_> {
                         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted
                     ) =>
                 {
-                    break self.ended(session);
+                    break self.ended(&locked(session));
                 }
                 Err(_) if self.stop.load(Ordering::Relaxed) => {
                     return LiveStatus::Disconnected("closed by the viewer".to_owned());
@@ -423,18 +452,21 @@ impl Reader<'_> {
                     ));
                 }
             }
-            if session.is_dirty() && last_snapshot.elapsed() >= every {
+            if last_snapshot.elapsed() >= every && locked(session).is_dirty() {
                 let t = Instant::now();
-                if let Some(m) = session.snapshot() {
+                let snapshot = locked(session).snapshot();
+                if let Some(m) = snapshot {
                     self.send(LiveUpdate::Snapshot(Box::new(m)));
                 }
                 every = LIVE_SNAPSHOT_EVERY.max(t.elapsed() * 5);
                 last_snapshot = Instant::now();
             }
         };
-        if session.is_dirty()
-            && let Some(m) = session.snapshot()
-        {
+        let last = {
+            let mut s = locked(session);
+            if s.is_dirty() { s.snapshot() } else { None }
+        };
+        if let Some(m) = last {
             self.send(LiveUpdate::Snapshot(Box::new(m)));
         }
         status

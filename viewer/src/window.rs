@@ -1,11 +1,11 @@
 //! The eframe window around [`ViewerApp`], and `--screenshot`: render, save a PNG, close.
 
-use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::anyhow;
 
+use crate::app::snapshot::Shots;
 use crate::app::{FirstLook, ViewerApp};
 use crate::panels::Panel;
 
@@ -89,8 +89,7 @@ impl eframe::App for Window {
 struct Shot {
     path: PathBuf,
     frames: u32,
-    requested: bool,
-    rx: Option<Receiver<Arc<egui::ColorImage>>>,
+    shots: Shots,
     outcome: Arc<Mutex<Option<anyhow::Result<()>>>>,
 }
 
@@ -99,8 +98,7 @@ impl Shot {
         Shot {
             path,
             frames: 0,
-            requested: false,
-            rx: None,
+            shots: Shots::default(),
             outcome,
         }
     }
@@ -112,38 +110,15 @@ impl Shot {
         }
         self.frames += 1;
         // A few frames let grids size themselves and tooltips settle.
-        if !self.requested && self.frames >= 5 {
-            let (tx, rx) = mpsc::channel();
-            let c = ctx.clone();
-            ctx.request_screenshot(move |img| {
-                let _ = tx.send(img);
-                c.request_repaint();
-            });
-            self.rx = Some(rx);
-            self.requested = true;
+        if self.frames == 5 {
+            self.shots.request(ctx, self.path.clone());
         }
-        if let Some(img) = self.rx.as_ref().and_then(|rx| rx.try_recv().ok()) {
-            let r = write_png(&self.path, &img);
+        self.shots.poll();
+        if let Some(r) = self.shots.last.take() {
             if let Ok(mut o) = self.outcome.lock() {
-                *o = Some(r);
+                *o = Some(r.map(drop).map_err(|e| anyhow!(e)));
             }
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
-}
-
-/// Writes `img` as an opaque RGBA PNG.
-pub fn write_png(path: &Path, img: &egui::ColorImage) -> anyhow::Result<()> {
-    let file =
-        std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let [w, h] = img.size;
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w as u32, h as u32);
-    enc.set_color(png::ColorType::Rgba);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut bytes = img.as_raw().to_vec();
-    bytes.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    let mut writer = enc.write_header().context("cannot write the PNG header")?;
-    writer
-        .write_image_data(&bytes)
-        .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -477,3 +477,39 @@ fn pause_holds_the_live_view_still_and_resume_shows_what_arrived_meanwhile() {
     drop(tx);
     server.join().unwrap();
 }
+
+#[test]
+fn save_trace_writes_the_live_session_as_a_file_report_reads() {
+    let (addr, tx, server) = serve();
+    let mut h = live_viewer(&addr);
+    let mut bytes = header();
+    bytes.extend(chunks(&first_part().records));
+    bytes.extend(chunks(&[deadlock_alert(10_000)]));
+    tx.send(bytes).unwrap();
+    until_shown(&mut h, "Alert: deadlock");
+    until_shown(&mut h, "Save trace");
+    h.get_by_role_and_label(Role::Button, "Save trace").click();
+    h.run_steps(2);
+    // In the working directory, named after the address and the process.
+    let saved = lockscope_viewer::app::live_trace_path(&addr, 77);
+    let _cleanup = RemoveOnDrop(saved.clone());
+    assert!(shows(&h, &format!("saved {}", saved.display())));
+    let out = support::lockscope(&["report", saved.to_str().unwrap(), "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ledger = (report["locks"].as_array().unwrap().iter())
+        .find(|l| l["name"] == "ledger")
+        .expect("the saved trace has the ledger lock");
+    assert_eq!(ledger["contentions"], 1, "{ledger}");
+    assert_eq!(report["alerts"].as_array().unwrap().len(), 1);
+    drop(tx);
+    server.join().unwrap();
+}
+
+/// Removes a file when dropped, also when the test fails.
+struct RemoveOnDrop(std::path::PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}

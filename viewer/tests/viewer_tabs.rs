@@ -184,3 +184,62 @@ fn the_processes_panel_reads_every_open_trace_as_one_with_the_reports_figures() 
     assert!(shows(&h, "[1] proc-a.lst (pid 101): [deadlock]"));
     assert!(shows(&h, "[2] proc-b.lst (pid 202): [deadlock]"));
 }
+
+#[test]
+fn the_flame_graph_saves_as_svg_beside_the_trace() {
+    let path = write("tab-svg.lst", &bank().0.bytes());
+    let mut h = viewer(&[]);
+    h.state_mut().open(path.clone(), None);
+    h.state_mut().wait_for_loads();
+    h.run();
+    open_panel(&mut h, "Flamegraph");
+    h.get_by_role_and_label(Role::Button, "Save SVG").click();
+    h.run();
+    let svg_path = path.with_file_name("tab-svg.lst.wait.svg");
+    assert!(shows(&h, &format!("saved {}", svg_path.display())));
+    let svg = std::fs::read_to_string(&svg_path).unwrap();
+    assert!(svg.contains("<svg") && svg.contains("ledger"), "{svg:.200}");
+    // The same drawing as `lockscope flamegraph`.
+    let cli = path.with_file_name("tab-svg.cli.svg");
+    let out = support::lockscope(&[
+        "flamegraph",
+        path.to_str().unwrap(),
+        "-o",
+        cli.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    assert_eq!(std::fs::read_to_string(&cli).unwrap(), svg);
+}
+
+#[test]
+fn save_png_asks_the_renderer_for_the_window_and_writes_what_it_gives() {
+    let path = write("tab-png.lst", &bank().0.bytes());
+    let mut h = viewer(&[]);
+    h.state_mut().open(path.clone(), None);
+    h.state_mut().wait_for_loads();
+    h.run();
+    open_panel(&mut h, "Timeline");
+    h.get_by_role_and_label(Role::Button, "Save PNG").click();
+    h.step();
+    // The harness has no renderer: the test completes the screenshot request in its place,
+    // with pixels of its own.
+    let request = (h.output().viewport_output.values())
+        .flat_map(|v| v.commands.iter())
+        .find_map(|c| match c {
+            egui::ViewportCommand::Screenshot(cb) => Some(cb.clone()),
+            _ => None,
+        })
+        .expect("Save PNG asks for a screenshot");
+    let pixels = vec![egui::Color32::from_rgb(10, 20, 30); 4 * 3];
+    request.complete(std::sync::Arc::new(egui::ColorImage::new([4, 3], pixels)));
+    h.run();
+    let png_path = path.with_file_name("tab-png.lst.timeline.png");
+    assert!(shows(&h, &format!("saved {}", png_path.display())));
+    let bytes = std::fs::read(&png_path).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // Width and height, big-endian, in the IHDR chunk.
+    assert_eq!(
+        (&bytes[16..20], &bytes[20..24]),
+        (&[0, 0, 0, 4][..], &[0, 0, 0, 3][..])
+    );
+}

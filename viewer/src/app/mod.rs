@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use egui::RichText;
 
+mod chooser;
 mod help;
+pub mod snapshot;
 mod tab;
 
-pub use tab::{FirstLook, LiveTab, Tab, TabState};
+pub use tab::{FirstLook, LiveTab, Tab, TabState, live_trace_path};
 use tab::{finish, live_status_ui};
 
 use crate::model::Model;
@@ -32,21 +34,6 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     }
 }
 
-/// Whether the desktop's file chooser can open: rfd asks the XDG desktop portal over the
-/// D-Bus session bus, else runs zenity.
-fn file_chooser_available() -> bool {
-    chooser_in(
-        std::env::var_os("PATH").as_deref(),
-        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
-    )
-}
-
-/// [`file_chooser_available`] for a given `PATH` and session bus.
-fn chooser_in(path: Option<&std::ffi::OsStr>, session_bus: bool) -> bool {
-    let zenity = path.is_some_and(|p| std::env::split_paths(p).any(|d| d.join("zenity").is_file()));
-    zenity || session_bus
-}
-
 /// The viewer.
 #[derive(Debug, Default)]
 pub struct ViewerApp {
@@ -60,6 +47,8 @@ pub struct ViewerApp {
     pub first_look: FirstLook,
     /// A file dialog open on its own thread: the files picked arrive here.
     dialog: Option<Receiver<Vec<PathBuf>>>,
+    /// "Save PNG": the screenshot asked for, and what the last one did.
+    pub shots: snapshot::Shots,
     /// A note for the top bar (why Browse… cannot open a dialog here), until the next open.
     pub notice: Option<String>,
     /// The keyboard and mouse help is shown.
@@ -126,18 +115,9 @@ impl ViewerApp {
                 c.request_repaint();
             }
         });
-        let tab = LiveTab {
-            live,
-            status: LiveStatus::Connecting,
-            view: None,
-            popups: Vec::new(),
-            snapshots: 0,
-            updated: None,
-            paused: None,
-        };
         self.tabs.push(Tab {
             source,
-            state: TabState::Live(Box::new(tab)),
+            state: TabState::Live(Box::new(LiveTab::new(live))),
         });
         self.active = self.tabs.len() - 1;
     }
@@ -209,6 +189,13 @@ impl ViewerApp {
         }
     }
 
+    /// Where "Save PNG" writes the view shown (`None`: no view is shown).
+    fn png_target(&mut self) -> Option<PathBuf> {
+        let trace = self.tabs.get(self.active)?.source.path().to_owned();
+        let panel = self.active_view()?.panel.title();
+        Some(snapshot::png_path(&trace, panel))
+    }
+
     /// True while some tab is still loading.
     pub fn is_loading(&self) -> bool {
         (self.tabs.iter()).any(|t| matches!(t.state, TabState::Loading(_)))
@@ -240,7 +227,7 @@ impl ViewerApp {
     /// Opens the desktop's file dialog on a named thread, so the window keeps drawing. Where
     /// no chooser can exist (no desktop portal on a session bus, no zenity), says so instead.
     fn browse(&mut self, ctx: &egui::Context) {
-        if !file_chooser_available() {
+        if !chooser::available() {
             self.notice = Some(
                 "No file chooser here (no desktop portal on a D-Bus session, no zenity): type \
                  the trace's path in the box, or drop the file on the window."
@@ -375,6 +362,7 @@ impl ViewerApp {
     /// Draws the whole viewer into `ui`.
     pub fn show_ui(&mut self, ui: &mut egui::Ui) {
         self.poll_loads();
+        self.shots.poll();
         self.poll_dialog(&ui.ctx().clone());
         let dropped: Vec<PathBuf> = ui.input(|i| {
             (i.raw.dropped_files.iter())
@@ -456,9 +444,25 @@ impl ViewerApp {
             if help.clicked() {
                 self.help = !self.help;
             }
+            if let Some(target) = self.png_target() {
+                let save = ui.add_enabled(!self.shots.is_pending(), egui::Button::new("Save PNG"));
+                let hint = format!("Save the window as it is now to {}", target.display());
+                if save.on_hover_text(hint).clicked() {
+                    self.shots.request(ui.ctx(), target);
+                }
+            }
         });
         if let Some(n) = &self.notice {
             ui.label(RichText::new(n).color(WARN));
+        }
+        match &self.shots.last {
+            Some(Ok(p)) => {
+                ui.label(format!("saved {}", p.display()));
+            }
+            Some(Err(why)) => {
+                ui.label(RichText::new(why).color(WARN));
+            }
+            None => {}
         }
         if self.tabs.is_empty() {
             return;
@@ -555,6 +559,9 @@ impl ViewerApp {
                 if action.toggle_pause {
                     l.toggle_pause();
                 }
+                if action.save {
+                    l.save_trace(&addr);
+                }
                 match &mut l.view {
                     Some(v) => v.ui(ui, &others),
                     None if matches!(l.status, LiveStatus::Disconnected(_)) => {
@@ -573,23 +580,5 @@ impl ViewerApp {
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chooser_in;
-
-    #[test]
-    fn browse_knows_when_no_file_chooser_can_open() {
-        let dir = std::env::temp_dir().join(format!("lockscope-chooser-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = std::env::join_paths([&dir]).unwrap();
-        assert!(!chooser_in(Some(&path), false), "no portal, no zenity");
-        assert!(chooser_in(Some(&path), true), "a session bus: the portal");
-        std::fs::write(dir.join("zenity"), b"").unwrap();
-        assert!(chooser_in(Some(&path), false), "zenity on the PATH");
-        assert!(!chooser_in(None, false));
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -51,9 +51,41 @@ pub struct LiveTab {
     /// Paused: the view stays as it is; the newest snapshot that arrived meanwhile waits
     /// here (alerts still pop up).
     pub paused: Option<Option<Box<Model>>>,
+    /// What the last "Save trace" did: the file written and its size, or why not.
+    pub saved: Option<Result<(PathBuf, u64), String>>,
+}
+
+/// Where "Save trace" writes a live session from `addr` of the process `pid`: a file in the
+/// working directory named after both (`127.0.0.1-7878.pid42.lstrace`), so sessions of two
+/// runs do not overwrite each other.
+pub fn live_trace_path(addr: &str, pid: u32) -> PathBuf {
+    crate::panels::beside_trace(std::path::Path::new(addr), &format!("pid{pid}.lstrace"))
 }
 
 impl LiveTab {
+    /// A tab for a connection that is being opened.
+    pub fn new(live: Live) -> Self {
+        LiveTab {
+            live,
+            status: LiveStatus::Connecting,
+            view: None,
+            popups: Vec::new(),
+            snapshots: 0,
+            updated: None,
+            paused: None,
+            saved: None,
+        }
+    }
+
+    /// Saves everything received so far as a trace file (see [`live_trace_path`]).
+    pub fn save_trace(&mut self, addr: &str) {
+        let pid = (self.view.as_ref())
+            .and_then(|v| v.model.header)
+            .map_or(0, |h| h.pid);
+        let path = live_trace_path(addr, pid);
+        self.saved = Some(self.live.save(&path).map(|n| (path, n)));
+    }
+
     /// Applies one update from the reader thread.
     pub(super) fn apply(&mut self, u: LiveUpdate, addr: &str, look: &FirstLook) {
         match u {
@@ -169,6 +201,7 @@ impl FirstLook {
 pub(super) struct LiveAction {
     pub(super) reconnect: bool,
     pub(super) toggle_pause: bool,
+    pub(super) save: bool,
 }
 
 impl LiveTab {
@@ -247,6 +280,30 @@ pub(super) fn live_status_ui(ui: &mut egui::Ui, l: &LiveTab, addr: &str) -> Live
             ui.label(text);
         }
     });
+    if l.view.is_some() {
+        ui.horizontal_wrapped(|ui| {
+            action.save = ui
+                .button("Save trace")
+                .on_hover_text(
+                    "Write everything received so far to a trace file in the working directory, \
+                     to open again or give to lockscope report",
+                )
+                .clicked();
+            match &l.saved {
+                Some(Ok((p, n))) => {
+                    ui.label(format!(
+                        "saved {} ({})",
+                        p.display(),
+                        crate::units::bytes(*n)
+                    ));
+                }
+                Some(Err(why)) => {
+                    ui.label(RichText::new(why).color(WARN));
+                }
+                None => {}
+            }
+        });
+    }
     ui.separator();
     action
 }

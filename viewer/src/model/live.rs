@@ -5,7 +5,9 @@
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
-use lockscope_format::{DecodeError, Record, StreamDecoder};
+use lockscope_format::{
+    DecodeError, Header, MAX_CHUNK, Record, StreamDecoder, split_point, write_chunk,
+};
 
 use super::decode::{ModelBuilder, parse_alert};
 use super::{Alert, Model};
@@ -30,7 +32,10 @@ pub struct LiveSession {
     replayed_up_to: Option<u64>,
     /// After a reconnect: the header of the stream before, to tell whether the new stream is
     /// the same run (same process, same start) or a new one.
-    previous: Option<lockscope_format::Header>,
+    previous: Option<Header>,
+    /// Every record the model was built from, encoded again: what [`LiveSession::trace_bytes`]
+    /// saves (replayed events and repeated alerts are not in it twice).
+    kept: Vec<u8>,
 }
 
 /// An event record's timestamp (`None` for definitions, alerts and figures).
@@ -101,6 +106,7 @@ impl LiveSession {
                 Record::End { .. } => self.ended = true,
                 _ => {}
             }
+            r.encode(&mut self.kept);
             self.builder.add(r);
         }
         Ok(alerts)
@@ -120,6 +126,22 @@ impl LiveSession {
         self.decoder = StreamDecoder::default();
         self.records.clear();
         self.ended = false;
+    }
+
+    /// The session as the bytes of a trace file (`None` before the header arrived): the
+    /// stream's header, then every record the model was built from. A stream that has not
+    /// ended has no end record, so the file reads as cut short, which it is.
+    pub fn trace_bytes(&self) -> Option<Vec<u8>> {
+        let header = self.decoder.header().or(self.previous)?;
+        let mut out = Vec::with_capacity(lockscope_format::HEADER_LEN + self.kept.len() + 64);
+        out.extend_from_slice(&header.to_bytes());
+        let mut rest = &self.kept[..];
+        while !rest.is_empty() {
+            let n = split_point(rest, MAX_CHUNK as usize);
+            write_chunk(&mut out, &rest[..n]);
+            rest = &rest[n..];
+        }
+        Some(out)
     }
 
     /// True once the header arrived.
@@ -258,6 +280,42 @@ mod tests {
         s.feed(&bytes).unwrap();
         let m = s.snapshot().unwrap();
         assert_eq!((m.waits.len(), m.header.unwrap().pid), (0, 8));
+    }
+
+    #[test]
+    fn a_saved_session_reads_back_as_the_model_it_shows() {
+        use crate::model::tests_support::end;
+        let mut records = definitions();
+        records.push(begin(10, 1, 11, &[2]));
+        records.push(end(30, 1, 11));
+        records.push(begin(40, 2, 21, &[1]));
+        records.push(alert(45));
+        let mut s = LiveSession::new();
+        assert!(
+            s.trace_bytes().is_none(),
+            "nothing to save before the header"
+        );
+        s.feed(&stream(&records)).unwrap();
+        // A reconnect to the same run: the open wait and the alert are sent again.
+        s.resume();
+        let mut again = definitions();
+        again.push(begin(40, 2, 21, &[1]));
+        again.push(alert(45));
+        again.push(begin(50, 3, 11, &[2]));
+        s.feed(&stream(&again)).unwrap();
+        let shown = s.snapshot().unwrap();
+        let saved = lockscope_format::decode(&s.trace_bytes().unwrap()).unwrap();
+        assert_eq!(saved.header.pid, 7);
+        assert!(
+            !saved.is_complete(),
+            "no end record yet: the file says it was cut short"
+        );
+        let m = crate::model::Model::from_trace(&saved);
+        assert_eq!((m.waits.len(), shown.waits.len()), (3, 3));
+        assert_eq!(m.still_waiting().count(), shown.still_waiting().count());
+        assert_eq!(m.alerts.len(), 1, "the repeated alert is saved once");
+        let rows = |m: &crate::model::Model| format!("{:?}", m.lock_rows());
+        assert_eq!(rows(&m), rows(&shown), "the same lock table");
     }
 
     #[test]
