@@ -4,6 +4,7 @@
 //! range) and the state of each panel. Selecting in one panel filters the others.
 
 pub mod alerts;
+mod axes;
 pub mod diff;
 pub mod diff_flame;
 pub mod flame;

@@ -3,8 +3,9 @@
 
 use std::sync::Arc;
 
-use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
+use egui::{Color32, Rect, Sense, Stroke, pos2, vec2};
 
+use super::axes;
 pub use super::state::PoolsState;
 use super::style::{HOLD, WAIT};
 use super::{TraceView, ns};
@@ -181,8 +182,8 @@ fn plot_ui(ui: &mut egui::Ui, samples: &[PoolSample], p: &PoolRow, width: f32) {
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 2.0, ui.visuals().extreme_bg_color);
     let plot = Rect::from_min_max(
-        pos2(rect.left() + 30.0, rect.top() + 6.0),
-        rect.max - vec2(4.0, 16.0),
+        pos2(rect.left() + 40.0, rect.top() + 6.0),
+        rect.max - vec2(8.0, 18.0),
     );
     let top = (samples.iter())
         .map(|s| s.capacity.max(s.in_use).max(s.waiters))
@@ -191,27 +192,9 @@ fn plot_ui(ui: &mut egui::Ui, samples: &[PoolSample], p: &PoolRow, width: f32) {
         .max(1);
     let y = |v: u32| plot.bottom() - plot.height() * v as f32 / top as f32;
     let text = ui.visuals().text_color();
-    for v in [0, top] {
-        painter.text(
-            pos2(plot.left() - 4.0, y(v)),
-            Align2::RIGHT_CENTER,
-            v.to_string(),
-            FontId::proportional(10.0),
-            text,
-        );
-    }
-    for (x, align, t) in [
-        (plot.left(), Align2::LEFT_TOP, p.from_ns),
-        (plot.right(), Align2::RIGHT_TOP, p.to_ns),
-    ] {
-        painter.text(
-            pos2(x, plot.bottom() + 2.0),
-            align,
-            ns(t),
-            FontId::proportional(10.0),
-            text,
-        );
-    }
+    let span = (p.from_ns as f64, p.to_ns.max(p.from_ns + 1) as f64);
+    axes::value_axis(&painter, plot, f64::from(top), 1.0, "permits, callers");
+    axes::time_axis(&painter, plot, span, plot.bottom() + 2.0);
     let n = plot.width().max(1.0) as usize;
     let cols = columns(samples, p.from_ns, p.to_ns, n);
     let x = |i: usize| plot.left() + i as f32;

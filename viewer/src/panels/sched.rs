@@ -82,6 +82,7 @@ pub fn total_strip_ui(ui: &mut egui::Ui, m: &Model, (a, b): (f64, f64), plot_x: 
     if peak <= 0.0 {
         return;
     }
+    super::axes::value_axis(&painter, plot, peak, 1.0, "");
     let w = plot.width() / bins as f32;
     for (i, r) in rates.iter().enumerate().filter(|(_, r)| **r > 0.0) {
         let h = (r / peak) as f32 * plot.height();

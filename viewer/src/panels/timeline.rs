@@ -2,7 +2,7 @@
 //! Hovering a wait shows its holder with an arrow; shift+scroll pans, ctrl+scroll zooms;
 //! dragging a time range filters every other panel.
 
-use egui::{Align2, Color32, FontId, Pos2, Rect, Sense, Stroke, pos2, vec2};
+use egui::{Color32, Pos2, Rect, Sense, Stroke, pos2, vec2};
 
 use super::style::{HOLD, HOLD_CONTENDED, WAIT};
 use std::sync::Arc;
@@ -123,7 +123,7 @@ pub fn timeline_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let painter = ui.painter_at(rect);
     // What is drawn against time stays inside the plot, off the thread names.
     let plot_painter = painter.with_clip_rect(plot);
-    ruler(&painter, rect, plot, a, b);
+    super::axes::time_axis(&painter, plot, (a, b), plot.top() - 3.0);
     if let Some((r0, r1)) = range {
         let (x0, x1) = (to_x(r0 as f64), to_x(r1 as f64));
         let shade = Rect::from_x_y_ranges(x0..=x1.max(x0 + 1.0), plot.y_range());
@@ -299,30 +299,6 @@ fn legend_ui(ui: &mut egui::Ui, color: Color32, text: &str) {
     let (r, _) = ui.allocate_exact_size(vec2(12.0, 12.0), Sense::hover());
     ui.painter().rect_filled(r, 2.0, color);
     ui.label(text);
-}
-
-fn ruler(painter: &egui::Painter, rect: Rect, plot: Rect, a: f64, b: f64) {
-    let color = painter.ctx().global_style().visuals.text_color();
-    for k in 0..=4 {
-        let t = a + (b - a) * f64::from(k) / 4.0;
-        let x = plot.left() + plot.width() * k as f32 / 4.0;
-        painter.line_segment(
-            [pos2(x, rect.top() + RULER_H - 4.0), pos2(x, rect.bottom())],
-            Stroke::new(1.0, Color32::from_gray(90).gamma_multiply(0.5)),
-        );
-        let align = match k {
-            0 => Align2::LEFT_TOP,
-            4 => Align2::RIGHT_TOP,
-            _ => Align2::CENTER_TOP,
-        };
-        painter.text(
-            pos2(x, rect.top()),
-            align,
-            ns(t as u64),
-            FontId::proportional(11.0),
-            color,
-        );
-    }
 }
 
 /// Arrows from each holder's lane (at its hold) to the start of wait `i`.
