@@ -49,6 +49,8 @@ shot pools "$work/pool_size.lstrace" --panel pools
 shot locks "$work/bank.lstrace" --panel locks --lock ledger
 # The timeline with that lock selected: its own track (who held it, how many waited) on top.
 shot timeline-lock "$work/bank.lstrace" --panel timeline --lock ledger
+# The sandwich of the function that waits for the ledger: its callers above, the locks below.
+shot sandwich "$work/bank.lstrace" --frame "bank::Bank::transfer"
 # The diff compares the active (last) tab against the other one.
 shot diff "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel diff
 # Two processes' traces read as one.

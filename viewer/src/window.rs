@@ -20,6 +20,8 @@ pub struct WindowOptions {
     pub panel: Panel,
     /// The lock selected at first, by name.
     pub lock: Option<String>,
+    /// The frame the Flamegraph's sandwich view opens on.
+    pub frame: Option<String>,
     /// The time range selected at first: from, and to (`None`: the trace's end).
     pub range: Option<(u64, Option<u64>)>,
     /// Save a PNG of the first frames after loading to this path, then close.
@@ -49,6 +51,7 @@ pub fn run(opts: WindowOptions) -> anyhow::Result<()> {
                 panel: opts.panel,
                 lock: opts.lock,
                 range: opts.range,
+                frame: opts.frame,
             };
             for t in opts.traces {
                 app.open(t, Some(&cc.egui_ctx));

@@ -53,6 +53,27 @@ fn a_trace_can_open_on_a_chosen_panel_with_a_lock_selected() {
 }
 
 #[test]
+fn a_trace_can_open_on_a_frames_sandwich_and_a_frame_it_lacks_is_named() {
+    for (frame, expect) in [
+        ("bank::transfer", "Callers of bank::transfer"),
+        ("no::such", "No frame named “no::such” in this view"),
+    ] {
+        let mut app = ViewerApp::new();
+        app.first_look = FirstLook {
+            frame: Some(frame.to_owned()),
+            ..FirstLook::default()
+        };
+        app.open(write("ui-first-frame.lst", &bank().0.bytes()), None);
+        app.wait_for_loads();
+        let mut h = Harness::builder()
+            .with_size(vec2(1400.0, 900.0))
+            .build_ui_state(|ui, app: &mut ViewerApp| app.show_ui(ui), app);
+        h.run();
+        assert!(shows(&h, expect), "--frame {frame}");
+    }
+}
+
+#[test]
 fn a_large_trace_applies_a_selection_in_the_background() {
     let mut t = TraceBuilder::new();
     let worker = t.actor("worker");

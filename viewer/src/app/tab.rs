@@ -154,12 +154,19 @@ pub struct FirstLook {
     pub lock: Option<String>,
     /// The time range selected: from, and to (`None`: the trace's end).
     pub range: Option<(u64, Option<u64>)>,
+    /// A frame whose sandwich (callers and callees) the Flamegraph panel opens on.
+    pub frame: Option<String>,
 }
 
 impl FirstLook {
     pub(super) fn apply(&self, path: PathBuf, model: Model) -> TraceView {
         let mut v = TraceView::new(path, model);
         v.panel = self.panel;
+        if let Some(f) = &self.frame {
+            v.panel = Panel::Flamegraph;
+            v.flame.sandwich = true;
+            v.flame.picked = Some(f.clone());
+        }
         if let Some((from, to)) = self.range {
             let to = to.unwrap_or(v.model.end_ns).max(from + 1);
             v.set_filter(crate::model::Filter {

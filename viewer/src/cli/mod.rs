@@ -125,6 +125,10 @@ pub enum Command {
         /// Select this lock (by name) at first: every panel shows only it.
         #[arg(long, value_name = "NAME")]
         lock: Option<String>,
+        /// Open the Flamegraph panel's sandwich view on this frame (a function, or a lock):
+        /// who called it, and what it called.
+        #[arg(long, value_name = "FUNCTION")]
+        frame: Option<String>,
         /// Select this time range at first (with --to; a number with a unit: ns, us, ms, s),
         /// as dragging it on the timeline does.
         #[arg(long, value_name = "TIME", value_parser = crate::units::parse_ns)]
@@ -384,6 +388,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             connect,
             panel,
             lock,
+            frame,
             from,
             to,
             screenshot,
@@ -410,6 +415,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 connect,
                 panel,
                 lock,
+                frame,
                 range,
                 screenshot,
                 size: [size.0, size.1],

@@ -50,8 +50,18 @@ pub fn sandwich_ui(ui: &mut egui::Ui, v: &mut TraceView, kind: FlameKind) {
         st.picked = Some(picked);
         st.forget_halves();
     }
+    let known = |f: &String| costs.iter().any(|c| &c.name == f);
+    let picked = st.picked.clone().filter(known);
+    if let Some(missing) = st.picked.as_ref().filter(|f| !known(f)) {
+        ui.label(
+            RichText::new(format!(
+                "No frame named “{missing}” in this view: pick one above."
+            ))
+            .color(super::style::WARN),
+        );
+    }
     st.costs = Job::Done(costs);
-    let Some(frame) = st.picked.clone() else {
+    let Some(frame) = picked else {
         ui.label("Pick a frame above (or right-click one in the flame graph) to see its callers and callees.");
         return;
     };
