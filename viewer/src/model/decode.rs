@@ -1,15 +1,12 @@
 //! Builds a [`Model`] from decoded records.
 
-use std::collections::HashMap;
 use std::num::NonZeroU64;
 
-use lockscope_format::{Damage, Header, Outcome, Record, Trace};
+use lockscope_format::{Damage, Header, Record, Trace};
 
-use super::hash::IdMap;
+use super::open_waits::OpenWaits;
 use super::store::{HoldStore, WaitStore};
-use super::{
-    Actor, Alert, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, WaitState, Waits,
-};
+use super::{Actor, Alert, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, Waits};
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
 /// being held whole as records first. A live view clones it to take snapshots.
@@ -24,14 +21,8 @@ pub struct ModelBuilder {
 struct Events {
     waits: WaitStore,
     holds: HoldStore,
-    /// Open waits per actor, oldest first. An actor waits for one thing at a time, but a
-    /// wait may nest in another (re-taking a mutex inside a condvar wait), so an end
-    /// matches the newest open wait on its lock.
-    open: IdMap<u64, Vec<usize>>,
-    /// Wait ends read before their begin: (lock, end, outcome) per actor. A task's wait may
-    /// begin on one worker thread and end on another, and the two threads' buffers reach the
-    /// file in either order.
-    early_ends: IdMap<u64, Vec<(u64, u64, Outcome)>>,
+    /// The waits not ended yet, and ends read before their begin.
+    open: OpenWaits,
 }
 
 impl ModelBuilder {
@@ -51,10 +42,8 @@ impl ModelBuilder {
             mut waits,
             holds,
             open,
-            early_ends,
         } = self.ev;
-        m.integrity.orphan_wait_ends += early_ends.values().map(|e| e.len() as u64).sum::<u64>();
-        settle_open_waits(&mut waits, open);
+        m.integrity.orphan_wait_ends += open.finish(&mut waits);
         m.waits = Waits::new(waits);
         m.holds = Holds::new(holds);
         m.resolve_lost_locks();
@@ -168,18 +157,7 @@ impl Model {
                 let class = self.class_of(lock);
                 let i =
                     (ev.waits).push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
-                let early = ev.early_ends.get_mut(&actor).and_then(|e| {
-                    let at = e
-                        .iter()
-                        .position(|&(l, end, _)| l == lock && end >= ts_ns)?;
-                    Some(e.remove(at))
-                });
-                match early {
-                    Some((_, end_ns, outcome)) => {
-                        (ev.waits).set_state(i, WaitState::Ended { end_ns, outcome });
-                    }
-                    None => ev.open.entry(actor).or_default().push(i),
-                }
+                ev.open.begin(&mut ev.waits, i, (actor, lock, ts_ns));
             }
             Record::WaitEnd {
                 ts_ns,
@@ -188,19 +166,7 @@ impl Model {
                 outcome,
             } => {
                 self.see(ts_ns);
-                let stack = ev.open.entry(actor).or_default();
-                let waits = &mut ev.waits;
-                match stack.iter().rposition(|&i| waits.lock(i) == lock) {
-                    Some(at) => {
-                        let i = stack.remove(at);
-                        let state = WaitState::Ended {
-                            end_ns: ts_ns,
-                            outcome,
-                        };
-                        waits.set_state(i, state);
-                    }
-                    None => (ev.early_ends.entry(actor).or_default()).push((lock, ts_ns, outcome)),
-                }
+                ev.open.end(&mut ev.waits, (actor, lock, ts_ns), outcome);
             }
             Record::Hold {
                 begin_ns,
@@ -295,28 +261,6 @@ impl Model {
                 },
                 site: String::new(),
             });
-        }
-    }
-}
-
-/// Waits left open are still waiting at the end of the trace, unless the same actor later
-/// began a wait that ended: then it was running again, and this wait's end was lost (to damage
-/// or dropped events).
-fn settle_open_waits(waits: &mut WaitStore, open: IdMap<u64, Vec<usize>>) {
-    if open.values().all(Vec::is_empty) {
-        return;
-    }
-    let mut last_ended: HashMap<u64, usize> = HashMap::new();
-    for i in 0..waits.len() {
-        if waits.ended(i) {
-            last_ended.insert(waits.actor(i), i);
-        }
-    }
-    for (actor, open_waits) in open {
-        for i in open_waits {
-            if last_ended.get(&actor).is_some_and(|&e| e > i) {
-                waits.set_state(i, WaitState::Lost);
-            }
         }
     }
 }

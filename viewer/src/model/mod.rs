@@ -15,6 +15,7 @@ pub mod fleet;
 mod hash;
 pub mod live;
 mod load;
+mod open_waits;
 pub mod pools;
 pub mod sandwich;
 pub mod sched;

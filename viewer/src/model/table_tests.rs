@@ -271,6 +271,28 @@ fn a_wait_end_read_before_its_begin_still_closes_it() {
 }
 
 #[test]
+fn a_task_that_moved_between_workers_keeps_each_wait_with_its_own_end() {
+    // Waits 100→200 and 250→400 on one lock. The second one's end was buffered by the
+    // worker thread whose buffer reached the file first, before the first one's end and the
+    // second one's begin; the last two come in either order.
+    for tail in [
+        [end(200, 1, 10), begin(250, 1, 10, 7, &[2])],
+        [begin(250, 1, 10, 7, &[2]), end(200, 1, 10)],
+    ] {
+        let mut r = defs();
+        r.extend([begin(100, 1, 10, 7, &[2]), end(400, 1, 10)]);
+        r.extend(tail);
+        let m = model(r);
+        let spans: Vec<(u64, Option<u64>)> = (m.waits.iter())
+            .map(|w| (w.begin_ns, w.duration_ns()))
+            .collect();
+        assert_eq!(spans, [(100, Some(100)), (250, Some(150))]);
+        assert_eq!(m.still_waiting().count(), 0);
+        assert_eq!(m.integrity.orphan_wait_ends, 0);
+    }
+}
+
+#[test]
 fn a_wait_nested_in_another_ends_without_closing_it() {
     let mut r = defs();
     // A condvar-style wait on lock 20, a nested wait to re-take lock 10, then both end.

@@ -246,6 +246,22 @@ impl WaitStore {
         self.waits.get(raw).map_or(0, |p| self.ids.get(p.actor))
     }
 
+    /// When wait `raw` began.
+    pub(in crate::model) fn begin_ns(&self, raw: usize) -> u64 {
+        self.waits.get(raw).map_or(0, |p| p.begin_ns)
+    }
+
+    /// How wait `raw` ended: its end and outcome (`None` while open or lost).
+    pub(in crate::model) fn ending(&self, raw: usize) -> Option<(u64, Outcome)> {
+        if raw >= self.waits.len() {
+            return None;
+        }
+        match self.wait(u32::try_from(raw).ok()?).state {
+            WaitState::Ended { end_ns, outcome } => Some((end_ns, outcome)),
+            _ => None,
+        }
+    }
+
     /// Whether wait `raw` ended.
     pub(in crate::model) fn ended(&self, raw: usize) -> bool {
         self.waits
