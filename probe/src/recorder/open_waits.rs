@@ -6,10 +6,17 @@
 use crate::format::{self, Record, tag};
 use std::collections::BTreeMap;
 
+/// Ends kept while their begin may still come: a task's wait can begin on one worker thread
+/// and end on another, whose buffer is written first. Ends whose begin never comes (it was
+/// written before the stream was followed) are forgotten oldest first past this many.
+const EARLY_ENDS: usize = 1024;
+
 /// `WaitBegin` records without their `WaitEnd` yet, by (actor, lock), innermost last.
 #[derive(Debug, Default)]
 pub(super) struct OpenWaits {
     open: BTreeMap<(u64, u64), Vec<Vec<u8>>>,
+    /// Ends read with no open begin: (actor, lock, end), oldest first.
+    early: std::collections::VecDeque<(u64, u64, u64)>,
     changed: bool,
 }
 
@@ -19,7 +26,17 @@ impl OpenWaits {
         for (t, raw) in format::record_spans(payload) {
             match t {
                 tag::WAIT_BEGIN => {
-                    if let Ok(Some(Record::WaitBegin { actor, lock, .. })) = Record::decode(raw) {
+                    if let Ok(Some(Record::WaitBegin {
+                        actor, lock, ts_ns, ..
+                    })) = Record::decode(raw)
+                    {
+                        // Its end was read already (it was written by another thread).
+                        let ended = (self.early.iter())
+                            .position(|&(a, l, end)| (a, l) == (actor, lock) && end >= ts_ns);
+                        if let Some(at) = ended {
+                            self.early.remove(at);
+                            continue;
+                        }
                         self.open
                             .entry((actor, lock))
                             .or_default()
@@ -28,14 +45,26 @@ impl OpenWaits {
                     }
                 }
                 tag::WAIT_END => {
-                    if let Ok(Some(Record::WaitEnd { actor, lock, .. })) = Record::decode(raw)
-                        && let Some(stack) = self.open.get_mut(&(actor, lock))
-                    {
-                        stack.pop();
-                        if stack.is_empty() {
-                            self.open.remove(&(actor, lock));
+                    let Ok(Some(Record::WaitEnd {
+                        actor, lock, ts_ns, ..
+                    })) = Record::decode(raw)
+                    else {
+                        continue;
+                    };
+                    match self.open.get_mut(&(actor, lock)) {
+                        Some(stack) => {
+                            stack.pop();
+                            if stack.is_empty() {
+                                self.open.remove(&(actor, lock));
+                            }
+                            self.changed = true;
                         }
-                        self.changed = true;
+                        None => {
+                            if self.early.len() == EARLY_ENDS {
+                                self.early.pop_front();
+                            }
+                            self.early.push_back((actor, lock, ts_ns));
+                        }
                     }
                 }
                 _ => {}
@@ -104,5 +133,19 @@ mod tests {
         assert_eq!(o.take_changed(), None);
         o.follow(&payload(&[end(2, 21)]));
         assert_eq!(o.take_changed().unwrap(), Vec::<u8>::new());
+        // The stray end above is not taken for the next wait of its lock, which began after it.
+        o.follow(&payload(&[begin(3, 31, 60)]));
+        assert_eq!(decoded(&o.take_changed().unwrap()), [begin(3, 31, 60)]);
+    }
+
+    #[test]
+    fn an_end_written_before_its_begin_closes_it_when_the_begin_comes() {
+        // A task's wait began (at 10) on one worker and ended (at 50) on another, whose
+        // buffer was written first.
+        let mut o = OpenWaits::default();
+        o.follow(&payload(&[end(1, 11)]));
+        o.follow(&payload(&[begin(1, 11, 10)]));
+        assert_eq!(o.take_changed(), None, "no wait was ever open");
+        assert!(o.open.is_empty() && o.early.is_empty());
     }
 }
