@@ -34,24 +34,26 @@ shot() {
     local name=$1
     shift
     # Software rendering: Xvfb has no GPU.
-    LIBGL_ALWAYS_SOFTWARE=1 xvfb-run -a -s "-screen 0 1600x1000x24" \
-        "$target/debug/lockscope" view "$@" --size 1400x860 --screenshot "$out/$name.png"
+    # From the traces' directory, with their bare names: the window shows the path it was
+    # given, and a screenshot should not show this machine's temporary directory.
+    (cd "$work" && LIBGL_ALWAYS_SOFTWARE=1 xvfb-run -a -s "-screen 0 1600x1000x24" \
+        "$target/debug/lockscope" view "$@" --size 1400x860 --screenshot "$out/$name.png")
     echo "wrote $out/$name.png"
 }
 for panel in overview flamegraph timeline; do
-    shot "$panel" "$work/bank.lstrace" --panel "$panel"
+    shot "$panel" bank.lstrace --panel "$panel"
 done
 for panel in wait-for alerts; do
-    shot "$panel" "$work/abba.lstrace" --panel "$panel"
+    shot "$panel" abba.lstrace --panel "$panel"
 done
-shot pools "$work/pool_size.lstrace" --panel pools
+shot pools pool_size.lstrace --panel pools
 # The lock table with the hottest lock selected: who made it wait.
-shot locks "$work/bank.lstrace" --panel locks --lock ledger
+shot locks bank.lstrace --panel locks --lock ledger
 # The timeline with that lock selected: its own track (who held it, how many waited) on top.
-shot timeline-lock "$work/bank.lstrace" --panel timeline --lock ledger
+shot timeline-lock bank.lstrace --panel timeline --lock ledger
 # The sandwich of the function that waits for the ledger: its callers above, the locks below.
-shot sandwich "$work/bank.lstrace" --frame "bank::Bank::transfer"
+shot sandwich bank.lstrace --frame "bank::Bank::transfer"
 # The diff compares the active (last) tab against the other one.
-shot diff "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel diff
+shot diff bank.lstrace bank-fixed.lstrace --panel diff
 # Two processes' traces read as one.
-shot processes "$work/bank.lstrace" "$work/bank-fixed.lstrace" --panel processes
+shot processes bank.lstrace bank-fixed.lstrace --panel processes
