@@ -27,14 +27,18 @@ struct ActorWaits {
     open: Vec<usize>,
     /// The waits it closed last, newest last.
     closed: Vec<usize>,
+    /// The latest end among them: a begin after it took no one's end (the common case, an
+    /// actor whose records are in order, costs this one comparison).
+    latest_end: u64,
 }
 
 impl ActorWaits {
-    fn closed_now(&mut self, i: usize) {
+    fn closed_now(&mut self, i: usize, end_ns: u64) {
         if self.closed.len() == REMEMBERED {
             self.closed.remove(0);
         }
         self.closed.push(i);
+        self.latest_end = self.latest_end.max(end_ns);
     }
 
     fn reopen(&mut self, waits: &WaitStore, i: usize) {
@@ -63,7 +67,11 @@ impl OpenWaits {
         let aw = self.actors.entry(actor).or_default();
         if let Some((end_ns, outcome)) = take_early(&mut self.early_ends, actor, lock, ts_ns) {
             waits.set_state(i, WaitState::Ended { end_ns, outcome });
-            aw.closed_now(i);
+            aw.closed_now(i, end_ns);
+            return;
+        }
+        if ts_ns > aw.latest_end {
+            aw.reopen(waits, i);
             return;
         }
         let took = aw.closed.iter().rposition(|&c| {
@@ -110,7 +118,7 @@ impl OpenWaits {
                         outcome,
                     },
                 );
-                aw.closed_now(i);
+                aw.closed_now(i, ts_ns);
             }
             None => (self.early_ends.entry(actor).or_default()).push((lock, ts_ns, outcome)),
         }
@@ -168,11 +176,17 @@ fn take_early(
     lock: u64,
     from_ns: u64,
 ) -> Option<(u64, Outcome)> {
+    if early.is_empty() {
+        return None; // the common case: every end so far came after its begin
+    }
     let e = early.get_mut(&actor)?;
     let at = (e.iter().enumerate())
         .filter(|(_, (l, end, _))| *l == lock && *end >= from_ns)
         .min_by_key(|(_, (_, end, _))| *end)?
         .0;
     let (_, end, outcome) = e.remove(at);
+    if e.is_empty() {
+        early.remove(&actor);
+    }
     Some((end, outcome))
 }

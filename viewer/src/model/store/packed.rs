@@ -253,13 +253,14 @@ impl WaitStore {
 
     /// How wait `raw` ended: its end and outcome (`None` while open or lost).
     pub(in crate::model) fn ending(&self, raw: usize) -> Option<(u64, Outcome)> {
-        if raw >= self.waits.len() {
-            return None;
-        }
-        match self.wait(u32::try_from(raw).ok()?).state {
-            WaitState::Ended { end_ns, outcome } => Some((end_ns, outcome)),
-            _ => None,
-        }
+        let p = self.waits.get(raw)?;
+        let outcome = match p.count_state & 0xf {
+            0 | 1 => return None,
+            3 => Outcome::TimedOut,
+            4 => Outcome::Closed,
+            _ => Outcome::Acquired,
+        };
+        Some((p.end_ns, outcome))
     }
 
     /// Whether wait `raw` ended.
