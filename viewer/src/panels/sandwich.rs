@@ -79,25 +79,37 @@ pub fn sandwich_ui(ui: &mut egui::Ui, v: &mut TraceView, kind: FlameKind) {
         .id_salt("sandwich-graphs")
         .show(ui, |ui| {
             ui.separator();
-            ui.label(RichText::new(format!("Callers of {frame}")).strong())
-                .on_hover_text("The frame at the top, then the function that called it, out to the threads' first frames");
-            if st.callers.zoom >= halves.callers.nodes.len() {
-                st.callers.zoom = 0;
-            }
-            let at = st.callers.hovered.unwrap_or(st.callers.zoom);
-            figures_ui(ui, &halves.callers, at);
-            graph_ui(ui, &halves.callers, &mut st.callers, &st.search, (hold, "callers"), &model);
+            let search = st.search.clone();
+            let callers = (
+                format!("Callers of {frame}"),
+                "The frame at the top, then the function that called it, out to the threads' first frames",
+            );
+            half_ui(ui, callers, &halves.callers, &mut st.callers, (&search, hold), &model);
             ui.add_space(8.0);
-            ui.label(RichText::new(format!("Callees of {frame}")).strong())
-                .on_hover_text("The frame at the top, then what it called, down to the locks");
-            if st.callees.zoom >= halves.callees.nodes.len() {
-                st.callees.zoom = 0;
-            }
-            let at = st.callees.hovered.unwrap_or(st.callees.zoom);
-            figures_ui(ui, &halves.callees, at);
-            graph_ui(ui, &halves.callees, &mut st.callees, &st.search, (hold, "callees"), &model);
+            let callees = (
+                format!("Callees of {frame}"),
+                "The frame at the top, then what it called, down to the locks",
+            );
+            half_ui(ui, callees, &halves.callees, &mut st.callees, (&search, hold), &model);
         });
     st.halves = Job::Done(halves);
+}
+
+/// One half of the sandwich: its title (and what it shows, on hover), figures and graph.
+fn half_ui(
+    ui: &mut egui::Ui,
+    (title, hint): (String, &str),
+    tree: &crate::model::FlameTree,
+    focus: &mut super::flame_graph::GraphFocus,
+    (search, hold): (&str, bool),
+    model: &crate::model::Model,
+) {
+    ui.label(RichText::new(&title).strong()).on_hover_text(hint);
+    if focus.zoom >= tree.nodes.len() {
+        focus.zoom = 0;
+    }
+    figures_ui(ui, tree, focus.hovered.unwrap_or(focus.zoom));
+    graph_ui(ui, tree, focus, search, (hold, &title), model);
 }
 
 /// The frame table, heaviest total first, filtered by the search; returns the frame clicked.
