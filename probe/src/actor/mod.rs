@@ -19,6 +19,8 @@ pub(crate) mod holds;
 mod query;
 #[cfg(feature = "tokio")]
 pub(crate) mod task;
+#[cfg(feature = "tokio")]
+pub(crate) mod task_held;
 mod thread;
 #[cfg(feature = "tokio")]
 pub(crate) mod waits;

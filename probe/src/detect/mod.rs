@@ -20,6 +20,8 @@ pub use deadlock::on_deadlock;
 pub(crate) use deadlock::{forget_settling, settling, watch_waits};
 pub(crate) use deadlock::{on_wait, poll as poll_deadlocks};
 pub(crate) use order::validate as validate_order;
+#[cfg(feature = "tokio")]
+pub(crate) use order::validate_task as validate_task_order;
 pub use order::{LockOrderReport, OrderEdge, lock_order_reports, suppress_lock_order};
 #[cfg(feature = "tokio")]
 pub(crate) use report::ChannelSide;

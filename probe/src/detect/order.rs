@@ -20,6 +20,8 @@ const WITNESSES: usize = 4;
 #[derive(Clone, Debug)]
 struct Witness {
     actor: u64,
+    /// A tokio task rather than a thread.
+    task: bool,
     thread: String,
     from_site: String,
     to_site: String,
@@ -55,8 +57,11 @@ pub struct OrderEdge {
     pub from: String,
     /// The lock taken while holding it.
     pub to: String,
-    /// The thread that did it.
+    /// The thread that did it (or the task, when `task` is set).
     pub thread: String,
+    /// The edge was taken by a tokio task (its async locks), named in `thread`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub task: bool,
     /// Where `from` was taken.
     pub from_site: String,
     /// Where `to` was taken.
@@ -77,6 +82,13 @@ pub struct LockOrderReport {
     pub actors: Vec<String>,
 }
 
+impl OrderEdge {
+    /// `thread` or `task`.
+    fn kind(&self) -> &'static str {
+        if self.task { "task" } else { "thread" }
+    }
+}
+
 impl LockOrderReport {
     /// The report as a JSON object.
     pub fn to_json(&self) -> String {
@@ -86,16 +98,26 @@ impl LockOrderReport {
 
 impl fmt::Display for LockOrderReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let who = if self.edges.iter().any(|e| e.task) {
+            "these threads and tasks"
+        } else {
+            "these threads"
+        };
         writeln!(
             f,
-            "lockscope: LOCK ORDER INVERSION: {} are taken in conflicting orders; no deadlock yet, but these threads can deadlock",
+            "lockscope: LOCK ORDER INVERSION: {} are taken in conflicting orders; no deadlock yet, but {who} can deadlock",
             self.locks.join(", ")
         )?;
         for e in &self.edges {
             writeln!(
                 f,
-                "  thread {:?} takes {} (at {}) then {} (at {})",
-                e.thread, e.from, e.from_site, e.to, e.to_site
+                "  {} {:?} takes {} (at {}) then {} (at {})",
+                e.kind(),
+                e.thread,
+                e.from,
+                e.from_site,
+                e.to,
+                e.to_site
             )?;
         }
         writeln!(f, "\npossible unsafe scenario:")?;
@@ -103,7 +125,7 @@ impl fmt::Display for LockOrderReport {
         let head: Vec<String> = self
             .edges
             .iter()
-            .map(|e| format!("thread {:?}", e.thread))
+            .map(|e| format!("{} {:?}", e.kind(), e.thread))
             .collect();
         writeln!(
             f,
@@ -152,6 +174,50 @@ pub(crate) fn validate(actor: &ActorShared) {
     let Some((new, held)) = snap.held.split_last() else {
         return;
     };
+    validate_chain((snap.id, false), &snap.name, held, new);
+}
+
+/// Chains of held classes a task has had checked (a direct-mapped cache of their keys): a
+/// task's steady state costs one load, as a thread's does with its own cache.
+#[cfg(feature = "tokio")]
+static TASK_CHAINS: [std::sync::atomic::AtomicU64; 4096] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 4096];
+
+/// Validates task `task`'s new async hold `new` (listed as `entry`) against the async locks it
+/// holds besides.
+#[cfg(feature = "tokio")]
+#[cold]
+#[inline(never)]
+pub(crate) fn validate_task(task: u64, entry: u32, new: Held) {
+    use std::sync::atomic::Ordering::Relaxed;
+    if !settings::lock_order_checks() || !settings::enabled() {
+        return;
+    }
+    let mut held = Vec::new();
+    crate::actor::task_held::others(task, entry, |h| held.push(h));
+    if held.is_empty() {
+        return;
+    }
+    // The chain's key: the held classes in any order, the new one, and the task (so a second
+    // task's walk of a chain is a witness of its own).
+    let mix = |x: u64| (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let held_key = held
+        .iter()
+        .fold(0u64, |k, h| k ^ mix(u64::from(h.class) + 1));
+    let key = mix(held_key ^ mix(u64::from(new.class) << 32) ^ mix(task)) | 1;
+    let seen = &TASK_CHAINS[(key >> 52) as usize];
+    if seen.load(Relaxed) == key {
+        return;
+    }
+    seen.store(key, Relaxed);
+    let name = crate::actor::task::name_of_task(task)
+        .unwrap_or_else(|| format!("task-{}", task & !crate::actor::task::TASK_ACTOR));
+    validate_chain((task, true), &name, &held, &new);
+}
+
+/// Adds the edges from each of `held` to `new`, taken by actor `id` (a task when `task`)
+/// called `name`, and reports the inversions they close.
+fn validate_chain((id, task): (u64, bool), name: &str, held: &[Held], new: &Held) {
     let mut reports = Vec::new();
     {
         let mut g = GRAPH.lock();
@@ -166,8 +232,9 @@ pub(crate) fn validate(actor: &ActorShared) {
                 .map(|(_, o)| o.class)
                 .collect();
             let w = Witness {
-                actor: snap.id,
-                thread: snap.name.clone(),
+                actor: id,
+                task,
+                thread: name.to_owned(),
                 from_site: site(h),
                 to_site: site(new),
                 gates,
@@ -238,6 +305,7 @@ impl Graph {
                 from: labels[i].clone(),
                 to: labels[(i + 1) % labels.len()].clone(),
                 thread: w.thread.clone(),
+                task: w.task,
                 from_site: w.from_site.clone(),
                 to_site: w.to_site.clone(),
             })

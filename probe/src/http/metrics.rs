@@ -158,6 +158,17 @@ pub(crate) fn render() -> String {
     );
     let waiting = crate::actor::WAITING.load(Relaxed);
     let _ = writeln!(out, "lockscope_waiting_actors {waiting}");
+    #[cfg(feature = "tokio")]
+    {
+        header(
+            &mut out,
+            "lockscope_task_holds_unchecked_total",
+            "counter",
+            "Async lock holds of tasks left out of the lock-order checks: the task's bucket of held locks was full.",
+        );
+        let n = crate::actor::task_held::unlisted();
+        let _ = writeln!(out, "lockscope_task_holds_unchecked_total {n}");
+    }
     pools(&mut out, &rows);
     threads(&mut out);
     push_counts(&mut out);

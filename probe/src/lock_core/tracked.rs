@@ -7,6 +7,7 @@ use super::meta::{LockMeta, MAX_HOLDERS, Token};
 use crate::actor::Held;
 use crate::actor::holds::{HoldTable, NO_SLOT, table_for};
 use crate::actor::task::{current_actor, define};
+use crate::actor::task_held;
 use crate::actor::waits::{publish_wait, stack_budget, withdraw_wait};
 use crate::format::{Mode, Outcome};
 use crate::raw;
@@ -27,6 +28,9 @@ pub(crate) struct Tracked {
     pub(crate) meta: LockMeta,
     table: OnceLock<&'static HoldTable>,
     width: usize,
+    /// A lock whose holds order others (a mutex, a rwlock): a task's holds of it are listed
+    /// for the lock-order checks.
+    ordered: bool,
 }
 
 /// What a guard carries to release its hold, on whatever thread it drops.
@@ -35,6 +39,8 @@ pub(crate) struct Hold {
     pub(crate) tok: Token,
     actor: u64,
     slot: u32,
+    /// Its entry in the task's held locks (`task_held`), for the lock-order checks.
+    entry: u32,
 }
 
 impl Hold {
@@ -48,6 +54,7 @@ impl Hold {
             tok: Token::untracked(site),
             actor: 0,
             slot: NO_SLOT,
+            entry: task_held::NO_ENTRY,
         }
     }
 }
@@ -59,6 +66,17 @@ impl Tracked {
             meta,
             table: OnceLock::new(),
             width,
+            ordered: false,
+        }
+    }
+
+    /// [`Tracked::new`] for a lock in the lock-order checks (a mutex, a rwlock).
+    pub(crate) const fn ordered(meta: LockMeta, width: usize) -> Self {
+        Tracked {
+            meta,
+            table: OnceLock::new(),
+            width,
+            ordered: true,
         }
     }
 
@@ -79,20 +97,69 @@ impl Tracked {
 
     #[inline]
     fn list(&self, actor: u64, tok: Token, mode: Mode) -> Hold {
+        self.list_ordered(actor, tok, mode, true)
+    }
+
+    /// Lists the hold in the lock's table and, for a task's hold of an ordered lock, in the
+    /// task's held locks; `order`: check it against the others the task holds (not for a
+    /// try-lock, which cannot block).
+    #[inline]
+    fn list_ordered(&self, actor: u64, tok: Token, mode: Mode, order: bool) -> Hold {
         let cm = self.meta.class_mode_of(mode);
         let slot = self.table().claim(actor, cm, tok.site, tok.since_ns());
-        Hold { tok, actor, slot }
+        let mut entry = task_held::NO_ENTRY;
+        if self.ordered && tok.lock != 0 && crate::actor::task::is_task(actor) {
+            let others;
+            (entry, others) = task_held::push(actor, tok.lock, cm, tok.site);
+            if order && others && entry != task_held::NO_ENTRY {
+                self.check_order(actor, entry, tok, mode);
+            }
+        }
+        Hold {
+            tok,
+            actor,
+            slot,
+            entry,
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn check_order(&self, actor: u64, entry: u32, tok: Token, mode: Mode) {
+        let new = Held {
+            lock: tok.lock,
+            class: self.meta.class().id,
+            mode,
+            site: tok.site,
+            since_ns: 0,
+            timed: false,
+            movable: true,
+            upgradable: false,
+        };
+        crate::detect::validate_task_order(actor, entry, new);
     }
 
     /// Bookkeeping after an acquisition that did not wait.
     #[inline]
     pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Hold {
+        self.acquired_ordered(mode, site, true)
+    }
+
+    /// [`Tracked::acquired`] for a try-lock: it cannot block, so it orders nothing (as
+    /// lockdep treats a trylock), though what the task takes next is ordered after it.
+    #[inline]
+    pub(crate) fn acquired_by_try(&self, mode: Mode, site: &'static Location<'static>) -> Hold {
+        self.acquired_ordered(mode, site, false)
+    }
+
+    #[inline]
+    fn acquired_ordered(&self, mode: Mode, site: &'static Location<'static>, order: bool) -> Hold {
         if !crate::settings::enabled() {
             return Hold::untracked(site);
         }
         let actor = current_actor();
         let tok = self.meta.async_acquired(actor, mode, site);
-        self.list(actor, tok, mode)
+        self.list_ordered(actor, tok, mode, order)
     }
 
     /// Bookkeeping before the real release (any thread).
@@ -103,6 +170,9 @@ impl Tracked {
         }
         if let Some(t) = self.table.get() {
             t.release(h.slot);
+        }
+        if h.entry != task_held::NO_ENTRY {
+            task_held::pop(h.actor, h.tok.lock, h.entry);
         }
         self.meta.async_released(h.actor, &h.tok, mode);
     }

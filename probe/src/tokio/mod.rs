@@ -38,8 +38,12 @@
 //! graph (another branch of the same task, in `join!` or `select!`, may hold it, or the guard
 //! may have been moved); once it has waited past the stuck threshold it is a `stuck` alert
 //! that says so. A task with several lock waits pending at once (`join!`) is not counted as
-//! blocked by any one of them; the lock-order (potential deadlock) checks do not cover the
-//! async locks.
+//! blocked by any one of them.
+//!
+//! **Lock order across tasks.** `Mutex` and `RwLock` holds are listed per task (in a fixed
+//! table, by task id), so a task that takes A then B and another that takes B then A are a
+//! lock-order inversion even if they never overlapped, with lockdep's exceptions: try-locks,
+//! a common gate lock, one class nested in itself, one task walking both orders.
 
 mod barrier;
 pub mod mpsc;

@@ -70,7 +70,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            tracked: Tracked::new(LockMeta::new(LockKind::Mutex, Location::caller(), 1), 1),
+            tracked: Tracked::ordered(LockMeta::new(LockKind::Mutex, Location::caller(), 1), 1),
             inner: Arc::new(tk::Mutex::new(value)),
         }
     }
@@ -81,7 +81,7 @@ impl<T> Mutex<T> {
     pub fn named(name: impl AsRef<str>, value: T) -> Self {
         let meta = LockMeta::named(LockKind::Mutex, Location::caller(), 1, name.as_ref());
         Mutex {
-            tracked: Tracked::new(meta, 1),
+            tracked: Tracked::ordered(meta, 1),
             inner: Arc::new(tk::Mutex::new(value)),
         }
     }
@@ -153,7 +153,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.try_lock()?;
-        Ok(self.guard(g, self.tracked.acquired(Mode::Exclusive, site)))
+        Ok(self.guard(g, self.tracked.acquired_by_try(Mode::Exclusive, site)))
     }
 
     /// Locks an `Arc`'d mutex, returning a guard that owns the `Arc`.
@@ -193,7 +193,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.clone().try_lock_owned()?;
-        let hold = self.tracked.acquired(Mode::Exclusive, site);
+        let hold = self.tracked.acquired_by_try(Mode::Exclusive, site);
         Ok(Self::owned(self, g, hold))
     }
 

@@ -89,7 +89,7 @@ impl<T> RwLock<T> {
 
     fn with(meta: LockMeta, inner: tk::RwLock<T>) -> Self {
         RwLock {
-            tracked: Tracked::new(meta, WIDE),
+            tracked: Tracked::ordered(meta, WIDE),
             inner: Arc::new(inner),
         }
     }
@@ -218,7 +218,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read(&self) -> Result<RwLockReadGuard<'_, T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.try_read()?;
-        Ok(self.read_guard(g, self.tracked.acquired(Mode::Shared, site)))
+        Ok(self.read_guard(g, self.tracked.acquired_by_try(Mode::Shared, site)))
     }
 
     /// Exclusive access if available right now.
@@ -226,7 +226,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write(&self) -> Result<RwLockWriteGuard<'_, T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.try_write()?;
-        Ok(self.write_guard(g, self.tracked.acquired(Mode::Exclusive, site)))
+        Ok(self.write_guard(g, self.tracked.acquired_by_try(Mode::Exclusive, site)))
     }
 
     /// Shared access to an `Arc`'d lock, returning a guard that owns the `Arc`.
@@ -284,7 +284,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_read_owned(self: Arc<Self>) -> Result<OwnedRwLockReadGuard<T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.clone().try_read_owned()?;
-        let hold = self.tracked.acquired(Mode::Shared, site);
+        let hold = self.tracked.acquired_by_try(Mode::Shared, site);
         Ok(OwnedRwLockReadGuard {
             release: OwnedRelease {
                 lock: self,
@@ -300,7 +300,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn try_write_owned(self: Arc<Self>) -> Result<OwnedRwLockWriteGuard<T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.clone().try_write_owned()?;
-        let hold = self.tracked.acquired(Mode::Exclusive, site);
+        let hold = self.tracked.acquired_by_try(Mode::Exclusive, site);
         Ok(OwnedRwLockWriteGuard {
             release: OwnedRelease {
                 lock: self,
@@ -360,7 +360,7 @@ fn downgraded(release: &mut Release<'_>) {
     let site = release.hold.tok.site;
     tracked.released(&release.hold, Mode::Exclusive);
     release.hold = if release.hold.tok.lock != 0 {
-        tracked.acquired(Mode::Shared, site)
+        tracked.acquired_by_try(Mode::Shared, site)
     } else {
         Hold::untracked(site)
     };
@@ -388,7 +388,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let site = release.hold.tok.site;
         tracked.released(&release.hold, Mode::Exclusive);
         release.hold = if release.hold.tok.lock != 0 {
-            tracked.acquired(Mode::Shared, site)
+            tracked.acquired_by_try(Mode::Shared, site)
         } else {
             Hold::untracked(site)
         };

@@ -1,9 +1,8 @@
 //! The tokio primitives on real multi-thread runtimes: no false positives for guards moved
 //! between threads or held across `.await`, cancelled waits, recorded traces with task actors
-//! and pool records, exact counts, and Send/Sync parity with tokio. (The deadlock cycles are in
-//! `tokio_deadlocks.rs`.) Waits on conditions (`Notify`, `Barrier`) and fills inside tasks are
-//! in `conditions.rs`; `OnceCell`'s single flight in `once_cell.rs`; a task's identity (tokio
-//! id and spawn site) in `identity.rs`.
+//! and pool records, exact counts, and Send/Sync parity with tokio. Deadlock cycles are in
+//! `tokio_deadlocks.rs`; here too: conditions (`Notify`, `Barrier`) and fills in tasks,
+//! `OnceCell`, task identity, and lock order across tasks (`order.rs`).
 
 #![cfg(feature = "tokio")]
 
@@ -11,6 +10,7 @@ mod channels;
 mod conditions;
 mod identity;
 mod once_cell;
+mod order;
 #[path = "../support/mod.rs"]
 mod support;
 
