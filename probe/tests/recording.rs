@@ -64,8 +64,9 @@ fn forced_contention_records_exactly_one_wait_with_waiter_and_holder() {
     assert_eq!(
         begins.len(),
         1,
-        "exactly one wait: {begins:?}; holder {holder}, waiter {waiter}, lock {lock}: {}",
-        evidence()
+        "exactly one wait: {begins:?}; holder {holder}, waiter {waiter}, lock {lock}: {}; {}",
+        evidence(),
+        keep_trace(&path)
     );
     let (begin_ts, actor, mode, holders, site) = begins[0].clone();
     assert_eq!(

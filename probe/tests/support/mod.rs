@@ -69,6 +69,21 @@ fn remove_at_exit(dir: &std::path::Path) {
     }
 }
 
+/// Copies the trace at `path` out of the test directory (removed when the test process exits)
+/// into the target directory, and says where, for a failing assertion's message: a flaky
+/// test's next failure leaves the file itself to read, not only what the message printed.
+pub fn keep_trace(path: &std::path::Path) -> String {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("failed-traces");
+    let name = path
+        .file_name()
+        .map_or_else(|| "trace".into(), |n| n.to_string_lossy().into_owned());
+    let to = dir.join(format!("{}-{name}", std::process::id()));
+    match std::fs::create_dir_all(&dir).and_then(|()| std::fs::copy(path, &to)) {
+        Ok(_) => format!("the trace is kept at {}", to.display()),
+        Err(e) => format!("the trace could not be kept ({e})"),
+    }
+}
+
 /// The trace file path for test `name` (the same in the parent and its child).
 pub fn trace_path(name: &str) -> PathBuf {
     test_dir().join(format!("{name}.lstrace"))

@@ -345,7 +345,8 @@ fn a_recorded_tokio_run_has_task_actors_with_their_waits_and_holds() {
             Record::Dropped { .. } => true,
             _ => false,
         };
-        format!("{:#?}", t.records.iter().filter(about).collect::<Vec<_>>())
+        let about: Vec<_> = t.records.iter().filter(about).collect();
+        format!("{about:#?}; {}", keep_trace(&path))
     };
     assert_eq!(
         begins,
