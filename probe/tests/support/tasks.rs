@@ -11,6 +11,21 @@ pub fn runtime(workers: usize) -> ::tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// In a child test: records what `run` does on a runtime of `workers` worker threads into
+/// `path`. The runtime (and its threads) is gone before the recording ends, so their last
+/// events are in the trace.
+pub fn record_run(
+    path: &std::path::Path,
+    workers: usize,
+    run: impl std::future::Future<Output = ()>,
+) {
+    let rec = lockscope::Recorder::to_file(path).unwrap().start();
+    let rt = runtime(workers);
+    rt.block_on(run);
+    drop(rt);
+    drop(rec);
+}
+
 /// The (name, kind) of every participant of a deadlock report, sorted.
 pub fn participants(r: &Value) -> Vec<(String, String)> {
     let mut v: Vec<(String, String)> = r["participants"]

@@ -76,8 +76,7 @@ fn a_task_waiting_for_a_notify_is_recorded_with_how_long_it_waited() {
     );
     let path = trace_path(NAME);
     if is_child(NAME) {
-        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
-        runtime(2).block_on(async {
+        record_run(&path, 2, async {
             let ready = Arc::new(lockscope::tokio::Notify::named("config-loaded"));
             // A notification stored before anyone waits is taken at once: no wait.
             ready.notify_one();
@@ -107,7 +106,6 @@ fn a_task_waiting_for_a_notify_is_recorded_with_how_long_it_waited() {
             ready.notify_waiters();
             early.await;
         });
-        drop(rec);
         return;
     }
     assert_child_ok(&run_child(NAME, &[]));

@@ -50,9 +50,7 @@ fn a_named_task_s_actor_record_carries_where_it_was_spawned() {
     let path = trace_path(NAME);
     if is_child(NAME) {
         lockscope::set_hold_sample_period(1);
-        let rec = lockscope::Recorder::to_file(&path).unwrap().start();
-        let rt = runtime(2);
-        rt.block_on(async {
+        record_run(&path, 2, async {
             let m = Arc::new(Mutex::named("identity-lock", 0u32));
             let spawned = spawn_named("identity-spawned", touch(m.clone()));
             let named = tokio::spawn(name_task("identity-named", touch(m.clone())));
@@ -60,8 +58,6 @@ fn a_named_task_s_actor_record_carries_where_it_was_spawned() {
             named.await.unwrap();
             assert_eq!(*m.lock().await, 2);
         });
-        drop(rt);
-        drop(rec);
         return;
     }
     assert_child_ok(&run_child(NAME, &[]));
