@@ -183,42 +183,62 @@ pub(crate) fn validate(actor: &ActorShared) {
 static TASK_CHAINS: [std::sync::atomic::AtomicU64; 4096] =
     [const { std::sync::atomic::AtomicU64::new(0) }; 4096];
 
+/// Chains whose every edge has all the witnesses it keeps: another task's walk adds nothing,
+/// so a service that spawns a task per request takes the graph's lock a few times per chain,
+/// not once per request.
+#[cfg(feature = "tokio")]
+static SATURATED_CHAINS: [std::sync::atomic::AtomicU64; 1024] =
+    [const { std::sync::atomic::AtomicU64::new(0) }; 1024];
+
 /// Validates task `task`'s new async hold `new` (listed as `entry`) against the async locks it
 /// holds besides.
 #[cfg(feature = "tokio")]
 #[cold]
 #[inline(never)]
 pub(crate) fn validate_task(task: u64, entry: u32, new: Held) {
+    use crate::actor::task_held;
     use std::sync::atomic::Ordering::Relaxed;
     if !settings::lock_order_checks() || !settings::enabled() {
         return;
     }
-    let mut held = Vec::new();
-    crate::actor::task_held::others(task, entry, |h| held.push(h));
-    if held.is_empty() {
+    // The chain's key: the held classes in any order, then the new one; read without
+    // allocating, so a chain seen before costs two passes over the bucket and a load.
+    let mix = |x: u64| (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let (mut held_key, mut any) = (0u64, false);
+    task_held::others(task, entry, |h| {
+        held_key ^= mix(u64::from(h.class) + 1);
+        any = true;
+    });
+    if !any {
         return;
     }
-    // The chain's key: the held classes in any order, the new one, and the task (so a second
-    // task's walk of a chain is a witness of its own).
-    let mix = |x: u64| (x ^ (x >> 31)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    let held_key = held
-        .iter()
-        .fold(0u64, |k, h| k ^ mix(u64::from(h.class) + 1));
-    let key = mix(held_key ^ mix(u64::from(new.class) << 32) ^ mix(task)) | 1;
+    let chain = mix(held_key ^ mix(u64::from(new.class) << 32)) | 1;
+    let saturated = &SATURATED_CHAINS[(chain >> 54) as usize];
+    if saturated.load(Relaxed) == chain {
+        return;
+    }
+    // With the task in the key, a second task's walk of a chain is a witness of its own.
+    let key = mix(chain ^ mix(task)) | 1;
     let seen = &TASK_CHAINS[(key >> 52) as usize];
     if seen.load(Relaxed) == key {
         return;
     }
     seen.store(key, Relaxed);
+    let mut held = Vec::new();
+    task_held::others(task, entry, |h| held.push(h));
     let name = crate::actor::task::name_of_task(task)
         .unwrap_or_else(|| format!("task-{}", task & !crate::actor::task::TASK_ACTOR));
-    validate_chain((task, true), &name, &held, &new);
+    if !validate_chain((task, true), &name, &held, &new) {
+        saturated.store(chain, Relaxed);
+    }
 }
 
 /// Adds the edges from each of `held` to `new`, taken by actor `id` (a task when `task`)
-/// called `name`, and reports the inversions they close.
-fn validate_chain((id, task): (u64, bool), name: &str, held: &[Held], new: &Held) {
+/// called `name`, and reports the inversions they close. False when it added nothing (every
+/// edge already had its witnesses, or this actor's).
+fn validate_chain((id, task): (u64, bool), name: &str, held: &[Held], new: &Held) -> bool {
     let mut reports = Vec::new();
+    let mut added = false;
     {
         let mut g = GRAPH.lock();
         for (i, h) in held.iter().enumerate() {
@@ -239,10 +259,11 @@ fn validate_chain((id, task): (u64, bool), name: &str, held: &[Held], new: &Held
                 to_site: site(new),
                 gates,
             };
-            if g.add(h.class, new.class, w)
-                && let Some(r) = g.find_cycle(h.class, new.class)
-            {
-                reports.push(r);
+            if g.add(h.class, new.class, w) {
+                added = true;
+                if let Some(r) = g.find_cycle(h.class, new.class) {
+                    reports.push(r);
+                }
             }
         }
         g.reports.extend(reports.iter().cloned());
@@ -257,6 +278,7 @@ fn validate_chain((id, task): (u64, bool), name: &str, held: &[Held], new: &Held
         ));
         eprintln!("{r}");
     }
+    added
 }
 
 impl Graph {
