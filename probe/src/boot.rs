@@ -47,6 +47,12 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
+        if let Some(v) = env("LOCKSCOPE_CHAOS") {
+            match parse_chaos(&v) {
+                Ok(seed) => crate::detect::chaos::enable(seed),
+                Err(e) => warn(&e),
+            }
+        }
         if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
             match parse_policy(&v) {
                 Ok(p) => settings::set_deadlock_policy(p),
@@ -237,6 +243,16 @@ pub(crate) fn parse_policy(v: &str) -> Result<Policy, String> {
     }
 }
 
+/// Parses `LOCKSCOPE_CHAOS`: a seed, 0 for off.
+pub(crate) fn parse_chaos(v: &str) -> Result<u64, String> {
+    v.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "LOCKSCOPE_CHAOS={v:?} is not a seed; chaos mode stays off (set it to a whole number from 1 to {}, such as 1; 0 or unset: off)",
+            u64::MAX
+        )
+    })
+}
+
 pub(crate) fn parse_sample(v: &str) -> Result<u64, String> {
     match v.trim().parse::<u64>() {
         Ok(n) if (1..=1 << 16).contains(&n) => Ok(n),
@@ -279,6 +295,19 @@ mod tests {
             let e = parse_number("LOCKSCOPE_SAMPLE_HZ", bad, 0, 1000, 10).unwrap_err();
             assert!(
                 e.contains("LOCKSCOPE_SAMPLE_HZ") && e.contains("0 to 1000") && e.contains("10"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_chaos_seed_is_a_whole_number_and_a_bad_one_names_the_variable() {
+        assert_eq!(parse_chaos(" 42 "), Ok(42));
+        assert_eq!(parse_chaos("0"), Ok(0));
+        for bad in ["yes", "-1", "1.5", "18446744073709551616"] {
+            let e = parse_chaos(bad).unwrap_err();
+            assert!(
+                e.contains("LOCKSCOPE_CHAOS") && e.contains("stays off"),
                 "{e}"
             );
         }

@@ -66,6 +66,7 @@ pub mod tokio;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
+pub use detect::chaos;
 pub use detect::stampede::FillGuard;
 pub use detect::{
     Alert, DeadlockReport, LockOrderReport, LockRef, OrderEdge, Participant, lock_order_reports,

@@ -12,7 +12,13 @@ use std::time::Duration;
 
 // ----- recording -----
 
-static ENABLED: AtomicBool = AtomicBool::new(true);
+/// Recording on ([`ON`]) and chaos mode on ([`CHAOS`]), in one byte: a lock's fast path reads
+/// both with the one load it makes.
+static STATE: AtomicU8 = AtomicU8::new(ON);
+/// [`state`] bit: recording is on.
+pub(crate) const ON: u8 = 1;
+/// [`state`] bit: chaos mode is on (see `crate::chaos`).
+pub(crate) const CHAOS: u8 = 2;
 static SAMPLE_MASK: AtomicU64 = AtomicU64::new(DEFAULT_HOLD_SAMPLE - 1);
 
 /// Default hold-time sampling period: one uncontended acquisition in 64 is timed.
@@ -21,7 +27,13 @@ pub const DEFAULT_HOLD_SAMPLE: u64 = 64;
 /// Is recording on? One relaxed load: this is what the fast path checks first.
 #[inline]
 pub(crate) fn enabled() -> bool {
-    ENABLED.load(Relaxed)
+    STATE.load(Relaxed) & ON != 0
+}
+
+/// Recording and chaos mode at once ([`ON`], [`CHAOS`]): one relaxed load.
+#[inline(always)]
+pub(crate) fn state() -> u8 {
+    STATE.load(Relaxed)
 }
 
 /// The hold-time sampling mask (period - 1).
@@ -34,7 +46,34 @@ pub(crate) fn sample_mask() -> u64 {
 /// one relaxed load; acquisitions made while off are not counted, and guards taken while off
 /// release without bookkeeping even if recording is switched on meanwhile.
 pub fn set_enabled(on: bool) {
-    ENABLED.store(on, Relaxed);
+    if on {
+        STATE.fetch_or(ON, Relaxed);
+    } else {
+        STATE.fetch_and(!ON, Relaxed);
+    }
+}
+
+// ----- chaos mode -----
+
+/// The chaos seed; 0 while chaos mode is off.
+static CHAOS_SEED: AtomicU64 = AtomicU64::new(0);
+
+/// Switches chaos mode on with `seed`, or off with 0 (the seed is stored before the bit is
+/// set, so whoever sees the bit finds the seed).
+pub(crate) fn set_chaos_seed(seed: u64) {
+    if seed == 0 {
+        STATE.fetch_and(!CHAOS, Relaxed);
+        CHAOS_SEED.store(0, Relaxed);
+    } else {
+        CHAOS_SEED.store(seed, Relaxed);
+        STATE.fetch_or(CHAOS, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The chaos seed, 0 while chaos mode is off.
+#[inline]
+pub(crate) fn chaos_seed() -> u64 {
+    CHAOS_SEED.load(Relaxed)
 }
 
 /// Whether recording is on.

@@ -1,7 +1,8 @@
-//! Always-on figures: lock-free histograms per lock class, and the public read-out types.
+//! Always-on figures: lock-free histograms per lock class, chaos mode's injection counts, and
+//! the public read-out types.
 
 use crate::format::histogram::{BUCKETS, bucket_of};
-use crate::format::{Histogram, LockKind, Summary};
+use crate::format::{Histogram, LockKind, Record, Summary};
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
 
 /// A histogram many threads record into without a lock (slow paths only).
@@ -105,4 +106,70 @@ pub struct LockStats {
     pub max_waiters: u64,
     /// The actor holding it exclusively right now (0: none, or only readers/permit holders).
     pub holder: u64,
+}
+
+// ----- chaos mode's injections -----
+
+/// What chaos mode injected (`crate::detect::chaos` counts, the recorder writes).
+pub(crate) struct ChaosCounters {
+    pub(crate) delays: AtomicU64,
+    pub(crate) delay_ns: AtomicU64,
+    pub(crate) yields: AtomicU64,
+    pub(crate) inversion_delays: AtomicU64,
+    /// The seed of the last chaos run a record was made of, so a trace still says which seed
+    /// drove it after chaos mode was switched off.
+    last_seed: AtomicU64,
+}
+
+pub(crate) static CHAOS: ChaosCounters = ChaosCounters {
+    delays: AtomicU64::new(0),
+    delay_ns: AtomicU64::new(0),
+    yields: AtomicU64::new(0),
+    inversion_delays: AtomicU64::new(0),
+    last_seed: AtomicU64::new(0),
+};
+
+/// What chaos mode has injected so far in this process.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ChaosStats {
+    /// The seed, 0 while chaos mode is off.
+    pub seed: u64,
+    /// Delays injected before acquisitions.
+    pub delays: u64,
+    /// Their total length.
+    pub delay_ns: u64,
+    /// Yields injected at acquisitions and releases.
+    pub yields: u64,
+    /// Delays placed where the acquisition would close a lock-order cycle.
+    pub inversion_delays: u64,
+}
+
+pub(crate) fn chaos_stats() -> ChaosStats {
+    ChaosStats {
+        seed: crate::settings::chaos_seed(),
+        delays: CHAOS.delays.load(Relaxed),
+        delay_ns: CHAOS.delay_ns.load(Relaxed),
+        yields: CHAOS.yields.load(Relaxed),
+        inversion_delays: CHAOS.inversion_delays.load(Relaxed),
+    }
+}
+
+/// The trace's record of [`chaos_stats`] at `ts_ns`, while chaos mode is or was on.
+pub(crate) fn chaos_record(ts_ns: u64) -> Option<Record> {
+    let s = chaos_stats();
+    let seed = match s.seed {
+        0 => CHAOS.last_seed.load(Relaxed),
+        seed => {
+            CHAOS.last_seed.store(seed, Relaxed);
+            seed
+        }
+    };
+    (seed != 0).then_some(Record::Chaos {
+        ts_ns,
+        seed,
+        delays: s.delays,
+        delay_ns: s.delay_ns,
+        yields: s.yields,
+        inversion_delays: s.inversion_delays,
+    })
 }

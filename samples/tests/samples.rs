@@ -394,3 +394,39 @@ fn the_async_ttl_cache_stampedes_by_task_and_the_once_cell_fills_once_per_expiry
         "{fills} fills over {expiries} expiries"
     );
 }
+
+#[test]
+fn the_latent_deadlock_happens_under_chaos_mode_and_its_fix_stays_silent_under_it() {
+    let exe = env!("CARGO_BIN_EXE_latent_deadlock");
+    let o = run(exe, &["--chaos", "7"]);
+    let e = stderr(&o);
+    assert_eq!(
+        o.status.code(),
+        Some(86),
+        "chaos mode makes it deadlock:\n{e}"
+    );
+    assert!(e.contains("DEADLOCK"), "{e}");
+    assert!(
+        e.contains("found under chaos mode, seed 7: LOCKSCOPE_CHAOS=7"),
+        "the report names the seed:\n{e}"
+    );
+    for t in ["restocker", "reporter"] {
+        assert!(e.contains(&format!("thread \"{t}\"")), "{t} missing:\n{e}");
+    }
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("chaos seed 7 (rerun with --chaos 7"), "{out}");
+
+    let o = run(exe, &["--chaos", "7", "--fix"]);
+    let e = stderr(&o);
+    assert!(
+        o.status.success(),
+        "the fix completes under chaos mode:\n{e}"
+    );
+    let alerts: Vec<&str> = e
+        .lines()
+        .filter(|l| l.starts_with("lockscope:") && !l.contains("chaos mode on, seed 7"))
+        .collect();
+    assert!(alerts.is_empty(), "the fix raised {alerts:?}");
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert!(out.contains("done") && out.contains("delays"), "{out}");
+}

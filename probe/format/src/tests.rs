@@ -134,6 +134,14 @@ fn sample_records() -> Vec<Record> {
             text: "x".repeat(300),
             json: "{}".into(),
         },
+        Record::Chaos {
+            ts_ns: 350,
+            seed: 42,
+            delays: 7,
+            delay_ns: 12_000_000,
+            yields: 30,
+            inversion_delays: 2,
+        },
         Record::End { ts_ns: 400 },
     ]
 }

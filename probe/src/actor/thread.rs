@@ -302,6 +302,13 @@ impl ActorShared {
         self.list.depth()
     }
 
+    /// Calls `f` with the class of each lock this (owning) thread holds, outermost first.
+    pub(crate) fn each_held_class(&self, mut f: impl FnMut(u32)) {
+        for slot in &self.list.held[..self.list.depth().min(MAX_HELD)] {
+            f((slot.class_mode.load(Relaxed) >> 32) as u32);
+        }
+    }
+
     /// The lock this actor waits for right now (0: none); a single racy read.
     pub(crate) fn waiting_for(&self) -> u64 {
         self.list.waiting.lock.load(Relaxed)

@@ -4,6 +4,7 @@
 //! Each raises typed alerts (`alert`) that reach the callbacks and the trace.
 
 mod alert;
+pub mod chaos;
 mod deadlock;
 mod graph;
 mod order;

@@ -398,6 +398,34 @@ impl Graph {
     }
 }
 
+/// What taking class `new` while holding the classes `held` would be to the lock-order graph:
+/// chaos mode's cue for how long to make the thread sit on what it holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Nesting {
+    /// It would close a cycle: an order some actor took before, reversed.
+    ClosesCycle,
+    /// No actor has taken `new` under any of `held` yet: an order the graph has never seen.
+    Novel,
+    /// An order seen before.
+    Known,
+}
+
+/// See [`Nesting`]; nesting within one class, or in unregistered classes, is `Known`.
+pub(crate) fn nesting(held: &[u32], new: u32) -> Nesting {
+    let held = || held.iter().copied().filter(move |&h| h != 0 && h != new);
+    if new == 0 || held().next().is_none() {
+        return Nesting::Known;
+    }
+    let g = GRAPH.lock();
+    if held().any(|h| g.path(new, h).is_some()) {
+        Nesting::ClosesCycle
+    } else if held().all(|h| !g.edges.contains_key(&(h, new))) {
+        Nesting::Novel
+    } else {
+        Nesting::Known
+    }
+}
+
 /// This module's internal locks, for the fork hooks (outer ones first).
 pub(super) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 1] {
     [&GRAPH]

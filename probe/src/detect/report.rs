@@ -92,6 +92,10 @@ pub struct DeadlockReport {
     pub locks: Vec<String>,
     /// Names of the participants (for the report's `alerts` array).
     pub actors: Vec<String>,
+    /// The chaos seed when chaos mode was on (`LOCKSCOPE_CHAOS`): the same seed repeats the
+    /// decisions that led here. Absent when it was off.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chaos_seed: Option<u64>,
 }
 
 fn lock_ref(h: &Held, now: u64, channels: &HashMap<u64, ChannelSide>) -> LockRef {
@@ -159,6 +163,7 @@ impl DeadlockReport {
             actors: participants.iter().map(|p| p.name.clone()).collect(),
             locks,
             participants,
+            chaos_seed: Some(crate::settings::chaos_seed()).filter(|&s| s != 0),
         }
     }
 
@@ -207,6 +212,12 @@ impl fmt::Display for DeadlockReport {
             writeln!(
                 f,
                 "  (a wait in the cycle has a timeout: it will break when that expires)"
+            )?;
+        }
+        if let Some(seed) = self.chaos_seed {
+            writeln!(
+                f,
+                "  (found under chaos mode, seed {seed}: LOCKSCOPE_CHAOS={seed} repeats the delays that made it happen)"
             )?;
         }
         for (k, p) in self.participants.iter().enumerate() {

@@ -45,10 +45,15 @@ impl Exclusive {
     /// Takes the lock, blocking until it is free.
     #[inline(always)]
     pub(crate) fn acquire(&self, site: &'static Location<'static>) -> Token {
-        if !crate::settings::enabled() {
-            // Off: parking_lot's fast path, plus the one relaxed load above.
-            let _ = self.raw.lock();
-            return Token::untracked(site);
+        let state = crate::settings::state();
+        // One compare on the recording path: anything but "on, no chaos" branches off here.
+        if state != crate::settings::ON {
+            if state & crate::settings::ON == 0 {
+                // Off: parking_lot's fast path, plus the one relaxed load above.
+                let _ = self.raw.lock();
+                return Token::untracked(site);
+            }
+            self.meta.chaos_before();
         }
         if self.raw.try_lock().is_some() {
             return self.meta.acquired(Mode::Exclusive, site, true);

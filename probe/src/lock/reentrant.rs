@@ -102,9 +102,13 @@ impl<T: ?Sized> ReentrantMutex<T> {
     }
 
     fn acquire(&self, site: &'static Location<'static>) -> Token {
-        if !crate::settings::enabled() || self.raw.is_owned_by_current_thread() {
+        let state = crate::settings::state();
+        if state & crate::settings::ON == 0 || self.raw.is_owned_by_current_thread() {
             self.raw.lock(); // a re-entry: one more level, never a wait
             return Token::untracked(site);
+        }
+        if state & crate::settings::CHAOS != 0 {
+            self.meta.chaos_before();
         }
         if self.raw.try_lock() {
             return self.meta.acquired(Mode::Exclusive, site, true);

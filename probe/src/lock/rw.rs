@@ -128,9 +128,14 @@ impl RwCore {
         recursive: bool,
         site: &'static Location<'static>,
     ) -> Token {
-        if !crate::settings::enabled() {
-            self.lock_raw(access, recursive, None);
-            return Token::untracked(site);
+        let state = crate::settings::state();
+        // One compare on the recording path: anything but "on, no chaos" branches off here.
+        if state != crate::settings::ON {
+            if state & crate::settings::ON == 0 {
+                self.lock_raw(access, recursive, None);
+                return Token::untracked(site);
+            }
+            self.meta.chaos_before();
         }
         if self.try_raw(access, recursive) {
             return self

@@ -127,6 +127,9 @@ impl Semaphore {
         site: &'static Location<'static>,
     ) -> Option<SemaphorePermit<'_>> {
         let mode = Mode::Permits(n);
+        if deadline.is_none() && crate::settings::state() & crate::settings::CHAOS != 0 {
+            self.meta.chaos_before();
+        }
         if let Some(left) = self.take(n as usize) {
             let tok = self.meta.acquired(mode, site, deadline.is_none());
             return Some(self.permit(n, tok, left, 0));

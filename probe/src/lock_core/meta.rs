@@ -477,13 +477,18 @@ impl LockMeta {
 
     #[inline(never)]
     fn release_tracked(&self, tok: &Token, mode: Mode) {
-        let actor = actor::current();
-        actor.pop_held(tok.lock);
         // Once per contention episode, not on every release while someone waits: the first
         // release clears `contended_since`, and a holder that barges back in (parking_lot is
         // unfair in the short term) releases cheaply again.
         let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
+        let actor = actor::current();
+        actor.pop_held(tok.lock);
         if tok.stamp != 0 || contended {
+            // Chaos mode's turn at a release is here, off the fast path: the releases it cares
+            // about (someone waits) come this way, and so do the sampled ones.
+            if crate::settings::state() & crate::settings::CHAOS != 0 {
+                crate::detect::chaos::before_release(contended);
+            }
             self.released_slow(actor.id.load(Relaxed), tok, mode);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are

@@ -1,6 +1,6 @@
 //! The contended path of `LockMeta`: a wait's start (counters, the waiter's published wait,
 //! its wait-for edges, a stack when it may deadlock or a trace records, the `WaitBegin`
-//! record), the deadlock check, and its end.
+//! record), the deadlock check, and its end; and chaos mode's turn before an acquisition.
 
 use super::meta::{LockMeta, MAX_HOLDERS, Token};
 use crate::actor::{self, ActorShared, NO_ORDER, TIMED, WAITING, class_mode};
@@ -25,6 +25,16 @@ pub(crate) struct Wait {
 }
 
 impl LockMeta {
+    /// Chaos mode's turn before a blocking acquisition, which may end in a wait (called when
+    /// the state read at the top of the acquisition has the chaos bit).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn chaos_before(&self) {
+        if enabled() {
+            crate::detect::chaos::before_acquire(self.class().id);
+        }
+    }
+
     /// The contended path: records the wait (with the holders at its start as wait-for edges),
     /// runs `block` (the real blocking acquisition, `None` on timeout), then records the
     /// outcome and, on success, the acquisition.

@@ -27,6 +27,8 @@ struct Writer {
     symbols: SymbolThread,
     last_stats: Vec<(u64, u64, u64)>,
     dropped_written: u64,
+    /// Chaos mode's seed and counts as last written.
+    chaos_written: (u64, u64, u64),
     io_failed: bool,
     /// The waits in progress, followed while a live stream runs.
     open_waits: OpenWaits,
@@ -40,6 +42,7 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
         symbols: SymbolThread::spawn(),
         last_stats: Vec::new(),
         dropped_written: 0,
+        chaos_written: (0, 0, 0),
         io_failed: false,
         open_waits: OpenWaits::default(),
     };
@@ -151,6 +154,19 @@ impl Writer {
         if dropped != self.dropped_written {
             self.dropped_written = dropped;
             records.push(Record::Dropped { events: dropped });
+        }
+        if let Some(
+            r @ Record::Chaos {
+                seed,
+                delays,
+                yields,
+                ..
+            },
+        ) = crate::stats::chaos_record(clock::now_ns())
+            && (seed, delays, yields) != self.chaos_written
+        {
+            self.chaos_written = (seed, delays, yields);
+            records.push(r);
         }
         self.write_records(&records, Kind::Stats);
     }

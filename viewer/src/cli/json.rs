@@ -7,7 +7,7 @@ use lockscope_format::Summary;
 use serde::Serialize;
 
 use crate::model::pools::LEAK_THRESHOLD_NS;
-use crate::model::{Model, WaitState};
+use crate::model::{Chaos, Model, WaitState};
 
 /// The schema version of [`Report`].
 pub const SCHEMA: u32 = 1;
@@ -39,6 +39,8 @@ pub struct Report {
     pub still_waiting: Vec<StillWaiting>,
     /// The process's last scheduler sample, when the sampler ran.
     pub process: Option<Process>,
+    /// Chaos mode's seed and what it injected, when the run was under chaos mode (else null).
+    pub chaos: Option<Chaos>,
 }
 
 /// The process's figures at its last sample.
@@ -461,5 +463,6 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         sites,
         still_waiting,
         process,
+        chaos: m.chaos,
     }
 }

@@ -65,6 +65,9 @@ pub(super) fn header(out: &mut String, m: &Model, path: &Path) {
         "  trace: {status}; dropped events: {}",
         m.dropped_events
     );
+    if let Some(c) = &m.chaos {
+        let _ = writeln!(out, "  chaos mode: {}", c.describe());
+    }
     let _ = writeln!(
         out,
         "  {}, {}, {}, {}",

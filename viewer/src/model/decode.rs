@@ -6,7 +6,9 @@ use lockscope_format::{Damage, Header, Record, Trace};
 
 use super::open_waits::OpenWaits;
 use super::store::{HoldStore, WaitStore};
-use super::{Actor, Alert, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, Waits};
+use super::{
+    Actor, Alert, Chaos, Class, ClassStats, Frame, Hold, Holds, LockInstance, Model, Waits,
+};
 
 /// Builds a [`Model`] one record at a time, so a trace is indexed as it is read instead of
 /// being held whole as records first. A live view clones it to take snapshots.
@@ -214,6 +216,23 @@ impl Model {
                 self.class_stats.insert(class, s);
             }
             Record::Dropped { events } => self.dropped_events = events,
+            Record::Chaos {
+                ts_ns,
+                seed,
+                delays,
+                delay_ns,
+                yields,
+                inversion_delays,
+            } => {
+                self.see(ts_ns);
+                self.chaos = Some(Chaos {
+                    seed,
+                    delays,
+                    delay_ns,
+                    yields,
+                    inversion_delays,
+                });
+            }
             Record::Alert {
                 ts_ns,
                 kind,

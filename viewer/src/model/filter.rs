@@ -42,6 +42,7 @@ impl Model {
             header: self.header,
             integrity: self.integrity.clone(),
             dropped_events: self.dropped_events,
+            chaos: self.chaos,
             end_ns: self.end_ns,
             actors: self.actors.clone(),
             classes: self.classes.clone(),

@@ -43,6 +43,6 @@ pub use table::{ActorRow, FiguresFrom, HolderCount, LockRow, SiteRow};
 pub use timeline::{HeldAtEnd, Lane, LockTrack, Span, SpanKind};
 pub use trace::Model;
 pub use types::{
-    Actor, Alert, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Wait, WaitState,
+    Actor, Alert, Chaos, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Wait, WaitState,
 };
 pub use waitfor::{WaitEdge, WaitForGraph};

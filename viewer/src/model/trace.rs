@@ -9,7 +9,7 @@ use super::hash::IdMap;
 use super::series::{PoolLog, SchedLog, SpanTable};
 use super::store::{Holds, Waits};
 use super::types::{
-    Actor, Alert, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Wait, WaitState,
+    Actor, Alert, Chaos, Class, ClassStats, Frame, Hold, Integrity, LockInstance, Wait, WaitState,
 };
 
 /// A decoded, indexed trace.
@@ -21,6 +21,8 @@ pub struct Model {
     pub integrity: Integrity,
     /// Events the probe had to drop (the last `Dropped` record).
     pub dropped_events: u64,
+    /// Chaos mode's seed and figures, when the run was under chaos mode.
+    pub chaos: Option<Chaos>,
     /// The latest timestamp in the trace: the `End` record's, or the last event's.
     pub end_ns: u64,
     /// Actors (threads, tasks) by id.

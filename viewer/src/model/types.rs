@@ -5,6 +5,37 @@ use std::num::NonZeroU64;
 
 use lockscope_format::{self as format, ActorKind, Histogram, LockKind, Mode, Outcome};
 
+/// Chaos mode's figures for the run (its last `Chaos` record): the seed that drove it and what
+/// it injected at lock boundaries.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Chaos {
+    /// The seed: `LOCKSCOPE_CHAOS=seed` repeats the run's decisions.
+    pub seed: u64,
+    /// Delays injected before acquisitions.
+    pub delays: u64,
+    /// Their total length.
+    pub delay_ns: u64,
+    /// Yields injected at acquisitions and releases.
+    pub yields: u64,
+    /// Delays placed where an acquisition would close a lock-order cycle.
+    pub inversion_delays: u64,
+}
+
+impl Chaos {
+    /// One sentence for the report and the overview.
+    pub fn describe(&self) -> String {
+        format!(
+            "seed {}: {} delays ({:.1} ms in all, {} where a lock-order cycle would close) and {} yields injected; LOCKSCOPE_CHAOS={} repeats them",
+            self.seed,
+            self.delays,
+            self.delay_ns as f64 / 1e6,
+            self.inversion_delays,
+            self.yields,
+            self.seed
+        )
+    }
+}
+
 /// How whole the trace is.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Integrity {

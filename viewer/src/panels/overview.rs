@@ -93,6 +93,12 @@ fn facts_ui(ui: &mut egui::Ui, v: &TraceView) {
                 ui.label(dropped);
             }
             ui.end_row();
+            if let Some(c) = &m.chaos {
+                ui.label("Chaos mode");
+                ui.label(RichText::new(c.describe()).color(WARN))
+                    .on_hover_text("The run was perturbed on purpose: its waits and holds include the delays chaos mode injected.");
+                ui.end_row();
+            }
             ui.label("Threads and tasks");
             ui.label(m.actors.len().to_string());
             ui.end_row();

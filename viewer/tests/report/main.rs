@@ -419,3 +419,32 @@ fn usage_errors_exit_2_naming_the_valid_values_and_help_lists_the_exit_statuses(
         assert!(text.contains(line), "{line:?} missing from --help:\n{text}");
     }
 }
+
+#[test]
+fn a_run_under_chaos_mode_says_its_seed_and_what_was_injected_and_the_last_record_wins() {
+    let (mut t, _) = bank();
+    let chaos = |ts_ns, delays| lockscope_format::Record::Chaos {
+        ts_ns,
+        seed: 42,
+        delays,
+        delay_ns: 7_500_000,
+        yields: 9,
+        inversion_delays: 1,
+    };
+    t.push(chaos(100, 2)).push(chaos(200, 3));
+    let path = write("chaos.lst", &t.bytes());
+    let r = json_report("chaos.lst", &t.bytes());
+    assert_eq!(
+        r["chaos"],
+        serde_json::json!({"seed": 42, "delays": 3, "delay_ns": 7_500_000, "yields": 9, "inversion_delays": 1})
+    );
+    let out = lockscope(&["report", path.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(
+        text.contains("chaos mode: seed 42: 3 delays (7.5 ms in all, 1 where a lock-order cycle would close) and 9 yields injected; LOCKSCOPE_CHAOS=42 repeats them"),
+        "{text}"
+    );
+
+    let (plain, _) = bank();
+    assert!(json_report("no-chaos.lst", &plain.bytes())["chaos"].is_null());
+}

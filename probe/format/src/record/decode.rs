@@ -161,6 +161,14 @@ impl Record {
                     text: c.str()?.to_owned(),
                     json: c.str()?.to_owned(),
                 },
+                tag::CHAOS => Record::Chaos {
+                    ts_ns: c.u64()?,
+                    seed: c.u64()?,
+                    delays: c.u64()?,
+                    delay_ns: c.u64()?,
+                    yields: c.u64()?,
+                    inversion_delays: c.u64()?,
+                },
                 tag::END => Record::End { ts_ns: c.u64()? },
                 _ => return Some(None),
             }))

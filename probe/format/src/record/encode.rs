@@ -238,6 +238,26 @@ impl Record {
                 put_str(b, json);
                 tag::ALERT
             }
+            Record::Chaos {
+                ts_ns,
+                seed,
+                delays,
+                delay_ns,
+                yields,
+                inversion_delays,
+            } => {
+                for v in [
+                    *ts_ns,
+                    *seed,
+                    *delays,
+                    *delay_ns,
+                    *yields,
+                    *inversion_delays,
+                ] {
+                    put_u64(b, v);
+                }
+                tag::CHAOS
+            }
             Record::End { ts_ns } => {
                 put_u64(b, *ts_ns);
                 tag::END

@@ -234,6 +234,22 @@ pub enum Record {
         /// Machine-readable report (JSON).
         json: String,
     },
+    /// Chaos mode's figures so far (cumulative; the last one wins): the seed that drove it and
+    /// what it injected at lock boundaries.
+    Chaos {
+        /// When written.
+        ts_ns: u64,
+        /// The seed (never 0: 0 is chaos mode off).
+        seed: u64,
+        /// Delays injected (a short sleep before an acquisition).
+        delays: u64,
+        /// Their total length, nanoseconds.
+        delay_ns: u64,
+        /// Yields injected (at an acquisition or a release).
+        yields: u64,
+        /// Delays placed where an acquisition would close a lock-order cycle.
+        inversion_delays: u64,
+    },
     /// The trace was closed cleanly.
     End {
         /// When.
@@ -261,6 +277,7 @@ pub mod tag {
     pub const PROCESS: u8 = 0x22;
     pub const DROPPED: u8 = 0x30;
     pub const ALERT: u8 = 0x40;
+    pub const CHAOS: u8 = 0x41;
     pub const END: u8 = 0x7f;
 }
 
