@@ -43,7 +43,7 @@ LAYERS = {
         ("settings", ["settings"]),
         ("sink", ["sink"]),
         ("actors", ["actor", "class", "stats"]),
-        ("detectors", ["symbols", "detect", "recorder", "sampler", "dump", "http", "profile"]),
+        ("detectors", ["symbols", "detect", "causal", "recorder", "sampler", "dump", "http", "profile"]),
         ("boot", ["boot", "fork"]),
         ("lock core", ["lock_core"]),
         ("primitives", ["lock", "lockapi", "stdsync", "tokio", "tracing"]),

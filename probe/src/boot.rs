@@ -53,6 +53,27 @@ fn init_slow() {
                 Err(e) => warn(&e),
             }
         }
+        let causal =
+            match env("LOCKSCOPE_CAUSAL").map(|v| parse_flag("LOCKSCOPE_CAUSAL", &v, false)) {
+                Some(Ok(on)) => on,
+                Some(Err(e)) => {
+                    warn(&e);
+                    false
+                }
+                None => false,
+            };
+        if causal {
+            let ms = match env("LOCKSCOPE_CAUSAL_MS") {
+                Some(v) => {
+                    parse_number("LOCKSCOPE_CAUSAL_MS", &v, 10, 10_000, 50).unwrap_or_else(|e| {
+                        warn(&e);
+                        50
+                    })
+                }
+                None => 50,
+            };
+            crate::causal::start(std::time::Duration::from_millis(ms));
+        }
         if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
             match parse_policy(&v) {
                 Ok(p) => settings::set_deadlock_policy(p),

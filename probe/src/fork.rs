@@ -54,6 +54,7 @@ fn locks() -> Vec<&'static dyn ForkLock> {
     v.extend(recorder::fork_locks());
     v.push(sampler::fork_lock());
     v.extend(detect::fork_locks());
+    v.extend(crate::causal::fork_locks());
     v.push(symbols::fork_lock());
     v.push(class::fork_lock());
     v.extend(actor::fork_locks());

@@ -12,7 +12,8 @@
 //!  lock core    lock_core: LockMeta (acquire, release, wait), PoolGauge, Tracked (async holds)
 //!  boot         reads LOCKSCOPE_* once, starts the env recording (at the first lock)
 //!               fork (the hooks that hold every internal lock across a fork)
-//!  detectors    detect (wait-for, lock order, stampede, pool)  recorder  sampler  dump
+//!  detectors    detect (wait-for, lock order, stampede, pool, chaos mode)  causal
+//!               (virtual-speedup experiments, progress points)  recorder  sampler  dump
 //!               http (the /metrics, pprof and dump endpoint)  profile (pprof windows)
 //!               symbols (the one symbolizer)
 //!  actors       actor (threads and tasks: held lists, hold tables, waits)  class  stats
@@ -45,6 +46,7 @@ mod actor;
 mod class;
 mod stats;
 
+pub mod causal;
 mod detect;
 mod dump;
 pub mod http;
@@ -66,6 +68,7 @@ pub mod tokio;
 #[cfg(feature = "tracing")]
 pub mod tracing;
 
+pub use causal::progress;
 pub use detect::chaos;
 pub use detect::stampede::FillGuard;
 pub use detect::{

@@ -19,6 +19,8 @@ static STATE: AtomicU8 = AtomicU8::new(ON);
 pub(crate) const ON: u8 = 1;
 /// [`state`] bit: chaos mode is on (see `crate::chaos`).
 pub(crate) const CHAOS: u8 = 2;
+/// [`state`] bit: causal experiments run (see `crate::causal`).
+pub(crate) const CAUSAL: u8 = 4;
 static SAMPLE_MASK: AtomicU64 = AtomicU64::new(DEFAULT_HOLD_SAMPLE - 1);
 
 /// Default hold-time sampling period: one uncontended acquisition in 64 is timed.
@@ -67,6 +69,21 @@ pub(crate) fn set_chaos_seed(seed: u64) {
     } else {
         CHAOS_SEED.store(seed, Relaxed);
         STATE.fetch_or(CHAOS, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The sampling mask in force before causal experiments began (they time every hold).
+static MASK_BEFORE_CAUSAL: AtomicU64 = AtomicU64::new(DEFAULT_HOLD_SAMPLE - 1);
+
+/// Switches the causal experiments' bit. On, every hold is timed (their virtual speedups need
+/// each hold's length); off, the sampling period in force before comes back.
+pub(crate) fn set_causal(on: bool) {
+    if on {
+        if STATE.fetch_or(CAUSAL, Relaxed) & CAUSAL == 0 {
+            MASK_BEFORE_CAUSAL.store(SAMPLE_MASK.swap(0, Relaxed), Relaxed);
+        }
+    } else if STATE.fetch_and(!CAUSAL, Relaxed) & CAUSAL != 0 {
+        SAMPLE_MASK.store(MASK_BEFORE_CAUSAL.load(Relaxed), Relaxed);
     }
 }
 

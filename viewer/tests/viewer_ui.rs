@@ -412,3 +412,72 @@ fn the_sandwich_lists_frames_and_splits_the_picked_one_into_callers_and_callees(
     h.run();
     assert!(shows(&h, "Callers of bank::main"));
 }
+
+/// The bank trace plus causal experiments: `queue` at 50 % predicts +25 %, `stats` nothing.
+fn with_causal_experiments() -> Vec<u8> {
+    let (mut t, _) = bank();
+    let (queue, _) = t.lock(LockKind::Mutex, "queue", "src/q.rs:1:1");
+    let (stats, _) = t.lock(LockKind::Mutex, "stats", "src/s.rs:1:1");
+    let run = |class, speedup_pct, count, delay_ns| Record::Causal {
+        ts_ns: 900_000,
+        class,
+        speedup_pct,
+        duration_ns: 100_000_000,
+        delay_ns,
+        progress: "requests".into(),
+        count,
+    };
+    for r in [
+        run(queue, 0, 990, 0),
+        run(stats, 0, 1010, 0),
+        run(queue, 0, 1000, 0),
+        run(queue, 50, 1000, 20_000_000),
+        run(queue, 50, 1000, 20_000_000),
+        run(stats, 50, 900, 10_000_000),
+        run(stats, 50, 900, 10_000_000),
+    ] {
+        t.push(r);
+    }
+    t.bytes()
+}
+
+#[test]
+fn the_causal_panel_ranks_locks_by_predicted_throughput_with_the_reports_figures() {
+    let bytes = with_causal_experiments();
+    let mut h = viewer(&[("ui-causal.lst", bytes.clone())]);
+    open_panel(&mut h, "Causal");
+    assert!(shows(&h, "7 experiments, 3 baselines for \"requests\""));
+    assert!(shows(&h, "Impact"));
+    // The report's text has the same cells: one definition for both.
+    let path = support::write("ui-causal-report.lst", &bytes);
+    let out = support::lockscope(&["report", path.to_str().unwrap()]);
+    let whole = support::stdout(&out);
+    let report = whole
+        .split_once("Causal profile")
+        .unwrap_or_else(|| panic!("no causal section in:\n{whole}"))
+        .1;
+    let queue_row = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("queue "))
+        .unwrap_or_else(|| panic!("no queue row in:\n{report}"));
+    let cell = queue_row
+        .split_whitespace()
+        .skip(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(cell.starts_with("+25.0 ±"), "{queue_row}");
+    assert!(shows(&h, &cell), "the panel shows the report's {cell:?}");
+    let stats_row = report
+        .lines()
+        .find(|l| l.trim_start().starts_with("stats "))
+        .unwrap();
+    assert!(stats_row.contains("+0.0"), "{stats_row}");
+    assert!(
+        report.find("  queue ") < report.find("  stats "),
+        "queue ranks first:\n{report}"
+    );
+    // Without experiments the panel says how to get them.
+    let mut plain = viewer(&[("ui-no-causal.lst", bank().0.bytes())]);
+    open_panel(&mut plain, "Causal");
+    assert!(shows(&plain, "LOCKSCOPE_CAUSAL=1"));
+}

@@ -142,6 +142,15 @@ fn sample_records() -> Vec<Record> {
             yields: 30,
             inversion_delays: 2,
         },
+        Record::Causal {
+            ts_ns: 380,
+            class: 3,
+            speedup_pct: 50,
+            duration_ns: 50_000_000,
+            delay_ns: 4_000_000,
+            progress: "requests".into(),
+            count: 1234,
+        },
         Record::End { ts_ns: 400 },
     ]
 }

@@ -53,7 +53,7 @@ impl Exclusive {
                 let _ = self.raw.lock();
                 return Token::untracked(site);
             }
-            self.meta.chaos_before();
+            self.meta.perturb_before();
         }
         if self.raw.try_lock().is_some() {
             return self.meta.acquired(Mode::Exclusive, site, true);

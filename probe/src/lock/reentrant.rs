@@ -107,8 +107,8 @@ impl<T: ?Sized> ReentrantMutex<T> {
             self.raw.lock(); // a re-entry: one more level, never a wait
             return Token::untracked(site);
         }
-        if state & crate::settings::CHAOS != 0 {
-            self.meta.chaos_before();
+        if state & (crate::settings::CHAOS | crate::settings::CAUSAL) != 0 {
+            self.meta.perturb_before();
         }
         if self.raw.try_lock() {
             return self.meta.acquired(Mode::Exclusive, site, true);

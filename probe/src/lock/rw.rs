@@ -135,7 +135,7 @@ impl RwCore {
                 self.lock_raw(access, recursive, None);
                 return Token::untracked(site);
             }
-            self.meta.chaos_before();
+            self.meta.perturb_before();
         }
         if self.try_raw(access, recursive) {
             return self

@@ -127,8 +127,10 @@ impl Semaphore {
         site: &'static Location<'static>,
     ) -> Option<SemaphorePermit<'_>> {
         let mode = Mode::Permits(n);
-        if deadline.is_none() && crate::settings::state() & crate::settings::CHAOS != 0 {
-            self.meta.chaos_before();
+        if deadline.is_none()
+            && crate::settings::state() & (crate::settings::CHAOS | crate::settings::CAUSAL) != 0
+        {
+            self.meta.perturb_before();
         }
         if let Some(left) = self.take(n as usize) {
             let tok = self.meta.acquired(mode, site, deadline.is_none());

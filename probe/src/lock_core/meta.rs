@@ -484,11 +484,7 @@ impl LockMeta {
         let actor = actor::current();
         actor.pop_held(tok.lock);
         if tok.stamp != 0 || contended {
-            // Chaos mode's turn at a release is here, off the fast path: the releases it cares
-            // about (someone waits) come this way, and so do the sampled ones.
-            if crate::settings::state() & crate::settings::CHAOS != 0 {
-                crate::detect::chaos::before_release(contended);
-            }
+            self.perturb_release(tok, contended);
             self.released_slow(actor.id.load(Relaxed), tok, mode);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are

@@ -1,6 +1,6 @@
 //! The contended path of `LockMeta`: a wait's start (counters, the waiter's published wait,
 //! its wait-for edges, a stack when it may deadlock or a trace records, the `WaitBegin`
-//! record), the deadlock check, and its end; and chaos mode's turn before an acquisition.
+//! record), the deadlock check, and its end; and the perturbations' turn before an acquisition.
 
 use super::meta::{LockMeta, MAX_HOLDERS, Token};
 use crate::actor::{self, ActorShared, NO_ORDER, TIMED, WAITING, class_mode};
@@ -25,13 +25,34 @@ pub(crate) struct Wait {
 }
 
 impl LockMeta {
-    /// Chaos mode's turn before a blocking acquisition, which may end in a wait (called when
-    /// the state read at the top of the acquisition has the chaos bit).
+    /// Chaos mode's and the causal experiments' turn before a blocking acquisition, which may
+    /// end in a wait (called when the state read at the top of the acquisition has either bit).
     #[cold]
     #[inline(never)]
-    pub(crate) fn chaos_before(&self) {
-        if enabled() {
+    pub(crate) fn perturb_before(&self) {
+        let state = crate::settings::state();
+        if state & crate::settings::ON == 0 {
+            return;
+        }
+        if state & crate::settings::CAUSAL != 0 {
+            crate::causal::catch_up();
+        }
+        if state & crate::settings::CHAOS != 0 {
             crate::detect::chaos::before_acquire(self.class().id);
+        }
+    }
+
+    /// Chaos mode's and the causal experiments' turn at a blocking lock's release, on its
+    /// slow path (sampled or contended; every hold is sampled while experiments run).
+    #[inline]
+    pub(super) fn perturb_release(&self, tok: &Token, contended: bool) {
+        let state = crate::settings::state();
+        if state & crate::settings::CHAOS != 0 {
+            crate::detect::chaos::before_release(contended);
+        }
+        if state & crate::settings::CAUSAL != 0 && tok.since_ns() != 0 {
+            let held = clock::now_ns().saturating_sub(tok.since_ns());
+            crate::causal::released(tok.lock, self.class_id(), held);
         }
     }
 
@@ -68,6 +89,9 @@ impl LockMeta {
         let w = self.begin_wait_flagged(mode, flags, site, timed);
         let got = block();
         let t1 = self.end_wait(&w, got.is_some());
+        if crate::settings::state() & crate::settings::CAUSAL != 0 {
+            crate::causal::woke(w.lock);
+        }
         if got.is_none() {
             return (None, Token::untracked(site));
         }

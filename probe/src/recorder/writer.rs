@@ -29,6 +29,8 @@ struct Writer {
     dropped_written: u64,
     /// Chaos mode's seed and counts as last written.
     chaos_written: (u64, u64, u64),
+    /// Causal experiments written so far.
+    causal_written: usize,
     io_failed: bool,
     /// The waits in progress, followed while a live stream runs.
     open_waits: OpenWaits,
@@ -43,6 +45,7 @@ pub(super) fn run(file: Option<File>, live: Option<Arc<Hub>>, shared: &Shared, i
         last_stats: Vec::new(),
         dropped_written: 0,
         chaos_written: (0, 0, 0),
+        causal_written: 0,
         io_failed: false,
         open_waits: OpenWaits::default(),
     };
@@ -167,6 +170,21 @@ impl Writer {
         {
             self.chaos_written = (seed, delays, yields);
             records.push(r);
+        }
+        let (experiments, _) = crate::causal::experiments_since(self.causal_written);
+        self.causal_written += experiments.len();
+        for e in experiments {
+            for (name, count) in e.progress {
+                records.push(Record::Causal {
+                    ts_ns: e.ts_ns,
+                    class: u64::from(e.class),
+                    speedup_pct: e.speedup_pct,
+                    duration_ns: e.duration_ns,
+                    delay_ns: e.delay_ns,
+                    progress: name.to_owned(),
+                    count,
+                });
+            }
         }
         self.write_records(&records, Kind::Stats);
     }

@@ -41,6 +41,9 @@ pub struct Report {
     pub process: Option<Process>,
     /// Chaos mode's seed and what it injected, when the run was under chaos mode (else null).
     pub chaos: Option<Chaos>,
+    /// The causal profile's predictions, highest-impact lock first (empty without causal
+    /// experiments).
+    pub causal: Vec<super::causal::CausalRow>,
 }
 
 /// The process's figures at its last sample.
@@ -464,5 +467,6 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         still_waiting,
         process,
         chaos: m.chaos,
+        causal: super::causal::rows(m),
     }
 }

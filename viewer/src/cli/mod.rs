@@ -1,5 +1,6 @@
 //! `lockscope report|export|flamegraph|view`: the headless commands, for terminals and CI.
 
+pub mod causal;
 pub mod diff;
 pub mod fleet;
 pub mod json;

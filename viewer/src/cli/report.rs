@@ -28,6 +28,7 @@ pub fn text(m: &Model, path: &Path, leak_threshold_ns: u64) -> String {
     threads(&mut out, m);
     alerts(&mut out, m);
     still_waiting(&mut out, m);
+    super::causal::text(&mut out, m);
     out
 }
 

@@ -242,6 +242,26 @@ impl Model {
                 self.see(ts_ns);
                 self.alerts.push(parse_alert(ts_ns, &kind, &text, &json));
             }
+            Record::Causal {
+                ts_ns,
+                class,
+                speedup_pct,
+                duration_ns,
+                delay_ns,
+                progress,
+                count,
+            } => {
+                self.see(ts_ns);
+                self.causal.push(super::types::CausalRun {
+                    ts_ns,
+                    class,
+                    speedup_pct,
+                    duration_ns,
+                    delay_ns,
+                    progress,
+                    count,
+                });
+            }
             Record::End { ts_ns } => {
                 self.see(ts_ns);
                 self.integrity.closed = true;

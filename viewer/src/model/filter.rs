@@ -43,6 +43,7 @@ impl Model {
             integrity: self.integrity.clone(),
             dropped_events: self.dropped_events,
             chaos: self.chaos,
+            causal: self.causal.clone(),
             end_ns: self.end_ns,
             actors: self.actors.clone(),
             classes: self.classes.clone(),

@@ -6,6 +6,7 @@
 //! and parses alerts. The analyses built on it live in [`table`] (lock table, contended sites,
 //! per-actor totals) and [`flame`] (folded wait and hold stacks).
 
+pub mod causal;
 mod decode;
 pub mod diff;
 mod filter;

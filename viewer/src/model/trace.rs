@@ -23,6 +23,8 @@ pub struct Model {
     pub dropped_events: u64,
     /// Chaos mode's seed and figures, when the run was under chaos mode.
     pub chaos: Option<Chaos>,
+    /// Causal experiments' measurements, in trace order (see [`causal`](super::causal)).
+    pub causal: Vec<super::types::CausalRun>,
     /// The latest timestamp in the trace: the `End` record's, or the last event's.
     pub end_ns: u64,
     /// Actors (threads, tasks) by id.

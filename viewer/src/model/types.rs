@@ -5,6 +5,25 @@ use std::num::NonZeroU64;
 
 use lockscope_format::{self as format, ActorKind, Histogram, LockKind, Mode, Outcome};
 
+/// One causal experiment's measurement of one progress point (a `Causal` record).
+#[derive(Clone, Debug, PartialEq)]
+pub struct CausalRun {
+    /// When it ended.
+    pub ts_ns: u64,
+    /// The class sped up.
+    pub class: u64,
+    /// The virtual speedup, percent (0: a baseline).
+    pub speedup_pct: u64,
+    /// Wall-clock length.
+    pub duration_ns: u64,
+    /// Pause inserted into the other threads.
+    pub delay_ns: u64,
+    /// The progress point.
+    pub progress: String,
+    /// Units of progress counted.
+    pub count: u64,
+}
+
 /// Chaos mode's figures for the run (its last `Chaos` record): the seed that drove it and what
 /// it injected at lock boundaries.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]

@@ -5,6 +5,7 @@
 
 pub mod alerts;
 mod axes;
+pub mod causal;
 pub mod diff;
 pub mod diff_flame;
 pub mod flame;

@@ -2,7 +2,7 @@
 
 use super::style::ns;
 use super::view::{OtherTrace, Panel, TraceView};
-use super::{alerts, diff, flame, locks, overview, pools, processes, timeline, waitfor};
+use super::{alerts, causal, diff, flame, locks, overview, pools, processes, timeline, waitfor};
 use crate::model::Filter;
 
 impl TraceView {
@@ -37,6 +37,7 @@ impl TraceView {
             Panel::Alerts => alerts::alerts_ui(ui, self),
             Panel::Diff => diff::diff_ui(ui, self, others),
             Panel::Processes => processes::processes_ui(ui, self, others),
+            Panel::Causal => causal::causal_ui(ui, self),
         }
     }
 

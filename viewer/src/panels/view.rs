@@ -62,11 +62,13 @@ pub enum Panel {
     Diff,
     /// This trace and the other open ones as one, a process each.
     Processes,
+    /// What a faster critical section of each lock would buy (causal experiments).
+    Causal,
 }
 
 impl Panel {
     /// Every panel, in tab order.
-    pub const ALL: [Panel; 9] = [
+    pub const ALL: [Panel; 10] = [
         Panel::Overview,
         Panel::Locks,
         Panel::Flamegraph,
@@ -76,6 +78,7 @@ impl Panel {
         Panel::Alerts,
         Panel::Diff,
         Panel::Processes,
+        Panel::Causal,
     ];
 
     /// The tab's title.
@@ -90,6 +93,7 @@ impl Panel {
             Panel::Alerts => "Alerts",
             Panel::Diff => "Diff",
             Panel::Processes => "Processes",
+            Panel::Causal => "Causal",
         }
     }
 }

@@ -169,6 +169,15 @@ impl Record {
                     yields: c.u64()?,
                     inversion_delays: c.u64()?,
                 },
+                tag::CAUSAL => Record::Causal {
+                    ts_ns: c.u64()?,
+                    class: c.u64()?,
+                    speedup_pct: c.u64()?,
+                    duration_ns: c.u64()?,
+                    delay_ns: c.u64()?,
+                    progress: c.str()?.to_owned(),
+                    count: c.u64()?,
+                },
                 tag::END => Record::End { ts_ns: c.u64()? },
                 _ => return Some(None),
             }))

@@ -258,6 +258,22 @@ impl Record {
                 }
                 tag::CHAOS
             }
+            Record::Causal {
+                ts_ns,
+                class,
+                speedup_pct,
+                duration_ns,
+                delay_ns,
+                progress,
+                count,
+            } => {
+                for v in [*ts_ns, *class, *speedup_pct, *duration_ns, *delay_ns] {
+                    put_u64(b, v);
+                }
+                put_str(b, progress);
+                put_u64(b, *count);
+                tag::CAUSAL
+            }
             Record::End { ts_ns } => {
                 put_u64(b, *ts_ns);
                 tag::END

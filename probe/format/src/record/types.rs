@@ -250,6 +250,26 @@ pub enum Record {
         /// Delays placed where an acquisition would close a lock-order cycle.
         inversion_delays: u64,
     },
+    /// One causal experiment's measurement of one progress point: while it ran, every hold
+    /// of lock class `class` was virtually sped up by `speedup_pct` % (the other threads were
+    /// delayed by that share of each hold, `delay_ns` in all).
+    Causal {
+        /// When the experiment ended.
+        ts_ns: u64,
+        /// The lock class sped up.
+        class: u64,
+        /// The virtual speedup, 0 to 100 (0: a baseline experiment).
+        speedup_pct: u64,
+        /// How long the experiment ran, nanoseconds of wall time.
+        duration_ns: u64,
+        /// The delay inserted into the other threads in all; the experiment's effective length
+        /// is `duration_ns - delay_ns`.
+        delay_ns: u64,
+        /// The progress point's name.
+        progress: String,
+        /// Units of progress counted during the experiment.
+        count: u64,
+    },
     /// The trace was closed cleanly.
     End {
         /// When.
@@ -278,6 +298,7 @@ pub mod tag {
     pub const DROPPED: u8 = 0x30;
     pub const ALERT: u8 = 0x40;
     pub const CHAOS: u8 = 0x41;
+    pub const CAUSAL: u8 = 0x42;
     pub const END: u8 = 0x7f;
 }
 
