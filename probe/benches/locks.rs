@@ -359,10 +359,23 @@ fn config() -> Criterion {
         .measurement_time(Duration::from_secs(2))
 }
 
+/// A progress point (`lockscope::progress`) against the relaxed add it is meant to cost.
+fn progress_point(c: &mut Criterion) {
+    let mut g = c.benchmark_group("progress_point");
+    let n = std::sync::atomic::AtomicU64::new(0);
+    g.bench_function("atomic-fetch-add", |b| {
+        b.iter(|| black_box(&n).fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    });
+    g.bench_function("lockscope-progress", |b| {
+        b.iter(|| lockscope::progress(black_box("requests")))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
     targets = mutex_uncontended, new_lock, rwlock, nested_pair, semaphore, critical_section, mutex_contended,
-        rwlock_mixed
+        rwlock_mixed, progress_point
 }
 criterion_main!(benches);

@@ -28,6 +28,8 @@ cargo build --quiet -p lockscope-viewer -p lockscope-samples
 "$target/debug/abba" --trace "$work/abba.lstrace" >/dev/null 2>&1 || [ $? -eq 86 ]
 # A pool of 2 shared by cores*2+1 request threads: starved most of the run.
 "$target/debug/pool_size" --trace "$work/pool_size.lstrace" >/dev/null 2>&1
+# Causal experiments over a lock on every request's path and a busier one nobody waits for.
+"$target/debug/causal" --causal --duration 6 --trace "$work/causal.lstrace" >/dev/null 2>&1
 
 mkdir -p "$out"
 shot() {
@@ -57,3 +59,4 @@ shot sandwich bank.lstrace --frame "bank::Bank::transfer"
 shot diff bank.lstrace bank-fixed.lstrace --panel diff
 # Two processes' traces read as one.
 shot processes bank.lstrace bank-fixed.lstrace --panel processes
+shot causal causal.lstrace --panel causal

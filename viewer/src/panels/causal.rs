@@ -165,7 +165,7 @@ fn curves_ui(ui: &mut egui::Ui, profile: &CausalProfile) {
         painter.text(
             pos2(plot.right() + 30.0, y),
             Align2::LEFT_CENTER,
-            format!("{} ({:.2})", line.lock, line.impact),
+            format!("{}, impact {:.2}", line.lock, line.impact),
             font.clone(),
             text,
         );
@@ -209,4 +209,8 @@ fn table_ui(ui: &mut egui::Ui, profile: &CausalProfile) {
                 ui.end_row();
             }
         });
+    ui.weak(
+        "Impact: % throughput per % speedup, the rank. \"-\": no usable experiment at that \
+         speedup (none ran, or its pauses took most of it).",
+    );
 }
