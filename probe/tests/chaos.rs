@@ -109,6 +109,11 @@ fn solo_nesting() {
             *inner.lock() += 1;
         }
     });
+    print_stats();
+}
+
+/// In a child: prints what chaos mode injected, for [`stats_of`].
+fn print_stats() {
     let s = lockscope::chaos::stats();
     println!(
         "STATS {} {} {} {} {}",
@@ -228,11 +233,7 @@ fn ordered_and_gated() {
         );
     }
     hs.into_iter().for_each(|h| h.join().unwrap());
-    let s = lockscope::chaos::stats();
-    println!(
-        "STATS {} {} {} {} {}",
-        s.seed, s.delays, s.delay_ns, s.yields, s.inversion_delays
-    );
+    print_stats();
     println!("INVERSIONS {}", lockscope::lock_order_reports().len());
 }
 
