@@ -20,7 +20,7 @@ fn work(d: Duration) {
 }
 
 /// The latent ABBA: `restocker` takes `inventory` then `orders` on every batch; `reporter`
-/// takes `orders` then `inventory` once, 1.5 ms in. Prints `COMPLETED` when the run
+/// takes `orders` then `inventory` once, 1.5 ms after the restocker's tenth batch. Prints `COMPLETED` when the run
 /// ends without a deadlock; a deadlock prints its report and exits.
 fn latent_abba() {
     report_and_exit();
@@ -28,6 +28,9 @@ fn latent_abba() {
     let orders = Arc::new(Mutex::named("orders", 0u64));
     let published = Arc::new(Mutex::named("published", 0u64));
     let (i1, o1) = (inventory.clone(), orders.clone());
+    // The reporter reports on a running store: it starts after the restocker's first batches.
+    let batches = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let done = batches.clone();
     let restocker = std::thread::Builder::new()
         .name("restocker".into())
         .spawn(move || {
@@ -37,6 +40,7 @@ fn latent_abba() {
                     *i += 1;
                     *o1.lock() += *i;
                 }
+                done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 work(Duration::from_micros(100));
             }
         })
@@ -44,6 +48,9 @@ fn latent_abba() {
     let reporter = std::thread::Builder::new()
         .name("reporter".into())
         .spawn(move || {
+            while batches.load(std::sync::atomic::Ordering::Relaxed) < 10 {
+                std::thread::yield_now();
+            }
             *published.lock() += 1; // its first lock: the thread's registration is done here
             work(Duration::from_micros(1_500));
             let o = orders.lock();

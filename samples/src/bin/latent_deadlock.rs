@@ -20,6 +20,7 @@ use lockscope::Mutex;
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 #[derive(Parser, Debug)]
@@ -47,6 +48,8 @@ struct Store {
     orders: Mutex<Vec<u64>>,
     /// The reports written so far.
     published: Mutex<Vec<u64>>,
+    /// Batches the restocker has finished: the reporter starts once the store is busy.
+    batches_done: AtomicU64,
 }
 
 /// Busy work for about `d`: the code between lock operations.
@@ -67,12 +70,17 @@ fn restock(store: &Store, batches: u32) {
             orders.retain(|&o| o + 64 > batch);
             orders.push(batch);
         }
+        store.batches_done.fetch_add(1, Relaxed);
         work(Duration::from_micros(100));
     }
 }
 
 fn report(store: &Store, reports: u32, fix: bool) -> u64 {
     let mut total = 0;
+    // Reports are of a running store: wait for its first batches.
+    while store.batches_done.load(Relaxed) < 10 {
+        std::thread::yield_now();
+    }
     for round in 0..u64::from(reports) {
         store.published.lock().push(round);
         work(Duration::from_micros(1_500));
@@ -108,6 +116,7 @@ fn main() -> Result<()> {
         inventory: Mutex::named("inventory", vec![0; 16]),
         orders: Mutex::named("orders", Vec::new()),
         published: Mutex::named("published", Vec::new()),
+        batches_done: AtomicU64::new(0),
     });
     let restocker = {
         let store = store.clone();
