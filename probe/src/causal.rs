@@ -71,11 +71,11 @@ static NAMES: Mutex<Vec<(usize, &'static str)>> = Mutex::new(Vec::new());
 #[inline]
 pub fn progress(name: &'static str) {
     let key = name.as_ptr() as usize ^ name.len();
-    let slot = &POINT[(key.wrapping_mul(0x9e37_79b9) >> 7) % POINTS];
-    if slot.key.load(Relaxed) == key {
-        slot.count.fetch_add(1, Relaxed);
+    let home = (key.wrapping_mul(0x9e37_79b9) >> 7) % POINTS;
+    if POINT[home].key.load(Relaxed) == key {
+        POINT[home].count.fetch_add(1, Relaxed);
     } else {
-        progress_slow(name, key);
+        progress_slow(name, key, home);
     }
     if settings::state() & settings::CAUSAL != 0 {
         catch_up();
@@ -84,7 +84,7 @@ pub fn progress(name: &'static str) {
 
 #[cold]
 #[inline(never)]
-fn progress_slow(name: &'static str, key: usize) {
+fn progress_slow(name: &'static str, key: usize, home: usize) {
     let mut names = NAMES.lock();
     // The same name at another address (another crate's copy of the literal) counts in the
     // slot its text was first claimed with.
@@ -92,7 +92,6 @@ fn progress_slow(name: &'static str, key: usize) {
         POINT[i].count.fetch_add(1, Relaxed);
         return;
     }
-    let home = (key.wrapping_mul(0x9e37_79b9) >> 7) % POINTS;
     let free = (0..POINTS)
         .map(|d| (home + d) % POINTS)
         .find(|&i| POINT[i].key.load(Relaxed) == 0);

@@ -99,6 +99,13 @@ fn draw(seed: u64) -> u64 {
     mix(seed ^ mix(key) ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15))
 }
 
+/// The calling thread's next draw, while chaos mode is on.
+fn draw_now() -> Option<u64> {
+    Some(settings::chaos_seed())
+        .filter(|&seed| seed != 0)
+        .map(draw)
+}
+
 /// A number in `lo..hi` from the draw's high bits.
 fn within(r: u64, lo: u64, hi: u64) -> u64 {
     lo + ((r >> 32) % (hi - lo).max(1))
@@ -120,11 +127,7 @@ fn yield_now() {
 #[cold]
 #[inline(never)]
 pub(crate) fn before_acquire(class: u32) {
-    let seed = settings::chaos_seed();
-    if seed == 0 {
-        return;
-    }
-    let r = draw(seed);
+    let Some(r) = draw_now() else { return };
     let me = actor::current();
     if me.depth() == 0 {
         if r & 15 == 0 {
@@ -156,11 +159,7 @@ pub(crate) fn before_acquire(class: u32) {
 #[cold]
 #[inline(never)]
 pub(crate) fn before_release(waited_for: bool) {
-    let seed = settings::chaos_seed();
-    if seed == 0 {
-        return;
-    }
-    let r = draw(seed);
+    let Some(r) = draw_now() else { return };
     if (waited_for && r & 1 == 0) || r & 15 == 0 {
         yield_now();
     }

@@ -22,7 +22,8 @@ const MAX_CURVES: usize = 6;
 
 /// Draws the Causal panel.
 pub fn causal_ui(ui: &mut egui::Ui, v: &mut TraceView) {
-    let profile = v.model.causal_profile();
+    let model = std::sync::Arc::clone(&v.model);
+    let profile = v.causal.profile(&model);
     egui::ScrollArea::vertical().show(ui, |ui| {
         if profile.experiments == 0 {
             ui.label(

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::job::Job;
+use crate::model::causal::CausalProfile;
 use crate::model::diff::{DiffNode, LockDelta};
 use crate::model::pools::{LEAK_THRESHOLD_NS, PoolRow};
 use crate::model::{FlameOrder, FlameTree, FrameCost, Lane, Model, Sandwich, WaitForGraph};
@@ -203,6 +204,29 @@ impl PoolsState {
             self.rows = Some((key, model.pool_rows(LEAK_THRESHOLD_NS)));
         }
         self.rows.as_ref().map_or(&[], |(_, r)| r.as_slice())
+    }
+}
+
+// ----- causal -----
+
+/// The causal profile of the trace shown, computed once per model (a long run keeps tens of
+/// thousands of experiments; a hover repaints the panel).
+#[derive(Debug, Default)]
+pub struct CausalState {
+    pub(super) profile: Option<(usize, Arc<CausalProfile>)>,
+}
+
+impl CausalState {
+    pub(super) fn profile(&mut self, model: &Arc<Model>) -> Arc<CausalProfile> {
+        let key = Arc::as_ptr(model) as usize;
+        match &self.profile {
+            Some((k, p)) if *k == key => Arc::clone(p),
+            _ => {
+                let p = Arc::new(model.causal_profile());
+                self.profile = Some((key, Arc::clone(&p)));
+                p
+            }
+        }
     }
 }
 

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, TryRecvError};
 
 use super::state::{
-    DiffState, FlameState, LocksState, PoolsState, ProcessesState, TimelineState, WaitForState,
+    CausalState, DiffState, FlameState, LocksState, PoolsState, ProcessesState, TimelineState,
+    WaitForState,
 };
 use crate::model::spans::SpanRow;
 use crate::model::{ActorRow, Filter, LockRow, Model, SiteRow};
@@ -139,6 +140,8 @@ pub struct TraceView {
     pub pools: PoolsState,
     /// Processes panel state.
     pub processes: ProcessesState,
+    /// Causal panel state.
+    pub causal: CausalState,
     /// Contended sites of the selection, once asked for.
     sites: Option<Vec<SiteRow>>,
     /// Per-actor waits of the selection, once asked for.
@@ -169,6 +172,7 @@ impl TraceView {
             waitfor: Default::default(),
             diff: Default::default(),
             pools: Default::default(),
+            causal: Default::default(),
             processes: Default::default(),
             sites: None,
             actors: None,
