@@ -47,26 +47,12 @@ fn forced_contention_records_exactly_one_wait_with_waiter_and_holder() {
             _ => None,
         })
         .collect();
-    // On a mismatch, the evidence: every record of this lock or of the two threads, and
-    // what the probe dropped (a `WaitBegin` went missing once in CI under load).
-    let evidence = || {
-        let about = |r: &&Record| match r {
-            Record::WaitBegin { actor, lock: l, .. }
-            | Record::WaitEnd { actor, lock: l, .. }
-            | Record::Hold { actor, lock: l, .. } => {
-                *l == lock || *actor == waiter || *actor == holder
-            }
-            Record::Dropped { .. } | Record::Actor { .. } => true,
-            _ => false,
-        };
-        format!("{:#?}", t.records.iter().filter(about).collect::<Vec<_>>())
-    };
+    // On a mismatch, the evidence (a `WaitBegin` went missing once in CI under load).
     assert_eq!(
         begins.len(),
         1,
-        "exactly one wait: {begins:?}; holder {holder}, waiter {waiter}, lock {lock}: {}; {}",
-        evidence(),
-        keep_trace(&path)
+        "exactly one wait: {begins:?}; holder {holder}, waiter {waiter}, lock {lock}: {}",
+        evidence(&t, &path, lock, &[waiter, holder])
     );
     let (begin_ts, actor, mode, holders, site) = begins[0].clone();
     assert_eq!(

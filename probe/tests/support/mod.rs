@@ -84,6 +84,22 @@ pub fn keep_trace(path: &std::path::Path) -> String {
     }
 }
 
+/// For a failing assertion about `lock`'s wait between `actors`: every record of that lock or
+/// of those actors, the lock's definition, the actors' and what the probe dropped; and where
+/// the trace is kept ([`keep_trace`]).
+pub fn evidence(t: &Trace, path: &std::path::Path, lock: u64, actors: &[u64]) -> String {
+    let about = |r: &&Record| match r {
+        Record::WaitBegin { actor, lock: l, .. }
+        | Record::WaitEnd { actor, lock: l, .. }
+        | Record::Hold { actor, lock: l, .. } => *l == lock || actors.contains(actor),
+        Record::Lock { lock: l, .. } => *l == lock,
+        Record::Dropped { .. } | Record::Actor { .. } => true,
+        _ => false,
+    };
+    let about: Vec<_> = t.records.iter().filter(about).collect();
+    format!("{about:#?}; {}", keep_trace(path))
+}
+
 /// The trace file path for test `name` (the same in the parent and its child).
 pub fn trace_path(name: &str) -> PathBuf {
     test_dir().join(format!("{name}.lstrace"))

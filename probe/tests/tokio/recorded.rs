@@ -76,27 +76,12 @@ fn a_recorded_tokio_run_has_task_actors_with_their_waits_and_holds() {
             _ => None,
         })
         .collect();
-    // On a mismatch, the evidence: every record of this lock or of the two tasks, and what
-    // the probe dropped.
-    let evidence = || {
-        let about = |r: &&Record| match r {
-            Record::WaitBegin { actor, lock: l, .. }
-            | Record::WaitEnd { actor, lock: l, .. }
-            | Record::Hold { actor, lock: l, .. } => {
-                *l == lock || *actor == waiter || *actor == holder
-            }
-            Record::Lock { class, .. } => *class == class_named(&t, "recorded-async"),
-            Record::Dropped { .. } => true,
-            _ => false,
-        };
-        let about: Vec<_> = t.records.iter().filter(about).collect();
-        format!("{about:#?}; {}", keep_trace(&path))
-    };
+    // On a mismatch, the evidence.
     assert_eq!(
         begins,
         vec![(waiter, vec![holder])],
         "waiter {waiter}, holder {holder}, lock {lock}: {}",
-        evidence()
+        evidence(&t, &path, lock, &[waiter, holder])
     );
     assert!(t.records.iter().any(|r| matches!(r,
         Record::WaitEnd { actor, lock: l, outcome: Outcome::Acquired, .. } if *actor == waiter && *l == lock)));
