@@ -152,6 +152,46 @@ fn a_starved_pool_raises_a_saturation_alert_naming_it() {
     assert!(json["starved_ns"].as_u64().unwrap() >= 20_000_000, "{json}");
 }
 
+#[cfg(feature = "tokio")]
+#[test]
+fn a_full_channel_raises_a_saturation_alert_naming_it_and_its_receiver() {
+    lockscope::set_pool_starved_threshold(Duration::from_millis(20));
+    let alerts = alerts_naming("tiny-channel");
+    let (tx, mut rx) = lockscope::tokio::mpsc::channel_named::<u32>("tiny-channel", 1);
+    tx.blocking_send(0).unwrap(); // full now
+    let t2 = tx.clone();
+    let sender = thread::Builder::new()
+        .name("eager-sender".into())
+        .spawn(move || t2.blocking_send(1).unwrap())
+        .unwrap();
+    while tx.stats().waiters == 0 {
+        thread::yield_now();
+    }
+    let receiver = thread::Builder::new()
+        .name("slow-receiver".into())
+        .spawn(move || {
+            // The work before receiving: the sender waits for room meanwhile.
+            thread::sleep(Duration::from_millis(40));
+            (rx.blocking_recv(), rx.blocking_recv())
+        })
+        .unwrap();
+    sender.join().unwrap();
+    assert_eq!(receiver.join().unwrap(), (Some(0), Some(1)));
+    let a = std::iter::from_fn(|| alerts.recv_timeout(Duration::from_secs(10)).ok())
+        .find(|a| a.kind == "pool_saturation")
+        .expect("a pool_saturation alert");
+    assert!(
+        a.text
+            .contains("channel \"tiny-channel\" (capacity 1) was full with senders waiting")
+            && a.text.contains("receiver now: slow-receiver"),
+        "{}",
+        a.text
+    );
+    let json: serde_json::Value = serde_json::from_str(&a.json).unwrap();
+    assert_eq!(json["channel"], true, "{json}");
+    assert!(json["starved_ns"].as_u64().unwrap() >= 20_000_000, "{json}");
+}
+
 #[test]
 fn a_pool_with_enough_permits_stays_silent() {
     let alerts = alerts_naming("roomy-pool");

@@ -42,6 +42,7 @@ fn sample_records() -> Vec<Record> {
             class: 1,
             capacity: 1,
         },
+        Record::Channel { room: 7, items: 8 },
         Record::Frame {
             frame: 1,
             function: 1,

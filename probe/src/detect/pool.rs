@@ -127,32 +127,53 @@ impl Starvation {
     }
 }
 
-/// Reports pool `name` as saturated; `holders` are its permit holders now (actor ids).
-pub(crate) fn raise_saturation(name: &str, holders: &[u64], s: &Saturation) {
+/// Reports pool `name` as saturated; `holders` are its permit holders now (actor ids). A
+/// bounded channel (`channel`) is a pool whose permits are its free slots: its starved time is
+/// time full with senders waiting, and its holder is the receiver's owner.
+pub(crate) fn raise_saturation(name: &str, holders: &[u64], s: &Saturation, channel: bool) {
     let name = name.to_owned();
     let mut holders: Vec<String> = holders.iter().map(|&a| actor::name_of(a)).collect();
     holders.sort();
     holders.dedup();
     let ms = |ns: u64| ns as f64 / 1e6;
-    let mut text = format!(
-        "lockscope: POOL SATURATION: pool {name:?} (capacity {}) was starved — every permit taken and callers waiting — for {:.1} ms of the last {:.1} ms; up to {} callers waited at once.\n",
-        s.capacity,
-        ms(s.starved_ns),
-        ms(s.window_ns.max(s.starved_ns)),
-        s.max_waiters,
-    );
-    if holders.is_empty() {
-        text.push_str("  permit holders: none tracked right now\n");
+    let window = ms(s.window_ns.max(s.starved_ns));
+    let mut text = if channel {
+        format!(
+            "lockscope: POOL SATURATION: channel {name:?} (capacity {}) was full with senders waiting for {:.1} ms of the last {window:.1} ms; up to {} senders waited at once.\n",
+            s.capacity,
+            ms(s.starved_ns),
+            s.max_waiters,
+        )
     } else {
-        text.push_str(&format!("  permit holders now: {}\n", holders.join(", ")));
+        format!(
+            "lockscope: POOL SATURATION: pool {name:?} (capacity {}) was starved — every permit taken and callers waiting — for {:.1} ms of the last {window:.1} ms; up to {} callers waited at once.\n",
+            s.capacity,
+            ms(s.starved_ns),
+            s.max_waiters,
+        )
+    };
+    let who = if channel {
+        "receiver"
+    } else {
+        "permit holders"
+    };
+    if holders.is_empty() {
+        text.push_str(&format!("  {who}: none tracked right now\n"));
+    } else {
+        text.push_str(&format!("  {who} now: {}\n", holders.join(", ")));
     }
-    text.push_str("  fix: size the pool for the work (more permits), hold permits for less time, or bound the callers (fewer concurrent workers)\n");
+    text.push_str(if channel {
+        "  fix: make the receiver keep up (less work per message, or receive in batches with recv_many), give the channel more room, or shed load at the senders (try_send)\n"
+    } else {
+        "  fix: size the pool for the work (more permits), hold permits for less time, or bound the callers (fewer concurrent workers)\n"
+    });
     let details = serde_json::json!({
         "pool": name,
         "capacity": s.capacity,
         "starved_ns": s.starved_ns,
         "window_ns": s.window_ns,
         "max_waiters": s.max_waiters,
+        "channel": channel,
     });
     eprint!("{text}");
     super::alert::raise(&Alert::with_details(

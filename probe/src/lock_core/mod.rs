@@ -16,5 +16,7 @@ mod wait;
 pub(crate) use meta::{LockMeta, Token};
 pub(crate) use pool::{PoolGauge, PoolState};
 #[cfg(feature = "tokio")]
-pub(crate) use tracked::{HasTracked, Hold, OwnedRelease, Release, Tracked, Waiting, waits};
+pub(crate) use tracked::{
+    HasTracked, Hold, OwnedRelease, Parked, Release, Tracked, Waiting, waits,
+};
 pub(crate) use wait::Wait;

@@ -1,11 +1,11 @@
-//! A semaphore's pool gauge, shared by the sync and async semaphores: a `Pool` record for
-//! every acquisition, release, wait, timeout and resize (so the trace has the pool's exact use
-//! over time), feeding the pool detectors (`detect::pool`: saturation on the wait path, leaks
-//! when watched).
+//! A pool's gauge, shared by the sync and async semaphores and the bounded channels: a `Pool`
+//! record for every acquisition, release, wait, timeout and resize (so the trace has the pool's
+//! exact use over time), feeding the pool detectors (`detect::pool`: saturation on the wait
+//! path, leaks when watched).
 //!
-//! Only the semaphore paths call in here; the Mutex and RwLock fast paths never do. Without a
-//! recorder, an uncontended acquisition costs nothing extra: the starvation bookkeeping runs
-//! on the wait path only.
+//! Only the semaphore and channel paths call in here; the Mutex and RwLock fast paths never
+//! do. Without a recorder, an uncontended acquisition costs nothing extra: the starvation
+//! bookkeeping runs on the wait path only.
 
 use super::meta::LockMeta;
 use crate::detect::pool::{self as detector, Starvation};
@@ -23,6 +23,8 @@ pub(crate) struct PoolGauge {
     resized_by: AtomicI64,
     /// The class that count went to (0: none yet).
     class: AtomicU32,
+    /// A bounded channel's room side (its alerts speak of a full channel and its receiver).
+    channel: bool,
 }
 
 /// The pool's numbers right after an event, read by the semaphore.
@@ -34,10 +36,19 @@ pub(crate) struct PoolState {
 
 impl PoolGauge {
     pub(crate) const fn new() -> Self {
+        let mut g = PoolGauge::for_channel();
+        g.channel = false;
+        g
+    }
+
+    /// The gauge of a bounded channel's room: its permits are the channel's free slots, so
+    /// in use is what is queued (or reserved) and a waiter is a sender.
+    pub(crate) const fn for_channel() -> Self {
         PoolGauge {
             starvation: parking_lot::Mutex::new(Starvation::new()),
             resized_by: AtomicI64::new(0),
             class: AtomicU32::new(0),
+            channel: true,
         }
     }
 
@@ -126,7 +137,7 @@ impl PoolGauge {
         if let Some(a) = alert {
             let mut holders = Vec::new();
             actor::holders_of(meta.id(), |h| holders.push(h));
-            detector::raise_saturation(&meta.class().label, &holders, &a);
+            detector::raise_saturation(&meta.class().label, &holders, &a, self.channel);
         }
         now
     }

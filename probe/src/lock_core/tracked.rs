@@ -400,6 +400,46 @@ impl Waiting<'_> {
     }
 }
 
+/// A wait kept between calls by its owner (a receiver polled with `poll_recv`, which has no
+/// future to keep it in), detached from the side it waits on. [`Waiting::park`] makes one;
+/// [`Parked::resume`] reattaches it, and the owner must resume it before it drops (its wait
+/// would otherwise stay open in the detector).
+#[must_use]
+pub(crate) struct Parked {
+    actor: u64,
+    key: usize,
+    wait: Option<AsyncWait>,
+    mode: Mode,
+    site: &'static Location<'static>,
+}
+
+impl Waiting<'_> {
+    /// Detaches the wait from its side, to be kept between polls.
+    pub(crate) fn park(mut self) -> Parked {
+        Parked {
+            actor: self.actor,
+            key: self.key,
+            wait: self.wait.take(),
+            mode: self.mode,
+            site: self.site,
+        }
+    }
+}
+
+impl Parked {
+    /// The wait again, on `tracked` (the side it was begun on).
+    pub(crate) fn resume(self, tracked: &Tracked) -> Waiting<'_> {
+        Waiting {
+            tracked,
+            actor: self.actor,
+            key: self.key,
+            wait: self.wait,
+            mode: self.mode,
+            site: self.site,
+        }
+    }
+}
+
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
         // Cancelled: recorded as a wait that ended without the lock.

@@ -60,6 +60,10 @@ impl Record {
                     class: c.u64()?,
                     capacity: c.u64()?,
                 },
+                tag::CHANNEL => Record::Channel {
+                    room: c.u64()?,
+                    items: c.u64()?,
+                },
                 tag::FRAME => Record::Frame {
                     frame: c.u64()?,
                     function: c.u64()?,

@@ -57,6 +57,11 @@ impl Record {
                 }
                 tag::LOCK
             }
+            Record::Channel { room, items } => {
+                put_u64(b, *room);
+                put_u64(b, *items);
+                tag::CHANNEL
+            }
             Record::Frame {
                 frame,
                 function,

@@ -55,6 +55,16 @@ pub enum Record {
         /// Permits for a semaphore, 1 otherwise.
         capacity: u64,
     },
+    /// A bounded channel's two sides, both lock instances defined before: `room` (senders
+    /// wait there for room; its `Pool` records are the channel's fill) and `items` (the
+    /// receiver waits there for messages). Written once per recording, before the channel's
+    /// first `Pool` record.
+    Channel {
+        /// The room side's lock instance.
+        room: u64,
+        /// The items side's lock instance.
+        items: u64,
+    },
     /// A resolved code location (symbol table entry).
     Frame {
         /// Frame id.
@@ -287,6 +297,7 @@ pub mod tag {
     pub const FRAME: u8 = 0x05;
     pub const STACK: u8 = 0x06;
     pub const SPAN: u8 = 0x07;
+    pub const CHANNEL: u8 = 0x08;
     pub const WAIT_BEGIN: u8 = 0x10;
     pub const WAIT_END: u8 = 0x11;
     pub const HOLD: u8 = 0x12;

@@ -2,7 +2,9 @@
 //! [`Receiver`] (waits for items on the items side), and the permits and weak handles, each
 //! with tokio's signatures.
 
-use super::ends::{Claim, Ended, Ends, Side, blocking, done_if, recorded};
+use super::ends::{
+    Claim, Ended, Ends, PolledWait, Side, blocking, done_if, fill, immediate, no_fill, recorded,
+};
 use ::tokio::sync::mpsc as tk;
 use std::panic::Location;
 use std::sync::Arc;
@@ -23,7 +25,8 @@ pub(super) fn make<T>(
         },
         Receiver {
             inner: rx,
-            claim: Claim::new(ends, Side::Room, site),
+            claim: Claim::new(ends.clone(), Side::Room, site),
+            polled: PolledWait::new(ends),
         },
     )
 }
@@ -45,12 +48,14 @@ impl<T> Sender<T> {
     pub fn send(&self, value: T) -> impl Future<Output = Result<(), SendError<T>>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
+        let tx = &self.inner;
         recorded(
             &self.claim.ends,
-            self.room(),
+            Side::Room,
             site,
-            self.inner.send(value),
-            |r| done_if(r.is_ok()),
+            move || fill(tx.max_capacity(), tx.capacity()),
+            tx.send(value),
+            |r| done_if(r.is_ok(), 1),
         )
     }
 
@@ -65,7 +70,7 @@ impl<T> Sender<T> {
         self.claim.own(Location::caller());
         let r = self.inner.try_send(message);
         if r.is_ok() {
-            self.room().counted_without_wait();
+            immediate(&self.claim.ends, Side::Room, 1, || self.fill());
         }
         r
     }
@@ -80,13 +85,15 @@ impl<T> Sender<T> {
     ) -> impl Future<Output = Result<(), SendTimeoutError<T>>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
+        let tx = &self.inner;
         recorded(
             &self.claim.ends,
-            self.room(),
+            Side::Room,
             site,
-            self.inner.send_timeout(value, timeout),
+            move || fill(tx.max_capacity(), tx.capacity()),
+            tx.send_timeout(value, timeout),
             |r| match r {
-                Ok(()) => Ended::Done,
+                Ok(()) => Ended::Done(1),
                 Err(SendTimeoutError::Closed(_)) => Ended::Closed,
                 Err(SendTimeoutError::Timeout(_)) => Ended::GaveUp,
             },
@@ -102,11 +109,12 @@ impl<T> Sender<T> {
         let full = self.inner.capacity() == 0 && !self.inner.is_closed();
         blocking(
             &self.claim.ends,
-            self.room(),
+            Side::Room,
             site,
+            || self.fill(),
             full,
             || self.inner.blocking_send(value),
-            |r| done_if(r.is_ok()),
+            |r| done_if(r.is_ok(), 1),
         )
     }
 
@@ -120,12 +128,14 @@ impl<T> Sender<T> {
     pub fn reserve(&self) -> impl Future<Output = Result<Permit<'_, T>, SendError<()>>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
+        let tx = &self.inner;
         let fut = recorded(
             &self.claim.ends,
-            self.room(),
+            Side::Room,
             site,
-            self.inner.reserve(),
-            |r| done_if(r.is_ok()),
+            move || fill(tx.max_capacity(), tx.capacity()),
+            tx.reserve(),
+            |r| done_if(r.is_ok(), 1),
         );
         async move { fut.await.map(|inner| Permit { inner }) }
     }
@@ -138,12 +148,14 @@ impl<T> Sender<T> {
     ) -> impl Future<Output = Result<PermitIterator<'_, T>, SendError<()>>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
+        let tx = &self.inner;
         let fut = recorded(
             &self.claim.ends,
-            self.room(),
+            Side::Room,
             site,
-            self.inner.reserve_many(n),
-            |r| done_if(r.is_ok()),
+            move || fill(tx.max_capacity(), tx.capacity()),
+            tx.reserve_many(n),
+            move |r| done_if(r.is_ok(), n),
         );
         async move { fut.await.map(|inner| PermitIterator { inner }) }
     }
@@ -153,11 +165,12 @@ impl<T> Sender<T> {
     pub fn reserve_owned(self) -> impl Future<Output = Result<OwnedPermit<T>, SendError<()>>> {
         let site = Location::caller();
         self.claim.own(site);
+        let owned = self.owned_fill();
         let Sender { inner, claim } = self;
         async move {
             let ends = claim.ends.clone();
-            let r = recorded(&ends, &ends.room, site, inner.reserve_owned(), |r| {
-                done_if(r.is_ok())
+            let r = recorded(&ends, Side::Room, site, owned, inner.reserve_owned(), |r| {
+                done_if(r.is_ok(), 1)
             })
             .await;
             r.map(|inner| OwnedPermit { inner, claim })
@@ -169,7 +182,7 @@ impl<T> Sender<T> {
     pub fn try_reserve(&self) -> Result<Permit<'_, T>, TrySendError<()>> {
         self.claim.own(Location::caller());
         let p = self.inner.try_reserve()?;
-        self.room().counted_without_wait();
+        immediate(&self.claim.ends, Side::Room, 1, || self.fill());
         Ok(Permit { inner: p })
     }
 
@@ -178,7 +191,8 @@ impl<T> Sender<T> {
     pub fn try_reserve_many(&self, n: usize) -> Result<PermitIterator<'_, T>, TrySendError<()>> {
         self.claim.own(Location::caller());
         let p = self.inner.try_reserve_many(n)?;
-        self.room().counted_without_wait();
+        let n32 = u32::try_from(n).unwrap_or(u32::MAX);
+        immediate(&self.claim.ends, Side::Room, n32, || self.fill());
         Ok(PermitIterator { inner: p })
     }
 
@@ -186,15 +200,29 @@ impl<T> Sender<T> {
     #[track_caller]
     pub fn try_reserve_owned(self) -> Result<OwnedPermit<T>, TrySendError<Self>> {
         self.claim.own(Location::caller());
+        let owned = self.owned_fill();
         let Sender { inner, claim } = self;
         match inner.try_reserve_owned() {
             Ok(p) => {
-                claim.ends.room.counted_without_wait();
+                immediate(&claim.ends, Side::Room, 1, owned);
                 Ok(OwnedPermit { inner: p, claim })
             }
             Err(TrySendError::Full(inner)) => Err(TrySendError::Full(Sender { inner, claim })),
             Err(TrySendError::Closed(inner)) => Err(TrySendError::Closed(Sender { inner, claim })),
         }
+    }
+
+    /// The channel's fill now, as the pool records it.
+    fn fill(&self) -> crate::lock_core::PoolState {
+        fill(self.inner.max_capacity(), self.inner.capacity())
+    }
+
+    /// The fill after an owned reservation, which consumes the sender tokio could tell it
+    /// with: read before the call, less the slot it takes (exact unless another handle sends
+    /// or receives meanwhile; a reservation that waited took the channel's last free slot).
+    fn owned_fill(&self) -> impl Fn() -> crate::lock_core::PoolState + use<T> {
+        let (max, free) = (self.inner.max_capacity(), self.inner.capacity());
+        move || fill(max, free.saturating_sub(1))
     }
 
     /// Whether both senders send to the same channel.
@@ -387,19 +415,39 @@ impl<T> std::fmt::Debug for OwnedPermit<T> {
 pub struct Receiver<T> {
     inner: tk::Receiver<T>,
     claim: Claim,
+    /// A wait begun by `poll_recv`, kept until a poll receives.
+    polled: PolledWait,
 }
 
 impl<T> Receiver<T> {
+    /// The channel's fill now, as the pool records it.
+    fn fill(&self) -> crate::lock_core::PoolState {
+        fill(self.inner.max_capacity(), self.inner.capacity())
+    }
+
+    /// Counts `n` messages received into the channel's pool.
+    fn received(&self, n: usize) {
+        if n > 0 && crate::settings::enabled() {
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            self.claim.ends.received(n, self.fill());
+        }
+    }
+
     /// The next value, waiting while the channel is empty (the wait is recorded); `None` once
     /// the channel is closed and empty.
     #[track_caller]
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
-        let Receiver { inner, claim } = self;
-        recorded(&claim.ends, &claim.ends.items, site, inner.recv(), |r| {
-            done_if(r.is_some())
-        })
+        async move {
+            let ends = &self.claim.ends;
+            let got = recorded(ends, Side::Items, site, no_fill, self.inner.recv(), |r| {
+                done_if(r.is_some(), 1)
+            })
+            .await;
+            self.received(usize::from(got.is_some()));
+            got
+        }
     }
 
     /// Up to `limit` values into `buffer`, waiting while the channel is empty (the wait is
@@ -412,14 +460,16 @@ impl<T> Receiver<T> {
     ) -> impl Future<Output = usize> + 'a {
         let site = Location::caller();
         self.claim.own(site);
-        let Receiver { inner, claim } = self;
-        recorded(
-            &claim.ends,
-            &claim.ends.items,
-            site,
-            inner.recv_many(buffer, limit),
-            |n| done_if(*n > 0),
-        )
+        async move {
+            let ends = &self.claim.ends;
+            let fut = self.inner.recv_many(buffer, limit);
+            let n = recorded(ends, Side::Items, site, no_fill, fut, |n| {
+                done_if(*n > 0, *n)
+            })
+            .await;
+            self.received(n);
+            n
+        }
     }
 
     /// The next value if there is one now.
@@ -428,7 +478,7 @@ impl<T> Receiver<T> {
         self.claim.own(Location::caller());
         let r = self.inner.try_recv();
         if r.is_ok() {
-            self.claim.ends.items.counted_without_wait();
+            immediate(&self.claim.ends, Side::Items, 1, || self.fill());
         }
         r
     }
@@ -440,15 +490,18 @@ impl<T> Receiver<T> {
         let site = Location::caller();
         self.claim.own(site);
         let empty = self.inner.is_empty() && !self.inner.is_closed();
-        let Receiver { inner, claim } = self;
-        blocking(
-            &claim.ends,
-            &claim.ends.items,
+        let (ends, inner) = (&self.claim.ends, &mut self.inner);
+        let got = blocking(
+            ends,
+            Side::Items,
             site,
+            no_fill,
             empty,
             || inner.blocking_recv(),
-            |r| done_if(r.is_some()),
-        )
+            |r| done_if(r.is_some(), 1),
+        );
+        self.received(usize::from(got.is_some()));
+        got
     }
 
     /// Up to `limit` values into `buffer`, blocking the thread while the channel is empty.
@@ -457,15 +510,18 @@ impl<T> Receiver<T> {
         let site = Location::caller();
         self.claim.own(site);
         let empty = self.inner.is_empty() && !self.inner.is_closed();
-        let Receiver { inner, claim } = self;
-        blocking(
-            &claim.ends,
-            &claim.ends.items,
+        let (ends, inner) = (&self.claim.ends, &mut self.inner);
+        let n = blocking(
+            ends,
+            Side::Items,
             site,
+            no_fill,
             empty,
             || inner.blocking_recv_many(buffer, limit),
-            |n| done_if(*n > 0),
-        )
+            |n| done_if(*n > 0, *n),
+        );
+        self.received(n);
+        n
     }
 
     /// Closes the channel to senders; what is queued can still be received.
@@ -498,20 +554,32 @@ impl<T> Receiver<T> {
         self.inner.max_capacity()
     }
 
-    /// tokio's `poll_recv`, for hand-written futures (its waits are not recorded: a poll
-    /// function keeps no state between polls to time them with).
+    /// tokio's `poll_recv`, for hand-written futures. Its wait is recorded from the first
+    /// poll that finds the channel empty to the poll that receives (or finds it closed); a
+    /// future that stops polling meanwhile shows as waiting until its next poll, or until
+    /// the receiver drops.
+    #[track_caller]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.inner.poll_recv(cx)
+        let site = Location::caller();
+        self.claim.own(site);
+        let polled = self.inner.poll_recv(cx);
+        let fill = self.fill();
+        (self.polled).polled(site, fill, polled, |r| done_if(r.is_some(), 1))
     }
 
-    /// tokio's `poll_recv_many` (unrecorded, as [`Receiver::poll_recv`]).
+    /// tokio's `poll_recv_many`, its waits recorded as [`Receiver::poll_recv`]'s.
+    #[track_caller]
     pub fn poll_recv_many(
         &mut self,
         cx: &mut Context<'_>,
         buffer: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        self.inner.poll_recv_many(cx, buffer, limit)
+        let site = Location::caller();
+        self.claim.own(site);
+        let polled = self.inner.poll_recv_many(cx, buffer, limit);
+        let fill = self.fill();
+        (self.polled).polled(site, fill, polled, |n| done_if(*n > 0, *n))
     }
 
     /// Live senders of this channel.

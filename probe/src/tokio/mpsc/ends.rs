@@ -1,15 +1,18 @@
 //! What a channel records: its two sides ([`Ends`]), each handle's listing as a holder of one
-//! ([`Claim`]), and how a send or receive is timed as a wait ([`recorded`], [`blocking`]).
+//! ([`Claim`]), how a send or receive is timed as a wait ([`recorded`], [`blocking`]), and a
+//! bounded channel's fill as a pool (the room side's [`PoolGauge`]).
 
 use crate::actor::holds::WIDE;
 use crate::actor::task::current_actor;
 use crate::detect::ChannelSide;
-use crate::format::{LockKind, Mode};
-use crate::lock_core::{Hold, LockMeta, Tracked, Waiting};
+use crate::format::{LockKind, Mode, Record};
+use crate::lock_core::{Hold, LockMeta, Parked, PoolGauge, PoolState, Tracked, Waiting};
+use crate::sink;
 use std::future::Future;
 use std::panic::Location;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::task::Poll;
 
 /// The two sides of one channel, as the recorder sees them.
 pub(super) struct Ends {
@@ -19,6 +22,12 @@ pub(super) struct Ends {
     pub(super) items: Tracked,
     /// Whether the deadlock detector knows this channel's waits settle (see `wait_on`).
     told: AtomicBool,
+    /// A bounded channel's fill as a pool of `buffer` slots: a `Pool` record per send (slots
+    /// taken) and receive (slots freed) while recording; senders' waits for room feed the
+    /// saturation detector.
+    pool: PoolGauge,
+    /// The recording session that has this channel's `Channel` record (0: none yet).
+    announced: AtomicU32,
 }
 
 impl Ends {
@@ -52,7 +61,42 @@ impl Ends {
             room: Tracked::new(room, 1),
             items: Tracked::new(items, WIDE),
             told: AtomicBool::new(false),
+            pool: PoolGauge::for_channel(),
+            announced: AtomicU32::new(0),
         })
+    }
+
+    /// `n` slots were taken (a send or a reservation) after waiting `waited_ns` for room;
+    /// `fill` is the channel's fill right after.
+    fn took_room(&self, n: u32, fill: PoolState, waited_ns: u64) {
+        if self.bounded() && sink::recording() {
+            self.announce();
+            (self.pool).acquired(&self.room.meta, current_actor(), n, fill, waited_ns);
+        }
+    }
+
+    /// `n` messages were received, freeing their slots; `fill` is the channel's fill after.
+    pub(super) fn received(&self, n: u32, fill: PoolState) {
+        if self.bounded() && sink::recording() {
+            self.announce();
+            (self.pool).released(&self.room.meta, current_actor(), n, fill, 0);
+        }
+    }
+
+    /// Makes sure the running recording knows this channel's two sides are one channel.
+    fn announce(&self) {
+        let session = sink::session();
+        if self.announced.load(Relaxed) == session {
+            return;
+        }
+        let room = self.room.meta.announced_id();
+        let items = self.items.meta.announced_id();
+        sink::define_with(|d| {
+            if self.announced.load(Relaxed) != session {
+                d.define_instance(&Record::Channel { room, items });
+                self.announced.store(session, Relaxed);
+            }
+        });
     }
 
     /// A side of this channel is about to be waited on. A wait on either side can end without
@@ -166,21 +210,93 @@ impl Drop for Claim {
 
 /// How a recorded wait ended.
 pub(super) enum Ended {
-    /// With what it waited for.
-    Done,
+    /// With what it waited for: `n` messages sent or received (or slots reserved).
+    Done(u32),
     /// The channel closed.
     Closed,
     /// It gave up (a timeout).
     GaveUp,
 }
 
+/// A sender's wait for room, as the room side's pool sees it (the saturation detector counts
+/// senders waiting on a full channel). Dropped before [`RoomWait::end`], it ends as a wait
+/// that got no room.
+struct RoomWait<'a, F: Fn() -> PoolState> {
+    ends: &'a Ends,
+    fill: &'a F,
+    actor: u64,
+    t0: u64,
+    done: bool,
+}
+
+impl<'a, F: Fn() -> PoolState> RoomWait<'a, F> {
+    /// Starts one on `side` if it is the room side of a bounded channel.
+    fn begin(ends: &'a Ends, side: Side, fill: &'a F) -> Option<RoomWait<'a, F>> {
+        if side != Side::Room || !ends.bounded() {
+            return None;
+        }
+        let actor = current_actor();
+        let t0 = ends.pool.wait_began(&ends.room.meta, actor, 1, fill());
+        Some(RoomWait {
+            ends,
+            fill,
+            actor,
+            t0,
+            done: false,
+        })
+    }
+
+    /// Ends it; returns how long it took.
+    fn end(mut self, got_room: bool) -> u64 {
+        self.done = true;
+        self.ended(got_room).saturating_sub(self.t0)
+    }
+
+    fn ended(&self, got_room: bool) -> u64 {
+        let e = self.ends;
+        (e.pool).wait_ended(&e.room.meta, self.actor, 1, (self.fill)(), got_room)
+    }
+}
+
+impl<F: Fn() -> PoolState> Drop for RoomWait<'_, F> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.ended(false);
+        }
+    }
+}
+
+/// A wait in progress on one side of a channel: the side's recorded wait and, for a sender,
+/// the pool's.
+struct SideWait<'a, F: Fn() -> PoolState> {
+    waiting: Waiting<'a>,
+    room: Option<RoomWait<'a, F>>,
+}
+
+impl<'a, F: Fn() -> PoolState> SideWait<'a, F> {
+    fn begin(
+        ends: &'a Ends,
+        side: Side,
+        site: &'static Location<'static>,
+        fill: &'a F,
+    ) -> SideWait<'a, F> {
+        ends.wait_on();
+        SideWait {
+            waiting: ends.side(side).begin_settling_wait(Mode::Permits(1), site),
+            room: RoomWait::begin(ends, side, fill),
+        }
+    }
+}
+
 /// Runs `fut` (a send, reserve or receive on `side`): if it cannot finish at once, its wait
 /// is recorded from its first pending poll to its end; if it can, it is counted. `how` tells
-/// how it ended. A future dropped while it waits ends its wait as given up.
+/// how it ended, `fill` how full the channel is (read from tokio's handle). A future dropped
+/// while it waits ends its wait as given up.
 pub(super) async fn recorded<F: Future>(
     ends: &Ends,
-    side: &Tracked,
+    side: Side,
     site: &'static Location<'static>,
+    fill: impl Fn() -> PoolState,
     fut: F,
     how: impl FnOnce(&F::Output) -> Ended,
 ) -> F::Output {
@@ -189,13 +305,12 @@ pub(super) async fn recorded<F: Future>(
     let out = std::future::poll_fn(|cx| {
         let polled = fut.as_mut().poll(cx);
         if waiting.is_none() && crate::settings::enabled() && crate::lock_core::waits(&polled) {
-            ends.wait_on();
-            waiting = Some(side.begin_settling_wait(Mode::Permits(1), site));
+            waiting = Some(SideWait::begin(ends, side, site, &fill));
         }
         polled
     })
     .await;
-    finish(side, waiting, how(&out));
+    finish(ends, side, waiting, how(&out), &fill);
     out
 }
 
@@ -203,8 +318,9 @@ pub(super) async fn recorded<F: Future>(
 /// (the channel was full, or empty) said it would wait.
 pub(super) fn blocking<R>(
     ends: &Ends,
-    side: &Tracked,
+    side: Side,
     site: &'static Location<'static>,
+    fill: impl Fn() -> PoolState,
     will_wait: bool,
     op: impl FnOnce() -> R,
     how: impl FnOnce(&R) -> Ended,
@@ -212,26 +328,134 @@ pub(super) fn blocking<R>(
     if !crate::settings::enabled() {
         return op();
     }
-    let waiting = will_wait.then(|| {
-        ends.wait_on();
-        side.begin_settling_wait(Mode::Permits(1), site)
-    });
+    let waiting = will_wait.then(|| SideWait::begin(ends, side, site, &fill));
     let out = op();
-    finish(side, waiting, how(&out));
+    finish(ends, side, waiting, how(&out), &fill);
     out
 }
 
-/// Ends a send's or receive's recorded wait as it ended, or counts it when it did not wait.
-fn finish(side: &Tracked, waiting: Option<Waiting<'_>>, ended: Ended) {
-    match (waiting, ended) {
-        (Some(w), Ended::Done) => w.woken(),
-        (Some(w), Ended::Closed) => w.closed(),
-        (Some(w), Ended::GaveUp) => drop(w),
-        (None, Ended::Done) => side.counted_without_wait(),
-        (None, _) => {}
+/// What finished without waiting (a `try_` call that succeeded): counted, and what it moved
+/// added to the pool (`fill`: the channel's fill after).
+pub(super) fn immediate(ends: &Ends, side: Side, n: u32, fill: impl Fn() -> PoolState) {
+    if crate::settings::enabled() {
+        ends.side(side).counted_without_wait();
+        match side {
+            Side::Room => ends.took_room(n, fill(), 0),
+            Side::Items => ends.received(n, fill()),
+        }
     }
 }
 
-pub(super) fn done_if(ok: bool) -> Ended {
-    if ok { Ended::Done } else { Ended::Closed }
+/// Ends a send's or receive's recorded wait as it ended, or counts it when it did not wait;
+/// then adds what a send moved to the pool (a receive's caller does, once it can read the
+/// channel's fill).
+fn finish<F: Fn() -> PoolState>(
+    ends: &Ends,
+    side: Side,
+    waiting: Option<SideWait<'_, F>>,
+    ended: Ended,
+    fill: &F,
+) {
+    let mut waited = 0;
+    match waiting {
+        Some(SideWait { waiting, room }) => {
+            if let Some(r) = room {
+                waited = r.end(matches!(ended, Ended::Done(_)));
+            }
+            match ended {
+                Ended::Done(_) => waiting.woken(),
+                Ended::Closed => waiting.closed(),
+                Ended::GaveUp => drop(waiting),
+            }
+        }
+        None if matches!(ended, Ended::Done(_)) => ends.side(side).counted_without_wait(),
+        None => {}
+    }
+    if let (Side::Room, Ended::Done(n)) = (side, ended)
+        && crate::settings::enabled()
+    {
+        ends.took_room(n, fill(), waited);
+    }
+}
+
+/// A receive's wait kept between calls of `poll_recv`, which has no future to keep it in:
+/// begun at the first poll that finds the channel empty, ended by the next poll that
+/// receives (or finds the channel closed), or as given up when the receiver drops.
+pub(super) struct PolledWait {
+    ends: Arc<Ends>,
+    parked: Option<Parked>,
+}
+
+impl PolledWait {
+    pub(super) fn new(ends: Arc<Ends>) -> PolledWait {
+        PolledWait { ends, parked: None }
+    }
+
+    /// Records what one `poll_recv`-like call returned (`fill`: the channel's fill after).
+    pub(super) fn polled<R>(
+        &mut self,
+        site: &'static Location<'static>,
+        fill: PoolState,
+        polled: Poll<R>,
+        how: impl FnOnce(&R) -> Ended,
+    ) -> Poll<R> {
+        if !crate::settings::enabled() {
+            return polled;
+        }
+        let items = &self.ends.items;
+        match &polled {
+            Poll::Pending => {
+                if self.parked.is_none() {
+                    self.ends.wait_on();
+                    let w = items.begin_settling_wait(Mode::Permits(1), site);
+                    self.parked = Some(w.park());
+                }
+            }
+            Poll::Ready(r) => {
+                let waiting = self.parked.take().map(|p| SideWait {
+                    waiting: p.resume(items),
+                    room: None,
+                });
+                let ended = how(r);
+                if let Ended::Done(n) = ended {
+                    self.ends.received(n, fill);
+                }
+                finish(&self.ends, Side::Items, waiting, ended, &no_fill);
+            }
+        }
+        polled
+    }
+}
+
+impl Drop for PolledWait {
+    fn drop(&mut self) {
+        if let Some(p) = self.parked.take() {
+            drop(p.resume(&self.ends.items));
+        }
+    }
+}
+
+pub(super) fn done_if(ok: bool, n: usize) -> Ended {
+    if ok {
+        Ended::Done(u32::try_from(n).unwrap_or(u32::MAX))
+    } else {
+        Ended::Closed
+    }
+}
+
+/// A bounded channel's fill from tokio's figures: `max` slots, `free` of them free now (so
+/// in use is what is queued or reserved).
+pub(super) fn fill(max: usize, free: usize) -> PoolState {
+    PoolState {
+        in_use: max.saturating_sub(free) as u64,
+        capacity: max as u64,
+    }
+}
+
+/// An unbounded channel has no fill to count.
+pub(super) fn no_fill() -> PoolState {
+    PoolState {
+        in_use: 0,
+        capacity: 0,
+    }
 }

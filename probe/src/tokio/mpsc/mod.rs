@@ -18,7 +18,13 @@
 //! side adds ` (recv)` (`jobs (recv)`); both are kind `semaphore` in reports. Sends and
 //! receives are counted as acquisitions of their side, those that waited as contentions.
 //! A cancelled `send` or `recv` future, a closed channel and a dropped `Receiver` end their
-//! waits; a dropped handle stops being listed.
+//! waits; a dropped handle stops being listed. `poll_recv` keeps its wait in the receiver
+//! between polls.
+//!
+//! A bounded channel is also a pool of its slots: while a trace is recorded, each send (or
+//! reservation) and receive writes a `Pool` record of the room side, whose in use is what is
+//! queued or reserved; senders' waits for room feed the saturation detector, whose alert for
+//! a channel names the receiver's owner. A `Channel` record pairs the two sides in the trace.
 
 mod bounded;
 mod ends;

@@ -1,7 +1,7 @@
 //! The unbounded channel's handles: its senders never wait (a send is not counted either); its
 //! receiver's waits for items are recorded on the items side, as a bounded channel's.
 
-use super::ends::{Claim, Ends, Side, blocking, done_if, recorded};
+use super::ends::{Claim, Ends, PolledWait, Side, blocking, done_if, immediate, no_fill, recorded};
 use ::tokio::sync::mpsc as tk;
 use std::panic::Location;
 use std::sync::Arc;
@@ -18,7 +18,11 @@ pub(super) fn make<T>(
             inner: tx,
             claim: Claim::new(ends.clone(), Side::Items, site),
         },
-        UnboundedReceiver { inner: rx, ends },
+        UnboundedReceiver {
+            inner: rx,
+            polled: PolledWait::new(ends.clone()),
+            ends,
+        },
     )
 }
 
@@ -138,6 +142,8 @@ impl<T> std::fmt::Debug for WeakUnboundedSender<T> {
 pub struct UnboundedReceiver<T> {
     inner: tk::UnboundedReceiver<T>,
     ends: Arc<Ends>,
+    /// A wait begun by `poll_recv`, kept until a poll receives.
+    polled: PolledWait,
 }
 
 impl<T> UnboundedReceiver<T> {
@@ -146,9 +152,9 @@ impl<T> UnboundedReceiver<T> {
     #[track_caller]
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
         let site = Location::caller();
-        let UnboundedReceiver { inner, ends } = self;
-        recorded(ends, &ends.items, site, inner.recv(), |r| {
-            done_if(r.is_some())
+        let UnboundedReceiver { inner, ends, .. } = self;
+        recorded(ends, Side::Items, site, no_fill, inner.recv(), |r| {
+            done_if(r.is_some(), 1)
         })
     }
 
@@ -160,13 +166,14 @@ impl<T> UnboundedReceiver<T> {
         limit: usize,
     ) -> impl Future<Output = usize> + 'a {
         let site = Location::caller();
-        let UnboundedReceiver { inner, ends } = self;
+        let UnboundedReceiver { inner, ends, .. } = self;
         recorded(
             ends,
-            &ends.items,
+            Side::Items,
             site,
+            no_fill,
             inner.recv_many(buffer, limit),
-            |n| done_if(*n > 0),
+            |n| done_if(*n > 0, *n),
         )
     }
 
@@ -174,7 +181,7 @@ impl<T> UnboundedReceiver<T> {
     pub fn try_recv(&mut self) -> Result<T, TryRecvError> {
         let r = self.inner.try_recv();
         if r.is_ok() {
-            self.ends.items.counted_without_wait();
+            immediate(&self.ends, Side::Items, 1, no_fill);
         }
         r
     }
@@ -184,14 +191,15 @@ impl<T> UnboundedReceiver<T> {
     pub fn blocking_recv(&mut self) -> Option<T> {
         let site = Location::caller();
         let empty = self.inner.is_empty() && !self.inner.is_closed();
-        let UnboundedReceiver { inner, ends } = self;
+        let UnboundedReceiver { inner, ends, .. } = self;
         blocking(
             ends,
-            &ends.items,
+            Side::Items,
             site,
+            no_fill,
             empty,
             || inner.blocking_recv(),
-            |r| done_if(r.is_some()),
+            |r| done_if(r.is_some(), 1),
         )
     }
 
@@ -200,14 +208,15 @@ impl<T> UnboundedReceiver<T> {
     pub fn blocking_recv_many(&mut self, buffer: &mut Vec<T>, limit: usize) -> usize {
         let site = Location::caller();
         let empty = self.inner.is_empty() && !self.inner.is_closed();
-        let UnboundedReceiver { inner, ends } = self;
+        let UnboundedReceiver { inner, ends, .. } = self;
         blocking(
             ends,
-            &ends.items,
+            Side::Items,
             site,
+            no_fill,
             empty,
             || inner.blocking_recv_many(buffer, limit),
-            |n| done_if(*n > 0),
+            |n| done_if(*n > 0, *n),
         )
     }
 
@@ -231,19 +240,28 @@ impl<T> UnboundedReceiver<T> {
         self.inner.len()
     }
 
-    /// tokio's `poll_recv` (its waits are not recorded).
+    /// tokio's `poll_recv`, its waits recorded as the bounded
+    /// [`Receiver::poll_recv`](super::Receiver::poll_recv)'s.
+    #[track_caller]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        self.inner.poll_recv(cx)
+        let polled = self.inner.poll_recv(cx);
+        (self.polled).polled(Location::caller(), no_fill(), polled, |r| {
+            done_if(r.is_some(), 1)
+        })
     }
 
-    /// tokio's `poll_recv_many` (unrecorded).
+    /// tokio's `poll_recv_many`, its waits recorded as [`UnboundedReceiver::poll_recv`]'s.
+    #[track_caller]
     pub fn poll_recv_many(
         &mut self,
         cx: &mut Context<'_>,
         buffer: &mut Vec<T>,
         limit: usize,
     ) -> Poll<usize> {
-        self.inner.poll_recv_many(cx, buffer, limit)
+        let polled = self.inner.poll_recv_many(cx, buffer, limit);
+        (self.polled).polled(Location::caller(), no_fill(), polled, |n| {
+            done_if(*n > 0, *n)
+        })
     }
 
     /// Live senders of this channel.
