@@ -28,6 +28,8 @@ cargo build --quiet -p lockscope-viewer -p lockscope-samples
 "$target/debug/abba" --trace "$work/abba.lstrace" >/dev/null 2>&1 || [ $? -eq 86 ]
 # A pool of 2 shared by cores*2+1 request threads: starved most of the run.
 "$target/debug/pool_size" --trace "$work/pool_size.lstrace" >/dev/null 2>&1
+# The same backpressure through a bounded channel: full most of the run, producers waiting.
+"$target/debug/bounded_queue" --channel --trace "$work/channel.lstrace" >/dev/null 2>&1
 # Causal experiments over a lock on every request's path and a busier one nobody waits for.
 "$target/debug/causal" --causal --duration 6 --trace "$work/causal.lstrace" >/dev/null 2>&1
 
@@ -49,6 +51,7 @@ for panel in wait-for alerts; do
     shot "$panel" abba.lstrace --panel "$panel"
 done
 shot pools pool_size.lstrace --panel pools
+shot pools-channel channel.lstrace --panel pools
 # The lock table with the hottest lock selected: who made it wait.
 shot locks bank.lstrace --panel locks --lock ledger
 # The timeline with that lock selected: its own track (who held it, how many waited) on top.

@@ -241,6 +241,102 @@ fn a_trace_without_pool_events_keeps_the_old_report() {
     assert!(!text.contains("Pools (semaphores)"));
     assert!(!text.contains("vol/s"));
 }
+/// `jobs`, a bounded channel of 4 slots (lock `jobs`, room side; `jobs (recv)`, items side):
+/// `producer` sends four messages at 0–30 ms (full from 30 ms), waits for room from 100 ms
+/// and gets it at 300 ms when `consumer` receives one; the consumer drains it by 600 ms, then
+/// waits for a message from 700 ms to the trace's end at 1 s. By hand: full 370 ms (30–400 ms), empty
+/// 400 ms, 5 sends of which 1 waited (200 ms), 1 receive wait of 300 ms.
+fn channel_trace() -> TraceBuilder {
+    use PoolEvent::*;
+    let mut t = TraceBuilder::new();
+    let (producer, consumer) = (t.actor("producer"), t.actor("consumer"));
+    let (_, room) = t.lock(LockKind::Semaphore, "jobs", "src/jobs.rs:3:5");
+    let (_, items) = t.lock(LockKind::Semaphore, "jobs (recv)", "src/jobs.rs:3:5");
+    t.push(Record::Channel { room, items });
+    for i in 0..4 {
+        pool(&mut t, i * 10 * MS, room, producer, Acquire, i + 1, 0, 0);
+    }
+    pool(&mut t, 100 * MS, room, producer, Wait, 4, 1, 0);
+    pool(&mut t, 300 * MS, room, consumer, Release, 3, 1, 0);
+    pool(&mut t, 300 * MS, room, producer, Acquire, 4, 0, 200 * MS);
+    for (i, ts) in [400, 450, 500, 600].into_iter().enumerate() {
+        pool(&mut t, ts * MS, room, consumer, Release, 3 - i as u64, 0, 0);
+    }
+    t.wait(
+        consumer,
+        items,
+        "src/jobs.rs:20:9",
+        0,
+        &[producer],
+        700 * MS,
+        None,
+    );
+    t.push(Record::End { ts_ns: 1_000 * MS });
+    t
+}
+
+#[test]
+fn a_bounded_channel_is_a_pool_in_the_report_and_the_panel() {
+    let r = json_report("channel.lst", &channel_trace().bytes());
+    let pools = r["pools"].as_array().unwrap();
+    assert_eq!(pools.len(), 1, "the room side only: {pools:?}");
+    let p = &pools[0];
+    assert_eq!(
+        (p["name"].as_str(), p["channel"].as_bool()),
+        (Some("jobs"), Some(true))
+    );
+    assert_eq!(p["saturated_ns"], 370 * MS);
+    assert_eq!(p["empty_ns"], 400 * MS);
+    assert_eq!(
+        (p["acquisitions"].as_u64(), p["waited"].as_u64()),
+        (Some(5), Some(1))
+    );
+    assert_eq!(p["receiver_waits"], 1);
+    assert_eq!(p["receiver_wait_ns"], 300 * MS, "still waiting at the end");
+
+    let path = write("channel-text.lst", &channel_trace().bytes());
+    let text = stdout(&lockscope(&["report", path.to_str().unwrap()]));
+    assert!(
+        text.contains("jobs (channel)"),
+        "marked in the pools: {text}"
+    );
+    let section = (text.split("\nChannels (bounded)\n").nth(1)).expect("a Channels section");
+    let jobs = section.lines().nth(1).unwrap();
+    let cells: Vec<&str> = (jobs.split("  ").map(str::trim))
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "jobs",
+            "4",
+            "4",
+            "370 ms (37%)",
+            "400 ms (40%)",
+            "5",
+            "1",
+            "1",
+            "1",
+            "300 ms"
+        ],
+        "{jobs}"
+    );
+
+    let mut h = viewer(&[("ui-channel.lst", channel_trace().bytes())]);
+    open_panel(&mut h, "Pools");
+    for text in [
+        "bounded channel",
+        "full 370 ms",
+        "empty 400 ms",
+        "5 sent, 1 waited for room",
+        "1 receive waited for a message, 300 ms in all",
+        "Wait for room (every send)",
+    ] {
+        assert!(shows(&h, text), "the Pools panel lacks {text:?}");
+    }
+    assert!(!shows(&h, "0 leaks"), "a channel has no permits to leak");
+}
+
 #[test]
 fn pools_panel_plots_each_pool_with_its_figures() {
     let mut h = viewer(&[("ui-pools.lst", pool_trace().bytes())]);

@@ -61,7 +61,7 @@ pub struct Process {
     pub threads: u64,
 }
 
-/// A semaphore instance seen as a pool.
+/// A semaphore instance or bounded channel seen as a pool.
 #[derive(Debug, Serialize)]
 pub struct Pool {
     /// The semaphore's class name.
@@ -98,6 +98,15 @@ pub struct Pool {
     pub leaks: u64,
     /// The hold time that counts as a leak.
     pub leak_threshold_ns: u64,
+    /// A bounded channel's room side (permits are its slots, in use what is queued or
+    /// reserved, waiters are senders).
+    pub channel: bool,
+    /// Time with nothing in use (an empty channel, an idle pool).
+    pub empty_ns: u64,
+    /// A channel's receives that waited for a message (0 for a semaphore).
+    pub receiver_waits: u64,
+    /// Their time (waits still going at the trace's end counted up to it).
+    pub receiver_wait_ns: u64,
 }
 
 /// The trace itself.
@@ -382,6 +391,10 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
             max_in_use: p.max_in_use,
             leaks: p.leaks,
             leak_threshold_ns,
+            channel: p.channel,
+            empty_ns: p.empty_ns,
+            receiver_waits: p.receiver_waits,
+            receiver_wait_ns: p.receiver_wait_ns,
             name: p.name,
             site: p.site,
         })

@@ -263,12 +263,15 @@ fn spans(out: &mut String, m: &Model) {
     }
 }
 
-/// The pools section: one line per semaphore instance that recorded pool events.
+/// The pools section: one line per semaphore instance and bounded channel that recorded pool
+/// events, then the channels' own figures.
 fn pools(out: &mut String, m: &Model, leak_threshold_ns: u64) {
     let rows = m.pool_rows(leak_threshold_ns);
     if rows.is_empty() {
         return;
     }
+    // (Bounded channels are pools too, marked as such; the heading stays the one scripts
+    // already look for.)
     let _ = writeln!(out, "\nPools (semaphores), most starved first");
     let mut t = Table::new(&[
         ("pool", false),
@@ -292,8 +295,13 @@ fn pools(out: &mut String, m: &Model, leak_threshold_ns: u64) {
         let observed = p.observed_ns().max(1) as f64;
         let share = |v: u64| format!("{} ({:.0}%)", ns(v), v as f64 * 100.0 / observed);
         let held = p.timed_holds > 0;
+        let name = if p.channel {
+            format!("{} (channel)", p.name)
+        } else {
+            p.name.clone()
+        };
         t.row(vec![
-            clip_left(&p.name, NAME_WIDTH),
+            clip_left(&name, NAME_WIDTH),
             p.capacity.to_string(),
             format!("{:.0}%", p.utilisation * 100.0),
             share(p.saturated_ns),
@@ -318,6 +326,51 @@ fn pools(out: &mut String, m: &Model, leak_threshold_ns: u64) {
          free and someone waiting; acquire: every acquisition, 0 when a permit was free; \
          leaks: permits held {} or longer)",
         ns(leak_threshold_ns)
+    );
+    channels(out, &rows);
+}
+
+/// The bounded channels among the pools: how full and how empty each ran, and who waited
+/// on which side.
+fn channels(out: &mut String, rows: &[crate::model::pools::PoolRow]) {
+    if !rows.iter().any(|p| p.channel) {
+        return;
+    }
+    let _ = writeln!(out, "\nChannels (bounded)");
+    let mut t = Table::new(&[
+        ("channel", false),
+        ("cap", true),
+        ("queued max", true),
+        ("full", true),
+        ("empty", true),
+        ("sent", true),
+        ("senders waited", true),
+        ("most senders", true),
+        ("receivers waited", true),
+        ("receive wait", true),
+    ]);
+    for p in rows.iter().filter(|p| p.channel) {
+        let observed = p.observed_ns().max(1) as f64;
+        let share = |v: u64| format!("{} ({:.0}%)", ns(v), v as f64 * 100.0 / observed);
+        t.row(vec![
+            clip_left(&p.name, NAME_WIDTH),
+            p.capacity.to_string(),
+            p.max_in_use.to_string(),
+            share(p.saturated_ns),
+            share(p.empty_ns),
+            p.acquisitions.to_string(),
+            p.waited.to_string(),
+            p.max_waiters.to_string(),
+            p.receiver_waits.to_string(),
+            ns(p.receiver_wait_ns),
+        ]);
+    }
+    out.push_str(&t.render());
+    let _ = writeln!(
+        out,
+        "  (a channel is a pool of its slots: a send takes one, a receive frees one; full: no \
+         room, the pool's saturated time; senders waited: sends and reserves that waited for \
+         room; receivers waited: receives that found it empty)"
     );
 }
 

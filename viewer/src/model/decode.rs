@@ -129,6 +129,9 @@ impl Model {
             } => {
                 self.locks.insert(lock, LockInstance { class, capacity });
             }
+            Record::Channel { room, items } => {
+                self.pools.channels.insert(room, items);
+            }
             Record::Frame {
                 frame,
                 function,

@@ -1,12 +1,15 @@
-//! Pools: every semaphore's state over time, from its `Pool` records (one per acquire,
-//! release, wait, timeout and resize, so the series is exact, not sampled), and the figures
-//! the report prints per semaphore instance.
+//! Pools: every semaphore's and bounded channel's state over time, from its `Pool` records
+//! (one per acquire, release, wait, timeout and resize, so the series is exact, not sampled),
+//! and the figures the report prints per instance. A bounded channel is a pool of its slots:
+//! a send takes one, a receive frees one, so in use is what is queued (or reserved) and its
+//! pool waiters are senders; its receiver's waits are its items side's.
 //!
 //! A pool is observed from its first event to the end of the trace; between two events it
 //! stays in the state the first one left it in. Over that window:
 //! - `utilisation` = ∫ in_use dt / ∫ capacity dt (in use / capacity when it never resized);
 //! - `saturated_ns`: time with every permit in use (`in_use ≥ capacity`, capacity > 0);
 //! - `starved_ns`: time with no permit free and at least one waiter;
+//! - `empty_ns`: time with nothing in use (an empty channel, an idle pool);
 //! - acquire latency over every acquisition, those that did not wait (0 ns) included;
 //! - hold times over the releases that carry one (0 means "not timed" and is left out);
 //! - leaks: releases of permits held at least [`LEAK_THRESHOLD_NS`].
@@ -62,6 +65,17 @@ pub struct PoolRow {
     pub timed_holds: u64,
     /// Releases of permits held at least the leak threshold.
     pub leaks: u64,
+    /// A bounded channel's room side: permits are its slots, in use is what is queued or
+    /// reserved, waiters are senders waiting for room.
+    pub channel: bool,
+    /// Time with nothing in use (an empty channel, an idle pool).
+    pub empty_ns: u64,
+    /// A channel's receives that waited for a message (its items side's waits; 0 for a
+    /// semaphore).
+    pub receiver_waits: u64,
+    /// Their time, as every wait figure counts it (a wait still going at the trace's end
+    /// counted up to it).
+    pub receiver_wait_ns: u64,
 }
 
 impl PoolRow {
@@ -129,9 +143,18 @@ impl Model {
     /// One row per semaphore instance that recorded pool events, most starved first (then
     /// most saturated, then by name). Releases held at least `leak_threshold_ns` are leaks.
     pub fn pool_rows(&self, leak_threshold_ns: u64) -> Vec<PoolRow> {
+        let receives = self.receiver_waits();
         let mut rows: Vec<PoolRow> = (self.pools.by_lock.iter())
             .filter(|(_, s)| !s.is_empty())
-            .map(|(&lock, samples)| self.pool_row(lock, samples, leak_threshold_ns))
+            .map(|(&lock, samples)| {
+                let mut row = self.pool_row(lock, samples, leak_threshold_ns);
+                if let Some(items) = self.pools.channels.get(&lock) {
+                    row.channel = true;
+                    (row.receiver_waits, row.receiver_wait_ns) =
+                        receives.get(items).copied().unwrap_or_default();
+                }
+                row
+            })
             .collect();
         rows.sort_by(|a, b| {
             (b.starved_ns.cmp(&a.starved_ns))
@@ -140,6 +163,23 @@ impl Model {
                 .then(a.lock.cmp(&b.lock))
         });
         rows
+    }
+
+    /// The waits (count, time) on each channel's items side, by its lock instance; one pass
+    /// over the waits, and none when the trace has no channel.
+    fn receiver_waits(&self) -> std::collections::BTreeMap<u64, (u64, u64)> {
+        let mut out = std::collections::BTreeMap::new();
+        if self.pools.channels.is_empty() {
+            return out;
+        }
+        let items: std::collections::BTreeSet<u64> =
+            self.pools.channels.values().copied().collect();
+        for w in self.waits.iter().filter(|w| items.contains(&w.lock)) {
+            let e: &mut (u64, u64) = out.entry(w.lock).or_default();
+            e.0 += 1;
+            e.1 += self.waited_ns(&w).unwrap_or(0);
+        }
+        out
     }
 
     /// The events of semaphore `lock`, in time order (sorted when the trace was loaded).
@@ -182,6 +222,10 @@ impl Model {
             hold: Summary::default(),
             timed_holds: 0,
             leaks: 0,
+            channel: false,
+            empty_ns: 0,
+            receiver_waits: 0,
+            receiver_wait_ns: 0,
         };
         for (i, s) in samples.iter().enumerate() {
             let next = samples.get(i + 1).map_or(to_ns, |n| n.ts_ns);
@@ -194,6 +238,9 @@ impl Model {
             }
             if full && s.waiters > 0 {
                 starved_ns += dt;
+            }
+            if s.in_use == 0 {
+                row.empty_ns += dt;
             }
             row.max_waiters = row.max_waiters.max(u64::from(s.waiters));
             row.max_in_use = row.max_in_use.max(u64::from(s.in_use));
@@ -307,6 +354,67 @@ mod tests {
         );
         assert_eq!((p.hold.p50, p.hold.max, p.hold.total), (500, 500, 1_400));
         assert_eq!((p.timed_holds, p.leaks), (3, 0));
+        // Nothing in use over [900,1000); a semaphore has no receivers.
+        assert_eq!((p.empty_ns, p.channel, p.receiver_waits), (100, false, 0));
+    }
+
+    #[test]
+    fn a_bounded_channel_is_a_pool_of_its_slots_with_its_receivers_waits() {
+        use PoolEvent::*;
+        // Lock 31 is the room side of a channel of 2 slots, lock 32 its items side. Sends at
+        // 100 and 200 fill it; a third sender waits from 300 and gets room at 500, when the
+        // receiver takes one; the receiver drains it by 700, then waits from 800 for a
+        // message that never comes (still waiting at the trace's end, 1000). A receive wait
+        // from 20 to 100 came first.
+        let events = [
+            (100, 1, Acquire, 1, 0, 2, 0),
+            (200, 1, Acquire, 2, 0, 2, 0),
+            (300, 2, Wait, 2, 1, 2, 0),
+            (500, 3, Release, 1, 1, 2, 0),
+            (500, 2, Acquire, 2, 0, 2, 200),
+            (600, 3, Release, 1, 0, 2, 0),
+            (700, 3, Release, 0, 0, 2, 0),
+        ];
+        let mut r = pool_trace(&events, 1_000);
+        let end = r.pop().expect("the End record");
+        r.push(Record::Lock {
+            lock: 32,
+            class: 30,
+            capacity: 0,
+        });
+        r.push(Record::Channel {
+            room: 31,
+            items: 32,
+        });
+        let wait = |ts_ns| Record::WaitBegin {
+            ts_ns,
+            actor: 3,
+            lock: 32,
+            mode: lockscope_format::Mode::Permits(1),
+            site: 0,
+            stack: 0,
+            holders: vec![1, 2],
+            span: 0,
+        };
+        r.push(wait(20));
+        r.push(Record::WaitEnd {
+            ts_ns: 100,
+            actor: 3,
+            lock: 32,
+            outcome: lockscope_format::Outcome::Acquired,
+        });
+        r.push(wait(800));
+        r.push(end);
+        let m = model(r);
+        let p = &m.pool_rows(LEAK_THRESHOLD_NS)[0];
+        assert!(p.channel);
+        assert_eq!((p.from_ns, p.to_ns), (100, 1_000));
+        // Full (no room) over [200,500) and [500,600); empty over [700,1000).
+        assert_eq!((p.saturated_ns, p.empty_ns), (400, 300));
+        assert_eq!(p.starved_ns, 200, "a sender waited on the full channel");
+        assert_eq!((p.acquisitions, p.waited, p.max_waiters), (3, 1, 1));
+        // 80 ns, then 200 ns still waiting at the end.
+        assert_eq!((p.receiver_waits, p.receiver_wait_ns), (2, 280));
     }
 
     #[test]

@@ -35,6 +35,9 @@ pub struct PoolSample {
 pub struct PoolLog {
     /// Events by lock instance id, in trace order.
     pub by_lock: BTreeMap<u64, Vec<PoolSample>>,
+    /// Bounded channels: each room side's lock instance (a pool in `by_lock`) and the items
+    /// side's, where its receiver waits for messages.
+    pub channels: BTreeMap<u64, u64>,
 }
 
 impl PoolLog {

@@ -1,5 +1,6 @@
-//! Pools: each semaphore's permits in use, capacity and waiters over time, beside its
-//! acquire-latency percentiles and the figures of the report.
+//! Pools: each semaphore's permits in use, capacity and waiters over time (a bounded
+//! channel's messages queued, slots and senders waiting), beside its acquire-latency
+//! percentiles and the figures of the report.
 
 use std::sync::Arc;
 
@@ -38,15 +39,16 @@ pub fn pools_ui(ui: &mut egui::Ui, v: &mut TraceView) {
     let total = v.pools.rows(&model).len();
     if rows.is_empty() {
         ui.label(
-            "No pool events in this trace: every Semaphore is a pool, and its acquisitions and \
-             releases are recorded by probes that write pool records.",
+            "No pool events in this trace: every Semaphore and bounded channel is a pool, and \
+             its acquisitions and releases (a channel's sends and receives) are recorded by \
+             probes that write pool records.",
         );
         return;
     }
     ui.horizontal(|ui| {
-        legend_ui(ui, IN_USE, "permits in use");
+        legend_ui(ui, IN_USE, "permits in use (a channel: queued)");
         legend_ui(ui, CAPACITY, "capacity");
-        legend_ui(ui, WAITERS, "waiters");
+        legend_ui(ui, WAITERS, "waiters (a channel: senders)");
         ui.label(format!(
             "— most starved first; the whole trace; leaks: permits held {} or longer",
             ns(LEAK_THRESHOLD_NS)
@@ -75,29 +77,59 @@ fn pool_ui(ui: &mut egui::Ui, m: &Model, p: &PoolRow) {
         } else {
             format!(", created at {}", p.site)
         };
-        ui.label(format!("(semaphore #{}{site})", p.lock));
+        let what = if p.channel {
+            "bounded channel"
+        } else {
+            "semaphore"
+        };
+        ui.label(format!("({what} #{}{site})", p.lock));
     });
     let observed = p.observed_ns().max(1) as f64;
     let share = |v: u64| format!("{} ({:.0} %)", ns(v), v as f64 * 100.0 / observed);
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("capacity {}", p.capacity));
         ui.label(format!("utilisation {:.0} %", p.utilisation * 100.0));
-        let saturated = ui.label(format!("saturated {}", share(p.saturated_ns)));
-        saturated.on_hover_text("Time with every permit in use");
+        if p.channel {
+            let full = ui.label(format!("full {}", share(p.saturated_ns)));
+            full.on_hover_text("Time with no room: every slot queued or reserved");
+            let empty = ui.label(format!("empty {}", share(p.empty_ns)));
+            empty.on_hover_text("Time with nothing queued");
+        } else {
+            let saturated = ui.label(format!("saturated {}", share(p.saturated_ns)));
+            saturated.on_hover_text("Time with every permit in use");
+        }
         let starved = format!("starved {}", share(p.starved_ns));
         let color = if p.starved_ns > 0 { WAIT } else { HOLD };
         ui.label(egui::RichText::new(starved).color(color))
             .on_hover_text("Time with no permit free and someone waiting");
-        ui.label(format!(
-            "{} acquisitions, {} waited",
-            p.acquisitions, p.waited
-        ));
-        ui.label(format!("{} timeouts", p.timeouts));
-        ui.label(format!("most waiters {}", p.max_waiters));
+        if p.channel {
+            ui.label(format!(
+                "{} sent, {} waited for room",
+                p.acquisitions, p.waited
+            ));
+            ui.label(format!("most senders waiting {}", p.max_waiters));
+            let receives = if p.receiver_waits == 1 {
+                "receive"
+            } else {
+                "receives"
+            };
+            ui.label(format!(
+                "{} {receives} waited for a message, {} in all",
+                p.receiver_waits,
+                ns(p.receiver_wait_ns)
+            ));
+        } else {
+            ui.label(format!(
+                "{} acquisitions, {} waited",
+                p.acquisitions, p.waited
+            ));
+            ui.label(format!("{} timeouts", p.timeouts));
+            ui.label(format!("most waiters {}", p.max_waiters));
+        }
         let leaks = format!("{} leaks", p.leaks);
         if p.leaks > 0 {
             ui.label(egui::RichText::new(leaks).color(WAIT));
-        } else {
+        } else if !p.channel {
             ui.label(leaks);
         }
     });
@@ -119,12 +151,21 @@ fn pool_ui(ui: &mut egui::Ui, m: &Model, p: &PoolRow) {
         let width = (ui.available_width() - FIGURES_W).max(200.0);
         plot_ui(ui, m.pool_samples(p.lock), p, width);
         ui.vertical(|ui| {
-            ui.strong("Acquire latency (every acquisition)");
+            let (title, first) = if p.channel {
+                ("Wait for room (every send)", "send p50")
+            } else {
+                ("Acquire latency (every acquisition)", "acquire p50")
+            };
+            ui.strong(title);
             let a = p.acquire;
-            ui.label(format!("acquire p50 {}", ns(a.p50)));
+            ui.label(format!("{first} {}", ns(a.p50)));
             ui.label(format!("p90 {}", ns(a.p90)));
             ui.label(format!("p99 {}", ns(a.p99)));
             ui.label(format!("max {}", ns(a.max)));
+            if p.channel {
+                // A message's time in the queue is not recorded: no hold figures.
+                return;
+            }
             ui.add_space(6.0);
             ui.strong("Hold time (timed releases)");
             if p.timed_holds == 0 {
@@ -193,7 +234,12 @@ fn plot_ui(ui: &mut egui::Ui, samples: &[PoolSample], p: &PoolRow, width: f32) {
     let y = |v: u32| plot.bottom() - plot.height() * v as f32 / top as f32;
     let text = ui.visuals().text_color();
     let span = (p.from_ns as f64, p.to_ns.max(p.from_ns + 1) as f64);
-    axes::value_axis(&painter, plot, f64::from(top), 1.0, "permits, callers");
+    let unit = if p.channel {
+        "slots, senders"
+    } else {
+        "permits, callers"
+    };
+    axes::value_axis(&painter, plot, f64::from(top), 1.0, unit);
     axes::time_axis(&painter, plot, span, plot.bottom() + 2.0);
     let n = plot.width().max(1.0) as usize;
     let cols = columns(samples, p.from_ns, p.to_ns, n);
@@ -217,8 +263,13 @@ fn plot_ui(ui: &mut egui::Ui, samples: &[PoolSample], p: &PoolRow, width: f32) {
                 [pos2(x(i), plot.top()), pos2(x(i), plot.bottom())],
                 Stroke::new(1.0, text.gamma_multiply(0.5)),
             );
+            let (used, waiting) = if p.channel {
+                ("slots queued", "senders waiting")
+            } else {
+                ("permits in use", "waiting")
+            };
             resp.on_hover_text(format!(
-                "at {}: {} of {} permits in use, {} waiting",
+                "at {}: {} of {} {used}, {} {waiting}",
                 ns(t as u64),
                 c.in_use,
                 c.capacity,

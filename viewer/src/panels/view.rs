@@ -55,7 +55,7 @@ pub enum Panel {
     Timeline,
     /// Who waits for whom at one instant.
     WaitFor,
-    /// Semaphores as pools: in use, capacity and waiters over time.
+    /// Semaphores and bounded channels as pools: in use, capacity and waiters over time.
     Pools,
     /// Detector reports.
     Alerts,
