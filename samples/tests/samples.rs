@@ -105,7 +105,8 @@ fn pool_deadlock_is_reported_and_its_fix_is_silent() {
 }
 
 /// Runs a sample and decodes the trace it recorded.
-fn run_traced(exe: &str, args: &[&str]) -> (Output, lockscope::format::Trace) {
+/// Where [`run_traced`] has `exe` with `args` write its trace.
+fn traced_path(exe: &str, args: &[&str]) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("lockscope-samples-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let name = std::path::Path::new(exe)
@@ -113,7 +114,11 @@ fn run_traced(exe: &str, args: &[&str]) -> (Output, lockscope::format::Trace) {
         .unwrap()
         .to_string_lossy()
         .into_owned();
-    let trace = dir.join(format!("{name}-traced-{}.lstrace", args.join("-")));
+    dir.join(format!("{name}-traced-{}.lstrace", args.join("-")))
+}
+
+fn run_traced(exe: &str, args: &[&str]) -> (Output, lockscope::format::Trace) {
+    let trace = traced_path(exe, args);
     let o = Command::new(exe)
         .args(args)
         .arg("--trace")
@@ -251,6 +256,44 @@ fn the_bounded_queue_shows_backpressure_on_its_condvar() {
     );
     let (_, fixed) = run_traced(exe, &["--items", "30", "--fix"]);
     assert!(producer_waits(&fixed) < producer_waits(&t));
+}
+
+#[test]
+fn the_bounded_queue_as_a_channel_is_a_pool_that_runs_full_with_producers_waiting() {
+    use lockscope_viewer::model::pools::LEAK_THRESHOLD_NS;
+    let exe = env!("CARGO_BIN_EXE_bounded_queue");
+    let channel = |args: &[&str]| {
+        let (o, _) = run_traced(exe, args);
+        assert!(
+            String::from_utf8_lossy(&o.stdout).contains("120 items through a channel"),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        let m = lockscope_viewer::model::load(&traced_path(exe, args)).unwrap();
+        let rows = m.pool_rows(LEAK_THRESHOLD_NS);
+        (rows.into_iter())
+            .find(|p| p.name == "work-channel")
+            .expect("the channel is a pool")
+    };
+    let slow = channel(&["--items", "30", "--channel"]);
+    assert!(slow.channel);
+    assert_eq!((slow.capacity, slow.acquisitions), (8, 120), "{slow:?}");
+    assert_eq!(slow.max_in_use, 8, "it filled: {slow:?}");
+    assert!(
+        slow.waited >= 10 && slow.max_waiters >= 2,
+        "producers waited for room: {slow:?}"
+    );
+    assert!(
+        slow.saturated_ns > slow.empty_ns,
+        "one consumer keeps it full more than empty: {slow:?}"
+    );
+    let fixed = channel(&["--items", "30", "--channel", "--fix"]);
+    assert!(
+        fixed.waited < slow.waited,
+        "four consumers keep up: {} sends waited against {}",
+        fixed.waited,
+        slow.waited
+    );
 }
 
 #[test]

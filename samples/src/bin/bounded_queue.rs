@@ -4,6 +4,11 @@
 //! `not-full`. The trace's condition variable figures show who waited, how often and how long.
 //!
 //! `--fix` matches the consumers to the producers (four), so the queue rarely fills.
+//!
+//! `--channel` runs the same work through a bounded channel of 8 (`lockscope::tokio::mpsc`,
+//! `blocking_send`/`blocking_recv` from the same threads) instead: the report lists it as a
+//! pool of its slots, under "Channels", full most of the run with the producers waiting for
+//! room, and a `pool_saturation` alert names the consumer.
 
 use anyhow::Result;
 use clap::Parser;
@@ -20,6 +25,9 @@ struct Args {
     /// As many consumers as producers.
     #[arg(long)]
     fix: bool,
+    /// The queue is a bounded channel instead of a mutex and two condition variables.
+    #[arg(long)]
+    channel: bool,
     /// Items each producer makes.
     #[arg(long, default_value_t = 60)]
     items: u64,
@@ -77,9 +85,71 @@ impl Queue {
     }
 }
 
+/// The queue as a bounded channel: each producer's `blocking_send` waits for room while it is
+/// full; the consumers share the receiver.
+fn through_a_channel(consumers: u64, items: u64) -> Result<(u64, u64)> {
+    let (tx, rx) = lockscope::tokio::mpsc::channel_named::<u64>("work-channel", CAPACITY);
+    let rx = Arc::new(Mutex::named("work-channel receiver", rx));
+    let consumed = Arc::new(AtomicU64::new(0));
+    let consumer_threads: Vec<_> = (0..consumers)
+        .map(|i| {
+            let (rx, consumed) = (rx.clone(), consumed.clone());
+            std::thread::Builder::new()
+                .name(format!("consumer-{i}"))
+                .spawn(move || {
+                    loop {
+                        // The receiver's lock is held only to take one item.
+                        let next = rx.lock().blocking_recv();
+                        let Some(v) = next else { break };
+                        std::hint::black_box(v);
+                        std::thread::sleep(Duration::from_millis(1)); // handling one item
+                        consumed.fetch_add(1, Relaxed);
+                    }
+                })
+        })
+        .collect::<std::io::Result<_>>()?;
+    let full_sends = Arc::new(AtomicU64::new(0));
+    let producers: Vec<_> = (0..PRODUCERS)
+        .map(|p| {
+            let (tx, full_sends) = (tx.clone(), full_sends.clone());
+            std::thread::Builder::new()
+                .name(format!("producer-{p}"))
+                .spawn(move || {
+                    for i in 0..items {
+                        if tx.capacity() == 0 {
+                            full_sends.fetch_add(1, Relaxed);
+                        }
+                        tx.blocking_send(p * items + i)
+                            .expect("the receiver is open");
+                        std::thread::sleep(Duration::from_millis(2)); // making one item
+                    }
+                })
+        })
+        .collect::<std::io::Result<_>>()?;
+    drop(tx);
+    for p in producers {
+        p.join().expect("producer");
+    }
+    for c in consumer_threads {
+        c.join().expect("consumer");
+    }
+    Ok((consumed.load(Relaxed), full_sends.load(Relaxed)))
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let _rec = lockscope_samples::start(&args.trace)?;
+    if args.channel {
+        let consumers = if args.fix { PRODUCERS } else { 1 };
+        let start = Instant::now();
+        let (consumed, full) = through_a_channel(consumers, args.items)?;
+        println!(
+            "{consumed} items through a channel and {consumers} consumer(s) in {:.0} ms; producers found it full {full} times",
+            start.elapsed().as_secs_f64() * 1e3,
+        );
+        println!("done");
+        return Ok(());
+    }
     let q = Arc::new(Queue {
         items: Mutex::named("work-queue", (VecDeque::new(), false)),
         not_full: Condvar::new(),
