@@ -216,7 +216,9 @@ criterion_group!(benches, mutex, semaphore, notify, once_cell, channels);
 /// instruction counts that do not depend on the machine's load:
 /// `valgrind --tool=callgrind <bench binary>` at two `n`, the difference over the `n`s.
 /// Variants: `tokio-mutex`, `mutex-on`, `mutex-off`, `tokio-semaphore`, `semaphore-on`,
-/// `semaphore-off`, `tokio-rwlock-read`, `rwlock-read-on`, `rwlock-read-off`.
+/// `semaphore-off`, `tokio-rwlock-read`, `rwlock-read-on`, `rwlock-read-off`, and the
+/// send-and-receive pairs `tokio-channel`, `channel-on`, `channel-off` (bounded),
+/// `tokio-unbounded`, `unbounded-on`, `unbounded-off`.
 fn count_only() -> bool {
     let Ok(spec) = std::env::var("LOCKSCOPE_BENCH_COUNT") else {
         return false;
@@ -252,6 +254,38 @@ fn count_only() -> bool {
         "rwlock-read-on" | "rwlock-read-off" => in_task(&rt, n, move || async move {
             black_box(*lr.read().await);
         }),
+        "tokio-channel" => {
+            let (tx, rx) = tokio::sync::mpsc::channel::<u64>(16);
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            in_task(&rt, n, move || async move {
+                pair.0.send(1).await.unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        }
+        "channel-on" | "channel-off" => {
+            let (tx, rx) = lockscope::tokio::mpsc::channel::<u64>(16);
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            in_task(&rt, n, move || async move {
+                pair.0.send(1).await.unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        }
+        "tokio-unbounded" => {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            in_task(&rt, n, move || async move {
+                pair.0.send(1).unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        }
+        "unbounded-on" | "unbounded-off" => {
+            let (tx, rx) = lockscope::tokio::mpsc::unbounded_channel::<u64>();
+            let pair: &'static _ = Box::leak(Box::new((tx, tokio::sync::Mutex::new(rx))));
+            in_task(&rt, n, move || async move {
+                pair.0.send(1).unwrap();
+                black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        }
         other => panic!("unknown variant {other}"),
     };
     println!("{variant}: {n} operations in {d:?}");

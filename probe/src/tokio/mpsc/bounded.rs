@@ -3,7 +3,8 @@
 //! with tokio's signatures.
 
 use super::ends::{
-    Claim, Ended, Ends, PolledWait, Side, blocking, done_if, fill, immediate, no_fill, recorded,
+    Claim, Ended, Ends, PolledWait, Side, blocking, done_if, fill, immediate, no_fill, receive,
+    recorded,
 };
 use ::tokio::sync::mpsc as tk;
 use std::panic::Location;
@@ -49,14 +50,28 @@ impl<T> Sender<T> {
         let site = Location::caller();
         self.claim.own(site);
         let tx = &self.inner;
-        recorded(
-            &self.claim.ends,
-            Side::Room,
-            site,
-            move || fill(tx.max_capacity(), tx.capacity()),
-            tx.send(value),
-            |r| done_if(r.is_ok(), 1),
-        )
+        async move {
+            // A try first: cheaper than tokio's send future, and as fair, since tokio hands a
+            // freed slot to a queued sender before it counts as free, so a free slot means no
+            // sender is queued (tokio's own send tries the same way before it queues).
+            let value = match tx.try_send(value) {
+                Ok(()) => {
+                    immediate(&self.claim.ends, Side::Room, 1, || self.fill());
+                    return Ok(());
+                }
+                Err(TrySendError::Closed(v)) => return Err(SendError(v)),
+                Err(TrySendError::Full(v)) => v,
+            };
+            recorded(
+                &self.claim.ends,
+                Side::Room,
+                site,
+                move || fill(tx.max_capacity(), tx.capacity()),
+                tx.send(value),
+                |r| done_if(r.is_ok(), 1),
+            )
+            .await
+        }
     }
 
     /// Waits until the receiver is dropped or closed.
@@ -422,14 +437,14 @@ pub struct Receiver<T> {
 impl<T> Receiver<T> {
     /// The channel's fill now, as the pool records it.
     fn fill(&self) -> crate::lock_core::PoolState {
-        fill(self.inner.max_capacity(), self.inner.capacity())
+        fill_of(&self.inner)
     }
 
     /// Counts `n` messages received into the channel's pool.
     fn received(&self, n: usize) {
         if n > 0 && crate::settings::enabled() {
             let n = u32::try_from(n).unwrap_or(u32::MAX);
-            self.claim.ends.received(n, self.fill());
+            self.claim.ends.received(n, || self.fill());
         }
     }
 
@@ -439,15 +454,13 @@ impl<T> Receiver<T> {
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
         let site = Location::caller();
         self.claim.own(site);
-        async move {
-            let ends = &self.claim.ends;
-            let got = recorded(ends, Side::Items, site, no_fill, self.inner.recv(), |r| {
-                done_if(r.is_some(), 1)
-            })
-            .await;
-            self.received(usize::from(got.is_some()));
-            got
-        }
+        let Receiver { inner, claim, .. } = self;
+        let ends = &claim.ends;
+        let poll = |cx: &mut Context<'_>| {
+            let polled = inner.poll_recv(cx);
+            polled.map(|r| (r, ends.pooled().then(|| fill_of(inner))))
+        };
+        receive(ends, site, poll, |r| done_if(r.is_some(), 1))
     }
 
     /// Up to `limit` values into `buffer`, waiting while the channel is empty (the wait is
@@ -460,16 +473,13 @@ impl<T> Receiver<T> {
     ) -> impl Future<Output = usize> + 'a {
         let site = Location::caller();
         self.claim.own(site);
-        async move {
-            let ends = &self.claim.ends;
-            let fut = self.inner.recv_many(buffer, limit);
-            let n = recorded(ends, Side::Items, site, no_fill, fut, |n| {
-                done_if(*n > 0, *n)
-            })
-            .await;
-            self.received(n);
-            n
-        }
+        let Receiver { inner, claim, .. } = self;
+        let ends = &claim.ends;
+        let poll = move |cx: &mut Context<'_>| {
+            let polled = inner.poll_recv_many(cx, buffer, limit);
+            polled.map(|n| (n, ends.pooled().then(|| fill_of(inner))))
+        };
+        receive(ends, site, poll, |n| done_if(*n > 0, *n))
     }
 
     /// The next value if there is one now.
@@ -563,8 +573,8 @@ impl<T> Receiver<T> {
         let site = Location::caller();
         self.claim.own(site);
         let polled = self.inner.poll_recv(cx);
-        let fill = self.fill();
-        (self.polled).polled(site, fill, polled, |r| done_if(r.is_some(), 1))
+        let inner = &self.inner;
+        (self.polled).polled(site, || fill_of(inner), polled, |r| done_if(r.is_some(), 1))
     }
 
     /// tokio's `poll_recv_many`, its waits recorded as [`Receiver::poll_recv`]'s.
@@ -578,8 +588,8 @@ impl<T> Receiver<T> {
         let site = Location::caller();
         self.claim.own(site);
         let polled = self.inner.poll_recv_many(cx, buffer, limit);
-        let fill = self.fill();
-        (self.polled).polled(site, fill, polled, |n| done_if(*n > 0, *n))
+        let inner = &self.inner;
+        (self.polled).polled(site, || fill_of(inner), polled, |n| done_if(*n > 0, *n))
     }
 
     /// Live senders of this channel.
@@ -608,3 +618,8 @@ impl<T> std::fmt::Debug for Receiver<T> {
 }
 
 impl<T> Unpin for Receiver<T> {}
+
+/// A bounded channel's fill read from its receiver.
+fn fill_of<T>(rx: &tk::Receiver<T>) -> crate::lock_core::PoolState {
+    fill(rx.max_capacity(), rx.capacity())
+}

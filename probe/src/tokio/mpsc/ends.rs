@@ -68,19 +68,26 @@ impl Ends {
 
     /// `n` slots were taken (a send or a reservation) after waiting `waited_ns` for room;
     /// `fill` is the channel's fill right after.
-    fn took_room(&self, n: u32, fill: PoolState, waited_ns: u64) {
-        if self.bounded() && sink::recording() {
+    fn took_room(&self, n: u32, fill: impl FnOnce() -> PoolState, waited_ns: u64) {
+        if self.pooled() {
             self.announce();
-            (self.pool).acquired(&self.room.meta, current_actor(), n, fill, waited_ns);
+            (self.pool).acquired(&self.room.meta, current_actor(), n, fill(), waited_ns);
         }
     }
 
     /// `n` messages were received, freeing their slots; `fill` is the channel's fill after.
-    pub(super) fn received(&self, n: u32, fill: PoolState) {
-        if self.bounded() && sink::recording() {
+    pub(super) fn received(&self, n: u32, fill: impl FnOnce() -> PoolState) {
+        if self.pooled() {
             self.announce();
-            (self.pool).released(&self.room.meta, current_actor(), n, fill, 0);
+            (self.pool).released(&self.room.meta, current_actor(), n, fill(), 0);
         }
+    }
+
+    /// Whether sends and receives go into the pool's records now (a bounded channel, while
+    /// recording): only then is the channel's fill read.
+    #[inline]
+    pub(super) fn pooled(&self) -> bool {
+        sink::recording() && self.bounded()
     }
 
     /// Makes sure the running recording knows this channel's two sides are one channel.
@@ -288,7 +295,7 @@ impl<'a, F: Fn() -> PoolState> SideWait<'a, F> {
     }
 }
 
-/// Runs `fut` (a send, reserve or receive on `side`): if it cannot finish at once, its wait
+/// Runs `fut` (a send or reservation on `side`, the room side): if it cannot finish at once, its wait
 /// is recorded from its first pending poll to its end; if it can, it is counted. `how` tells
 /// how it ended, `fill` how full the channel is (read from tokio's handle). A future dropped
 /// while it waits ends its wait as given up.
@@ -310,7 +317,40 @@ pub(super) async fn recorded<F: Future>(
         polled
     })
     .await;
-    finish(ends, side, waiting, how(&out), &fill);
+    finish(ends, side, &mut waiting, how(&out), &fill);
+    out
+}
+
+/// A receive (`recv`, `recv_many`) polled straight through tokio's `poll_recv`: `poll` polls
+/// it and, once it is ready and the channel is [`Ends::pooled`], reads the channel's fill
+/// after it (the receive borrows the receiver, so the fill can only be read in the same
+/// call). Its wait is recorded from its
+/// first pending poll to its end; a future dropped while it waits ends its wait as given up.
+pub(super) async fn receive<R>(
+    ends: &Ends,
+    site: &'static Location<'static>,
+    mut poll: impl FnMut(&mut std::task::Context<'_>) -> Poll<(R, Option<PoolState>)>,
+    how: impl FnOnce(&R) -> Ended,
+) -> R {
+    let mut waiting = None;
+    let (out, fill) = std::future::poll_fn(|cx| {
+        let polled = poll(cx);
+        if waiting.is_none() && crate::settings::enabled() && crate::lock_core::waits(&polled) {
+            ends.wait_on();
+            waiting = Some(SideWait::<fn() -> PoolState> {
+                waiting: ends.items.begin_settling_wait(Mode::Permits(1), site),
+                room: None,
+            });
+        }
+        polled
+    })
+    .await;
+    let ended = how(&out);
+    if let (Ended::Done(n), Some(fill)) = (&ended, fill) {
+        ends.received(*n, || fill);
+    }
+    let no_fill: fn() -> PoolState = no_fill;
+    finish(ends, Side::Items, &mut waiting, ended, &no_fill);
     out
 }
 
@@ -328,9 +368,9 @@ pub(super) fn blocking<R>(
     if !crate::settings::enabled() {
         return op();
     }
-    let waiting = will_wait.then(|| SideWait::begin(ends, side, site, &fill));
+    let mut waiting = will_wait.then(|| SideWait::begin(ends, side, site, &fill));
     let out = op();
-    finish(ends, side, waiting, how(&out), &fill);
+    finish(ends, side, &mut waiting, how(&out), &fill);
     out
 }
 
@@ -340,41 +380,56 @@ pub(super) fn immediate(ends: &Ends, side: Side, n: u32, fill: impl Fn() -> Pool
     if crate::settings::enabled() {
         ends.side(side).counted_without_wait();
         match side {
-            Side::Room => ends.took_room(n, fill(), 0),
-            Side::Items => ends.received(n, fill()),
+            Side::Room => ends.took_room(n, fill, 0),
+            Side::Items => ends.received(n, fill),
         }
     }
 }
 
 /// Ends a send's or receive's recorded wait as it ended, or counts it when it did not wait;
 /// then adds what a send moved to the pool (a receive's caller does, once it can read the
-/// channel's fill).
+/// channel's fill). The path without a wait is the common one: it moves nothing.
+#[inline(always)]
 fn finish<F: Fn() -> PoolState>(
     ends: &Ends,
     side: Side,
-    waiting: Option<SideWait<'_, F>>,
+    waiting: &mut Option<SideWait<'_, F>>,
     ended: Ended,
     fill: &F,
 ) {
-    let mut waited = 0;
-    match waiting {
-        Some(SideWait { waiting, room }) => {
-            if let Some(r) = room {
-                waited = r.end(matches!(ended, Ended::Done(_)));
-            }
-            match ended {
-                Ended::Done(_) => waiting.woken(),
-                Ended::Closed => waiting.closed(),
-                Ended::GaveUp => drop(waiting),
-            }
-        }
-        None if matches!(ended, Ended::Done(_)) => ends.side(side).counted_without_wait(),
-        None => {}
+    if waiting.is_some() {
+        return finish_waited(ends, side, waiting, ended, fill);
     }
-    if let (Side::Room, Ended::Done(n)) = (side, ended)
+    if let Ended::Done(n) = ended
         && crate::settings::enabled()
     {
-        ends.took_room(n, fill(), waited);
+        ends.side(side).meta.count_unwaited();
+        if side == Side::Room {
+            ends.took_room(n, fill, 0);
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn finish_waited<F: Fn() -> PoolState>(
+    ends: &Ends,
+    side: Side,
+    waiting: &mut Option<SideWait<'_, F>>,
+    ended: Ended,
+    fill: &F,
+) {
+    let Some(SideWait { waiting, room }) = waiting.take() else {
+        return;
+    };
+    let waited = room.map_or(0, |r| r.end(matches!(ended, Ended::Done(_))));
+    match ended {
+        Ended::Done(_) => waiting.woken(),
+        Ended::Closed => waiting.closed(),
+        Ended::GaveUp => drop(waiting),
+    }
+    if let (Side::Room, Ended::Done(n)) = (side, ended) {
+        ends.took_room(n, fill, waited);
     }
 }
 
@@ -395,7 +450,7 @@ impl PolledWait {
     pub(super) fn polled<R>(
         &mut self,
         site: &'static Location<'static>,
-        fill: PoolState,
+        fill: impl FnOnce() -> PoolState,
         polled: Poll<R>,
         how: impl FnOnce(&R) -> Ended,
     ) -> Poll<R> {
@@ -412,7 +467,7 @@ impl PolledWait {
                 }
             }
             Poll::Ready(r) => {
-                let waiting = self.parked.take().map(|p| SideWait {
+                let mut waiting = self.parked.take().map(|p| SideWait {
                     waiting: p.resume(items),
                     room: None,
                 });
@@ -420,7 +475,7 @@ impl PolledWait {
                 if let Ended::Done(n) = ended {
                     self.ends.received(n, fill);
                 }
-                finish(&self.ends, Side::Items, waiting, ended, &no_fill);
+                finish(&self.ends, Side::Items, &mut waiting, ended, &no_fill);
             }
         }
         polled

@@ -1,7 +1,7 @@
 //! The unbounded channel's handles: its senders never wait (a send is not counted either); its
 //! receiver's waits for items are recorded on the items side, as a bounded channel's.
 
-use super::ends::{Claim, Ends, PolledWait, Side, blocking, done_if, immediate, no_fill, recorded};
+use super::ends::{Claim, Ends, PolledWait, Side, blocking, done_if, immediate, no_fill, receive};
 use ::tokio::sync::mpsc as tk;
 use std::panic::Location;
 use std::sync::Arc;
@@ -153,9 +153,8 @@ impl<T> UnboundedReceiver<T> {
     pub fn recv(&mut self) -> impl Future<Output = Option<T>> + '_ {
         let site = Location::caller();
         let UnboundedReceiver { inner, ends, .. } = self;
-        recorded(ends, Side::Items, site, no_fill, inner.recv(), |r| {
-            done_if(r.is_some(), 1)
-        })
+        let poll = |cx: &mut Context<'_>| inner.poll_recv(cx).map(|r| (r, None));
+        receive(ends, site, poll, |r| done_if(r.is_some(), 1))
     }
 
     /// Up to `limit` values into `buffer`, waiting while the channel is empty.
@@ -167,14 +166,9 @@ impl<T> UnboundedReceiver<T> {
     ) -> impl Future<Output = usize> + 'a {
         let site = Location::caller();
         let UnboundedReceiver { inner, ends, .. } = self;
-        recorded(
-            ends,
-            Side::Items,
-            site,
-            no_fill,
-            inner.recv_many(buffer, limit),
-            |n| done_if(*n > 0, *n),
-        )
+        let poll =
+            move |cx: &mut Context<'_>| inner.poll_recv_many(cx, buffer, limit).map(|n| (n, None));
+        receive(ends, site, poll, |n| done_if(*n > 0, *n))
     }
 
     /// The next value if there is one now.
@@ -245,7 +239,7 @@ impl<T> UnboundedReceiver<T> {
     #[track_caller]
     pub fn poll_recv(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let polled = self.inner.poll_recv(cx);
-        (self.polled).polled(Location::caller(), no_fill(), polled, |r| {
+        (self.polled).polled(Location::caller(), no_fill, polled, |r| {
             done_if(r.is_some(), 1)
         })
     }
@@ -259,9 +253,7 @@ impl<T> UnboundedReceiver<T> {
         limit: usize,
     ) -> Poll<usize> {
         let polled = self.inner.poll_recv_many(cx, buffer, limit);
-        (self.polled).polled(Location::caller(), no_fill(), polled, |n| {
-            done_if(*n > 0, *n)
-        })
+        (self.polled).polled(Location::caller(), no_fill, polled, |n| done_if(*n > 0, *n))
     }
 
     /// Live senders of this channel.
