@@ -295,10 +295,10 @@ impl<'a, F: Fn() -> PoolState> SideWait<'a, F> {
     }
 }
 
-/// Runs `fut` (a send or reservation on `side`, the room side): if it cannot finish at once, its wait
-/// is recorded from its first pending poll to its end; if it can, it is counted. `how` tells
-/// how it ended, `fill` how full the channel is (read from tokio's handle). A future dropped
-/// while it waits ends its wait as given up.
+/// Runs `fut` (a send or reservation, on the room side): if it cannot finish at once, its
+/// wait is recorded from its first pending poll to its end; if it can, it is counted. `how`
+/// tells how it ended, `fill` how full the channel is (read from tokio's handle). A future
+/// dropped while it waits ends its wait as given up.
 pub(super) async fn recorded<F: Future>(
     ends: &Ends,
     side: Side,
