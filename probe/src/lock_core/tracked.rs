@@ -227,14 +227,14 @@ impl Tracked {
         check_now: bool,
     ) -> Waiting<'_> {
         if !crate::settings::enabled() {
-            return Waiting {
-                tracked: self,
+            return Parked {
                 actor: 0,
                 key: usize::MAX,
                 wait: None,
                 mode,
                 site,
-            };
+            }
+            .resume(self);
         }
         let actor = current_actor();
         define(actor);
@@ -271,14 +271,14 @@ impl Tracked {
         } else {
             crate::detect::watch_waits();
         }
-        Waiting {
-            tracked: self,
+        Parked {
             actor,
             key,
             wait: Some(wait),
             mode,
             site,
         }
+        .resume(self)
     }
 }
 
@@ -342,37 +342,33 @@ impl Drop for Tracked {
 #[must_use]
 pub(crate) struct Waiting<'a> {
     tracked: &'a Tracked,
-    actor: u64,
-    key: usize,
-    wait: Option<AsyncWait>,
-    mode: Mode,
-    site: &'static Location<'static>,
+    w: Parked,
 }
 
 impl Waiting<'_> {
     /// The wait acquired: ends it and returns the hold for the guard.
     pub(crate) fn acquired(mut self) -> Hold {
-        let Some(w) = self.wait.take() else {
-            return Hold::untracked(self.site);
+        let Some(w) = self.w.wait.take() else {
+            return Hold::untracked(self.w.site);
         };
-        withdraw_wait(self.key);
+        withdraw_wait(self.w.key);
         let tok = self.tracked.meta.async_wait_end(
-            self.actor,
+            self.w.actor,
             &w,
-            Some(self.mode),
+            Some(self.w.mode),
             Outcome::Acquired,
-            self.site,
+            self.w.site,
         );
-        self.tracked.list(self.actor, tok, self.mode)
+        self.tracked.list(self.w.actor, tok, self.w.mode)
     }
 
     /// The wait ended with what it waited for and nothing to hold (a notification): ends it
     /// and counts it, as a condition variable counts its waits.
     pub(crate) fn woken(mut self) {
-        if let Some(w) = self.wait.take() {
-            withdraw_wait(self.key);
+        if let Some(w) = self.w.wait.take() {
+            withdraw_wait(self.w.key);
             let meta = &self.tracked.meta;
-            meta.async_wait_end(self.actor, &w, None, Outcome::Acquired, self.site);
+            meta.async_wait_end(self.w.actor, &w, None, Outcome::Acquired, self.w.site);
             meta.count_wait();
         }
     }
@@ -390,12 +386,12 @@ impl Waiting<'_> {
     }
 
     fn end_without(&mut self, outcome: Outcome) {
-        if let Some(w) = self.wait.take() {
-            withdraw_wait(self.key);
-            define(self.actor);
+        if let Some(w) = self.w.wait.take() {
+            withdraw_wait(self.w.key);
+            define(self.w.actor);
             self.tracked
                 .meta
-                .async_wait_end(self.actor, &w, None, outcome, self.site);
+                .async_wait_end(self.w.actor, &w, None, outcome, self.w.site);
         }
     }
 }
@@ -417,11 +413,8 @@ impl Waiting<'_> {
     /// Detaches the wait from its side, to be kept between polls.
     pub(crate) fn park(mut self) -> Parked {
         Parked {
-            actor: self.actor,
-            key: self.key,
-            wait: self.wait.take(),
-            mode: self.mode,
-            site: self.site,
+            wait: self.w.wait.take(),
+            ..self.w
         }
     }
 }
@@ -429,14 +422,7 @@ impl Waiting<'_> {
 impl Parked {
     /// The wait again, on `tracked` (the side it was begun on).
     pub(crate) fn resume(self, tracked: &Tracked) -> Waiting<'_> {
-        Waiting {
-            tracked,
-            actor: self.actor,
-            key: self.key,
-            wait: self.wait,
-            mode: self.mode,
-            site: self.site,
-        }
+        Waiting { tracked, w: self }
     }
 }
 
@@ -450,7 +436,7 @@ impl Drop for Waiting<'_> {
 impl std::fmt::Debug for Waiting<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiting")
-            .field("actor", &self.actor)
+            .field("actor", &self.w.actor)
             .finish_non_exhaustive()
     }
 }
