@@ -172,11 +172,14 @@ fn a_full_channel_raises_a_saturation_alert_naming_it_and_its_receiver() {
         .spawn(move || {
             // The work before receiving: the sender waits for room meanwhile.
             thread::sleep(Duration::from_millis(40));
-            (rx.blocking_recv(), rx.blocking_recv())
+            // The receiver goes back to the test, alive: dropped, it would no longer be the
+            // channel's receiver when a descheduled sender raises the alert.
+            ((rx.blocking_recv(), rx.blocking_recv()), rx)
         })
         .unwrap();
     sender.join().unwrap();
-    assert_eq!(receiver.join().unwrap(), (Some(0), Some(1)));
+    let (got, _rx) = receiver.join().unwrap();
+    assert_eq!(got, (Some(0), Some(1)));
     let a = std::iter::from_fn(|| alerts.recv_timeout(Duration::from_secs(10)).ok())
         .find(|a| a.kind == "pool_saturation")
         .expect("a pool_saturation alert");
