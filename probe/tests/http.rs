@@ -56,6 +56,24 @@ fn sample(page: &str, series: &str) -> u64 {
         .unwrap()
 }
 
+/// Waits until the thread named `name` is asleep (blocked in a system call), as
+/// `/proc/self/task/*/stat` shows it.
+fn until_asleep(name: &str) {
+    loop {
+        let tasks = std::fs::read_dir("/proc/self/task").unwrap().flatten();
+        for task in tasks.map(|e| e.path()) {
+            let comm = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+            let stat = std::fs::read_to_string(task.join("stat")).unwrap_or_default();
+            // The state is the first field after the name's closing parenthesis.
+            let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+            if comm.trim() == name && state.is_some_and(|s| s.starts_with('S')) {
+                return;
+            }
+        }
+        std::thread::yield_now();
+    }
+}
+
 #[test]
 fn the_endpoint_serves_metrics_and_the_dump_over_real_tcp() {
     const NAME: &str = "the_endpoint_serves_metrics_and_the_dump_over_real_tcp";
@@ -66,6 +84,9 @@ fn the_endpoint_serves_metrics_and_the_dump_over_real_tcp() {
     let addr = lockscope::http::serve("127.0.0.1:0").unwrap();
     let m = Arc::new(lockscope::Mutex::named("http-ledger", 0u32));
     forced_contention(&m);
+    // Asleep in accept, it has switched voluntarily: on a loaded machine it may not have
+    // reached accept yet, and would then take the request without ever blocking.
+    until_asleep("lockscope-http");
 
     let (status, page) = get(addr, "/metrics");
     assert_eq!(status, 200, "{page}");
