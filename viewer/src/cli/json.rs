@@ -44,6 +44,12 @@ pub struct Report {
     /// The causal profile's predictions, highest-impact lock first (empty without causal
     /// experiments).
     pub causal: Vec<super::causal::CausalRow>,
+    /// How much of their time the threads waited for a CPU, percent (null without scheduler
+    /// samples): above 25 the causal predictions are unreliable.
+    pub causal_run_delay_pct: Option<f64>,
+    /// Whether the causal experiments ran on an oversubscribed machine (see
+    /// `causal_run_delay_pct`): their ranking mixes each lock's effect with freed CPU.
+    pub causal_oversubscribed: bool,
 }
 
 /// The process's figures at its last sample.
@@ -481,5 +487,9 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         process,
         chaos: m.chaos,
         causal: super::causal::rows(m),
+        causal_run_delay_pct: m.run_delay_pct().map(|p| (p * 10.0).round() / 10.0),
+        causal_oversubscribed: !m.causal.is_empty()
+            && m.run_delay_pct()
+                .is_some_and(|p| p > crate::model::causal::OVERSUBSCRIBED_PCT),
     }
 }

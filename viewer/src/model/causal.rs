@@ -79,6 +79,22 @@ pub struct CausalProfile {
     pub baselines: BTreeMap<String, usize>,
     /// Experiments in all.
     pub experiments: usize,
+    /// How much of their time the process's threads waited for a CPU
+    /// ([`Model::run_delay_pct`]; `None` without scheduler samples).
+    pub run_delay_pct: Option<f64>,
+}
+
+/// Above this share of their time spent waiting for a CPU, a run's threads were
+/// oversubscribed: an experiment speeds a lock up by pausing the other threads, which then
+/// also hands the rest CPU they lacked, so every lock looks worth speeding up.
+pub const OVERSUBSCRIBED_PCT: f64 = 25.0;
+
+impl CausalProfile {
+    /// Whether the threads waited for a CPU so much that the predictions mix a lock's effect
+    /// with the CPU the pauses freed (see [`OVERSUBSCRIBED_PCT`]).
+    pub fn oversubscribed(&self) -> bool {
+        self.run_delay_pct.is_some_and(|p| p > OVERSUBSCRIBED_PCT)
+    }
 }
 
 fn mean_var(xs: &[f64]) -> (f64, f64) {
@@ -163,6 +179,7 @@ impl Model {
         profile
             .lines
             .sort_by(|a, b| b.impact.total_cmp(&a.impact).then(a.lock.cmp(&b.lock)));
+        profile.run_delay_pct = self.run_delay_pct();
         profile
     }
 }

@@ -127,6 +127,18 @@ impl Model {
         }
     }
 
+    /// The share of their time the process's threads were runnable but waited for a CPU, in
+    /// percent: Σ run delay / Σ (run delay + CPU time) over every sampled thread, from each
+    /// one's last sample; `None` when no thread was sampled (or none ran).
+    pub fn run_delay_pct(&self) -> Option<f64> {
+        let (mut delay, mut cpu) = (0u128, 0u128);
+        for s in self.sched.threads.values().filter_map(|s| s.last()) {
+            delay += u128::from(s.run_delay_ns);
+            cpu += u128::from(s.cpu_ns);
+        }
+        (delay + cpu > 0).then(|| delay as f64 * 100.0 / (delay + cpu) as f64)
+    }
+
     /// The scheduler figures of `actor`, when it was sampled.
     pub fn thread_sched(&self, actor: u64) -> Option<ThreadSched> {
         let s = self.sched.threads.get(&actor)?;
@@ -232,6 +244,38 @@ mod tests {
         assert_eq!((t2.voluntary, t2.voluntary_per_s), (5, None), "one sample");
         assert!(m.thread_sched(3).is_none());
         assert_eq!(m.end_ns, 600_000_000);
+    }
+
+    #[test]
+    fn run_delay_share_is_over_every_sampled_thread_from_its_last_sample() {
+        let m = model(definitions());
+        assert_eq!(m.run_delay_pct(), None, "no samples, no figure");
+        let mut r = definitions();
+        // t1 ends at 60 ms waiting for a CPU and 300 ms on one; t2 at 20 and 100 (its
+        // earlier sample does not count).
+        r.push(sample(100_000_000, 2, 0, 0));
+        r.push(sample(600_000_000, 1, 0, 0));
+        r.push(sample(200_000_000, 2, 0, 0));
+        let m = model(r);
+        // (60 + 20) / (60 + 300 + 20 + 100) = 80 / 480.
+        let pct = m.run_delay_pct().unwrap();
+        assert!((pct - 100.0 / 6.0).abs() < 1e-9, "{pct}");
+        assert!(
+            !m.causal_profile().oversubscribed(),
+            "17 % is under the 25 % mark"
+        );
+        let mut r = definitions();
+        r.push(Record::ThreadSched {
+            ts_ns: 1_000_000_000,
+            actor: 1,
+            voluntary: 0,
+            involuntary: 0,
+            run_delay_ns: 800_000_000,
+            cpu_ns: 200_000_000,
+        });
+        let m = model(r);
+        assert_eq!(m.run_delay_pct(), Some(80.0));
+        assert!(m.causal_profile().oversubscribed());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use egui::{Align2, Color32, FontId, Rect, Sense, Stroke, pos2, vec2};
 
 use super::axes::nice_ticks;
+use super::style::WAIT;
 use super::view::TraceView;
 use crate::model::causal::{CausalLine, CausalProfile};
 
@@ -45,6 +46,9 @@ pub fn causal_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             profile.experiments,
             baselines.join(", ")
         ));
+        if let Some(warning) = crate::cli::causal::oversubscribed(&profile) {
+            ui.label(egui::RichText::new(format!("Warning: {warning}")).color(WAIT));
+        }
         if profile.lines.is_empty() {
             ui.label(
                 "No prediction yet: it needs baseline and sped-up experiments that counted progress.",
