@@ -46,20 +46,6 @@ pub fn rows(m: &Model) -> Vec<CausalRow> {
         .collect()
 }
 
-/// What to say of a profile whose threads were oversubscribed (one definition, for the
-/// report and the Causal panel).
-pub fn oversubscribed(profile: &CausalProfile) -> Option<String> {
-    profile.oversubscribed().then(|| {
-        format!(
-            "the threads waited for a CPU {:.0} % of the time they could run: the machine was \
-             oversubscribed, and the pauses that speed a lock up gave the other threads CPU as \
-             well, so every lock looks more worth speeding up than it is. Run the experiments \
-             with a core to spare per busy thread.",
-            profile.run_delay_pct.unwrap_or_default()
-        )
-    })
-}
-
 /// The text section (nothing when the trace has no experiments).
 pub fn text(out: &mut String, m: &Model) {
     let profile: CausalProfile = m.causal_profile();
@@ -91,7 +77,7 @@ pub fn text(out: &mut String, m: &Model) {
         profile.experiments,
         baselines.join(", ")
     );
-    if let Some(warning) = oversubscribed(&profile) {
+    if let Some(warning) = profile.oversubscribed_warning() {
         let _ = writeln!(out, "  warning: {warning}");
     }
     if profile.lines.is_empty() {

@@ -95,6 +95,19 @@ impl CausalProfile {
     pub fn oversubscribed(&self) -> bool {
         self.run_delay_pct.is_some_and(|p| p > OVERSUBSCRIBED_PCT)
     }
+
+    /// What to say of an oversubscribed run (one text, for the report and the Causal panel).
+    pub fn oversubscribed_warning(&self) -> Option<String> {
+        self.oversubscribed().then(|| {
+            format!(
+                "the threads waited for a CPU {:.0} % of the time they could run: the machine \
+                 was oversubscribed, and the pauses that speed a lock up gave the other threads \
+                 CPU as well, so every lock looks more worth speeding up than it is. Run the \
+                 experiments with a core to spare per busy thread.",
+                self.run_delay_pct.unwrap_or_default()
+            )
+        })
+    }
 }
 
 fn mean_var(xs: &[f64]) -> (f64, f64) {

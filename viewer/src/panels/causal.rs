@@ -46,7 +46,7 @@ pub fn causal_ui(ui: &mut egui::Ui, v: &mut TraceView) {
             profile.experiments,
             baselines.join(", ")
         ));
-        if let Some(warning) = crate::cli::causal::oversubscribed(&profile) {
+        if let Some(warning) = profile.oversubscribed_warning() {
             ui.label(egui::RichText::new(format!("Warning: {warning}")).color(WAIT));
         }
         if profile.lines.is_empty() {

@@ -28,10 +28,12 @@
 
 mod bounded;
 mod ends;
+mod receiver;
 mod unbounded;
 
 pub use ::tokio::sync::mpsc::error;
-pub use bounded::{OwnedPermit, Permit, PermitIterator, Receiver, Sender, WeakSender};
+pub use bounded::{OwnedPermit, Permit, PermitIterator, Sender, WeakSender};
+pub use receiver::Receiver;
 pub use unbounded::{UnboundedReceiver, UnboundedSender, WeakUnboundedSender};
 
 use ends::Ends;
