@@ -405,6 +405,7 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
             site: p.site,
         })
         .collect();
+    let run_delay_pct = m.run_delay_pct();
     let process = m.sched.process.last().map(|last| Process {
         ts_ns: last.ts_ns,
         cpu_ns: last.cpu_ns,
@@ -487,9 +488,8 @@ pub fn report_with(m: &Model, path: &Path, leak_threshold_ns: u64) -> Report {
         process,
         chaos: m.chaos,
         causal: super::causal::rows(m),
-        causal_run_delay_pct: m.run_delay_pct().map(|p| (p * 10.0).round() / 10.0),
+        causal_run_delay_pct: run_delay_pct.map(|p| (p * 10.0).round() / 10.0),
         causal_oversubscribed: !m.causal.is_empty()
-            && m.run_delay_pct()
-                .is_some_and(|p| p > crate::model::causal::OVERSUBSCRIBED_PCT),
+            && crate::model::causal::oversubscribed_at(run_delay_pct),
     }
 }

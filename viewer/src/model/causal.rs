@@ -89,11 +89,17 @@ pub struct CausalProfile {
 /// also hands the rest CPU they lacked, so every lock looks worth speeding up.
 pub const OVERSUBSCRIBED_PCT: f64 = 25.0;
 
+/// Whether threads that waited for a CPU `run_delay_pct` % of the time they could run were
+/// oversubscribed (the one test of [`OVERSUBSCRIBED_PCT`]).
+pub fn oversubscribed_at(run_delay_pct: Option<f64>) -> bool {
+    run_delay_pct.is_some_and(|p| p > OVERSUBSCRIBED_PCT)
+}
+
 impl CausalProfile {
     /// Whether the threads waited for a CPU so much that the predictions mix a lock's effect
     /// with the CPU the pauses freed (see [`OVERSUBSCRIBED_PCT`]).
     pub fn oversubscribed(&self) -> bool {
-        self.run_delay_pct.is_some_and(|p| p > OVERSUBSCRIBED_PCT)
+        oversubscribed_at(self.run_delay_pct)
     }
 
     /// What to say of an oversubscribed run (one text, for the report and the Causal panel).

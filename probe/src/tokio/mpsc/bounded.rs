@@ -56,7 +56,6 @@ impl<T> Sender<T> {
             };
             recorded(
                 &self.claim.ends,
-                Side::Room,
                 site,
                 move || fill(tx.max_capacity(), tx.capacity()),
                 tx.send(value),
@@ -95,7 +94,6 @@ impl<T> Sender<T> {
         let tx = &self.inner;
         recorded(
             &self.claim.ends,
-            Side::Room,
             site,
             move || fill(tx.max_capacity(), tx.capacity()),
             tx.send_timeout(value, timeout),
@@ -138,7 +136,6 @@ impl<T> Sender<T> {
         let tx = &self.inner;
         let fut = recorded(
             &self.claim.ends,
-            Side::Room,
             site,
             move || fill(tx.max_capacity(), tx.capacity()),
             tx.reserve(),
@@ -158,7 +155,6 @@ impl<T> Sender<T> {
         let tx = &self.inner;
         let fut = recorded(
             &self.claim.ends,
-            Side::Room,
             site,
             move || fill(tx.max_capacity(), tx.capacity()),
             tx.reserve_many(n),
@@ -176,7 +172,7 @@ impl<T> Sender<T> {
         let Sender { inner, claim } = self;
         async move {
             let ends = claim.ends.clone();
-            let r = recorded(&ends, Side::Room, site, owned, inner.reserve_owned(), |r| {
+            let r = recorded(&ends, site, owned, inner.reserve_owned(), |r| {
                 done_if(r.is_ok(), 1)
             })
             .await;

@@ -301,7 +301,6 @@ impl<'a, F: Fn() -> PoolState> SideWait<'a, F> {
 /// dropped while it waits ends its wait as given up.
 pub(super) async fn recorded<F: Future>(
     ends: &Ends,
-    side: Side,
     site: &'static Location<'static>,
     fill: impl Fn() -> PoolState,
     fut: F,
@@ -312,12 +311,12 @@ pub(super) async fn recorded<F: Future>(
     let out = std::future::poll_fn(|cx| {
         let polled = fut.as_mut().poll(cx);
         if waiting.is_none() && crate::settings::enabled() && crate::lock_core::waits(&polled) {
-            waiting = Some(SideWait::begin(ends, side, site, &fill));
+            waiting = Some(SideWait::begin(ends, Side::Room, site, &fill));
         }
         polled
     })
     .await;
-    finish(ends, side, &mut waiting, how(&out), &fill);
+    finish(ends, Side::Room, &mut waiting, how(&out), &fill);
     out
 }
 
@@ -345,13 +344,33 @@ pub(super) async fn receive<R>(
         polled
     })
     .await;
-    let ended = how(&out);
-    if let (Ended::Done(n), Some(fill)) = (&ended, fill) {
-        ends.received(*n, || fill);
-    }
-    let no_fill: fn() -> PoolState = no_fill;
-    finish(ends, Side::Items, &mut waiting, ended, &no_fill);
+    received_end(ends, &mut waiting, how(&out), |n| {
+        if let Some(fill) = fill {
+            ends.received(n, || fill);
+        }
+    });
     out
+}
+
+/// The end of a receive: what it took frees slots (`took`, given the count), then its wait
+/// ends, or it is counted as taken without one.
+#[inline(always)]
+fn received_end(
+    ends: &Ends,
+    waiting: &mut Option<SideWait<'_, fn() -> PoolState>>,
+    ended: Ended,
+    took: impl FnOnce(u32),
+) {
+    if let Ended::Done(n) = ended {
+        took(n);
+    }
+    finish(
+        ends,
+        Side::Items,
+        waiting,
+        ended,
+        &(no_fill as fn() -> PoolState),
+    );
 }
 
 /// A blocking send or receive on `side` from a thread: recorded as a wait when `will_wait`
@@ -471,11 +490,8 @@ impl PolledWait {
                     waiting: p.resume(items),
                     room: None,
                 });
-                let ended = how(r);
-                if let Ended::Done(n) = ended {
-                    self.ends.received(n, fill);
-                }
-                finish(&self.ends, Side::Items, &mut waiting, ended, &no_fill);
+                let ends = &self.ends;
+                received_end(ends, &mut waiting, how(r), |n| ends.received(n, fill));
             }
         }
         polled
