@@ -288,9 +288,13 @@ impl<'a, F: Fn() -> PoolState> SideWait<'a, F> {
         fill: &'a F,
     ) -> SideWait<'a, F> {
         ends.wait_on();
+        // The pool's wait first: it reads the channel's fill before the side counts a waiter,
+        // so the fill it records is the one the sender found, not one a receiver that saw
+        // the waiter already changed.
+        let room = RoomWait::begin(ends, side, fill);
         SideWait {
             waiting: ends.side(side).begin_settling_wait(Mode::Permits(1), site),
-            room: RoomWait::begin(ends, side, fill),
+            room,
         }
     }
 }
