@@ -10,30 +10,124 @@
 use crate::diag::{env_flag, env_var as env, parse_flag, warn};
 use crate::recorder::Recorder;
 use crate::settings::{self, Policy};
-use std::sync::atomic::AtomicU8;
+use std::cell::Cell;
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32};
+use std::time::{Duration, Instant};
 
-/// 0: environment not read yet, 1: being read, 2: read.
-static INIT: AtomicU8 = AtomicU8::new(0);
+/// The process's one reading of the environment.
+static SETTINGS: ReadOnce = ReadOnce::new(Duration::from_millis(100));
 
 /// Reads the environment once. Called from cold paths (first registration of a lock).
 ///
-/// Never blocks: a thread that finds another one (or itself, re-entering through the
-/// recorder it is starting) in the middle of reading simply goes on with the defaults.
+/// The settings are read before anything is started: a thread that registers its first lock
+/// while another thread reads them waits for that reading (microseconds: environment reads,
+/// nothing started, no lock of the program's) instead of running without them, so a program
+/// whose threads start together runs under `LOCKSCOPE_CHAOS` from its first acquisition, say.
+/// The wait is bounded (see [`ReadOnce`]). The recordings and endpoints the variables ask for
+/// are started after the reading is published; threads go on meanwhile, and the thread
+/// starting them may re-enter here through the recorder's own setup.
 #[inline]
 pub(crate) fn init() {
-    if INIT.load(std::sync::atomic::Ordering::Acquire) != 2 {
+    if !SETTINGS.done() {
         init_slow();
     }
 }
 
 #[cold]
 fn init_slow() {
-    use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
-    if INIT.compare_exchange(0, 1, AcqRel, Acquire).is_err() {
+    let Some(causal) = SETTINGS.run(read_settings) else {
         return;
+    };
+    if let Some(window) = causal {
+        crate::causal::start(window);
     }
+    start_from_env();
+}
+
+/// A reading done once per process that other threads wait for, briefly, rather than go on
+/// without: the first caller runs it; a caller that finds it under way waits until it is done,
+/// at most `limit`. The reading thread itself never waits (a re-entrant call returns at once),
+/// and once a wait has run out (the reader was descheduled that long, or a child was forked
+/// in the middle of it) no later caller waits: the probe never stalls its host for long on its
+/// own account.
+pub(crate) struct ReadOnce {
+    /// 0: not started, 1: being read, 2: read.
+    state: AtomicU8,
+    /// Callers waiting now (for tests that need a waiter in place).
+    waiters: AtomicU32,
+    gave_up: AtomicBool,
+    limit: Duration,
+}
+
+thread_local! {
+    /// This thread is running a [`ReadOnce`] reading.
+    static READING: Cell<bool> = const { Cell::new(false) };
+}
+
+impl ReadOnce {
+    pub(crate) const fn new(limit: Duration) -> Self {
+        ReadOnce {
+            state: AtomicU8::new(0),
+            waiters: AtomicU32::new(0),
+            gave_up: AtomicBool::new(false),
+            limit,
+        }
+    }
+
+    /// The reading is done.
+    #[inline]
+    pub(crate) fn done(&self) -> bool {
+        self.state.load(Acquire) == 2
+    }
+
+    /// Runs `read` if no caller has started it and returns its result; otherwise waits (as
+    /// the type says) and returns `None`.
+    pub(crate) fn run<R>(&self, read: impl FnOnce() -> R) -> Option<R> {
+        if self.state.compare_exchange(0, 1, AcqRel, Acquire).is_ok() {
+            let outer = READING.with(|r| r.replace(true));
+            let out = read();
+            READING.with(|r| r.set(outer));
+            self.state.store(2, Release);
+            return Some(out);
+        }
+        if !self.done() && !READING.with(Cell::get) && !self.gave_up.load(Relaxed) {
+            self.wait();
+        }
+        None
+    }
+
+    #[cold]
+    fn wait(&self) {
+        self.waiters.fetch_add(1, Relaxed);
+        let start = Instant::now();
+        let mut spins = 0u32;
+        while !self.done() {
+            if spins < 64 {
+                spins += 1;
+                std::hint::spin_loop();
+            } else if start.elapsed() >= self.limit {
+                if !self.gave_up.swap(true, Relaxed) {
+                    warn(&format!(
+                        "a thread waited {} ms for another to finish reading the LOCKSCOPE_* settings and went on without them; they apply once read",
+                        self.limit.as_millis()
+                    ));
+                }
+                break;
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        self.waiters.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Reads every `LOCKSCOPE_*` setting into [`settings`]; starts nothing (no thread, no lock of
+/// the program's) but returns the causal experiments' window when they are asked for.
+fn read_settings() -> Option<Duration> {
     crate::symbols::remember_start_dir();
     crate::fork::install();
+    let mut window = None;
     {
         if let Some(v) = env("LOCKSCOPE_HOLD_SAMPLE") {
             match parse_sample(&v) {
@@ -72,7 +166,7 @@ fn init_slow() {
                 }
                 None => 50,
             };
-            crate::causal::start(std::time::Duration::from_millis(ms));
+            window = Some(Duration::from_millis(ms));
         }
         if let Some(v) = env("LOCKSCOPE_ON_DEADLOCK") {
             match parse_policy(&v) {
@@ -94,15 +188,13 @@ fn init_slow() {
                 3_600_000,
                 settings::DEFAULT_POOL_STARVED_MS,
             ) {
-                Ok(ms) => {
-                    settings::set_pool_starved_threshold(std::time::Duration::from_millis(ms))
-                }
+                Ok(ms) => settings::set_pool_starved_threshold(Duration::from_millis(ms)),
                 Err(e) => warn(&e),
             }
         }
         if let Some(v) = env("LOCKSCOPE_POOL_LEAK_MS") {
             match parse_number("LOCKSCOPE_POOL_LEAK_MS", &v, 0, 86_400_000, 0) {
-                Ok(ms) => settings::set_pool_leak_threshold(std::time::Duration::from_millis(ms)),
+                Ok(ms) => settings::set_pool_leak_threshold(Duration::from_millis(ms)),
                 Err(e) => warn(&e),
             }
         }
@@ -114,7 +206,7 @@ fn init_slow() {
                 3_600_000,
                 settings::DEFAULT_STUCK_MS,
             ) {
-                Ok(ms) => settings::set_stuck_threshold(std::time::Duration::from_millis(ms)),
+                Ok(ms) => settings::set_stuck_threshold(Duration::from_millis(ms)),
                 Err(e) => warn(&e),
             }
         }
@@ -148,9 +240,8 @@ fn init_slow() {
                 .filter(|s| !s.is_empty())
                 .for_each(crate::detect::suppress_lock_order);
         }
-        start_from_env();
     }
-    INIT.store(2, Release);
+    window
 }
 
 /// Starts the recording `LOCKSCOPE_TRACE=path` and `LOCKSCOPE_LIVE=addr` ask for. A path
@@ -237,7 +328,7 @@ fn start_pyroscope(url: &str) {
         })
         .and_then(|p| match env("LOCKSCOPE_PUSH_SECS") {
             Some(v) => match v.trim().parse::<u64>() {
-                Ok(n) if n >= 1 => Ok(p.every(std::time::Duration::from_secs(n))),
+                Ok(n) if n >= 1 => Ok(p.every(Duration::from_secs(n))),
                 _ => Err(format!(
                     "LOCKSCOPE_PUSH_SECS={v:?} is not a whole number of seconds (1 or more); set it to 10, say"
                 )),
@@ -304,6 +395,79 @@ pub(crate) fn parse_number(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicU64;
+    use std::sync::mpsc;
+
+    /// Runs a reading on its own thread that stops in the middle until told to go on; returns
+    /// the channel that lets it finish, the value it publishes, and its handle.
+    fn reading_held_open(
+        once: &'static ReadOnce,
+    ) -> (
+        mpsc::Sender<()>,
+        Arc<AtomicU64>,
+        std::thread::JoinHandle<Option<u64>>,
+    ) {
+        let (started_tx, started_rx) = mpsc::channel();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let value = Arc::new(AtomicU64::new(0));
+        let published = value.clone();
+        let reader = std::thread::spawn(move || {
+            once.run(|| {
+                started_tx.send(()).unwrap();
+                // The reading thread re-entering does not wait for itself.
+                assert_eq!(once.run(|| 1), None);
+                go_rx.recv().unwrap();
+                published.store(7, Relaxed);
+                7
+            })
+        });
+        started_rx.recv().unwrap();
+        (go_tx, value, reader)
+    }
+
+    #[test]
+    fn a_thread_that_finds_the_settings_being_read_waits_until_they_are() {
+        static ONCE: ReadOnce = ReadOnce::new(Duration::from_secs(600));
+        let (go, value, reader) = reading_held_open(&ONCE);
+        let waiter = {
+            let value = value.clone();
+            std::thread::spawn(move || (ONCE.run(|| 1), value.load(Relaxed)))
+        };
+        while ONCE.waiters.load(Relaxed) == 0 {
+            std::thread::yield_now();
+        }
+        go.send(()).unwrap();
+        assert_eq!(
+            waiter.join().unwrap(),
+            (None, 7),
+            "the waiter returns once the reading is published, and sees what it set"
+        );
+        assert_eq!(reader.join().unwrap(), Some(7), "the reading ran once");
+        assert!(ONCE.done());
+        assert!(!ONCE.gave_up.load(Relaxed));
+    }
+
+    #[test]
+    fn a_wait_for_the_settings_is_bounded_and_runs_out_once() {
+        static ONCE: ReadOnce = ReadOnce::new(Duration::from_millis(1));
+        let (go, value, reader) = reading_held_open(&ONCE);
+        assert_eq!(
+            ONCE.run(|| 1),
+            None,
+            "the caller went on without the reading"
+        );
+        assert!(ONCE.gave_up.load(Relaxed), "its wait ran out");
+        assert_eq!(value.load(Relaxed), 0, "the reading is still under way");
+        assert_eq!(
+            ONCE.run(|| 1),
+            None,
+            "a later caller does not run it either"
+        );
+        go.send(()).unwrap();
+        assert_eq!(reader.join().unwrap(), Some(7));
+        assert!(ONCE.done());
+    }
 
     #[test]
     fn numeric_env_values_name_the_variable_the_range_and_the_default() {
