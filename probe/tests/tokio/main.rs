@@ -304,7 +304,10 @@ fn mutex_rwlock_and_semaphore_count_acquisitions_across_tasks() {
         .flat_map(|a| a.holds.iter().map(move |h| (&a.name, h)))
         .filter(|(_, h)| ours.contains(&h.name.as_str()))
         .collect();
-    assert!(left.is_empty(), "holds left after every task ended: {left:?}");
+    assert!(
+        left.is_empty(),
+        "holds left after every task ended: {left:?}"
+    );
 }
 
 #[test]
