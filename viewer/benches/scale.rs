@@ -9,6 +9,13 @@
 //! /usr/bin/time -v target/release/lockscope report --json target/tmp/lockscope-scale.lst >/dev/null
 //! ```
 //!
+//! `LOCKSCOPE_BENCH_COUNT=load` (or `filter`, `load:3`) runs the work that many times without
+//! criterion and prints the thread's CPU time, for `perf stat` or `valgrind` to count:
+//!
+//! ```text
+//! LOCKSCOPE_BENCH_COUNT=load perf stat -e instructions:u target/release/deps/scale-* --bench
+//! ```
+//!
 //! The same work is measured twice: in wall time, and in the CPU time of the benchmark's
 //! thread (`scale_cpu`, from `/proc/thread-self/schedstat`). The load is single-threaded, so on
 //! an idle machine the two agree; on a shared one the wall time also counts the time other
@@ -265,7 +272,59 @@ fn trace_file() -> PathBuf {
     path
 }
 
+/// `LOCKSCOPE_BENCH_COUNT=<load|filter>[:<n>]`: runs one workload `n` times (1 by default)
+/// outside criterion and prints its CPU time; `None` when the variable is unset.
+fn count_mode() -> Option<()> {
+    let v = std::env::var("LOCKSCOPE_BENCH_COUNT").ok()?;
+    let (what, n) = v.split_once(':').unwrap_or((v.as_str(), "1"));
+    let n: u32 = n.parse().unwrap_or_else(|_| {
+        panic!("LOCKSCOPE_BENCH_COUNT={v:?}: the count after ':' is not a number; say load:3")
+    });
+    let path = trace_file();
+    let cpu = || thread_cpu_ns().unwrap_or(0);
+    match what {
+        "load" => {
+            let start = cpu();
+            for _ in 0..n {
+                let m = model::load(&path).expect("load the generated trace");
+                std::hint::black_box(m.lock_rows());
+            }
+            println!(
+                "load x{n}: {:.3} s cpu each",
+                (cpu() - start) as f64 / 1e9 / f64::from(n)
+            );
+        }
+        "filter" => {
+            let m = model::load(&path).expect("load the generated trace");
+            let range = one_percent(&m);
+            let start = cpu();
+            for _ in 0..n {
+                std::hint::black_box(m.filtered(&range).lock_rows());
+            }
+            println!(
+                "filter x{n}: {:.1} ms cpu each",
+                (cpu() - start) as f64 / 1e6 / f64::from(n)
+            );
+        }
+        other => panic!("LOCKSCOPE_BENCH_COUNT={other:?}: say load or filter (with :N to repeat)"),
+    }
+    Some(())
+}
+
+/// A 1 % time range in the middle of the trace, as a user's drag selects.
+fn one_percent(m: &model::Model) -> model::Filter {
+    let (first, last) = m.time_span();
+    let middle = first + (last - first) / 2;
+    model::Filter {
+        class: None,
+        range_ns: Some((middle, middle + (last - first) / 100)),
+    }
+}
+
 fn report(c: &mut Criterion) {
+    if count_mode().is_some() {
+        return;
+    }
     let path = trace_file();
     let size = std::fs::metadata(&path).expect("the generated trace").len();
     println!(
@@ -286,10 +345,7 @@ fn report(c: &mut Criterion) {
     let m = model::load(&path).expect("load the generated trace");
     let (first, last) = m.time_span();
     let middle = first + (last - first) / 2;
-    let range = model::Filter {
-        class: None,
-        range_ns: Some((middle, middle + (last - first) / 100)),
-    };
+    let range = one_percent(&m);
     g.measurement_time(Duration::from_secs(5));
     g.bench_function("filter_a_time_range_then_lock_table", |b| {
         b.iter(|| std::hint::black_box(m.filtered(&range).lock_rows()))
@@ -364,6 +420,9 @@ impl ValueFormatter for CpuFormatter {
 }
 
 fn report_cpu(c: &mut Criterion<ThreadCpu>) {
+    if std::env::var_os("LOCKSCOPE_BENCH_COUNT").is_some() {
+        return;
+    }
     if thread_cpu_ns().is_none() {
         println!("scale_cpu: /proc/thread-self/schedstat is not readable here; skipped");
         return;

@@ -8,6 +8,7 @@ use crate::consts::{HEADER_LEN, MAGIC};
 use crate::error::DecodeError;
 use crate::header::Header;
 use crate::record::Record;
+use crate::varint::Cursor;
 
 /// A damaged region that was skipped.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,6 +97,16 @@ impl StreamDecoder {
 
     /// Adds `bytes` and appends every record now complete to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut Vec<Record>) -> Result<(), DecodeError> {
+        self.feed_each(bytes, |r| out.push(r))
+    }
+
+    /// Adds `bytes` and hands every record now complete to `each`, in order, without
+    /// collecting them first (what a reader that indexes records as they come wants).
+    pub fn feed_each(
+        &mut self,
+        bytes: &[u8],
+        mut each: impl FnMut(Record),
+    ) -> Result<(), DecodeError> {
         if self.unframed {
             self.offset += bytes.len() as u64;
             return Ok(());
@@ -139,7 +150,7 @@ impl StreamDecoder {
                         payload.len()
                     ),
                 });
-            } else if let Err(reason) = decode_payload(payload, out) {
+            } else if let Err(reason) = decode_payload(payload, &mut each) {
                 self.damage.push(Damage {
                     offset: self.offset,
                     reason,
@@ -154,18 +165,18 @@ impl StreamDecoder {
     }
 }
 
-/// Appends the records of one chunk's payload to `out`; on a malformed record, says where and
+/// Hands the records of one chunk's payload to `each`; on a malformed record, says where and
 /// skips the rest of the chunk.
-fn decode_payload(payload: &[u8], out: &mut Vec<Record>) -> Result<(), String> {
+fn decode_payload(payload: &[u8], each: &mut impl FnMut(Record)) -> Result<(), String> {
     let mut rest = payload;
     while !rest.is_empty() {
         let at = payload.len() - rest.len();
         let (t, whole, body) =
             next_record(rest).ok_or_else(|| format!("record at +{at}: bad length"))?;
-        match Record::decode_body(t, body) {
-            Ok(Some(r)) => out.push(r),
-            Ok(None) => {}
-            Err(_) => {
+        match Record::decode_fields(t, &mut Cursor::new(body)) {
+            Some(Some(r)) => each(r),
+            Some(None) => {}
+            None => {
                 return Err(format!(
                     "record 0x{t:02x} at +{at} is malformed; rest of chunk skipped"
                 ));

@@ -42,8 +42,8 @@ fn read(path: &Path, progress: impl FnMut(u64, u64)) -> anyhow::Result<Model> {
     }
 }
 
-/// Decodes the file chunk by chunk straight into the model: only one piece's records are held
-/// at a time.
+/// Decodes the file chunk by chunk straight into the model: each record is indexed as it is
+/// decoded.
 fn read_with_progress(
     path: &Path,
     mut progress: impl FnMut(u64, u64),
@@ -56,7 +56,6 @@ fn read_with_progress(
     let mut file = std::fs::File::open(path).map_err(io)?;
     let total = file.metadata().map_err(io)?.len();
     let mut decoder = format::StreamDecoder::default();
-    let mut records = Vec::new();
     let mut builder = ModelBuilder::default();
     let mut buf = vec![0u8; 1 << 20];
     let mut read = 0u64;
@@ -66,8 +65,7 @@ fn read_with_progress(
             break;
         }
         read += n as u64;
-        decoder.feed(&buf[..n], &mut records)?;
-        records.drain(..).for_each(|r| builder.add(r));
+        decoder.feed_each(&buf[..n], |r| builder.add(r))?;
         progress(read, total.max(read));
     }
     let header = decoder
