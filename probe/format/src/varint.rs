@@ -114,6 +114,16 @@ impl<'a> Cursor<'a> {
         None
     }
 
+    /// Reads `n` varints (a count [`Cursor::count`] checked against the bytes left).
+    #[inline]
+    pub fn u64s(&mut self, n: usize) -> Option<Vec<u64>> {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            v.push(self.u64()?);
+        }
+        Some(v)
+    }
+
     /// A field a later revision appended to an existing body: 0 when the body ends before
     /// it (a trace written before the field existed), `None` only when it is malformed.
     #[inline]

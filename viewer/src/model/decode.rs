@@ -25,6 +25,8 @@ struct Events {
     holds: HoldStore,
     /// The waits not ended yet, and ends read before their begin.
     open: OpenWaits,
+    /// An event named a lock whose `Lock` record had not come (yet).
+    unbound: bool,
 }
 
 impl ModelBuilder {
@@ -44,11 +46,12 @@ impl ModelBuilder {
             mut waits,
             holds,
             open,
+            unbound,
         } = self.ev;
         m.integrity.orphan_wait_ends += open.finish(&mut waits);
         m.waits = Waits::new(waits);
         m.holds = Holds::new(holds);
-        m.resolve_lost_locks();
+        m.resolve_lost_locks(unbound);
         m.distinguish_actor_names();
         // Pool records come from each thread's buffer in turn, so not in time order: every
         // reader (figures, the chart) gets them sorted, ties in arrival order.
@@ -159,7 +162,7 @@ impl Model {
                 span,
             } => {
                 self.see(ts_ns);
-                let class = self.class_of(lock);
+                let class = self.class_of(lock, &mut ev.unbound);
                 let i =
                     (ev.waits).push(actor, lock, class, mode, site, stack, &holders, ts_ns, span);
                 ev.open.begin(&mut ev.waits, i, (actor, lock, ts_ns));
@@ -184,7 +187,7 @@ impl Model {
                 span,
             } => {
                 self.see(end_ns);
-                let class = self.class_of(lock);
+                let class = self.class_of(lock, &mut ev.unbound);
                 ev.holds.push(Hold {
                     begin_ns: NonZeroU64::new(begin_ns),
                     contended_ns: NonZeroU64::new(contended_ns),
@@ -283,11 +286,24 @@ impl Model {
 
     /// The class of a lock instance; `u64::MAX - lock` stands in for a lock whose `Lock`
     /// record was lost, and is given a placeholder class by `resolve_lost_locks`.
-    fn class_of(&self, lock: u64) -> u64 {
-        self.locks.get(&lock).map_or(u64::MAX - lock, |l| l.class)
+    fn class_of(&self, lock: u64, unbound: &mut bool) -> u64 {
+        match self.locks.get(&lock) {
+            Some(l) => l.class,
+            None => {
+                *unbound = true;
+                u64::MAX - lock
+            }
+        }
     }
 
-    fn resolve_lost_locks(&mut self) {
+    /// Names the classes that events refer to but no `Class` record defined. `unbound`: some
+    /// event's lock had no `Lock` record when it was read.
+    fn resolve_lost_locks(&mut self, unbound: bool) {
+        // A whole trace defines every lock before its events and every class of its locks:
+        // then nothing is lost, and no pass over millions of events is needed to say so.
+        if !unbound && (self.locks.values()).all(|l| self.classes.contains_key(&l.class)) {
+            return;
+        }
         let mut lost = self.waits.lock_classes();
         lost.extend(self.holds.lock_classes());
         lost.retain(|(_, c)| !self.classes.contains_key(c));

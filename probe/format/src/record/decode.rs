@@ -79,7 +79,7 @@ impl Record {
             tag::STACK => {
                 let stack = c.u64()?;
                 let n = c.count()?;
-                let frames = (0..n).map(|_| c.u64()).collect::<Option<Vec<_>>>()?;
+                let frames = c.u64s(n)?;
                 Record::Stack { stack, frames }
             }
             tag::WAIT_BEGIN => {
@@ -87,7 +87,7 @@ impl Record {
                 let mode = Mode::decode(c)?;
                 let (site, stack) = (c.u64()?, c.u64()?);
                 let n = c.count()?;
-                let holders = (0..n).map(|_| c.u64()).collect::<Option<Vec<_>>>()?;
+                let holders = c.u64s(n)?;
                 Record::WaitBegin {
                     ts_ns,
                     actor,
