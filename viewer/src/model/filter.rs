@@ -1,7 +1,7 @@
 //! Narrowing a model to one lock class and/or a time range, so every view can show the
 //! selection the user made in another.
 
-use super::{Hold, Model, Wait, WaitState};
+use super::{Hold, Model, Wait};
 
 /// What the user selected: a lock class, a time range, or both.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -55,15 +55,9 @@ impl Model {
             window: filter.range_ns,
             ..Model::default()
         };
-        m.waits = self.waits.select(|w| {
-            let to = match w.state {
-                WaitState::Ended { end_ns, .. } => end_ns,
-                _ => end,
-            };
-            filter.class_ok(w.class) && filter.overlaps(w.begin_ns, to)
-        });
-        m.holds = (self.holds)
-            .select(|h| filter.class_ok(h.class) && filter.overlaps(h.start_ns(), h.end_ns));
+        let span = filter.range_ns.unwrap_or((0, u64::MAX));
+        m.waits = (self.waits).select_overlapping(filter.class, span, end);
+        m.holds = (self.holds).select_overlapping(filter.class, span);
         if filter.range_ns.is_none() {
             m.class_stats = (self.class_stats.iter())
                 .filter(|(c, _)| filter.class_ok(**c))

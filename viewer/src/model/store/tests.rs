@@ -2,10 +2,10 @@
 
 use std::num::NonZeroU64;
 
-use lockscope_format::{Mode, Record};
+use lockscope_format::{Mode, Outcome, Record};
 
-use crate::model::Filter;
 use crate::model::tests_support::{begin, definitions, end, hold, model, two_locks};
+use crate::model::{Filter, Model, WaitState, Waits};
 
 const BIG_ACTOR: u64 = u64::MAX - 7;
 const BIG_LOCK: u64 = 1 << 40;
@@ -136,4 +136,99 @@ fn iterating_from_both_ends_and_counting_agree() {
     assert_eq!(m.waits.iter().len(), 2);
     assert_eq!((&m.holds).into_iter().count(), m.holds.len());
     assert!(m.waits.get(2).is_none() && m.holds.get(2).is_none());
+}
+
+/// A deterministic mix of every shape a wait and a hold can take: ended, timed out, still
+/// waiting, lost (begun again before its end), holds with and without begin or contention
+/// times, holds kept whole aside (a begin after the end), and a lock with no `Lock` record.
+fn mixed_events() -> Model {
+    let mut r = definitions();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let locks = [11, 21, 99];
+    for i in 0..3_000u64 {
+        let t = 1_000 + i * 50;
+        let (actor, lock) = (1 + next(3), locks[next(3) as usize]);
+        match next(6) {
+            0 => r.push(begin(t, actor, lock, &[])),
+            1 => {
+                r.push(begin(t, actor, lock, &[1]));
+                r.push(Record::WaitEnd {
+                    ts_ns: t + next(3_000),
+                    actor,
+                    lock,
+                    outcome: [Outcome::Acquired, Outcome::TimedOut, Outcome::Closed]
+                        [next(3) as usize],
+                });
+            }
+            _ => {
+                let end_ns = t + next(2_000);
+                let begin_ns = [0, t, end_ns + 5, end_ns][next(4) as usize];
+                let contended_ns = [0, t + 1][next(2) as usize];
+                r.push(hold(begin_ns, contended_ns, end_ns, actor, lock));
+            }
+        }
+    }
+    model(r)
+}
+
+#[test]
+fn a_filter_on_packed_fields_keeps_what_the_unpacked_test_keeps() {
+    let m = mixed_events();
+    let (first, last) = m.time_span();
+    let classes = [None, Some(10), Some(20), Some(u64::MAX - 99), Some(7)];
+    let mut ranges = vec![None, Some((0, u64::MAX)), Some((last, last + 1_000))];
+    for k in 0..20 {
+        let from = first + (last - first) * k / 20;
+        ranges.push(Some((from, from + (last - first) / 50)));
+        ranges.push(Some((from, from)));
+    }
+    // Ranges that end where an event starts, and start where one ends: the edges count.
+    for h in m.holds.iter().step_by(97) {
+        ranges.push(Some((h.start_ns() - 10, h.start_ns())));
+        ranges.push(Some((h.end_ns, h.end_ns + 10)));
+    }
+    for w in m.waits.iter().step_by(31) {
+        ranges.push(Some((w.begin_ns - 10, w.begin_ns)));
+    }
+    let mut kept = 0;
+    for class in classes {
+        for range_ns in ranges.iter().copied() {
+            let f = Filter { class, range_ns };
+            if f.is_empty() {
+                continue;
+            }
+            let (a, b) = range_ns.unwrap_or((0, u64::MAX));
+            let inside = |from: u64, to: u64| from <= b && to >= a;
+            let of = |c: u64| class.is_none_or(|k| k == c);
+            let waits = m.waits.select(|w| {
+                let to = match w.state {
+                    WaitState::Ended { end_ns, .. } => end_ns,
+                    _ => m.end_ns,
+                };
+                of(w.class) && inside(w.begin_ns, to)
+            });
+            let holds = m
+                .holds
+                .select(|h| of(h.class) && inside(h.start_ns(), h.end_ns));
+            let got = m.filtered(&f);
+            let raws = |w: &Waits| w.iter().map(|w| w.raw).collect::<Vec<_>>();
+            assert_eq!(raws(&got.waits), raws(&waits), "waits for {f:?}");
+            assert_eq!(
+                got.holds.iter().collect::<Vec<_>>(),
+                holds.iter().collect::<Vec<_>>(),
+                "holds for {f:?}"
+            );
+            kept += waits.len() + holds.len();
+        }
+    }
+    assert!(
+        kept > 1_000,
+        "the filters kept something to compare: {kept}"
+    );
 }
