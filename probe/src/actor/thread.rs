@@ -309,6 +309,13 @@ impl ActorShared {
         }
     }
 
+    /// Calls `f` with each lock this (owning) thread holds, outermost first.
+    pub(crate) fn each_held_lock(&self, mut f: impl FnMut(u64)) {
+        for slot in &self.list.held[..self.list.depth().min(MAX_HELD)] {
+            f(slot.lock.load(Relaxed));
+        }
+    }
+
     /// The lock this actor waits for right now (0: none); a single racy read.
     pub(crate) fn waiting_for(&self) -> u64 {
         self.list.waiting.lock.load(Relaxed)

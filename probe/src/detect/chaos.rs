@@ -8,9 +8,11 @@
 //! operations. What the draw does depends on where the thread is:
 //!
 //! - taking a lock while holding others, when the order graph already has the reverse order
-//!   (the acquisition would close a lock-order cycle): a delay of 2 to 10 ms, every time.
-//!   This is where an ABBA deadlock forms: the thread sits on its outer lock long
-//!   enough for the other order's thread to take its own outer one.
+//!   (the acquisition would close a lock-order cycle): a delay of up to 10 ms, every time,
+//!   ended as soon as another thread waits for one of the locks this one holds. This is where
+//!   an ABBA deadlock forms: the thread sits on its outer lock until the other order's thread
+//!   has taken its own outer one and blocks on this thread's, or the 10 ms run out. (A fixed
+//!   short delay missed threads that a busy machine did not schedule in time.)
 //! - taking a lock under others in an order no actor has taken yet (the graph has no edge
 //!   from what it holds to it): a delay of 1 to 5 ms, every time. A latent deadlock's rare
 //!   order is often the first of its kind, and the other order may not have run yet either;
@@ -117,6 +119,34 @@ fn delay(ns: u64) {
     CHAOS.delay_ns.fetch_add(ns, Relaxed);
 }
 
+/// Sits on what thread `me` holds for up to [`MAX_DELAY`], and stops early once another
+/// thread waits for one of those locks: checked every quarter millisecond, with no internal
+/// lock held while sleeping.
+fn delay_until_waited_for(me: &actor::ActorShared) {
+    let mut held = [0u64; 8];
+    let mut n = 0;
+    me.each_held_lock(|l| {
+        if n < held.len() && l != 0 {
+            held[n] = l;
+            n += 1;
+        }
+    });
+    let held = &held[..n];
+    let start = std::time::Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_micros(250));
+        let waited_for = || {
+            (actor::all().iter()).any(|a| !std::ptr::eq(*a, me) && held.contains(&a.waiting_for()))
+        };
+        if start.elapsed() >= MAX_DELAY || waited_for() {
+            break;
+        }
+    }
+    let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    CHAOS.delays.fetch_add(1, Relaxed);
+    CHAOS.delay_ns.fetch_add(ns, Relaxed);
+}
+
 fn yield_now() {
     std::thread::yield_now();
     CHAOS.yields.fetch_add(1, Relaxed);
@@ -146,7 +176,7 @@ pub(crate) fn before_acquire(class: u32) {
     match super::order::nesting(&held[..n], class) {
         Nesting::ClosesCycle => {
             CHAOS.inversion_delays.fetch_add(1, Relaxed);
-            delay(within(r, 2_000_000, 10_000_001));
+            delay_until_waited_for(me);
         }
         Nesting::Novel => delay(within(r, 1_000_000, 5_000_001)),
         Nesting::Known if r & 3 == 0 => delay(within(r, 20_000, 200_001)),
