@@ -133,14 +133,14 @@ fn delay_until_waited_for(me: &actor::ActorShared) {
     });
     let held = &held[..n];
     let start = std::time::Instant::now();
+    let waited_for =
+        || (actor::all().iter()).any(|a| !std::ptr::eq(*a, me) && held.contains(&a.waiting_for()));
     loop {
-        std::thread::sleep(Duration::from_micros(250));
-        let waited_for = || {
-            (actor::all().iter()).any(|a| !std::ptr::eq(*a, me) && held.contains(&a.waiting_for()))
-        };
-        if start.elapsed() >= MAX_DELAY || waited_for() {
+        let left = MAX_DELAY.saturating_sub(start.elapsed());
+        if left.is_zero() || waited_for() {
             break;
         }
+        std::thread::sleep(left.min(Duration::from_micros(250)));
     }
     let ns = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
     CHAOS.delays.fetch_add(1, Relaxed);
