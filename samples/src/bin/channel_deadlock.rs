@@ -13,6 +13,7 @@ use clap::Parser;
 use lockscope::tokio::{Mutex, mpsc, spawn_named};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 #[derive(Parser, Debug)]
 #[command(about = "A deadlock through a tokio channel, and its fix")]
@@ -20,8 +21,8 @@ struct Args {
     /// Receive first, then take the ledger.
     #[arg(long)]
     fix: bool,
-    /// Events the source sends.
-    #[arg(long, default_value_t = 1000)]
+    /// Events the source sends (one a millisecond).
+    #[arg(long, default_value_t = 300)]
     events: u64,
     /// Trace file to record.
     #[arg(long, default_value = "channel_deadlock.lstrace")]
@@ -40,9 +41,13 @@ fn main() -> Result<()> {
         let ledger = Arc::new(Mutex::named("ledger", Vec::<u64>::new()));
         let book = ledger.clone();
         let source = spawn_named("event-source", async move {
-            // The source announces itself first (and so owns its sender from here on).
+            // The source announces itself first (and so owns its sender from here on), then
+            // sends an event every millisecond, as a timer or a socket would: between two, the
+            // loop has emptied the channel and waits for the next one, holding the ledger.
             tx.send(0).await.ok();
+            let mut tick = tokio::time::interval(Duration::from_millis(1));
             for i in 1..=args.events {
+                tick.tick().await;
                 // Stamp the event with the ledger's position, under the ledger.
                 let stamp = book.lock().await.len() as u64 * 1_000_000 + i;
                 if tx.send(stamp).await.is_err() {
