@@ -51,7 +51,7 @@ fn init_slow() {
 /// and once a wait has run out (the reader was descheduled that long, or a child was forked
 /// in the middle of it) no later caller waits: the probe never stalls its host for long on its
 /// own account.
-pub(crate) struct ReadOnce {
+struct ReadOnce {
     /// 0: not started, 1: being read, 2: read.
     state: AtomicU8,
     /// Callers waiting now (for tests that need a waiter in place).
@@ -66,7 +66,7 @@ thread_local! {
 }
 
 impl ReadOnce {
-    pub(crate) const fn new(limit: Duration) -> Self {
+    const fn new(limit: Duration) -> Self {
         ReadOnce {
             state: AtomicU8::new(0),
             waiters: AtomicU32::new(0),
@@ -77,13 +77,13 @@ impl ReadOnce {
 
     /// The reading is done.
     #[inline]
-    pub(crate) fn done(&self) -> bool {
+    fn done(&self) -> bool {
         self.state.load(Acquire) == 2
     }
 
     /// Runs `read` if no caller has started it and returns its result; otherwise waits (as
     /// the type says) and returns `None`.
-    pub(crate) fn run<R>(&self, read: impl FnOnce() -> R) -> Option<R> {
+    fn run<R>(&self, read: impl FnOnce() -> R) -> Option<R> {
         if self.state.compare_exchange(0, 1, AcqRel, Acquire).is_ok() {
             let outer = READING.with(|r| r.replace(true));
             let out = read();

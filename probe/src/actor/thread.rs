@@ -369,6 +369,11 @@ pub(super) fn holders_of(lock: u64, mut f: impl FnMut(u64, &'static Location<'st
     }
 }
 
+/// Whether some thread waits right now for one of `locks` (racy reads, no allocation).
+pub(crate) fn any_waits_for(locks: &[u64]) -> bool {
+    (REGISTRY.read().all.iter()).any(|a| locks.contains(&a.waiting_for()))
+}
+
 /// Consistent snapshots of every live thread.
 pub(super) fn snapshots() -> Vec<Snapshot> {
     all()

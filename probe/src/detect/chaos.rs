@@ -133,11 +133,10 @@ fn delay_until_waited_for(me: &actor::ActorShared) {
     });
     let held = &held[..n];
     let start = std::time::Instant::now();
-    let waited_for =
-        || (actor::all().iter()).any(|a| !std::ptr::eq(*a, me) && held.contains(&a.waiting_for()));
+    // The thread itself waits for nothing while it is here, so only others can match.
     loop {
         let left = MAX_DELAY.saturating_sub(start.elapsed());
-        if left.is_zero() || waited_for() {
+        if left.is_zero() || actor::any_waits_for(held) {
             break;
         }
         std::thread::sleep(left.min(Duration::from_micros(250)));
