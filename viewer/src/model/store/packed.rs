@@ -127,6 +127,18 @@ pub(in crate::model) struct PackedHold {
     pub(in crate::model) mode: u32,
 }
 
+impl PackedHold {
+    /// The time `back` nanoseconds before the end (`begin_back` or `contended_back`); absent
+    /// when [`NONE`], or when it would be 0 (a time the trace never has).
+    #[inline]
+    pub(in crate::model) fn before_end(&self, back: u32) -> Option<NonZeroU64> {
+        match back {
+            NONE => None,
+            b => NonZeroU64::new(self.end_ns - u64::from(b)),
+        }
+    }
+}
+
 /// Every wait, packed, with its holders.
 #[derive(Clone, Debug, Default)]
 pub(in crate::model) struct WaitStore {
@@ -295,14 +307,10 @@ impl HoldStore {
         {
             return *h;
         }
-        let back = |b: u32| match b {
-            NONE => None,
-            b => NonZeroU64::new(p.end_ns - u64::from(b)),
-        };
         let id = |v| self.ids.get(v);
         Hold {
-            begin_ns: back(p.begin_back),
-            contended_ns: back(p.contended_back),
+            begin_ns: p.before_end(p.begin_back),
+            contended_ns: p.before_end(p.contended_back),
             end_ns: p.end_ns,
             actor: id(p.actor),
             lock: id(p.lock),

@@ -2,11 +2,12 @@
 //! its indexes (a filtered model), unpacked on access.
 
 use lockscope_format::Outcome;
+use std::num::NonZeroU64;
 use std::sync::Arc;
 
 use super::super::hash::IdMap;
 use super::super::{Hold, Wait, WaitState};
-use super::packed::{HoldStore, Id32, NONE, ODD, WaitStore, pack_state};
+use super::packed::{HoldStore, Id32, ODD, WaitStore, pack_state};
 
 /// The distinct pairs of `pairs`, which repeat a lot (one per event, over few locks).
 fn distinct(pairs: impl Iterator<Item = (Id32, Id32)>) -> impl Iterator<Item = (Id32, Id32)> {
@@ -314,15 +315,10 @@ impl Holds {
                 if p.end_ns < from_ns {
                     return false;
                 }
-                // As `hold` unpacks them: a time `b` before the end, absent as NONE or zero.
-                let at = |b: u32| {
-                    (b != NONE)
-                        .then(|| p.end_ns - u64::from(b))
-                        .filter(|&t| t != 0)
-                };
-                let start = (at(p.begin_back))
-                    .or_else(|| at(p.contended_back))
-                    .unwrap_or(p.end_ns);
+                // As `Hold::start_ns` reads the unpacked hold.
+                let start = (p.before_end(p.begin_back))
+                    .or_else(|| p.before_end(p.contended_back))
+                    .map_or(p.end_ns, NonZeroU64::get);
                 start <= to_ns && class.is_none_or(|c| store.ids.get(p.class) == c)
             })
             .collect();
