@@ -198,6 +198,7 @@ impl LockMeta {
 
 impl LockMeta {
     /// The class-and-mode word of a hold of this lock in `mode` (the lock is registered).
+    #[inline]
     pub(crate) fn class_mode_of(&self, mode: Mode) -> u64 {
         actor::class_mode(self.class_id(), mode)
     }
