@@ -20,9 +20,60 @@ fn symbolize(ip: usize, mut f: impl FnMut(String, Option<String>, Option<u32>)) 
         let name = sym
             .name()
             .map_or_else(|| format!("{ip:#x}"), |n| format!("{n:#}"));
+        let name = qualified(name, sym.filename());
         let file = sym.filename().map(source_path);
         f(name, file, sym.lineno());
     });
+}
+
+/// lockscope's own sources, as its debug info names them, and those of its `parking_lot`
+/// drop-in (`probe/compat/parking_lot`, patched in by path).
+const OWN_SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/");
+const DROP_IN_SOURCES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/compat/parking_lot/src/");
+/// The lock crates whose frames count as lockscope's (see [`INNER_NOISE`]).
+const LOCK_CRATES: &[&str] = &["lock_api", "parking_lot", "parking_lot_core"];
+
+/// `name` with its crate and module put back from its file, where the debug info left them
+/// out and the file is lockscope's or a lock crate's. rustc's `debug = "line-tables-only"`
+/// names some generic functions without their path (`resolve<…>`, not
+/// `lockscope::raw::origin::Origin<C>::resolve`); without it, such a frame would pass for the
+/// caller's, both in the trimming of stacks and in naming a lock made by lock_api's `INIT`.
+fn qualified(name: String, file: Option<&std::path::Path>) -> String {
+    let head = name.split('<').next().unwrap_or_default();
+    if name.starts_with('<') || head.contains("::") {
+        return name;
+    }
+    match file.and_then(|f| module_of(&f.to_string_lossy())) {
+        Some(module) => format!("{module}::{name}"),
+        None => name,
+    }
+}
+
+/// The module path (`lockscope::raw::origin`) of a source file of lockscope or of a lock crate
+/// in cargo's registry; `None` for any other file.
+fn module_of(file: &str) -> Option<String> {
+    let (krate, in_src) = if let Some(rest) = file.strip_prefix(OWN_SOURCES) {
+        ("lockscope", rest)
+    } else if let Some(rest) = file.strip_prefix(DROP_IN_SOURCES) {
+        ("parking_lot", rest)
+    } else {
+        let (_, rest) = file.split_once("/registry/src/")?;
+        let (_index, rest) = rest.split_once('/')?;
+        let (dir, in_src) = rest.split_once("/src/")?;
+        let (krate, version) = dir.rsplit_once('-')?;
+        if !version.starts_with(|c: char| c.is_ascii_digit()) || !LOCK_CRATES.contains(&krate) {
+            return None;
+        }
+        (krate, in_src)
+    };
+    let path = in_src.strip_suffix(".rs")?;
+    let path = path.strip_suffix("/mod").unwrap_or(path);
+    let mut module = krate.to_owned();
+    for part in path.split('/').filter(|p| !matches!(*p, "lib" | "main")) {
+        module.push_str("::");
+        module.push_str(part);
+    }
+    Some(module)
 }
 
 /// The directory the program started in: a workspace's sources under it are shown relative
@@ -238,4 +289,58 @@ pub(crate) fn first_caller_frame() -> Option<(String, u32)> {
 /// This module's internal lock, for the fork hooks.
 pub(crate) fn fork_lock() -> &'static dyn crate::raw::ForkLock {
     &REPORT_FRAMES
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn a_name_without_its_path_gets_its_module_back_from_a_lock_crates_file() {
+        let own = format!("{OWN_SOURCES}raw/origin.rs");
+        let short = "resolve<lockscope::class::ClassInfo, {closure_env#0}>";
+        let named = qualified(short.to_owned(), Some(Path::new(&own)));
+        assert_eq!(named, format!("lockscope::raw::origin::{short}"));
+        assert!(inner_noise(&named), "{named}");
+        let lock_api = "/home/u/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lock_api-0.4.14/src/mutex.rs";
+        assert_eq!(
+            qualified("lock<R, T>".to_owned(), Some(Path::new(lock_api))),
+            "lock_api::mutex::lock<R, T>"
+        );
+        let drop_in = format!("{DROP_IN_SOURCES}lib.rs");
+        assert_eq!(
+            qualified("const_mutex<T>".to_owned(), Some(Path::new(&drop_in))),
+            "parking_lot::const_mutex<T>"
+        );
+        let own_mod = format!("{OWN_SOURCES}lock/mod.rs");
+        assert_eq!(
+            qualified("f".to_owned(), Some(Path::new(&own_mod))),
+            "lockscope::lock::f"
+        );
+    }
+
+    #[test]
+    fn other_files_and_names_with_their_path_are_left_as_they_are() {
+        let own = format!("{OWN_SOURCES}raw/origin.rs");
+        for (name, file) in [
+            // Already a path, or a trait method's `<T as Trait>::f` form.
+            ("lockscope::raw::origin::Origin<C>::resolve", own.as_str()),
+            (
+                "<lockscope::lockapi::RawMutex as lock_api::RawMutex>::lock",
+                own.as_str(),
+            ),
+            // The program's own code, and a crate that is not a lock crate.
+            ("handle<u64>", "/srv/app/src/handler.rs"),
+            (
+                "spawn<F>",
+                "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/tokio-1.54.1/src/task/spawn.rs",
+            ),
+            // A folder merely named like a lock crate, outside cargo's registry.
+            ("lock<R>", "/srv/lock_api-0.4.14/src/mutex.rs"),
+        ] {
+            assert_eq!(qualified(name.to_owned(), Some(Path::new(file))), name);
+        }
+        assert_eq!(qualified("f<T>".to_owned(), None), "f<T>");
+    }
 }
