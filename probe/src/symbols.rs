@@ -57,9 +57,7 @@ fn module_of(file: &str) -> Option<String> {
     } else if let Some(rest) = file.strip_prefix(DROP_IN_SOURCES) {
         ("parking_lot", rest)
     } else {
-        let (_, rest) = file.split_once("/registry/src/")?;
-        let (_index, rest) = rest.split_once('/')?;
-        let (dir, in_src) = rest.split_once("/src/")?;
+        let (dir, in_src) = in_registry(file)?.split_once("/src/")?;
         let (krate, version) = dir.rsplit_once('-')?;
         if !version.starts_with(|c: char| c.is_ascii_digit()) || !LOCK_CRATES.contains(&krate) {
             return None;
@@ -87,15 +85,19 @@ pub(crate) fn remember_start_dir() {
     LazyLock::force(&START_DIR);
 }
 
+/// A file in cargo's registry from its crate's folder on (`r2d2-0.8.10/src/lib.rs`); `None`
+/// for a file elsewhere.
+fn in_registry(file: &str) -> Option<&str> {
+    let (_, rest) = file.split_once("/registry/src/")?;
+    let (_index, in_crate) = rest.split_once('/')?;
+    Some(in_crate)
+}
+
 /// `path` as stacks show it: relative to the start directory when under it, and from the
 /// crate's folder (`r2d2-0.8.10/src/lib.rs`) when in cargo's registry.
 fn source_path(path: &std::path::Path) -> String {
-    let text = path.to_string_lossy();
-    if let Some(at) = text.find("/registry/src/") {
-        let rest = &text[at + "/registry/src/".len()..];
-        if let Some((_index, in_crate)) = rest.split_once('/') {
-            return in_crate.to_owned();
-        }
+    if let Some(in_crate) = in_registry(&path.to_string_lossy()) {
+        return in_crate.to_owned();
     }
     START_DIR
         .as_deref()
