@@ -218,7 +218,8 @@ criterion_group!(benches, mutex, semaphore, notify, once_cell, channels);
 /// Variants: `tokio-mutex`, `mutex-on`, `mutex-off`, `tokio-semaphore`, `semaphore-on`,
 /// `semaphore-off`, `tokio-rwlock-read`, `rwlock-read-on`, `rwlock-read-off`, and the
 /// send-and-receive pairs `tokio-channel`, `channel-on`, `channel-off` (bounded),
-/// `tokio-unbounded`, `unbounded-on`, `unbounded-off`.
+/// `tokio-unbounded`, `unbounded-on`, `unbounded-off`, and `notify_one()` then
+/// `notified().await`: `tokio-notify`, `notify-on`, `notify-off`.
 fn count_only() -> bool {
     let Ok(spec) = std::env::var("LOCKSCOPE_BENCH_COUNT") else {
         return false;
@@ -284,6 +285,20 @@ fn count_only() -> bool {
             in_task(&rt, n, move || async move {
                 pair.0.send(1).unwrap();
                 black_box(pair.1.try_lock().unwrap().recv().await);
+            })
+        }
+        "tokio-notify" => {
+            let tn: &'static _ = Box::leak(Box::new(tokio::sync::Notify::new()));
+            in_task(&rt, n, move || async move {
+                tn.notify_one();
+                tn.notified().await;
+            })
+        }
+        "notify-on" | "notify-off" => {
+            let ln: &'static _ = Box::leak(Box::new(lockscope::tokio::Notify::new()));
+            in_task(&rt, n, move || async move {
+                ln.notify_one();
+                ln.notified().await;
             })
         }
         other => panic!("unknown variant {other}"),

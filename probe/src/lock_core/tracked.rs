@@ -227,14 +227,7 @@ impl Tracked {
         check_now: bool,
     ) -> Waiting<'_> {
         if !crate::settings::enabled() {
-            return Parked {
-                actor: 0,
-                key: usize::MAX,
-                wait: None,
-                mode,
-                site,
-            }
-            .resume(self);
+            return Parked { site, state: None }.resume(self);
         }
         let actor = current_actor();
         define(actor);
@@ -271,12 +264,15 @@ impl Tracked {
         } else {
             crate::detect::watch_waits();
         }
-        Parked {
+        let state = Box::new(WaitState {
             actor,
             key,
-            wait: Some(wait),
+            wait,
             mode,
+        });
+        Parked {
             site,
+            state: Some(state),
         }
         .resume(self)
     }
@@ -348,27 +344,27 @@ pub(crate) struct Waiting<'a> {
 impl Waiting<'_> {
     /// The wait acquired: ends it and returns the hold for the guard.
     pub(crate) fn acquired(mut self) -> Hold {
-        let Some(w) = self.w.wait.take() else {
+        let Some(w) = self.w.state.take() else {
             return Hold::untracked(self.w.site);
         };
-        withdraw_wait(self.w.key);
+        withdraw_wait(w.key);
         let tok = self.tracked.meta.async_wait_end(
-            self.w.actor,
-            &w,
-            Some(self.w.mode),
+            w.actor,
+            &w.wait,
+            Some(w.mode),
             Outcome::Acquired,
             self.w.site,
         );
-        self.tracked.list(self.w.actor, tok, self.w.mode)
+        self.tracked.list(w.actor, tok, w.mode)
     }
 
     /// The wait ended with what it waited for and nothing to hold (a notification): ends it
     /// and counts it, as a condition variable counts its waits.
     pub(crate) fn woken(mut self) {
-        if let Some(w) = self.w.wait.take() {
-            withdraw_wait(self.w.key);
+        if let Some(w) = self.w.state.take() {
+            withdraw_wait(w.key);
             let meta = &self.tracked.meta;
-            meta.async_wait_end(self.w.actor, &w, None, Outcome::Acquired, self.w.site);
+            meta.async_wait_end(w.actor, &w.wait, None, Outcome::Acquired, self.w.site);
             meta.count_wait();
         }
     }
@@ -386,12 +382,12 @@ impl Waiting<'_> {
     }
 
     fn end_without(&mut self, outcome: Outcome) {
-        if let Some(w) = self.w.wait.take() {
-            withdraw_wait(self.w.key);
-            define(self.w.actor);
+        if let Some(w) = self.w.state.take() {
+            withdraw_wait(w.key);
+            define(w.actor);
             self.tracked
                 .meta
-                .async_wait_end(self.w.actor, &w, None, outcome, self.w.site);
+                .async_wait_end(w.actor, &w.wait, None, outcome, self.w.site);
         }
     }
 }
@@ -400,21 +396,32 @@ impl Waiting<'_> {
 /// future to keep it in), detached from the side it waits on. [`Waiting::park`] makes one;
 /// [`Parked::resume`] reattaches it, and the owner must resume it before it drops (its wait
 /// would otherwise stay open in the detector).
+///
+/// Two words: what a recorded wait needs at its end is boxed when the wait begins (a wait
+/// that parks its task costs far more than the allocation), so the futures that keep a
+/// `Waiting` stay as small as tokio's own and move as cheaply.
 #[must_use]
 pub(crate) struct Parked {
+    site: &'static Location<'static>,
+    /// `None` while recording was off when the wait began, or once it has ended.
+    state: Option<Box<WaitState>>,
+}
+
+/// A recorded wait in progress: who waits, its entry in the waits table, and the wait as the
+/// lock's figures and the trace know it.
+struct WaitState {
     actor: u64,
     key: usize,
-    wait: Option<AsyncWait>,
+    wait: AsyncWait,
     mode: Mode,
-    site: &'static Location<'static>,
 }
 
 impl Waiting<'_> {
     /// Detaches the wait from its side, to be kept between polls.
     pub(crate) fn park(mut self) -> Parked {
         Parked {
-            wait: self.w.wait.take(),
-            ..self.w
+            site: self.w.site,
+            state: self.w.state.take(),
         }
     }
 }
@@ -436,7 +443,7 @@ impl Drop for Waiting<'_> {
 impl std::fmt::Debug for Waiting<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Waiting")
-            .field("actor", &self.w.actor)
+            .field("actor", &self.w.state.as_ref().map(|w| w.actor))
             .finish_non_exhaustive()
     }
 }

@@ -60,6 +60,7 @@ impl Notify {
 
     /// Waits for a notification, as tokio's `notified().await`. Dropped while it waits, its
     /// wait is recorded as given up.
+    #[inline]
     #[track_caller]
     pub fn notified(&self) -> Notified<'_> {
         Notified {
@@ -71,6 +72,7 @@ impl Notify {
     }
 
     /// Wakes one waiting task, or stores a notification for the next `notified()`.
+    #[inline]
     pub fn notify_one(&self) {
         self.inner.notify_one();
     }
@@ -117,6 +119,7 @@ impl Notified<'_> {
 impl Future for Notified<'_> {
     type Output = ();
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let me = self.project();
         match me.inner.poll(cx) {

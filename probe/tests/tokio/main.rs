@@ -407,3 +407,30 @@ fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
         assert_eq!(*borrowed.await, 1);
     });
 }
+
+/// What a recorded wait adds to a future stays small: the wait's state is boxed when a wait
+/// begins, so a future keeps one pointer for it. Past 128 bytes a future is moved with a call
+/// to `memcpy` at every `.await` of it; tokio's `Notified` and receive futures are under that
+/// size, and lockscope's must be too, or an uncontended `notified().await` pays for it.
+#[test]
+fn the_futures_stay_as_small_as_a_pointer_for_their_wait_allows() {
+    let word = std::mem::size_of::<usize>();
+    let (ours, theirs) = (lockscope::tokio::Notify::new(), tokio::sync::Notify::new());
+    let notified = std::mem::size_of_val(&ours.notified());
+    assert!(
+        notified <= std::mem::size_of_val(&theirs.notified()) + 5 * word && notified <= 128,
+        "Notified is {notified} bytes"
+    );
+    let (_tx, mut rx) = lockscope::tokio::mpsc::unbounded_channel::<u64>();
+    let recv = std::mem::size_of_val(&rx.recv());
+    assert!(recv <= 128, "an unbounded receive is {recv} bytes");
+    let (_btx, mut brx) = lockscope::tokio::mpsc::channel::<u64>(4);
+    let brecv = std::mem::size_of_val(&brx.recv());
+    assert!(brecv <= 128, "a bounded receive is {brecv} bytes");
+    let (m, tm) = (Mutex::new(0u64), tokio::sync::Mutex::new(0u64));
+    let lock = std::mem::size_of_val(&m.lock());
+    assert!(
+        lock <= std::mem::size_of_val(&tm.lock()) + 6 * word,
+        "a Mutex's lock future is {lock} bytes"
+    );
+}
