@@ -7,12 +7,16 @@
 
 #[cfg(feature = "tokio")]
 mod async_paths;
+#[cfg(feature = "tokio")]
+mod held_here;
 mod meta;
 mod pool;
 #[cfg(feature = "tokio")]
 mod tracked;
 mod wait;
 
+#[cfg(feature = "tokio")]
+pub(crate) use held_here::{Exclusive, ReleaseHere};
 pub(crate) use meta::{LockMeta, Token};
 pub(crate) use pool::{PoolGauge, PoolState};
 #[cfg(feature = "tokio")]

@@ -37,10 +37,10 @@ pub(crate) struct Tracked {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Hold {
     pub(crate) tok: Token,
-    actor: u64,
-    slot: u32,
+    pub(super) actor: u64,
+    pub(super) slot: u32,
     /// Its entry in the task's held locks (`task_held`), for the lock-order checks.
-    entry: u32,
+    pub(super) entry: u32,
 }
 
 impl Hold {

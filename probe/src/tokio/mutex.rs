@@ -3,7 +3,7 @@
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
 use crate::lock_core::LockMeta;
-use crate::lock_core::{HasTracked, Hold, OwnedRelease, Release, Tracked};
+use crate::lock_core::{Exclusive, HasTracked, Hold, OwnedRelease, ReleaseHere, Tracked};
 use ::tokio::sync::{self as tk, TryLockError};
 use std::fmt;
 use std::future::Future;
@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// An async mutex with [`tokio::sync::Mutex`](::tokio::sync::Mutex)'s signatures that records
 /// who holds it, who waits for it and for how long. The actor is the tokio task that locks
 /// (or, outside a task, the thread), and a guard may be held across `.await`, moved and sent
-/// like tokio's: the guard carries its hold.
+/// like tokio's: a borrowing guard's hold is kept in the mutex, an owned guard carries its own.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -33,21 +33,20 @@ use std::sync::Arc;
 /// lets [`Mutex::lock_owned`] work); `lock` is a `fn` returning a future rather than an
 /// `async fn` (so the caller's location is known), which awaits the same way.
 ///
-/// Cost (measured, `cargo bench -p lockscope --features tokio --bench tokio`, README's
-/// performance section): an uncontended `lock().await` + drop inside a task takes 355
-/// instructions with recording on against tokio's 292 (1.22×), and 49.7 ns on and 39.5 ns off
-/// against tokio's 37.4 ns (1.33×) on a 2-core machine. With recording off it tries `try_lock`
-/// before building tokio's lock future.
+/// Cost: the README's performance section measures an uncontended `lock().await` + drop
+/// against tokio's (`cargo bench -p lockscope --features tokio --bench tokio`). With recording
+/// off it tries `try_lock` before building tokio's lock future.
 pub struct Mutex<T: ?Sized> {
-    tracked: Tracked,
+    core: Exclusive,
     inner: Arc<tk::Mutex<T>>,
 }
 
 /// Holds a [`Mutex`] locked; unlocks on drop (on any thread).
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MutexGuard<'a, T: ?Sized> {
-    // Declared first: the bookkeeping drops right before the real unlock.
-    release: Release<'a>,
+    // Declared first: the bookkeeping drops right before the real unlock. The hold itself is
+    // kept in the mutex, so the guard is two words, as cheap to return as tokio's.
+    release: ReleaseHere<'a>,
     inner: tk::MutexGuard<'a, T>,
 }
 
@@ -61,7 +60,7 @@ pub struct OwnedMutexGuard<T: ?Sized> {
 /// A [`MutexGuard`] narrowed to part of the value by [`MutexGuard::map`].
 #[must_use = "if unused the Mutex will immediately unlock"]
 pub struct MappedMutexGuard<'a, T: ?Sized> {
-    _release: Release<'a>,
+    _release: ReleaseHere<'a>,
     inner: tk::MappedMutexGuard<'a, T>,
 }
 
@@ -70,7 +69,10 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            tracked: Tracked::ordered(LockMeta::new(LockKind::Mutex, Location::caller(), 1), 1),
+            core: Exclusive::new(Tracked::ordered(
+                LockMeta::new(LockKind::Mutex, Location::caller(), 1),
+                1,
+            )),
             inner: Arc::new(tk::Mutex::new(value)),
         }
     }
@@ -81,7 +83,7 @@ impl<T> Mutex<T> {
     pub fn named(name: impl AsRef<str>, value: T) -> Self {
         let meta = LockMeta::named(LockKind::Mutex, Location::caller(), 1, name.as_ref());
         Mutex {
-            tracked: Tracked::ordered(meta, 1),
+            core: Exclusive::new(Tracked::ordered(meta, 1)),
             inner: Arc::new(tk::Mutex::new(value)),
         }
     }
@@ -99,11 +101,7 @@ impl<T> Mutex<T> {
 impl<T: ?Sized> Mutex<T> {
     fn guard<'a>(&'a self, inner: tk::MutexGuard<'a, T>, hold: Hold) -> MutexGuard<'a, T> {
         MutexGuard {
-            release: Release {
-                tracked: &self.tracked,
-                hold,
-                mode: Mode::Exclusive,
-            },
+            release: self.core.keep(hold),
             inner,
         }
     }
@@ -127,9 +125,9 @@ impl<T: ?Sized> Mutex<T> {
             // A try first, even unrecorded: it is cheaper than tokio's lock future, and as
             // fair (tokio hands released permits to queued waiters first).
             if let Ok(g) = self.inner.try_lock() {
-                return self.guard(g, self.tracked.acquired(Mode::Exclusive, site));
+                return self.guard(g, self.core.tracked.acquired(Mode::Exclusive, site));
             }
-            let waiting = self.tracked.begin_wait(Mode::Exclusive, site);
+            let waiting = self.core.tracked.begin_wait(Mode::Exclusive, site);
             let g = self.inner.lock().await;
             self.guard(g, waiting.acquired())
         }
@@ -141,9 +139,9 @@ impl<T: ?Sized> Mutex<T> {
     pub fn blocking_lock(&self) -> MutexGuard<'_, T> {
         let site = Location::caller();
         if let Ok(g) = self.inner.try_lock() {
-            return self.guard(g, self.tracked.acquired(Mode::Exclusive, site));
+            return self.guard(g, self.core.tracked.acquired(Mode::Exclusive, site));
         }
-        let waiting = self.tracked.begin_wait(Mode::Exclusive, site);
+        let waiting = self.core.tracked.begin_wait(Mode::Exclusive, site);
         let g = self.inner.blocking_lock();
         self.guard(g, waiting.acquired())
     }
@@ -153,7 +151,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock(&self) -> Result<MutexGuard<'_, T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.try_lock()?;
-        Ok(self.guard(g, self.tracked.acquired_by_try(Mode::Exclusive, site)))
+        Ok(self.guard(g, self.core.tracked.acquired_by_try(Mode::Exclusive, site)))
     }
 
     /// Locks an `Arc`'d mutex, returning a guard that owns the `Arc`.
@@ -163,10 +161,10 @@ impl<T: ?Sized> Mutex<T> {
         async move {
             let inner = self.inner.clone();
             if let Ok(g) = inner.clone().try_lock_owned() {
-                let hold = self.tracked.acquired(Mode::Exclusive, site);
+                let hold = self.core.tracked.acquired(Mode::Exclusive, site);
                 return Self::owned(self, g, hold);
             }
-            let waiting = self.tracked.begin_wait(Mode::Exclusive, site);
+            let waiting = self.core.tracked.begin_wait(Mode::Exclusive, site);
             let g = inner.lock_owned().await;
             let hold = waiting.acquired();
             Self::owned(self, g, hold)
@@ -179,10 +177,10 @@ impl<T: ?Sized> Mutex<T> {
         let site = Location::caller();
         let inner = self.inner.clone();
         if let Ok(g) = inner.clone().try_lock_owned() {
-            let hold = self.tracked.acquired(Mode::Exclusive, site);
+            let hold = self.core.tracked.acquired(Mode::Exclusive, site);
             return Self::owned(self, g, hold);
         }
-        let waiting = self.tracked.begin_wait(Mode::Exclusive, site);
+        let waiting = self.core.tracked.begin_wait(Mode::Exclusive, site);
         let g = inner.blocking_lock_owned();
         let hold = waiting.acquired();
         Self::owned(self, g, hold)
@@ -193,7 +191,7 @@ impl<T: ?Sized> Mutex<T> {
     pub fn try_lock_owned(self: Arc<Self>) -> Result<OwnedMutexGuard<T>, TryLockError> {
         let site = Location::caller();
         let g = self.inner.clone().try_lock_owned()?;
-        let hold = self.tracked.acquired_by_try(Mode::Exclusive, site);
+        let hold = self.core.tracked.acquired_by_try(Mode::Exclusive, site);
         Ok(Self::owned(self, g, hold))
     }
 
@@ -207,7 +205,7 @@ impl<T: ?Sized> Mutex<T> {
 
     /// This instance's figures.
     pub fn stats(&self) -> LockStats {
-        self.tracked.meta.stats()
+        self.core.tracked.meta.stats()
     }
 }
 
@@ -250,7 +248,7 @@ impl<T: ?Sized> OwnedMutexGuard<T> {
 
 impl<T: ?Sized> HasTracked for Mutex<T> {
     fn tracked(&self) -> &Tracked {
-        &self.tracked
+        &self.core.tracked
     }
 }
 

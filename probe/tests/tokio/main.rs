@@ -413,7 +413,7 @@ fn the_types_and_their_futures_are_send_and_sync_where_tokio_s_are() {
 /// to `memcpy` at every `.await` of it; tokio's `Notified` and receive futures are under that
 /// size, and lockscope's must be too, or an uncontended `notified().await` pays for it.
 #[test]
-fn the_futures_stay_as_small_as_a_pointer_for_their_wait_allows() {
+fn the_futures_and_the_mutex_guard_stay_small() {
     let word = std::mem::size_of::<usize>();
     let (ours, theirs) = (lockscope::tokio::Notify::new(), tokio::sync::Notify::new());
     let notified = std::mem::size_of_val(&ours.notified());
@@ -433,4 +433,48 @@ fn the_futures_stay_as_small_as_a_pointer_for_their_wait_allows() {
         lock <= std::mem::size_of_val(&tm.lock()) + 6 * word,
         "a Mutex's lock future is {lock} bytes"
     );
+    // A guard of two words comes back from the lock future's poll in registers; a bigger one
+    // goes through memory and is copied at every `lock().await` (see `held_here.rs`).
+    let guard = std::mem::size_of::<lockscope::tokio::MutexGuard<'_, u64>>();
+    assert!(guard <= 2 * word, "a MutexGuard is {guard} bytes");
+}
+
+/// A borrowing guard's hold is kept in the mutex while it is held: it is the task's, with the
+/// site it was taken at, through `map`, and a guard that drops on another thread (here a plain
+/// thread, outside any task) releases it there, leaving the mutex free and unlisted.
+#[test]
+fn a_mapped_guard_keeps_its_task_hold_until_it_drops_on_another_thread() {
+    let m: &'static Mutex<(u64, u64)> = Box::leak(Box::new(Mutex::named("mapped-async", (0, 0))));
+    let rt = runtime(2);
+    let (guard_tx, guard_rx) = std::sync::mpsc::channel();
+    let (end_tx, end_rx) = oneshot::channel::<()>();
+    let task = rt.spawn(lockscope::tokio::name_task("mapper", async move {
+        let (g, taken_at) = (m.lock().await, line!());
+        let part = lockscope::tokio::MutexGuard::map(g, |p| &mut p.1);
+        guard_tx.send((part, taken_at)).unwrap();
+        end_rx.await.unwrap();
+    }));
+    let (mut part, taken_at) = guard_rx.recv().unwrap();
+    *part += 5;
+    let holders_of = |d: &lockscope::Dump| -> Vec<(String, String)> {
+        d.actors
+            .iter()
+            .flat_map(|a| a.holds.iter().map(move |h| (a, h)))
+            .filter(|(_, h)| h.name == "mapped-async")
+            .map(|(a, h)| (a.name.clone(), h.site.clone()))
+            .collect()
+    };
+    let held = holders_of(&lockscope::dump());
+    let at = format!("main.rs:{taken_at}:");
+    assert!(
+        held.len() == 1 && held[0].0 == "mapper" && held[0].1.contains(&at),
+        "the task's hold taken at {at}: {held:?}"
+    );
+    assert!(m.try_lock().is_err());
+    std::thread::spawn(move || drop(part)).join().unwrap();
+    assert_eq!(holders_of(&lockscope::dump()), vec![]);
+    assert_eq!(m.try_lock().expect("free again").1, 5);
+    assert_eq!(m.stats().acquisitions, 2);
+    end_tx.send(()).unwrap();
+    rt.block_on(task).unwrap();
 }
