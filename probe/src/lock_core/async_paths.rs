@@ -29,7 +29,7 @@ pub(crate) struct AsyncWait {
 
 impl LockMeta {
     /// Bookkeeping after an uncontended acquisition by `actor` (recording is on).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn async_acquired(
         &self,
         actor: u64,

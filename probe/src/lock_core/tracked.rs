@@ -103,7 +103,7 @@ impl Tracked {
     /// Lists the hold in the lock's table and, for a task's hold of an ordered lock, in the
     /// task's held locks; `order`: check it against the others the task holds (not for a
     /// try-lock, which cannot block).
-    #[inline]
+    #[inline(always)]
     fn list_ordered(&self, actor: u64, tok: Token, mode: Mode, order: bool) -> Hold {
         let cm = self.meta.class_mode_of(mode);
         let slot = self.table().claim(actor, cm, tok.site, tok.since_ns());
@@ -140,7 +140,7 @@ impl Tracked {
     }
 
     /// Bookkeeping after an acquisition that did not wait.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn acquired(&self, mode: Mode, site: &'static Location<'static>) -> Hold {
         self.acquired_ordered(mode, site, true)
     }
@@ -152,7 +152,7 @@ impl Tracked {
         self.acquired_ordered(mode, site, false)
     }
 
-    #[inline]
+    #[inline(always)]
     fn acquired_ordered(&self, mode: Mode, site: &'static Location<'static>, order: bool) -> Hold {
         if !crate::settings::enabled() {
             return Hold::untracked(site);
