@@ -2,8 +2,9 @@
 //!
 //! An async guard may be released by another task on another thread, so its hold cannot sit
 //! in a thread's held list. It sits in its lock's table instead (a few atomic slots claimed by
-//! compare-exchange; a mutex has one), and the guard carries its slot, so whoever drops the
-//! guard, wherever, releases the right hold. Tables are reused, never freed.
+//! compare-exchange; a mutex has one), and the guard (for a mutex, the mutex) keeps its slot,
+//! so whoever drops the guard, wherever, releases the right hold. Tables are reused, never
+//! freed.
 
 use super::held::{Held, decode_class_mode};
 use crate::raw;

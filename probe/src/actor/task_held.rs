@@ -4,8 +4,9 @@
 //! dropped by other tasks, so its holds sit in a shared table instead: buckets chosen by the
 //! task's number, each a few entries claimed by compare-exchange and tagged with the task that
 //! claimed them. Only the owning task writes an entry (it runs on one thread at a time);
-//! whoever drops the guard frees it, by its index, which the guard carries. A task reads only
-//! the entries tagged with its own id, so tasks sharing a bucket never see each other's holds.
+//! whoever drops the guard frees it, by its index, which the guard (for a mutex, the mutex)
+//! keeps. A task reads only the entries tagged with its own id, so tasks sharing a bucket
+//! never see each other's holds.
 //! A full bucket lists nothing more (the hold is counted in [`unlisted`] and adds no order
 //! edges), and nothing here blocks.
 
