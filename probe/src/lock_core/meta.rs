@@ -475,7 +475,7 @@ impl LockMeta {
         }
     }
 
-    #[inline(never)]
+    #[inline]
     fn release_tracked(&self, tok: &Token, mode: Mode) {
         // Once per contention episode, not on every release while someone waits: the first
         // release clears `contended_since`, and a holder that barges back in (parking_lot is
