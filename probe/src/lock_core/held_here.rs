@@ -9,7 +9,7 @@
 //! before the real unlock), so the lock's own hand-over orders one holder's hold before the
 //! next's; the fields are atomics only so that the lock stays `Sync` without `unsafe`.
 
-use super::meta::Token;
+use super::meta::{LockMeta, Token};
 use super::tracked::{Hold, Tracked};
 use crate::format::Mode;
 use crate::raw;
@@ -17,10 +17,12 @@ use std::panic::Location;
 use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// The current holder's [`Hold`], while the lock is held by a borrowing guard.
+/// The current holder's [`Hold`], while the lock is held by a borrowing guard. The token is
+/// packed as the drop-in's raw locks pack theirs ([`Token::pack`]): the lock id is the lock's
+/// own, so it is not kept.
 pub(crate) struct HeldHere {
-    lock: AtomicU64,
-    stamp: AtomicU64,
+    /// [`Token::NONE`] for a hold taken while recording was off; the rest is then not written.
+    tok: AtomicU64,
     site: AtomicU64,
     actor: AtomicU64,
     /// The hold table slot (low half) and the task's held-locks entry (high half).
@@ -30,8 +32,7 @@ pub(crate) struct HeldHere {
 impl HeldHere {
     pub(crate) const fn new() -> Self {
         HeldHere {
-            lock: AtomicU64::new(0),
-            stamp: AtomicU64::new(0),
+            tok: AtomicU64::new(Token::NONE),
             site: AtomicU64::new(0),
             actor: AtomicU64::new(0),
             slot_entry: AtomicU64::new(0),
@@ -40,52 +41,48 @@ impl HeldHere {
 
     /// Keeps `h`, the hold just taken. Call only while holding the lock.
     #[inline]
-    pub(crate) fn put(&self, h: Hold) {
-        self.lock.store(h.tok.lock, Relaxed);
-        self.site.store(
-            h.tok.site as *const Location<'static> as usize as u64,
-            Relaxed,
-        );
-        if h.tok.lock != 0 {
-            self.stamp.store(h.tok.stamp, Relaxed);
+    pub(crate) fn put(&self, h: &Hold) {
+        let word = h.tok.pack();
+        self.tok.store(word, Relaxed);
+        if word != Token::NONE {
+            let site = h.tok.site as *const Location<'static> as usize;
+            self.site.store(site as u64, Relaxed);
             self.actor.store(h.actor, Relaxed);
             self.slot_entry
                 .store(u64::from(h.slot) | (u64::from(h.entry) << 32), Relaxed);
         }
     }
 
-    /// The hold kept by [`HeldHere::put`], for the holder's release.
+    /// The hold kept by [`HeldHere::put`] in the lock whose figures are `meta`, for the
+    /// holder's release; `None` when it was taken untracked.
     #[inline]
-    pub(crate) fn get(&self) -> Hold {
-        let site = raw::location_from_addr(self.site.load(Relaxed) as usize);
-        let lock = self.lock.load(Relaxed);
-        if lock == 0 {
-            return Hold::untracked(site);
+    pub(crate) fn get(&self, meta: &LockMeta) -> Option<Hold> {
+        let word = self.tok.load(Relaxed);
+        if word == Token::NONE {
+            return None;
         }
+        let site = raw::location_from_addr(self.site.load(Relaxed) as usize);
         let slot_entry = self.slot_entry.load(Relaxed);
-        Hold {
-            tok: Token {
-                lock,
-                stamp: self.stamp.load(Relaxed),
-                site,
-            },
+        Some(Hold {
+            // The id is set: the hold was tracked, so its acquisition registered the lock.
+            tok: Token::unpack(word, meta.id.load(Relaxed), site),
             actor: self.actor.load(Relaxed),
             slot: slot_entry as u32,
             entry: (slot_entry >> 32) as u32,
-        }
+        })
     }
 }
 
-/// An async lock's recording when it has one holder at a time: its [`Tracked`] and the hold
-/// of whichever borrowing guard holds it.
-pub(crate) struct Exclusive {
+/// An async lock's recording when it has one holder at a time (a mutex): its [`Tracked`] and
+/// the hold of whichever borrowing guard holds it.
+pub(crate) struct OneHolder {
     pub(crate) tracked: Tracked,
     held: HeldHere,
 }
 
-impl Exclusive {
+impl OneHolder {
     pub(crate) const fn new(tracked: Tracked) -> Self {
-        Exclusive {
+        OneHolder {
             tracked,
             held: HeldHere::new(),
         }
@@ -94,21 +91,23 @@ impl Exclusive {
     /// Keeps `hold`, just taken, in the lock; the returned piece of the guard releases it.
     #[inline]
     pub(crate) fn keep(&self, hold: Hold) -> ReleaseHere<'_> {
-        self.held.put(hold);
+        self.held.put(&hold);
         ReleaseHere { core: self }
     }
 }
 
-/// Releases the hold kept in an [`Exclusive`] lock when dropped. A guard lists it before the
+/// Releases the hold kept in a [`OneHolder`] lock when dropped. A guard lists it before the
 /// real guard, so (fields drop in order) the bookkeeping runs right before the real unlock.
 pub(crate) struct ReleaseHere<'a> {
-    core: &'a Exclusive,
+    core: &'a OneHolder,
 }
 
 impl Drop for ReleaseHere<'_> {
     #[inline]
     fn drop(&mut self) {
-        let hold = self.core.held.get();
-        self.core.tracked.released(&hold, Mode::Exclusive);
+        let tracked = &self.core.tracked;
+        if let Some(hold) = self.core.held.get(&tracked.meta) {
+            tracked.released(&hold, Mode::Exclusive);
+        }
     }
 }

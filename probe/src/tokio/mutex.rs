@@ -3,7 +3,7 @@
 use crate::LockStats;
 use crate::format::{LockKind, Mode};
 use crate::lock_core::LockMeta;
-use crate::lock_core::{Exclusive, HasTracked, Hold, OwnedRelease, ReleaseHere, Tracked};
+use crate::lock_core::{HasTracked, Hold, OneHolder, OwnedRelease, ReleaseHere, Tracked};
 use ::tokio::sync::{self as tk, TryLockError};
 use std::fmt;
 use std::future::Future;
@@ -37,7 +37,7 @@ use std::sync::Arc;
 /// against tokio's (`cargo bench -p lockscope --features tokio --bench tokio`). With recording
 /// off it tries `try_lock` before building tokio's lock future.
 pub struct Mutex<T: ?Sized> {
-    core: Exclusive,
+    core: OneHolder,
     inner: Arc<tk::Mutex<T>>,
 }
 
@@ -69,7 +69,7 @@ impl<T> Mutex<T> {
     #[track_caller]
     pub fn new(value: T) -> Self {
         Mutex {
-            core: Exclusive::new(Tracked::ordered(
+            core: OneHolder::new(Tracked::ordered(
                 LockMeta::new(LockKind::Mutex, Location::caller(), 1),
                 1,
             )),
@@ -83,7 +83,7 @@ impl<T> Mutex<T> {
     pub fn named(name: impl AsRef<str>, value: T) -> Self {
         let meta = LockMeta::named(LockKind::Mutex, Location::caller(), 1, name.as_ref());
         Mutex {
-            core: Exclusive::new(Tracked::ordered(meta, 1)),
+            core: OneHolder::new(Tracked::ordered(meta, 1)),
             inner: Arc::new(tk::Mutex::new(value)),
         }
     }
