@@ -27,7 +27,7 @@ use crate::class;
 use crate::settings;
 use parking_lot::Mutex;
 use std::cell::Cell;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize};
 use std::time::{Duration, Instant};
 
@@ -123,14 +123,49 @@ pub fn progress_counts() -> Vec<(&'static str, u64)> {
 
 // ----- the experiment under way -----
 
-/// The class sped up (0: none) and by how much.
-static CLASS: AtomicU32 = AtomicU32::new(0);
-static SPEEDUP: AtomicU64 = AtomicU64::new(0);
+/// The experiment under way, in one word so that a release reads it whole: its number (bumped
+/// as each begins; a thread whose account is from an earlier one starts square, so no
+/// experiment pays for another's speedup), the speedup and the class sped up (0: none).
+/// Read apart, a release preempted between the reads could charge one experiment's class with
+/// another's speedup.
+static STATE: AtomicU64 = AtomicU64::new(0);
+
+const NUMBER_SHIFT: u32 = 40;
+const SPEEDUP_SHIFT: u32 = 32;
+
+fn pack(number: u64, speedup: u64, class: u32) -> u64 {
+    (number << NUMBER_SHIFT) | (speedup << SPEEDUP_SHIFT) | u64::from(class)
+}
+
+/// The experiment's number, speedup and class.
+fn unpack(state: u64) -> (u64, u64, u32) {
+    (
+        state >> NUMBER_SHIFT,
+        (state >> SPEEDUP_SHIFT) & 0xff,
+        state as u32,
+    )
+}
+
+/// The pause inserted during the experiment under way: its number in the top 24 bits, the
+/// nanoseconds below (saturating). A release adds to it only while the number is its own, and
+/// the experiment's end swaps it out, so a release that read the state just before an
+/// experiment ended and added just after can never charge the next one.
+static DELAY: AtomicU64 = AtomicU64::new(0);
+
+const DELAY_NS: u64 = (1 << NUMBER_SHIFT) - 1;
+
 /// Pause owed to every thread since the experiments began, nanoseconds.
 static OWED: AtomicU64 = AtomicU64::new(0);
-/// Bumped as each experiment begins: a thread whose account is from an earlier one starts
-/// square, so no experiment pays for another's speedup.
-static EPOCH: AtomicU64 = AtomicU64::new(0);
+
+/// Adds `pause` to experiment `number`'s delay, unless it has ended.
+fn charge(number: u64, pause: u64) -> bool {
+    DELAY
+        .fetch_update(Relaxed, Relaxed, |d| {
+            (d >> NUMBER_SHIFT == number)
+                .then(|| (d & !DELAY_NS) | ((d & DELAY_NS).saturating_add(pause)).min(DELAY_NS))
+        })
+        .is_ok()
+}
 
 thread_local! {
     /// This thread's account: the epoch it is from, and what it has paid (or been credited)
@@ -147,7 +182,7 @@ static HANDOFF: [(AtomicU64, AtomicU64); 256] =
 fn account<R>(f: impl FnOnce(&mut u64) -> R) -> Option<R> {
     PAID.try_with(|p| {
         let (epoch, mut paid) = p.get();
-        let now = EPOCH.load(Relaxed);
+        let now = unpack(STATE.load(Acquire)).0;
         if epoch != now {
             paid = OWED.load(Relaxed);
         }
@@ -161,13 +196,18 @@ fn account<R>(f: impl FnOnce(&mut u64) -> R) -> Option<R> {
 /// This thread released lock `lock`, of class `class`, after holding it `hold_ns` (called on
 /// the release's slow path, which every hold takes while experiments run).
 pub(crate) fn released(lock: u64, class: u32, hold_ns: u64) {
-    let pause = if class != 0 && CLASS.load(Relaxed) == class {
-        hold_ns.saturating_mul(SPEEDUP.load(Relaxed)) / 100
+    let (number, speedup, sped_up) = unpack(STATE.load(Acquire));
+    let mut pause = if class != 0 && sped_up == class {
+        hold_ns.saturating_mul(speedup) / 100
     } else {
         0
     };
     if pause > 0 {
-        OWED.fetch_add(pause, Relaxed);
+        if charge(number, pause) {
+            OWED.fetch_add(pause, Relaxed);
+        } else {
+            pause = 0; // the experiment ended meanwhile
+        }
     }
     // The releaser is the one sped up: it owes nothing for its own hold.
     if let Some(paid) = account(|paid| {
@@ -301,6 +341,7 @@ fn run() {
         rng ^= rng << 17;
         rng
     };
+    let mut number = unpack(STATE.load(Relaxed)).0;
     while running() {
         let window = Duration::from_millis(WINDOW_MS.load(Relaxed));
         // Classes that have been held: the candidates.
@@ -316,16 +357,17 @@ fn run() {
         let class = classes[(next() % classes.len() as u64) as usize];
         let speedup = SPEEDUPS[(next() % SPEEDUPS.len() as u64) as usize];
         let before = progress_counts();
-        EPOCH.fetch_add(1, Relaxed);
-        let owed0 = OWED.load(Relaxed);
+        // Numbered from 1 (wrapping back to 1), so the closed delay (0) is no experiment's.
+        number = number % (u64::MAX >> NUMBER_SHIFT) + 1;
+        // The delay is opened under the new number before the state names it (release store,
+        // acquire load in `released`), so a charge under that number always finds it.
+        DELAY.store(number << NUMBER_SHIFT, Relaxed);
         let t0 = crate::clock::now_ns();
-        CLASS.store(class, Relaxed);
-        SPEEDUP.store(speedup, Relaxed);
+        STATE.store(pack(number, speedup, class), Release);
         std::thread::sleep(window);
-        SPEEDUP.store(0, Relaxed);
-        CLASS.store(0, Relaxed);
+        STATE.store(pack(number, 0, 0), Release);
         let t1 = crate::clock::now_ns();
-        let delay_ns = OWED.load(Relaxed) - owed0;
+        let delay_ns = DELAY.swap(0, Relaxed) & DELAY_NS;
         let after = progress_counts();
         let progress = after
             .iter()
@@ -354,4 +396,30 @@ fn run() {
 /// This module's internal locks, for the fork hooks (outer ones first).
 pub(crate) fn fork_locks() -> [&'static dyn crate::raw::ForkLock; 2] {
     [&NAMES, &LOG]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_state_reads_back_whole() {
+        let max = u64::MAX >> NUMBER_SHIFT;
+        for (n, s, c) in [(1, 0, 0), (7, 25, 3), (max, 100, u32::MAX)] {
+            assert_eq!(unpack(pack(n, s, c)), (n, s, c));
+        }
+    }
+
+    #[test]
+    fn a_release_charges_only_the_experiment_it_read() {
+        // The only test here that touches the delay; no experiments run in this binary.
+        DELAY.store(5 << NUMBER_SHIFT, Relaxed);
+        assert!(charge(5, 1_000));
+        assert!(!charge(4, 2_000), "a release from the experiment before");
+        assert_eq!(DELAY.load(Relaxed) & DELAY_NS, 1_000);
+        assert!(charge(5, u64::MAX), "saturates");
+        assert_eq!(DELAY.swap(0, Relaxed), (5 << NUMBER_SHIFT) | DELAY_NS);
+        assert!(!charge(5, 1), "the experiment ended");
+        assert_eq!(DELAY.load(Relaxed), 0);
+    }
 }
