@@ -41,26 +41,28 @@ impl LockMeta {
             self.holder.store(actor, Relaxed);
         }
         let id = self.id.load(Acquire);
-        if n & sample_mask() != 0 && id != 0 {
-            return Token {
-                lock: id,
-                stamp: 0,
-                site,
-            };
-        }
-        self.async_acquired_sampled(n, site)
+        // The sampled path gives back the id and stamp alone, in registers: a whole `Token`
+        // from it would join the fast path's in memory, and the caller's copy of it would
+        // stall on the stores that just wrote it.
+        let (lock, stamp) = if n & sample_mask() != 0 && id != 0 {
+            (id, 0)
+        } else {
+            self.async_acquired_sampled(n)
+        };
+        Token { lock, stamp, site }
     }
 
+    /// The id and stamp of a timed hold (every sampled one, and the lock's first).
     #[cold]
     #[inline(never)]
-    fn async_acquired_sampled(&self, n: u64, site: &'static Location<'static>) -> Token {
+    fn async_acquired_sampled(&self, n: u64) -> (u64, u64) {
         let id = self.id();
         let now = clock::now_ns();
         let sampled = n & sample_mask() == 0;
         if sampled {
             self.publish(n + 1);
         }
-        Token::timed(id, now, sampled, site)
+        (id, Token::stamp(now, sampled))
     }
 
     /// Counts what a condition-like primitive took without waiting and holds nothing for (a

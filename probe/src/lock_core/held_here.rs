@@ -111,3 +111,71 @@ impl Drop for ReleaseHere<'_> {
         }
     }
 }
+
+/// A hold of a lock outside the lock-order checks (a semaphore), kept by its permit in four
+/// words instead of [`Hold`]'s six: the token packed as [`HeldHere`] packs it (the lock id is
+/// the lock's own), and no held-locks entry (such a lock has none). The permit's other fields
+/// share the slot's word, so the whole permit is what a tokio permit plus three words would
+/// be, and moving it out of the acquire future copies less that was just written.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct PackedHold {
+    /// [`Token::NONE`] for a hold taken while recording was off.
+    tok: u64,
+    site: &'static Location<'static>,
+    actor: u64,
+}
+
+impl PackedHold {
+    /// An untracked hold taken at `site`.
+    pub(crate) const fn untracked(site: &'static Location<'static>) -> Self {
+        PackedHold {
+            tok: Token::NONE,
+            site,
+            actor: 0,
+        }
+    }
+
+    /// `h`, a hold of a lock outside the lock-order checks, packed; its slot is returned
+    /// beside it for the caller to keep.
+    #[inline]
+    pub(crate) fn pack(h: &Hold) -> (Self, u32) {
+        debug_assert_eq!(h.entry, crate::actor::task_held::NO_ENTRY);
+        let held = PackedHold {
+            tok: h.tok.pack(),
+            site: h.tok.site,
+            actor: h.actor,
+        };
+        (held, h.slot)
+    }
+
+    /// Whether the hold was tracked (recording was on when it was taken).
+    pub(crate) fn tracked(&self) -> bool {
+        self.tok != Token::NONE
+    }
+
+    pub(crate) fn actor(&self) -> u64 {
+        self.actor
+    }
+
+    pub(crate) fn site(&self) -> &'static Location<'static> {
+        self.site
+    }
+}
+
+impl Tracked {
+    /// [`Tracked::released`] for a hold kept packed, listed in slot `slot`.
+    #[inline]
+    pub(crate) fn released_packed(&self, h: &PackedHold, slot: u32, mode: Mode) {
+        if !h.tracked() {
+            return;
+        }
+        let hold = Hold {
+            // The id is set: the hold was tracked, so its acquisition registered the lock.
+            tok: Token::unpack(h.tok, self.meta.id.load(Relaxed), h.site),
+            actor: h.actor,
+            slot,
+            entry: crate::actor::task_held::NO_ENTRY,
+        };
+        self.released(&hold, mode);
+    }
+}

@@ -45,9 +45,14 @@ impl Token {
     ) -> Token {
         Token {
             lock,
-            stamp: (since_ns & !1).max(2) | u64::from(sampled),
+            stamp: Token::stamp(since_ns, sampled),
             site,
         }
+    }
+
+    /// The stamp of a hold timed from `since_ns`, `sampled` or not (never 0: that is untimed).
+    pub(super) fn stamp(since_ns: u64, sampled: bool) -> u64 {
+        (since_ns & !1).max(2) | u64::from(sampled)
     }
 
     /// This token in one word, for a lock that keeps its holder's token itself (lock_api's

@@ -16,7 +16,7 @@ mod tracked;
 mod wait;
 
 #[cfg(feature = "tokio")]
-pub(crate) use held_here::{OneHolder, ReleaseHere};
+pub(crate) use held_here::{OneHolder, PackedHold, ReleaseHere};
 pub(crate) use meta::{LockMeta, Token};
 pub(crate) use pool::{PoolGauge, PoolState};
 #[cfg(feature = "tokio")]

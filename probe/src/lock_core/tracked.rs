@@ -112,7 +112,9 @@ impl Tracked {
             let others;
             (entry, others) = task_held::push(actor, tok.lock, cm, tok.site);
             if order && others && entry != task_held::NO_ENTRY {
-                self.check_order(actor, entry, tok, mode);
+                // The token's pieces, not the token: one passed by reference would keep it in
+                // memory on the fast path, and copying it from there stalls.
+                self.check_order(actor, entry, tok.lock, tok.site, mode);
             }
         }
         Hold {
@@ -125,12 +127,19 @@ impl Tracked {
 
     #[cold]
     #[inline(never)]
-    fn check_order(&self, actor: u64, entry: u32, tok: Token, mode: Mode) {
+    fn check_order(
+        &self,
+        actor: u64,
+        entry: u32,
+        lock: u64,
+        site: &'static Location<'static>,
+        mode: Mode,
+    ) {
         let new = Held {
-            lock: tok.lock,
+            lock,
             class: self.meta.class().id,
             mode,
-            site: tok.site,
+            site,
             since_ns: 0,
             timed: false,
             movable: true,

@@ -6,7 +6,7 @@ use crate::actor::holds::WIDE;
 use crate::actor::task::current_actor;
 use crate::format::{LockKind, Mode};
 use crate::lock_core::LockMeta;
-use crate::lock_core::{Hold, Tracked};
+use crate::lock_core::{Hold, PackedHold, Tracked};
 use crate::lock_core::{PoolGauge, PoolState};
 use ::tokio::sync::{self as tk, AcquireError, TryAcquireError};
 use std::fmt;
@@ -53,16 +53,46 @@ pub struct Semaphore {
     pool: PoolGauge,
 }
 
-/// What a permit needs to account for its return.
+/// What a permit needs to account for its return: seven words, with the semaphore eight (a
+/// permit that carried a [`Hold`] and tokio's permit was eleven, and moving it out of the
+/// acquire future stalled on the copy of what had just been written).
 #[derive(Debug)]
 struct Account {
-    hold: Hold,
-    /// When the pool's record of the acquisition was written (0: not recorded).
-    pool_since: u64,
+    hold: PackedHold,
+    /// Its slot in the semaphore's hold table.
+    slot: u32,
     /// The pool counted these permits as taken.
     pooled: bool,
+    /// Permits held. tokio's permit is forgotten as it is taken, and these go back with
+    /// `add_permits`, which is all that dropping it does; an owned permit then needs no
+    /// second `Arc` of tokio's semaphore.
+    permits: usize,
+    /// When the pool's record of the acquisition was written (0: not recorded).
+    pool_since: u64,
     /// Its leak-detection ticket (0: not watched).
     ticket: u64,
+}
+
+impl Account {
+    /// The account of `permits` of another permit's, split off: the pool's view of them stays,
+    /// and they have no hold (the permit they came from keeps it).
+    fn part(&self, permits: usize) -> Account {
+        Account {
+            hold: PackedHold::untracked(self.hold.site()),
+            slot: crate::actor::holds::NO_SLOT,
+            pooled: self.pooled,
+            permits,
+            pool_since: self.pool_since,
+            ticket: 0,
+        }
+    }
+
+    /// Ends the hold and the leak watch for good; the permits stay as they are.
+    fn disown(&mut self) {
+        self.hold = PackedHold::untracked(self.hold.site());
+        self.pooled = false;
+        self.ticket = 0;
+    }
 }
 
 /// Permits of a [`Semaphore`]; returned on drop (on any thread).
@@ -70,7 +100,6 @@ struct Account {
 pub struct SemaphorePermit<'a> {
     sem: &'a Semaphore,
     account: Account,
-    inner: Option<tk::SemaphorePermit<'a>>,
 }
 
 /// Permits of an `Arc`'d [`Semaphore`] that own the `Arc`: `'static`, for moving into tasks.
@@ -78,7 +107,6 @@ pub struct SemaphorePermit<'a> {
 pub struct OwnedSemaphorePermit {
     sem: Arc<Semaphore>,
     account: Account,
-    inner: Option<tk::OwnedSemaphorePermit>,
 }
 
 /// A pool wait in progress; dropped (cancelled) it ends as a wait without permits.
@@ -157,12 +185,16 @@ impl Semaphore {
         }
     }
 
-    /// The bookkeeping of permits just taken (`waited_ns`: 0 when some were free).
+    /// The bookkeeping of permits just taken (`waited_ns`: 0 when some were free). tokio's
+    /// permit is forgotten: the account returns the permits.
     #[inline]
-    fn account(&self, hold: Hold, permits: u32, waited_ns: u64) -> Account {
+    fn account(&self, p: tk::SemaphorePermit<'_>, hold: Hold, waited_ns: u64) -> Account {
+        let permits = p.num_permits();
+        p.forget();
+        let n = u32::try_from(permits).unwrap_or(u32::MAX);
         let pooled = hold.tok.lock != 0;
         let pool_since = if pooled && crate::sink::recording() {
-            self.pool_acquired(&hold, permits, waited_ns)
+            self.pool_acquired(&hold, n, waited_ns)
         } else {
             0
         };
@@ -172,10 +204,13 @@ impl Semaphore {
         } else {
             0
         };
+        let (hold, slot) = PackedHold::pack(&hold);
         Account {
             hold,
-            pool_since,
+            slot,
             pooled,
+            permits,
+            pool_since,
             ticket,
         }
     }
@@ -192,26 +227,31 @@ impl Semaphore {
         )
     }
 
-    /// The bookkeeping of `n` permits taken without waiting.
+    /// The bookkeeping of `n` permits, `p`, taken without waiting.
     #[inline]
-    fn took(&self, n: u32, site: &'static Location<'static>) -> Account {
+    fn took(
+        &self,
+        p: tk::SemaphorePermit<'_>,
+        n: u32,
+        site: &'static Location<'static>,
+    ) -> Account {
         let hold = self.tracked.acquired(Mode::Permits(n), site);
-        self.account(hold, n, 0)
+        self.account(p, hold, 0)
     }
 
     /// The rest of an acquisition whose try failed (`closed`: because the semaphore is
     /// closed, and then tokio's own acquire gives the error): a recorded wait for the real
     /// acquisition `wait`.
-    async fn wait_with<P, G: Future<Output = Result<P, AcquireError>>>(
+    async fn wait_with<'a, G: Future<Output = Result<tk::SemaphorePermit<'a>, AcquireError>>>(
         &self,
         n: u32,
         site: &'static Location<'static>,
         closed: bool,
         wait: impl FnOnce() -> G,
-    ) -> Result<(P, Account), AcquireError> {
+    ) -> Result<Account, AcquireError> {
         if closed || !crate::settings::enabled() {
             let p = wait().await?;
-            return Ok((p, self.account(Hold::untracked(site), n, 0)));
+            return Ok(self.account(p, Hold::untracked(site), 0));
         }
         let mode = Mode::Permits(n);
         let waiting = self.tracked.begin_wait(mode, site);
@@ -229,7 +269,7 @@ impl Semaphore {
             Ok(p) => {
                 let waited = pool_wait.end(true);
                 let hold = waiting.acquired();
-                Ok((p, self.account(hold, n, waited)))
+                Ok(self.account(p, hold, waited))
             }
             Err(e) => {
                 pool_wait.end(false);
@@ -239,37 +279,22 @@ impl Semaphore {
         }
     }
 
-    fn try_with<P>(
+    /// The account of `n` permits if they are free right now.
+    fn try_with(
         &self,
         n: u32,
         site: &'static Location<'static>,
-        p: Result<P, TryAcquireError>,
-    ) -> Result<(P, Account), TryAcquireError> {
-        let p = p?;
-        let hold = self.tracked.acquired(Mode::Permits(n), site);
-        Ok((p, self.account(hold, n, 0)))
+    ) -> Result<Account, TryAcquireError> {
+        let p = self.inner.try_acquire_many(n)?;
+        Ok(self.took(p, n, site))
     }
 
-    fn permit<'a>(
-        &'a self,
-        (p, account): (tk::SemaphorePermit<'a>, Account),
-    ) -> SemaphorePermit<'a> {
-        SemaphorePermit {
-            sem: self,
-            account,
-            inner: Some(p),
-        }
+    fn permit(&self, account: Account) -> SemaphorePermit<'_> {
+        SemaphorePermit { sem: self, account }
     }
 
-    fn owned(
-        this: Arc<Self>,
-        (p, account): (tk::OwnedSemaphorePermit, Account),
-    ) -> OwnedSemaphorePermit {
-        OwnedSemaphorePermit {
-            sem: this,
-            account,
-            inner: Some(p),
-        }
+    fn owned(this: Arc<Self>, account: Account) -> OwnedSemaphorePermit {
+        OwnedSemaphorePermit { sem: this, account }
     }
 
     /// Takes one permit, waiting until one is free; fails if the semaphore is closed.
@@ -293,8 +318,8 @@ impl Semaphore {
         site: &'static Location<'static>,
     ) -> Result<SemaphorePermit<'_>, AcquireError> {
         // The try comes first even unrecorded: cheaper than tokio's future, and as fair.
-        let closed = match self.inner.try_acquire_many(n) {
-            Ok(p) => return Ok(self.permit((p, self.took(n, site)))),
+        let closed = match self.try_with(n, site) {
+            Ok(account) => return Ok(self.permit(account)),
             Err(e) => matches!(e, TryAcquireError::Closed),
         };
         let r = self
@@ -306,14 +331,14 @@ impl Semaphore {
     /// Takes one permit if one is free right now.
     #[track_caller]
     pub fn try_acquire(&self) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        let r = self.try_with(1, Location::caller(), self.inner.try_acquire())?;
+        let r = self.try_with(1, Location::caller())?;
         Ok(self.permit(r))
     }
 
     /// Takes `n` permits if they are free right now.
     #[track_caller]
     pub fn try_acquire_many(&self, n: u32) -> Result<SemaphorePermit<'_>, TryAcquireError> {
-        let r = self.try_with(n, Location::caller(), self.inner.try_acquire_many(n))?;
+        let r = self.try_with(n, Location::caller())?;
         Ok(self.permit(r))
     }
 
@@ -335,8 +360,8 @@ impl Semaphore {
         site: &'static Location<'static>,
     ) -> Result<SemaphorePermit<'_>, AcquireError> {
         let inner = &self.inner;
-        let closed = match inner.try_acquire_many(n) {
-            Ok(p) => return Ok(self.permit((p, self.took(n, site)))),
+        let closed = match self.try_with(n, site) {
+            Ok(account) => return Ok(self.permit(account)),
             Err(e) => matches!(e, TryAcquireError::Closed),
         };
         let r = block_on_ready(
@@ -367,16 +392,12 @@ impl Semaphore {
         n: u32,
         site: &'static Location<'static>,
     ) -> Result<OwnedSemaphorePermit, AcquireError> {
-        let closed = match self.inner.clone().try_acquire_many_owned(n) {
-            Ok(p) => {
-                let account = self.took(n, site);
-                return Ok(Semaphore::owned(self, (p, account)));
-            }
+        let closed = match self.try_with(n, site) {
+            Ok(account) => return Ok(Semaphore::owned(self, account)),
             Err(e) => matches!(e, TryAcquireError::Closed),
         };
-        let inner = self.inner.clone();
         let r = self
-            .wait_with(n, site, closed, || inner.acquire_many_owned(n))
+            .wait_with(n, site, closed, || self.inner.acquire_many(n))
             .await?;
         Ok(Semaphore::owned(self, r))
     }
@@ -384,8 +405,7 @@ impl Semaphore {
     /// [`Semaphore::try_acquire`] returning a permit that owns the `Arc`.
     #[track_caller]
     pub fn try_acquire_owned(self: Arc<Self>) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        let p = self.inner.clone().try_acquire_owned();
-        let r = self.try_with(1, Location::caller(), p)?;
+        let r = self.try_with(1, Location::caller())?;
         Ok(Semaphore::owned(self, r))
     }
 
@@ -395,8 +415,7 @@ impl Semaphore {
         self: Arc<Self>,
         n: u32,
     ) -> Result<OwnedSemaphorePermit, TryAcquireError> {
-        let p = self.inner.clone().try_acquire_many_owned(n);
-        let r = self.try_with(n, Location::caller(), p)?;
+        let r = self.try_with(n, Location::caller())?;
         Ok(Semaphore::owned(self, r))
     }
 
@@ -462,31 +481,35 @@ fn block_on_ready<F: Future>(f: F) -> F::Output {
 
 /// Returns permits: the hold's bookkeeping, the real release, then the pool's record (with
 /// the pool's numbers after the return).
-fn give_back<P>(sem: &Semaphore, account: &Account, inner: Option<P>, permits: u32) {
-    sem.tracked.released(&account.hold, Mode::Permits(permits));
-    drop(inner);
-    if account.ticket != 0 {
-        sem.pool.returned(account.ticket);
+fn give_back(sem: &Semaphore, a: &Account) {
+    let permits = u32::try_from(a.permits).unwrap_or(u32::MAX);
+    sem.tracked
+        .released_packed(&a.hold, a.slot, Mode::Permits(permits));
+    sem.inner.add_permits(a.permits);
+    if a.ticket != 0 {
+        sem.pool.returned(a.ticket);
     }
-    if account.pooled && crate::sink::recording() {
+    if a.pooled && crate::sink::recording() {
         sem.pool.released(
             &sem.tracked.meta,
-            account.hold.actor(),
+            a.hold.actor(),
             permits,
             sem.state(),
-            account.pool_since,
+            a.pool_since,
         );
     }
 }
 
 /// Forgets permits: the hold ends and the pool shrinks by them.
-fn forgotten(sem: &Semaphore, account: &Account, permits: u32) {
-    sem.tracked.released(&account.hold, Mode::Permits(permits));
-    sem.pool.returned(account.ticket);
-    sem.capacity.fetch_sub(permits as usize, Relaxed);
-    if account.pooled {
+fn forgotten(sem: &Semaphore, a: &Account) {
+    let permits = u32::try_from(a.permits).unwrap_or(u32::MAX);
+    sem.tracked
+        .released_packed(&a.hold, a.slot, Mode::Permits(permits));
+    sem.pool.returned(a.ticket);
+    sem.capacity.fetch_sub(a.permits, Relaxed);
+    if a.pooled {
         sem.pool
-            .resized(&sem.tracked.meta, account.hold.actor(), sem.state());
+            .resized(&sem.tracked.meta, a.hold.actor(), sem.state());
     }
 }
 
@@ -495,59 +518,61 @@ macro_rules! permit_impls {
         impl$(<$lt>)? $permit$(<$lt>)? {
             /// How many permits this holds.
             pub fn num_permits(&self) -> usize {
-                self.inner.as_ref().map_or(0, |p| p.num_permits())
+                self.account.permits
             }
 
             /// Keeps the permits taken forever (shrinks the pool).
             pub fn forget(mut self) {
-                let n = self.num_permits() as u32;
-                if let Some(p) = self.inner.take() {
-                    p.forget();
-                }
                 let sem_of: fn(&Self) -> &Semaphore = $sem_of;
-                forgotten(sem_of(&self), &self.account, n);
-                self.account.pooled = false;
-                self.account.ticket = 0;
-                self.account.hold = Hold::untracked(self.account.hold.tok.site);
+                forgotten(sem_of(&self), &self.account);
+                self.account.disown();
+                self.account.permits = 0;
             }
 
-            /// Adds `other`'s permits to this one (both from the same semaphore). `other`'s
-            /// hold ends; the pool sees the permits as still taken.
+            /// Adds `other`'s permits to this one. `other`'s hold ends; the pool sees the
+            /// permits as still taken.
+            ///
+            /// # Panics
+            /// If the permits are from different semaphores, or their sum overflows (as
+            /// tokio's).
             pub fn merge(&mut self, mut other: Self) {
-                let n = other.num_permits() as u32;
                 let sem_of: fn(&Self) -> &Semaphore = $sem_of;
-                sem_of(&other).tracked.released(&other.account.hold, Mode::Permits(n));
-                sem_of(&other).pool.returned(other.account.ticket);
-                other.account.ticket = 0;
-                other.account.hold = Hold::untracked(other.account.hold.tok.site);
-                other.account.pooled = false;
-                if let (Some(mine), Some(theirs)) = (self.inner.as_mut(), other.inner.take()) {
-                    mine.merge(theirs);
-                }
+                assert!(
+                    std::ptr::eq(sem_of(self), sem_of(&other)),
+                    "merging permits from different semaphore instances"
+                );
+                let n = u32::try_from(other.account.permits).unwrap_or(u32::MAX);
+                let a = &other.account;
+                sem_of(&other)
+                    .tracked
+                    .released_packed(&a.hold, a.slot, Mode::Permits(n));
+                sem_of(&other).pool.returned(a.ticket);
+                other.account.disown();
+                self.account.permits = self
+                    .account
+                    .permits
+                    .checked_add(other.account.permits)
+                    .expect("number of permits overflowed");
+                other.account.permits = 0;
             }
 
             /// Splits `n` permits off into a new permit (`None` if this holds fewer).
             pub fn split(&mut self, n: usize) -> Option<Self> {
-                let part = self.inner.as_mut()?.split(n)?;
+                if n > self.account.permits {
+                    return None;
+                }
+                self.account.permits -= n;
                 Some(Self {
                     sem: self.sem.clone(),
-                    account: Account {
-                        hold: Hold::untracked(self.account.hold.tok.site),
-                        pool_since: self.account.pool_since,
-                        pooled: self.account.pooled,
-                        ticket: 0,
-                    },
-                    inner: Some(part),
+                    account: self.account.part(n),
                 })
             }
         }
 
         impl$(<$lt>)? Drop for $permit$(<$lt>)? {
             fn drop(&mut self) {
-                let n = self.num_permits() as u32;
                 let sem_of: fn(&Self) -> &Semaphore = $sem_of;
-                let inner = self.inner.take();
-                give_back(sem_of(self), &self.account, inner, n);
+                give_back(sem_of(self), &self.account);
             }
         }
 

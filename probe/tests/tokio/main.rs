@@ -437,6 +437,14 @@ fn the_futures_and_the_mutex_guard_stay_small() {
     // goes through memory and is copied at every `lock().await` (see `held_here.rs`).
     let guard = std::mem::size_of::<lockscope::tokio::MutexGuard<'_, u64>>();
     assert!(guard <= 2 * word, "a MutexGuard is {guard} bytes");
+    // A permit is tokio's plus six words at most (it was eleven words in all).
+    let permit = std::mem::size_of::<lockscope::tokio::SemaphorePermit<'_>>();
+    let owned = std::mem::size_of::<lockscope::tokio::OwnedSemaphorePermit>();
+    let tk = std::mem::size_of::<tokio::sync::SemaphorePermit<'_>>();
+    assert!(
+        permit <= tk + 6 * word && owned == permit,
+        "a SemaphorePermit is {permit} bytes, an owned one {owned}"
+    );
 }
 
 /// A borrowing guard's hold is kept in the mutex while it is held: it is the task's, with the
@@ -477,4 +485,56 @@ fn a_mapped_guard_keeps_its_task_hold_until_it_drops_on_another_thread() {
     assert_eq!(m.stats().acquisitions, 2);
     end_tx.send(()).unwrap();
     rt.block_on(task).unwrap();
+}
+
+/// A permit's `split`, `merge` and `forget` keep tokio's arithmetic (lockscope returns the
+/// permits itself), and each hold that ends is unlisted: once every permit is gone, no task is
+/// shown holding the semaphore.
+#[test]
+fn permits_split_merge_and_forget_as_tokio_counts_them() {
+    let rt = runtime(1);
+    let listed = || -> Vec<String> {
+        lockscope::dump()
+            .actors
+            .iter()
+            .flat_map(|a| a.holds.iter().map(move |h| (a, h)))
+            .filter(|(_, h)| h.name == "arith")
+            .map(|(a, _)| a.name.clone())
+            .collect()
+    };
+    let sem = Arc::new(Semaphore::named("arith", 10));
+    let s = sem.clone();
+    let task = rt.spawn(lockscope::tokio::name_task("counter", async move {
+        let mut a = s.acquire_many(4).await.unwrap();
+        let b = s.clone().acquire_many_owned(2).await.unwrap();
+        assert_eq!(s.available_permits(), 4);
+        assert_eq!(listed(), ["counter", "counter"]);
+        assert!(a.split(5).is_none(), "more than it holds");
+        let part = a.split(3).unwrap();
+        assert_eq!((a.num_permits(), part.num_permits()), (1, 3));
+        drop(part);
+        assert_eq!(s.available_permits(), 7);
+        let c = s.acquire_many(2).await.unwrap();
+        a.merge(c);
+        assert_eq!((a.num_permits(), s.available_permits()), (3, 5));
+        assert_eq!(listed().len(), 2, "the merged permit's hold ended");
+        a.forget();
+        assert_eq!(
+            s.available_permits(),
+            5,
+            "forgotten permits never come back"
+        );
+        drop(b);
+        assert_eq!(s.available_permits(), 7);
+    }));
+    rt.block_on(task).unwrap();
+    assert_eq!(listed(), Vec::<String>::new());
+    assert_eq!(sem.stats().acquisitions, 3);
+    let other = Semaphore::new(1);
+    let merged = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut mine = sem.try_acquire().unwrap();
+        mine.merge(other.try_acquire().unwrap());
+    }));
+    assert!(merged.is_err(), "permits of two semaphores do not merge");
+    assert_eq!((sem.available_permits(), other.available_permits()), (7, 1));
 }
