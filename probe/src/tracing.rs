@@ -33,6 +33,7 @@ use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id};
 use tracing_core::{Subscriber, span};
@@ -138,11 +139,42 @@ fn span_id<'a, R: LookupSpan<'a>>(span: &SpanRef<'a, R>) -> u64 {
 type SpanKey = (&'static str, String, u64);
 static SPANS: Mutex<Option<HashMap<SpanKey, u64>>> = Mutex::new(None);
 
-/// Span ids this thread has looked up, by (name, parent), a few field texts each: a service
-/// creates a span per request, and most are equal to one seen before.
-type LocalSpans = HashMap<(&'static str, u64), Vec<(Box<str>, u64)>>;
+/// Span ids this thread has looked up, by (the name's address and length, parent), a few
+/// field texts each: a service creates a span per request, and most are equal to one seen
+/// before. The name is its callsite's `&'static str`, so its address stands for it: no hash
+/// or comparison of its text (another callsite with the same name gets its own entry, and
+/// the same id from [`intern_global`]).
+type LocalSpans =
+    HashMap<(usize, usize, u64), Vec<(Box<str>, u64)>, BuildHasherDefault<WordHasher>>;
+
+/// The thread cache's hasher: a multiply and rotate per word (its keys are addresses and
+/// ids, not chosen by anyone outside the process, so SipHash's defence buys nothing).
+#[derive(Default)]
+struct WordHasher(u64);
+
+impl Hasher for WordHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
 thread_local! {
-    static LOCAL: RefCell<LocalSpans> = RefCell::new(HashMap::new());
+    static LOCAL: RefCell<LocalSpans> = RefCell::new(HashMap::default());
 }
 /// Keys kept per thread (the cache is emptied past this).
 const LOCAL_KEYS: usize = 4096;
@@ -151,12 +183,14 @@ const LOCAL_FIELDS: usize = 8;
 
 /// The id of the span (name, fields, parent), defining it in the trace on first use.
 fn intern(name: &'static str, fields: &str, parent: u64) -> u64 {
+    let key = (name.as_ptr() as usize, name.len(), parent);
     let cached = LOCAL.try_with(|l| {
         let l = l.try_borrow().ok()?;
-        let known = l.get(&(name, parent))?;
+        let known = l.get(&key)?;
         known
             .iter()
-            .find(|(f, _)| &**f == fields)
+            // Most spans have no fields: told apart by length, with no call to compare.
+            .find(|(f, _)| f.len() == fields.len() && (fields.is_empty() || &**f == fields))
             .map(|(_, id)| *id)
     });
     if let Ok(Some(id)) = cached {
@@ -168,7 +202,7 @@ fn intern(name: &'static str, fields: &str, parent: u64) -> u64 {
             if l.len() >= LOCAL_KEYS {
                 l.clear();
             }
-            let known = l.entry((name, parent)).or_default();
+            let known = l.entry(key).or_default();
             if known.len() < LOCAL_FIELDS {
                 known.push((fields.into(), id));
             }
