@@ -59,8 +59,23 @@ const MIX: &[(&str, &str)] = &[
     ("POST", "/refund"),
 ];
 
-/// Runs `load` against the service at `addr` on the current tokio runtime.
+/// Keep-alive connections to one service, kept from one [`run_on`] to the next.
+#[derive(Debug, Default)]
+pub struct Connections {
+    idle: Vec<BufReader<TcpStream>>,
+}
+
+/// Runs `load` against the service at `addr` on the current tokio runtime, on new
+/// connections, closed at the end.
 pub async fn run(addr: SocketAddr, load: &Load) -> Outcome {
+    run_on(addr, load, &mut Connections::default()).await
+}
+
+/// [`run`] on the connections kept in `conns` (more are opened as needed), which keeps the
+/// ones still open at the end: a benchmark that runs batch after batch opens its connections
+/// once, and leaves no trail of closed sockets (each waits a minute in TIME_WAIT, holding a
+/// local port) to slow down whatever runs after it.
+pub async fn run_on(addr: SocketAddr, load: &Load, conns: &mut Connections) -> Outcome {
     let start = Instant::now();
     let deadline = start + load.duration;
     let left = Arc::new(AtomicU64::new(load.requests.unwrap_or(u64::MAX)));
@@ -69,16 +84,18 @@ pub async fn run(addr: SocketAddr, load: &Load) -> Outcome {
     let tasks: Vec<_> = (0..load.concurrency.max(1))
         .map(|c| {
             let left = left.clone();
-            tokio::spawn(connection(addr, c, deadline, left, period))
+            let conn = conns.idle.pop();
+            tokio::spawn(connection(addr, c, deadline, left, period, conn))
         })
         .collect();
     let mut latencies = Vec::new();
     let mut out = Outcome::default();
     for t in tasks {
-        if let Ok((lat, errors)) = t.await {
+        if let Ok((lat, errors, conn)) = t.await {
             out.ok += lat.len() as u64;
             out.errors += errors;
             latencies.extend(lat);
+            conns.idle.extend(conn);
         }
     }
     out.elapsed = start.elapsed();
@@ -94,17 +111,18 @@ pub async fn run(addr: SocketAddr, load: &Load) -> Outcome {
     out
 }
 
-/// One connection's loop: latencies of the requests that succeeded, and the error count.
+/// One connection's loop, on `conn` if given: latencies of the requests that succeeded, the
+/// error count, and the connection if it is still open.
 async fn connection(
     addr: SocketAddr,
     index: usize,
     deadline: Instant,
     left: Arc<AtomicU64>,
     period: Option<Duration>,
-) -> (Vec<u64>, u64) {
+    mut conn: Option<BufReader<TcpStream>>,
+) -> (Vec<u64>, u64, Option<BufReader<TcpStream>>) {
     let mut latencies = Vec::new();
     let mut errors = 0;
-    let mut conn: Option<BufReader<TcpStream>> = None;
     let mut tick = period.map(|p| {
         let mut i = tokio::time::interval(p);
         i.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -136,7 +154,7 @@ async fn connection(
             }
         }
     }
-    (latencies, errors)
+    (latencies, errors, conn)
 }
 
 fn take_one(left: &AtomicU64) -> bool {
