@@ -50,6 +50,7 @@ pub mod mpsc;
 mod mutex;
 mod notify;
 mod once_cell;
+mod permit_account;
 mod rwlock;
 mod semaphore;
 

@@ -1,6 +1,7 @@
 //! `tokio::Semaphore`: tokio's async semaphore plus lockscope's recording; every semaphore is
 //! also a pool (its name is the pool's name), like the sync one.
 
+use super::permit_account::Account;
 use crate::LockStats;
 use crate::actor::holds::WIDE;
 use crate::actor::task::current_actor;
@@ -51,48 +52,6 @@ pub struct Semaphore {
     inner: Arc<tk::Semaphore>,
     capacity: AtomicUsize,
     pool: PoolGauge,
-}
-
-/// What a permit needs to account for its return: seven words, with the semaphore eight (a
-/// permit that carried a [`Hold`] and tokio's permit was eleven, and moving it out of the
-/// acquire future stalled on the copy of what had just been written).
-#[derive(Debug)]
-struct Account {
-    hold: PackedHold,
-    /// Its slot in the semaphore's hold table.
-    slot: u32,
-    /// The pool counted these permits as taken.
-    pooled: bool,
-    /// Permits held. tokio's permit is forgotten as it is taken, and these go back with
-    /// `add_permits`, which is all that dropping it does; an owned permit then needs no
-    /// second `Arc` of tokio's semaphore.
-    permits: usize,
-    /// When the pool's record of the acquisition was written (0: not recorded).
-    pool_since: u64,
-    /// Its leak-detection ticket (0: not watched).
-    ticket: u64,
-}
-
-impl Account {
-    /// The account of `permits` of another permit's, split off: the pool's view of them stays,
-    /// and they have no hold (the permit they came from keeps it).
-    fn part(&self, permits: usize) -> Account {
-        Account {
-            hold: PackedHold::untracked(self.hold.site()),
-            slot: crate::actor::holds::NO_SLOT,
-            pooled: self.pooled,
-            permits,
-            pool_since: self.pool_since,
-            ticket: 0,
-        }
-    }
-
-    /// Ends the hold and the leak watch for good; the permits stay as they are.
-    fn disown(&mut self) {
-        self.hold = PackedHold::untracked(self.hold.site());
-        self.pooled = false;
-        self.ticket = 0;
-    }
 }
 
 /// Permits of a [`Semaphore`]; returned on drop (on any thread).
