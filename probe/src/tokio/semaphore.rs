@@ -45,7 +45,7 @@ use std::sync::atomic::Ordering::Relaxed;
 /// Cost (measured, `cargo bench -p lockscope --features tokio --bench tokio`, README's
 /// performance section): an uncontended `acquire().await` + drop inside a task takes 39–40 ns
 /// with recording on and 32 ns off against tokio's 37 ns (1.05–1.09×) on a 2-core machine
-/// (459 instructions against tokio's 285): listing the holder takes a compare-exchange and
+/// (464 instructions against tokio's 285): listing the holder takes a compare-exchange and
 /// counting the acquisition an atomic add, as permits are shared. A permit is eight words.
 pub struct Semaphore {
     tracked: Tracked,
@@ -145,11 +145,11 @@ impl Semaphore {
     }
 
     /// The bookkeeping of permits just taken (`waited_ns`: 0 when some were free). tokio's
-    /// permit is forgotten: the account returns the permits.
+    /// permit is forgotten once the account is made (until then, an unwind would return it):
+    /// the account returns the permits.
     #[inline]
     fn account(&self, p: tk::SemaphorePermit<'_>, hold: Hold, waited_ns: u64) -> Account {
         let permits = p.num_permits();
-        p.forget();
         let n = u32::try_from(permits).unwrap_or(u32::MAX);
         let pooled = hold.tok.lock != 0;
         let pool_since = if pooled && crate::sink::recording() {
@@ -164,14 +164,16 @@ impl Semaphore {
             0
         };
         let (hold, slot) = PackedHold::pack(&hold);
-        Account {
+        let account = Account {
             hold,
             slot,
             pooled,
             permits,
             pool_since,
             ticket,
-        }
+        };
+        p.forget();
+        account
     }
 
     #[cold]
