@@ -63,13 +63,35 @@ impl HeldHere {
         }
         let site = raw::location_from_addr(self.site.load(Relaxed) as usize);
         let slot_entry = self.slot_entry.load(Relaxed);
-        Some(Hold {
-            // The id is set: the hold was tracked, so its acquisition registered the lock.
-            tok: Token::unpack(word, meta.id.load(Relaxed), site),
-            actor: self.actor.load(Relaxed),
-            slot: slot_entry as u32,
-            entry: (slot_entry >> 32) as u32,
-        })
+        let actor = self.actor.load(Relaxed);
+        Some(unpacked(
+            meta,
+            word,
+            site,
+            actor,
+            slot_entry as u32,
+            (slot_entry >> 32) as u32,
+        ))
+    }
+}
+
+/// A tracked hold of the lock whose figures are `meta`, kept packed (`word`: its token as
+/// [`Token::pack`] gives it) and given back whole for its release.
+#[inline(always)]
+fn unpacked(
+    meta: &LockMeta,
+    word: u64,
+    site: &'static Location<'static>,
+    actor: u64,
+    slot: u32,
+    entry: u32,
+) -> Hold {
+    Hold {
+        // The id is set: the hold was tracked, so its acquisition registered the lock.
+        tok: Token::unpack(word, meta.id.load(Relaxed), site),
+        actor,
+        slot,
+        entry,
     }
 }
 
@@ -169,13 +191,8 @@ impl Tracked {
         if !h.tracked() {
             return;
         }
-        let hold = Hold {
-            // The id is set: the hold was tracked, so its acquisition registered the lock.
-            tok: Token::unpack(h.tok, self.meta.id.load(Relaxed), h.site),
-            actor: h.actor,
-            slot,
-            entry: crate::actor::task_held::NO_ENTRY,
-        };
+        let entry = crate::actor::task_held::NO_ENTRY;
+        let hold = unpacked(&self.meta, h.tok, h.site, h.actor, slot, entry);
         self.released(&hold, mode);
     }
 }

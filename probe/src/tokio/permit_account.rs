@@ -24,6 +24,17 @@ pub(super) struct Account {
 }
 
 impl Account {
+    /// `permits` as the records count them (a `u32`, as tokio's `acquire_many` takes; a
+    /// merged permit past that counts as `u32::MAX`).
+    pub(super) fn count_of(permits: usize) -> u32 {
+        u32::try_from(permits).unwrap_or(u32::MAX)
+    }
+
+    /// This permit's count, as the records count it.
+    pub(super) fn count(&self) -> u32 {
+        Account::count_of(self.permits)
+    }
+
     /// The account of `permits` of another permit's, split off: the pool's view of them stays,
     /// and they have no hold (the permit they came from keeps it).
     pub(super) fn part(&self, permits: usize) -> Account {

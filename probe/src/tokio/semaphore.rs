@@ -150,7 +150,7 @@ impl Semaphore {
     #[inline]
     fn account(&self, p: tk::SemaphorePermit<'_>, hold: Hold, waited_ns: u64) -> Account {
         let permits = p.num_permits();
-        let n = u32::try_from(permits).unwrap_or(u32::MAX);
+        let n = Account::count_of(permits);
         let pooled = hold.tok.lock != 0;
         let pool_since = if pooled && crate::sink::recording() {
             self.pool_acquired(&hold, n, waited_ns)
@@ -443,30 +443,29 @@ fn block_on_ready<F: Future>(f: F) -> F::Output {
 /// Returns permits: the hold's bookkeeping, the real release, then the pool's record (with
 /// the pool's numbers after the return).
 fn give_back(sem: &Semaphore, a: &Account) {
-    let permits = u32::try_from(a.permits).unwrap_or(u32::MAX);
-    sem.tracked
-        .released_packed(&a.hold, a.slot, Mode::Permits(permits));
+    end_hold(sem, a);
     sem.inner.add_permits(a.permits);
-    if a.ticket != 0 {
-        sem.pool.returned(a.ticket);
-    }
     if a.pooled && crate::sink::recording() {
         sem.pool.released(
             &sem.tracked.meta,
             a.hold.actor(),
-            permits,
+            a.count(),
             sem.state(),
             a.pool_since,
         );
     }
 }
 
+/// Ends a permit's hold and its leak watch: before its permits go back, or for good.
+fn end_hold(sem: &Semaphore, a: &Account) {
+    sem.tracked
+        .released_packed(&a.hold, a.slot, Mode::Permits(a.count()));
+    sem.pool.returned(a.ticket);
+}
+
 /// Forgets permits: the hold ends and the pool shrinks by them.
 fn forgotten(sem: &Semaphore, a: &Account) {
-    let permits = u32::try_from(a.permits).unwrap_or(u32::MAX);
-    sem.tracked
-        .released_packed(&a.hold, a.slot, Mode::Permits(permits));
-    sem.pool.returned(a.ticket);
+    end_hold(sem, a);
     sem.capacity.fetch_sub(a.permits, Relaxed);
     if a.pooled {
         sem.pool
@@ -502,12 +501,7 @@ macro_rules! permit_impls {
                     std::ptr::eq(sem_of(self), sem_of(&other)),
                     "merging permits from different semaphore instances"
                 );
-                let n = u32::try_from(other.account.permits).unwrap_or(u32::MAX);
-                let a = &other.account;
-                sem_of(&other)
-                    .tracked
-                    .released_packed(&a.hold, a.slot, Mode::Permits(n));
-                sem_of(&other).pool.returned(a.ticket);
+                end_hold(sem_of(&other), &other.account);
                 other.account.disown();
                 self.account.permits = self
                     .account
