@@ -24,7 +24,11 @@ impl AtomicHistogram {
     pub(crate) fn record(&self, v: u64) {
         self.counts[bucket_of(v)].fetch_add(1, Relaxed);
         self.total.fetch_add(v, Relaxed);
-        self.max.fetch_max(v, Relaxed);
+        // A read first: the max rarely moves, and a read-modify-write is a locked
+        // instruction where a load is not.
+        if v > self.max.load(Relaxed) {
+            self.max.fetch_max(v, Relaxed);
+        }
     }
 
     pub(crate) fn snapshot(&self) -> Histogram {

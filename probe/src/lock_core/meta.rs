@@ -453,10 +453,13 @@ impl LockMeta {
         if upto > prev {
             counters.acquisitions.fetch_add(upto - prev, Relaxed);
         }
+        // Brief spins are rare: read before the read-modify-write.
         let brief = cold.brief.load(Relaxed);
-        let prev = cold.published_brief.fetch_max(brief, Relaxed);
-        if brief > prev {
-            counters.contentions.fetch_add(brief - prev, Relaxed);
+        if brief > cold.published_brief.load(Relaxed) {
+            let prev = cold.published_brief.fetch_max(brief, Relaxed);
+            if brief > prev {
+                counters.contentions.fetch_add(brief - prev, Relaxed);
+            }
         }
     }
 
@@ -512,7 +515,8 @@ impl LockMeta {
                 .hold
                 .record(end.saturating_sub(tok.since_ns()));
         }
-        let contended = if mode == Mode::Exclusive {
+        // Read first: most sampled holds had no waiter, and the swap is a locked instruction.
+        let contended = if mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0 {
             self.contended_since_ns.swap(0, Relaxed)
         } else {
             0
