@@ -137,6 +137,31 @@ fn a_reader_never_sees_a_pop_from_the_middle_half_done() {
 }
 
 #[test]
+fn a_slot_reused_by_an_untimed_hold_never_shows_the_old_time() {
+    // An untimed push leaves the slot's old time in place and no stamp flag: a reader must
+    // see it untimed, never with the time of the timed hold that used the slot before.
+    check(|| {
+        let list = Arc::new(HeldList::new());
+        let l = list.clone();
+        let t = thread::spawn(move || {
+            push(&l, 1);
+            l.pop(1);
+            l.push(2, 20, 200, 0);
+        });
+        thread::yield_now();
+        if let Some(seen) = read(&list) {
+            let valid = [vec![], vec![entry(1)], vec![[2, 20, 200, 0]]];
+            assert!(
+                valid.contains(&seen),
+                "a state the list was never in: {seen:?}"
+            );
+        }
+        t.join().unwrap();
+        assert_eq!(read(&list), Some(vec![[2, 20, 200, 0]]));
+    });
+}
+
+#[test]
 fn the_wait_slot_is_read_whole() {
     check(|| {
         let list = Arc::new(HeldList::new());

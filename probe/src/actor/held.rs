@@ -49,6 +49,8 @@ pub(crate) const NO_ORDER: u64 = 1 << 6;
 /// writers and other upgradable readers, not readers.
 pub(crate) const UPGRADABLE: u64 = 1 << 2;
 
+// Bit 5 is the held list's `STAMPED` (`held_list`), which its reads strip.
+
 /// Encodes class, mode and permit count in one word.
 #[inline]
 pub(crate) fn class_mode(class: u32, mode: Mode) -> u64 {

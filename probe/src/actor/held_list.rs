@@ -15,6 +15,11 @@
 //!   slots, an acquire fence, and the sequence again: equal means what it read was one state
 //!   of the list.
 //!
+//!
+//! A slot's hold time is written only for a timed (sampled) hold, which sets [`STAMPED`] in
+//! its class-mode word: an untimed hold leaves the old time in place (one store fewer on
+//! every unsampled acquisition), and a reader takes a slot without the flag as untimed.
+//!
 //! Model-checked: `probe/tests/model.rs` compiles this file over loom's atomics and checks
 //! that a reader only ever sees states the list was really in.
 
@@ -23,6 +28,10 @@ use crate::raw::shim::{AtomicU32, AtomicU64, AtomicUsize, fence, spin_loop};
 
 /// Locks tracked per actor; deeper nesting is counted, not tracked.
 pub(crate) const MAX_HELD: usize = 32;
+
+/// In a slot's class-mode word: its `since_ns` is this hold's (a timed hold). Bit 5 is
+/// free in every class-mode word (`actor::held`'s layout).
+pub(crate) const STAMPED: u64 = 1 << 5;
 
 /// One held lock (or the current wait): what the other threads read.
 pub(crate) struct Slot {
@@ -42,23 +51,31 @@ impl Slot {
         }
     }
 
-    /// Writes the four fields (owner only, inside the protocol).
+    /// Writes the four fields (owner only, inside the protocol); an untimed hold
+    /// (`since_ns` 0) leaves the old time, without [`STAMPED`].
     #[inline]
     pub(crate) fn write(&self, lock: u64, cm: u64, site: usize, since_ns: u64) {
         self.lock.store(lock, Relaxed);
-        self.class_mode.store(cm, Relaxed);
         self.site.store(site, Relaxed);
-        self.since_ns.store(since_ns, Relaxed);
+        if since_ns == 0 {
+            self.class_mode.store(cm, Relaxed);
+        } else {
+            self.class_mode.store(cm | STAMPED, Relaxed);
+            self.since_ns.store(since_ns, Relaxed);
+        }
     }
 
-    /// The four fields, each read once (inside [`HeldList::read_consistent`]).
+    /// The four fields, each read once (inside [`HeldList::read_consistent`]): the
+    /// class-mode word without [`STAMPED`], and a time of 0 for an untimed hold.
     #[inline]
     pub(crate) fn read(&self) -> [u64; 4] {
+        let cm = self.class_mode.load(Relaxed);
+        let since = self.since_ns.load(Relaxed);
         [
             self.lock.load(Relaxed),
-            self.class_mode.load(Relaxed),
+            cm & !STAMPED,
             self.site.load(Relaxed) as u64,
-            self.since_ns.load(Relaxed),
+            if cm & STAMPED == 0 { 0 } else { since },
         ]
     }
 
