@@ -55,7 +55,9 @@ fn read_task(task: &procfs::process::Task) -> Option<Sched> {
     })
 }
 
-/// The threads of this process and their figures, keyed by tid, with each one's name.
+/// The threads of this process and their figures, keyed by tid, with each one's name. A
+/// thread may be missing from one listing while others exit during it (the kernel's
+/// directory walk of `/proc/self/task` can step over it); the next pass finds it.
 pub(crate) fn read_threads() -> Result<Vec<(u64, String, Sched)>, String> {
     let me =
         procfs::process::Process::myself().map_err(|e| format!("cannot read /proc/self ({e})"))?;
@@ -342,12 +344,14 @@ mod tests {
             go_rx.recv().unwrap();
         });
         let tid = ready_rx.recv().unwrap();
-        let first = read_threads().expect("/proc/self/task is readable");
-        assert!(
-            first.iter().any(|t| t.0 == tid),
-            "the worker thread is listed"
-        );
-        assert!(first.iter().any(|t| t.0 == crate::raw::current_tid()));
+        let me_tid = crate::raw::current_tid();
+        // A listing of /proc/self/task can pass over a live thread while other threads (other
+        // tests') exit during it: the sampler's next pass finds it, and so does a retry here.
+        let mut first = Vec::new();
+        eventually("the worker thread and this one are listed", || {
+            first = read_threads().expect("/proc/self/task is readable");
+            first.iter().any(|t| t.0 == tid) && first.iter().any(|t| t.0 == me_tid)
+        });
         // Work and block a little between the two reads.
         let spin: u64 = (0..200_000u64).map(std::hint::black_box).sum();
         assert!(spin > 0);
@@ -361,7 +365,6 @@ mod tests {
         // Only this thread is compared: other tests' threads come and go meanwhile, and a
         // new thread may get an exited one's tid, with counters that start again from zero.
         let mut compared = 0;
-        let me_tid = crate::raw::current_tid();
         for (t, _, after) in second.iter().filter(|t| t.0 == me_tid) {
             if let Some((_, _, before)) = first.iter().find(|f| f.0 == *t) {
                 assert!(after.voluntary >= before.voluntary, "tid {t}");
