@@ -114,9 +114,39 @@ impl Exclusive {
     ///
     /// # Safety
     /// The calling guard holds the lock through `tok`, and nothing uses that hold afterwards.
-    #[inline]
+    #[inline(always)]
     pub(crate) unsafe fn release(&self, tok: &Token) {
-        self.meta.released(tok, Mode::Exclusive);
+        if tok.lock != 0 {
+            // The token's words, not the token: passed by reference it would have to sit in
+            // memory, and the call would read it back from there.
+            // SAFETY: as this function's.
+            unsafe { self.release_tracked(tok.lock, tok.stamp_word(), tok.site) };
+            return;
+        }
+        // An untracked hold (recording was off): parking_lot's inlined unlock and nothing
+        // else, so recording off costs what parking_lot does.
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.unlock_raw() };
+    }
+
+    /// [`Exclusive::release`] of a tracked hold: the bookkeeping, then the unlock, out of line
+    /// so that the untracked path stays small enough to inline.
+    ///
+    /// # Safety
+    /// As [`Exclusive::release`].
+    #[inline(never)]
+    unsafe fn release_tracked(&self, lock: u64, stamp: u64, site: &'static Location<'static>) {
+        self.meta.released_parts(lock, stamp, site, Mode::Exclusive);
+        // SAFETY: the caller holds the lock (this function's contract).
+        unsafe { self.unlock_raw() };
+    }
+
+    /// The raw unlock, fair for a fair mutex.
+    ///
+    /// # Safety
+    /// The caller holds the lock, and its bookkeeping is done.
+    #[inline(always)]
+    unsafe fn unlock_raw(&self) {
         if self.fair {
             // SAFETY: the caller holds the lock (this function's contract).
             unsafe { self.raw.unlock_fair(RawGuard::new()) };

@@ -268,7 +268,7 @@ impl<'a, T: ?Sized + 'a> MutexGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for MutexGuard<'_, T> {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: the guard holds the lock and is gone after this.
         unsafe { self.mutex.core.release(&self.tok) };

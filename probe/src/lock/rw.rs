@@ -210,7 +210,44 @@ impl RwCore {
     /// The caller holds the lock as `access` through `tok` and never uses that hold again.
     #[inline(always)]
     pub(crate) unsafe fn release(&self, access: Access, tok: &Token, fair: bool) {
-        self.meta.released(tok, access.mode());
+        if tok.lock != 0 {
+            // The token's words, not the token: passed by reference it would have to sit in
+            // memory, and the call would read it back from there.
+            // SAFETY: as this function's.
+            unsafe { self.release_tracked(access, tok.lock, tok.stamp_word(), tok.site, fair) };
+            return;
+        }
+        // An untracked hold (recording was off): parking_lot's inlined unlock and nothing
+        // else, so recording off costs what parking_lot does.
+        // SAFETY: the caller holds the lock as `access` (this function's contract).
+        unsafe { self.unlock_raw(access, fair) };
+    }
+
+    /// [`RwCore::release`] of a tracked hold: the bookkeeping, then the unlock, out of line so
+    /// that the untracked path stays small enough to inline.
+    ///
+    /// # Safety
+    /// As [`RwCore::release`].
+    #[inline(never)]
+    unsafe fn release_tracked(
+        &self,
+        access: Access,
+        lock: u64,
+        stamp: u64,
+        site: &'static Location<'static>,
+        fair: bool,
+    ) {
+        self.meta.released_parts(lock, stamp, site, access.mode());
+        // SAFETY: the caller holds the lock as `access` (this function's contract).
+        unsafe { self.unlock_raw(access, fair) };
+    }
+
+    /// The raw unlock of a hold as `access`.
+    ///
+    /// # Safety
+    /// The caller holds the lock as `access`, and its bookkeeping is done.
+    #[inline(always)]
+    unsafe fn unlock_raw(&self, access: Access, fair: bool) {
         // SAFETY: the caller holds the lock as `access` (this function's contract).
         unsafe {
             match (access, fair) {

@@ -86,7 +86,7 @@ macro_rules! rw_guard {
         }
 
         impl<T: ?Sized> Drop for $guard<'_, T> {
-            #[inline]
+            #[inline(always)]
             fn drop(&mut self) {
                 // SAFETY: the guard holds the lock and is gone after this.
                 unsafe { self.lock.core.release($access, &self.tok, false) };

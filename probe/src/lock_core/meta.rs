@@ -50,6 +50,12 @@ impl Token {
         }
     }
 
+    /// The hold's stamp word (0: untimed), for a caller that passes the token as its words.
+    #[inline(always)]
+    pub(crate) fn stamp_word(&self) -> u64 {
+        self.stamp
+    }
+
     /// The stamp of a hold timed from `since_ns`, `sampled` or not (never 0: that is untimed).
     pub(super) fn stamp(since_ns: u64, sampled: bool) -> u64 {
         (since_ns & !1).max(2) | u64::from(sampled)
@@ -479,27 +485,52 @@ impl LockMeta {
     #[inline(always)]
     pub(crate) fn released(&self, tok: &Token, mode: Mode) {
         if tok.lock != 0 {
-            self.release_tracked(tok, mode);
+            self.released_parts(tok.lock, tok.stamp, tok.site, mode);
         }
     }
 
-    #[inline]
-    fn release_tracked(&self, tok: &Token, mode: Mode) {
+    /// [`LockMeta::released`] of a tracked hold, given its token's words (`lock` is not 0):
+    /// nothing here takes the token's address, so a caller that passes the words in
+    /// registers never writes the token to memory.
+    #[inline(always)]
+    pub(crate) fn released_parts(
+        &self,
+        lock: u64,
+        stamp: u64,
+        site: &'static Location<'static>,
+        mode: Mode,
+    ) {
         // Once per contention episode, not on every release while someone waits: the first
         // release clears `contended_since`, and a holder that barges back in (parking_lot is
         // unfair in the short term) releases cheaply again.
         let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
         let actor = actor::current();
-        actor.pop_held(tok.lock);
-        if tok.stamp != 0 || contended {
-            self.perturb_release(tok, contended);
-            self.released_slow(actor.id.load(Relaxed), tok, mode);
+        actor.pop_held(lock);
+        if stamp != 0 || contended {
+            self.released_timed(actor.id.load(Relaxed), lock, stamp, site, mode, contended);
         }
         // Last, right before the real unlock: a waiter that reads the holder while we are
         // still inside must find us, or its wait-for edge is lost.
         if mode == Mode::Exclusive {
             self.holder.store(0, Relaxed);
         }
+    }
+
+    /// The sampled or contended part of a release, off the fast path.
+    #[cold]
+    #[inline(never)]
+    fn released_timed(
+        &self,
+        actor_id: u64,
+        lock: u64,
+        stamp: u64,
+        site: &'static Location<'static>,
+        mode: Mode,
+        contended: bool,
+    ) {
+        let tok = Token { lock, stamp, site };
+        self.perturb_release(&tok, contended);
+        self.released_slow(actor_id, &tok, mode);
     }
 
     /// The timed part of a release by `actor_id` (a thread, or a task on any thread): the
