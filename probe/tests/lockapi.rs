@@ -287,3 +287,31 @@ fn reads_past_the_token_stack_end_unrecorded_and_leave_no_stale_hold() {
         assert!(holds_here().is_empty());
     });
 }
+
+#[test]
+fn a_timed_read_keeps_its_token_to_its_release_and_an_untimed_one_needs_none() {
+    in_thread("timed-reads", || {
+        let lock: RwLock<u32> = lock_api::RwLock::from_raw(RawRwLock::named("dropin-reads"), 7);
+        let hold = |name: &str| {
+            lockscope::class_stats()
+                .into_iter()
+                .find(|c| c.name == name)
+                .map(|c| c.hold_ns)
+        };
+        // A lock's first acquisition is always timed: its token waits on this thread for the
+        // release, which records the hold (the sleep is the hold being measured).
+        let r = lock.read();
+        assert_eq!(holds_here().len(), 1);
+        std::thread::sleep(Duration::from_millis(20));
+        drop(r);
+        assert!(holds_here().is_empty(), "{:?}", holds_here());
+        let timed = hold("dropin-reads").expect("the class is registered");
+        assert!(timed.max >= 20_000_000, "{timed:?}");
+        // The next is untimed: listed while held, unlisted at release, no hold recorded.
+        let r = lock.read();
+        assert_eq!(holds_here().len(), 1);
+        drop(r);
+        assert!(holds_here().is_empty(), "{:?}", holds_here());
+        assert_eq!(hold("dropin-reads").unwrap().total, timed.total);
+    });
+}

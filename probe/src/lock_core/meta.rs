@@ -281,6 +281,12 @@ impl LockMeta {
         i64::try_from(self.capacity()).unwrap_or(i64::MAX)
     }
 
+    /// This instance's id, or 0 if it was never registered (no tracked hold can exist).
+    #[inline(always)]
+    pub(crate) fn registered_id(&self) -> u64 {
+        self.id.load(Acquire)
+    }
+
     /// This instance's id, registering it on first use.
     pub(crate) fn id(&self) -> u64 {
         let id = self.id.load(Acquire);
@@ -580,16 +586,6 @@ impl LockMeta {
             actor::current().pop_held(id);
         }
         self.holder.store(0, Relaxed);
-    }
-
-    /// Drops the calling thread's held entry for this lock, whose token was lost (a read hold
-    /// of a lock_api rwlock that its thread could not keep): the hold ends unrecorded.
-    #[cold]
-    pub(crate) fn forget_hold(&self) {
-        let id = self.id.load(Relaxed);
-        if id != 0 && enabled() {
-            actor::current().pop_held(id);
-        }
     }
 
     /// The creation site.

@@ -2,25 +2,32 @@
 //! 0.12's raw rwlock implements (fair, timed, recursive, upgradable, downgradable).
 //!
 //! The write hold and the upgradable read (one of each at a time) keep their tokens in the
-//! lock; read holds, of which there can be many, keep theirs on the reading thread, in a short
-//! stack keyed by the lock's address. A read hold that stack cannot find (over 16 read holds
-//! on one thread, or a guard released on another thread under `send_guard`) ends unrecorded,
-//! and the held list forgets it.
+//! lock. A read hold, of which there can be many, needs its token at release only when it is
+//! timed (one in [`crate::hold_sample_period`]): a timed read keeps its token on the reading
+//! thread, in a short stack keyed by the lock's address, and the release of any other read
+//! makes its token from the lock's id (what an untimed token is). A timed read that stack
+//! cannot find (over 16 timed read holds on one thread, or a guard released on another thread
+//! under `send_guard`) ends untimed. A thread that holds one lock for reading twice, the outer
+//! hold timed and the inner not, times the outer hold up to the inner's release (the stack
+//! cannot tell the two apart), and the outer's release ends untimed.
 
 use super::hold::{GuardMarker, HoldSlot, SITE};
 use crate::lock::spin::deadline;
 use crate::lock::{Access, RwCore};
 use crate::lock_core::Token;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::time::{Duration, Instant};
 
-/// Read holds' tokens kept per thread.
+/// Timed read holds' tokens kept per thread.
 const READ_SLOTS: usize = 16;
 
 thread_local! {
-    /// `(lock address, packed token)` of this thread's tracked read holds, oldest first.
+    /// `(lock address, packed token)` of this thread's timed read holds, oldest first.
     static READS: RefCell<([(usize, u64); READ_SLOTS], usize)> =
         const { RefCell::new(([(0, 0); READ_SLOTS], 0)) };
+    /// How many entries `READS` has: a release on a thread with none (the usual case) looks
+    /// no further.
+    static TIMED_READS: Cell<usize> = const { Cell::new(0) };
 }
 
 /// A raw reader-writer lock for lock_api 0.4: parking_lot's raw rwlock plus lockscope's
@@ -60,29 +67,49 @@ impl RawRwLock {
         std::ptr::from_ref(self) as usize
     }
 
-    /// Keeps a read hold's token until its release.
+    /// Keeps a timed read hold's token until its release (an untimed one is made again from
+    /// the lock's id).
     #[inline(always)]
     fn push_read(&self, tok: &Token) {
-        if tok.lock == 0 {
-            return; // untracked: nothing to end at release
+        if tok.lock == 0 || tok.stamp_word() == 0 {
+            return; // untracked, or untimed: nothing the release cannot make again
         }
+        self.push_timed_read(tok.pack());
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn push_timed_read(&self, word: u64) {
         let key = self.key();
         let _ = READS.try_with(|r| {
             if let Ok(mut r) = r.try_borrow_mut() {
                 let (slots, len) = &mut *r;
                 if *len < READ_SLOTS {
-                    slots[*len] = (key, tok.pack());
+                    slots[*len] = (key, word);
                     *len += 1;
+                    TIMED_READS.set(*len);
                 }
             }
         });
     }
 
-    /// The token of this thread's latest read hold of this lock.
+    /// The token of this thread's latest read hold of this lock: the timed one it kept, else
+    /// an untimed token of the lock (or an untracked one, for a lock never registered).
     #[inline(always)]
     fn pop_read(&self) -> Token {
+        if TIMED_READS.get() != 0
+            && let Some(word) = self.pop_timed_read()
+        {
+            return Token::unpack(word, self.core.meta.id(), SITE);
+        }
+        Token::unpack(0, self.core.meta.registered_id(), SITE)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn pop_timed_read(&self) -> Option<u64> {
         let key = self.key();
-        let word = READS
+        READS
             .try_with(|r| {
                 let mut r = r.try_borrow_mut().ok()?;
                 let (slots, len) = &mut *r;
@@ -90,17 +117,11 @@ impl RawRwLock {
                 let word = slots[at].1;
                 slots.copy_within(at + 1..*len, at);
                 *len -= 1;
+                TIMED_READS.set(*len);
                 Some(word)
             })
             .ok()
-            .flatten();
-        match word {
-            Some(w) => Token::unpack(w, self.core.meta.id(), SITE),
-            None => {
-                self.core.meta.forget_hold();
-                Token::untracked(SITE)
-            }
-        }
+            .flatten()
     }
 
     #[inline(always)]
