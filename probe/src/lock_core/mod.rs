@@ -11,6 +11,7 @@ mod async_paths;
 mod held_here;
 mod meta;
 mod pool;
+mod release;
 #[cfg(feature = "tokio")]
 mod tracked;
 mod wait;
