@@ -315,3 +315,35 @@ fn a_timed_read_keeps_its_token_to_its_release_and_an_untimed_one_needs_none() {
         assert_eq!(hold("dropin-reads").unwrap().total, timed.total);
     });
 }
+
+#[test]
+fn drop_in_reads_end_their_holds_across_the_recording_switch() {
+    // The switch is process-wide: run in a child so concurrent tests are not affected.
+    const NAME: &str = "drop_in_reads_end_their_holds_across_the_recording_switch";
+    if !is_child(NAME) {
+        assert_child_ok(&run_child(NAME, &[]));
+        return;
+    }
+    in_thread("switch-reads", || {
+        let lock = RwLock::new(0);
+        let other = Mutex::new(());
+        drop(lock.read()); // the first acquisition, timed; the reads below are untimed
+        // Taken while recording, released after it stopped: the hold still ends.
+        let r = lock.read();
+        assert_eq!(holds_here().len(), 1);
+        lockscope::set_enabled(false);
+        drop(r);
+        lockscope::set_enabled(true);
+        assert!(holds_here().is_empty(), "{:?}", holds_here());
+        // Taken while not recording, released while recording beside a listed lock: the
+        // release ends nothing of the thread's.
+        lockscope::set_enabled(false);
+        let r = lock.read();
+        lockscope::set_enabled(true);
+        let o = other.lock();
+        drop(r);
+        assert_eq!(holds_here().len(), 1, "{:?}", holds_here());
+        drop(o);
+        assert!(holds_here().is_empty(), "{:?}", holds_here());
+    });
+}

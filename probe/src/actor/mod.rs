@@ -28,8 +28,8 @@ pub(crate) mod waits;
 pub(crate) use held::{Held, NO_ORDER, Snapshot, TIMED, UPGRADABLE, WAITING, class_mode};
 pub(crate) use query::{holders_of, holds_of, is_waiting, name_of, snapshots, wait_of};
 pub(crate) use thread::{
-    ActorShared, Defined, all, any_waits_for, current, define_foreign, forget_foreign, live_tids,
-    on_thread_exit, reclaimable, recycle,
+    ActorShared, Defined, all, any_waits_for, current, define_foreign, forget_foreign, holds_any,
+    live_tids, on_thread_exit, reclaimable, recycle,
 };
 
 /// The actor layer's internal locks, for the fork hooks (outer ones first). Every actor's name

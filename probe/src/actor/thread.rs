@@ -145,6 +145,13 @@ pub(crate) fn current() -> &'static ActorShared {
     }
 }
 
+/// Whether the calling thread holds any lock it listed, without registering it (a thread
+/// that never took a recorded lock holds none).
+#[inline]
+pub(crate) fn holds_any() -> bool {
+    CURRENT.with(Cell::get).is_some_and(|a| a.depth() != 0)
+}
+
 #[cold]
 fn register() -> &'static ActorShared {
     let tid = raw::current_tid();

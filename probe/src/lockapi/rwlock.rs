@@ -102,6 +102,12 @@ impl RawRwLock {
         {
             return Token::unpack(word, self.core.meta.id(), SITE);
         }
+        // With recording off, a thread that lists nothing took this read untracked, and its
+        // release has nothing to end: parking_lot's unlock alone. (A read taken while
+        // recording was on is still listed, and its release ends it.)
+        if !crate::settings::enabled() && !crate::actor::holds_any() {
+            return Token::untracked(SITE);
+        }
         Token::unpack(0, self.core.meta.registered_id(), SITE)
     }
 
