@@ -15,7 +15,6 @@
 //!   slots, an acquire fence, and the sequence again: equal means what it read was one state
 //!   of the list.
 //!
-//!
 //! A slot's hold time is written only for a timed (sampled) hold, which sets [`STAMPED`] in
 //! its class-mode word: an untimed hold leaves the old time in place (one store fewer on
 //! every unsampled acquisition), and a reader takes a slot without the flag as untimed.
