@@ -85,7 +85,7 @@ impl LockMeta {
         }
         let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
         if tok.stamp != 0 || contended {
-            self.async_released_slow(actor, tok, mode);
+            self.async_released_slow(actor, tok, mode, contended);
         }
         if mode == Mode::Exclusive {
             // Before the real unlock (the guard's release runs first), so still ours.
@@ -95,12 +95,12 @@ impl LockMeta {
 
     #[cold]
     #[inline(never)]
-    fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
+    fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended: bool) {
         if sink::recording() {
             // A task's definition may not be in the trace yet: its `Hold` names it.
             actor::task::define(actor_id);
         }
-        self.released_slow(actor_id, tok, mode);
+        self.released_slow(actor_id, tok, mode, contended);
     }
 
     /// The start of a contended wait by `actor`: the contention mark, the counters and the

@@ -60,15 +60,15 @@ impl LockMeta {
     ) {
         let tok = Token { lock, stamp, site };
         self.perturb_release(&tok, contended);
-        self.released_slow(actor_id, &tok, mode);
+        self.released_slow(actor_id, &tok, mode, contended);
     }
 
     /// The timed part of a release by `actor_id` (a thread, or a task on any thread): the
-    /// sampled hold time, the end of a contention episode, and the `Hold` record, written into
-    /// the calling thread's buffer.
+    /// sampled hold time, the end of a contention episode (`contended`: the caller found the
+    /// mark set), and the `Hold` record, written into the calling thread's buffer.
     #[cold]
     #[inline(never)]
-    pub(super) fn released_slow(&self, actor_id: u64, tok: &Token, mode: Mode) {
+    pub(super) fn released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended: bool) {
         let end = clock::now_ns();
         if tok.sampled() {
             self.class()
@@ -76,8 +76,9 @@ impl LockMeta {
                 .hold
                 .record(end.saturating_sub(tok.since_ns()));
         }
-        // Read first: most sampled holds had no waiter, and the swap is a locked instruction.
-        let contended = if mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0 {
+        // Swapped out (a locked instruction) only when the caller found the mark set: most
+        // sampled holds had no waiter.
+        let contended = if contended {
             self.contended_since_ns.swap(0, Relaxed)
         } else {
             0
