@@ -93,6 +93,43 @@ fn three_lock_cycle_across_three_threads_is_reported() {
 }
 
 #[test]
+fn an_inversion_three_locks_deep_is_found_after_its_mirror_chain() {
+    const NAME: &str = "an_inversion_three_locks_deep_is_found_after_its_mirror_chain";
+    if is_child(NAME) {
+        let gate = Arc::new(Mutex::named("gate", ()));
+        let b = Arc::new(Mutex::named("deep-b", ()));
+        let c = Arc::new(Mutex::named("deep-c", ()));
+        let (b1, c1) = (b.clone(), c.clone());
+        in_thread("forward", move || {
+            let _b = b1.lock();
+            let _c = c1.lock();
+        });
+        // The same thread walks gate, b, c and then gate, c, b: the second chain differs from
+        // the first only in the order of its last two classes, and must still be checked.
+        in_thread("mirror", move || {
+            {
+                let _g = gate.lock();
+                let _b = b.lock();
+                let _c = c.lock();
+            }
+            let _g = gate.lock();
+            let _c = c.lock();
+            let _b = b.lock();
+        });
+        let reports = lockscope::lock_order_reports();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        let mut locks = reports[0].locks.clone();
+        locks.sort();
+        assert_eq!(locks, vec!["deep-b", "deep-c"]);
+        let mut threads = reports[0].actors.clone();
+        threads.sort();
+        assert_eq!(threads, vec!["forward", "mirror"]);
+        return;
+    }
+    assert_child_ok(&run_child(NAME, &[]));
+}
+
+#[test]
 fn one_thread_walking_both_orders_is_not_reported() {
     const NAME: &str = "one_thread_walking_both_orders_is_not_reported";
     if is_child(NAME) {

@@ -241,14 +241,29 @@ pub(crate) fn recycle(a: &'static ActorShared) {
     }
 }
 
-/// The chain key's seed, before the outermost hold.
+/// Mixed into every two-lock chain key (see [`pair_key`]).
 const CHAIN_ROOT: u64 = 0x243f_6a88_85a3_08d3;
+
+/// The key of a two-lock chain: both class ids, exactly (no hash to wait for before the
+/// validated-chain lookup), offset by [`CHAIN_ROOT`] so that it is never 0.
+#[inline(always)]
+fn pair_key(outer: u64, cm: u64) -> u64 {
+    ((outer & !0xffff_ffff) | (cm >> 32)) ^ CHAIN_ROOT
+}
+
+/// Where chain `key` sits in the direct-mapped `validated` table.
+#[inline(always)]
+fn validated_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58) as usize
+}
 
 /// The key of the chain `prev` extended by a hold of class-mode `cm` (its class only), never
 /// 0.
 #[inline(always)]
 fn chain_key(prev: u64, cm: u64) -> u64 {
-    (prev ^ (cm >> 32))
+    // The class is scrambled before it meets `prev`: a bare XOR would make the chains A, B, C
+    // and A, C, B the same key, as a two-lock key holds its classes unmixed.
+    (prev ^ (cm >> 32).wrapping_mul(0xbf58_476d_1ce4_e5b9))
         .wrapping_mul(0x9e37_79b9_7f4a_7c15)
         .rotate_left(29)
         | 1
@@ -275,15 +290,14 @@ impl ActorShared {
         if d == 0 {
             return false;
         }
-        let prev = if d == 1 {
-            chain_key(CHAIN_ROOT, self.list.held[0].class_mode.load(Relaxed))
+        let key = if d == 1 {
+            pair_key(self.list.held[0].class_mode.load(Relaxed), cm)
         } else {
-            self.chain[d - 1].load(Relaxed)
+            chain_key(self.chain[d - 1].load(Relaxed), cm)
         };
-        let key = chain_key(prev, cm);
         self.chain[d].store(key, Relaxed);
         if cm & NO_ORDER == 0 {
-            let seen = &self.validated[(key >> 58) as usize];
+            let seen = &self.validated[validated_slot(key)];
             if seen.load(Relaxed) != key {
                 seen.store(key, Relaxed);
                 return true;
@@ -524,6 +538,38 @@ mod tests {
 
     thread_local! {
         static LATE: LateLocker = const { LateLocker };
+    }
+
+    #[test]
+    fn chain_keys_follow_the_order_of_classes_and_ignore_modes() {
+        use crate::actor::class_mode;
+        use crate::format::Mode;
+        let (a, b) = (
+            class_mode(7, Mode::Exclusive),
+            class_mode(9, Mode::Exclusive),
+        );
+        assert_ne!(pair_key(a, b), pair_key(b, a));
+        assert_ne!(pair_key(a, b), 0);
+        // A read of the same class is the same chain: the order check is by class.
+        assert_eq!(
+            pair_key(a, class_mode(9, Mode::Shared) | NO_ORDER),
+            pair_key(a, b)
+        );
+        // Every order of three classes is a chain of its own.
+        let c = class_mode(11, Mode::Shared);
+        let orders = [
+            [a, b, c],
+            [a, c, b],
+            [b, a, c],
+            [b, c, a],
+            [c, a, b],
+            [c, b, a],
+        ];
+        let keys: std::collections::HashSet<u64> = orders
+            .iter()
+            .map(|[x, y, z]| chain_key(pair_key(*x, *y), *z))
+            .collect();
+        assert_eq!(keys.len(), 6, "three-lock chains share a key");
     }
 
     #[test]
