@@ -79,13 +79,15 @@ pub(crate) fn class_for_site(
     site: &'static Location<'static>,
 ) -> &'static ClassInfo {
     const SLOTS: usize = 32;
+    type Entry = std::cell::Cell<Option<(usize, &'static ClassInfo)>>;
     thread_local! {
-        static CACHE: std::cell::Cell<[Option<(usize, &'static ClassInfo)>; SLOTS]> =
-            const { std::cell::Cell::new([None; SLOTS]) };
+        // One cell per slot: a cell over the whole array would copy all of it (512 bytes)
+        // to read one entry.
+        static CACHE: [Entry; SLOTS] = const { [const { Entry::new(None) }; SLOTS] };
     }
     let key = site as *const Location<'static> as usize;
     let slot = (key >> 3) % SLOTS;
-    let cached = CACHE.try_with(|c| c.get()[slot]).ok().flatten();
+    let cached = CACHE.try_with(|c| c[slot].get()).ok().flatten();
     if let Some((k, class)) = cached
         && k == key
         && class.kind == kind
@@ -93,11 +95,7 @@ pub(crate) fn class_for_site(
         return class;
     }
     let class = class_for(kind, site, None);
-    let _ = CACHE.try_with(|c| {
-        let mut v = c.get();
-        v[slot] = Some((key, class));
-        c.set(v);
-    });
+    let _ = CACHE.try_with(|c| c[slot].set(Some((key, class))));
     class
 }
 
