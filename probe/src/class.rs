@@ -30,15 +30,12 @@ type Key = (LockKind, &'static str, u32, u32, Option<String>);
 struct Table {
     by_key: HashMap<Key, &'static ClassInfo>,
     list: Vec<&'static ClassInfo>,
-    /// Source files of classes found from a caller's frame (leaked once each).
-    files: std::collections::HashSet<&'static str>,
 }
 
 static TABLE: LazyLock<Mutex<Table>> = LazyLock::new(|| {
     Mutex::new(Table {
         by_key: HashMap::new(),
         list: Vec::new(),
-        files: std::collections::HashSet::new(),
     })
 });
 
@@ -57,18 +54,7 @@ pub(crate) fn is_caller_site(site: &'static Location<'static>) -> bool {
 }
 
 /// The class of a lock first used at `file:line` (a frame found by walking the stack).
-pub(crate) fn class_for_frame(kind: LockKind, file: &str, line: u32) -> &'static ClassInfo {
-    let file: &'static str = {
-        let mut table = TABLE.lock();
-        match table.files.get(file) {
-            Some(f) => f,
-            None => {
-                let leaked: &'static str = Box::leak(file.to_owned().into_boxed_str());
-                table.files.insert(leaked);
-                leaked
-            }
-        }
-    };
+pub(crate) fn class_for_frame(kind: LockKind, file: &'static str, line: u32) -> &'static ClassInfo {
     register(kind, file, line, 0, None, caller_site())
 }
 

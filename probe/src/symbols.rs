@@ -6,9 +6,11 @@
 //! start-up at the outer end.
 
 use crate::format::Record;
+use crate::raw::WordHasher;
 use crate::sink;
 use parking_lot::Mutex;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
 
 /// Calls `f(function, file, line)` for each frame at `ip` (inlined calls give several,
@@ -220,24 +222,34 @@ pub(crate) type Resolved = (String, Option<String>, Option<u32>);
 
 /// Frames of reports and of caller lookups, cached by instruction pointer: both are rare, but
 /// the first lookup loads debug info.
-static REPORT_FRAMES: LazyLock<Mutex<HashMap<usize, Vec<Resolved>>>> =
-    LazyLock::new(Default::default);
+static REPORT_FRAMES: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
+
+#[derive(Default)]
+struct Cache {
+    /// The frames at an instruction pointer.
+    frames: HashMap<usize, Vec<Resolved>>,
+    /// What an instruction pointer tells [`first_caller_frame`]: `None` for lock code (the
+    /// walk goes on), else its first frame outside it.
+    callers: HashMap<usize, Option<(&'static str, u32)>, BuildHasherDefault<WordHasher>>,
+    /// The files of `callers`, leaked once each.
+    files: HashSet<&'static str>,
+}
+
+/// The frames at `ip`, resolved on first need.
+fn frames_at(frames: &mut HashMap<usize, Vec<Resolved>>, ip: usize) -> &[Resolved] {
+    frames.entry(ip).or_insert_with(|| {
+        let mut v = Vec::new();
+        symbolize(ip, |name, file, line| v.push((name, file, line)));
+        v
+    })
+}
 
 /// Calls `f` with the frames at each of `ips` (inlined calls give several, innermost first),
 /// from the cache, until it returns `Some`.
 fn each_frame<R>(ips: &[usize], mut f: impl FnMut(&Resolved) -> Option<R>) -> Option<R> {
     let mut cache = REPORT_FRAMES.lock();
-    for &ip in ips {
-        let frames = cache.entry(ip).or_insert_with(|| {
-            let mut v = Vec::new();
-            symbolize(ip, |name, file, line| v.push((name, file, line)));
-            v
-        });
-        if let Some(r) = frames.iter().find_map(&mut f) {
-            return Some(r);
-        }
-    }
-    None
+    ips.iter()
+        .find_map(|&ip| frames_at(&mut cache.frames, ip).iter().find_map(&mut f))
 }
 
 /// Resolves a raw stack to its frames (function, file, line), without lockscope's own frames
@@ -270,22 +282,68 @@ pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
 
 /// The first frame of the calling thread's stack outside lockscope, lock_api, parking_lot and
 /// the standard library, as `(file, line)`: the code that uses a lock made by lock_api's
-/// `INIT`. A stack walk, and symbols resolved once per instruction pointer.
-pub(crate) fn first_caller_frame() -> Option<(String, u32)> {
-    let stack = crate::raw::capture(1);
-    each_frame(stack.frames(), |(name, file, line)| {
-        // lockscope's and the lock crates' frames (trimmed from every stack's inner end),
-        // parking_lot's parking, and the standard library's (trimmed from the outer end).
-        let lock_code = inner_noise(name)
-            || ["parking_lot_core::", "<parking_lot_core::"]
-                .iter()
-                .any(|p| name.starts_with(p))
-            || OUTER_NOISE.iter().any(|p| name.starts_with(p));
-        if lock_code {
-            return None;
+/// `INIT`.
+///
+/// Each instruction pointer's answer is kept, so the walk stops at the first frame already
+/// known to be outside the lock code: a caller seen before costs the unwinding of the lock
+/// code's few frames, not of the whole stack, and no symbol lookup.
+pub(crate) fn first_caller_frame() -> Option<(&'static str, u32)> {
+    let mut cache = REPORT_FRAMES.lock();
+    let cache = &mut *cache;
+    // The frames not seen before, in stack order, up to the first known caller frame.
+    let mut unseen = crate::raw::RawStack {
+        ips: [0; crate::raw::MAX_FRAMES],
+        len: 0,
+    };
+    let mut known = None;
+    crate::raw::walk(|ip| match cache.callers.get(&ip) {
+        Some(None) => true,
+        Some(Some(at)) => {
+            known = Some(*at);
+            false
         }
-        Some((file.clone()?, (*line)?))
-    })
+        None => {
+            unseen.ips[unseen.len] = ip;
+            unseen.len += 1;
+            unseen.len < crate::raw::MAX_FRAMES
+        }
+    });
+    for &ip in unseen.frames() {
+        let at = frames_at(&mut cache.frames, ip)
+            .iter()
+            .find_map(caller_frame)
+            .map(|(file, line)| {
+                let file = match cache.files.get(file) {
+                    Some(f) => *f,
+                    None => {
+                        let leaked: &'static str = Box::leak(file.into());
+                        cache.files.insert(leaked);
+                        leaked
+                    }
+                };
+                (file, line)
+            });
+        cache.callers.insert(ip, at);
+        if at.is_some() {
+            return at;
+        }
+    }
+    known
+}
+
+/// `frame`'s file and line if it is the caller's: not lockscope's or a lock crate's (trimmed
+/// from every stack's inner end), nor parking_lot's parking, nor the standard library's
+/// (trimmed from the outer end).
+fn caller_frame((name, file, line): &Resolved) -> Option<(&str, u32)> {
+    let lock_code = inner_noise(name)
+        || ["parking_lot_core::", "<parking_lot_core::"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        || OUTER_NOISE.iter().any(|p| name.starts_with(p));
+    if lock_code {
+        return None;
+    }
+    Some((file.as_deref()?, (*line)?))
 }
 
 /// This module's internal lock, for the fork hooks.

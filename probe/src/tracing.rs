@@ -28,12 +28,13 @@
 
 use crate::diag::warn;
 use crate::format::Record;
+use crate::raw::WordHasher;
 use crate::sink;
 use parking_lot::Mutex;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use tracing_core::field::{Field, Visit};
 use tracing_core::span::{Attributes, Id};
 use tracing_core::{Subscriber, span};
@@ -147,32 +148,6 @@ static SPANS: Mutex<Option<HashMap<SpanKey, u64>>> = Mutex::new(None);
 type LocalSpans =
     HashMap<(usize, usize, u64), Vec<(Box<str>, u64)>, BuildHasherDefault<WordHasher>>;
 
-/// The thread cache's hasher: a multiply and rotate per word (its keys are addresses and
-/// ids, not chosen by anyone outside the process, so SipHash's defence buys nothing).
-#[derive(Default)]
-struct WordHasher(u64);
-
-impl Hasher for WordHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(26) ^ n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
 thread_local! {
     static LOCAL: RefCell<LocalSpans> = RefCell::new(HashMap::default());
 }

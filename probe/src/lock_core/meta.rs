@@ -228,7 +228,7 @@ impl LockMeta {
                 // A lock made by lock_api's `INIT`: no creation site, so the code that first
                 // uses it names its class.
                 if let Some((file, line)) = crate::symbols::first_caller_frame() {
-                    return crate::class::class_for_frame(kind, &file, line);
+                    return crate::class::class_for_frame(kind, file, line);
                 }
             }
             crate::class::class_for_site(kind, site)

@@ -3,6 +3,7 @@
 
 mod double;
 mod fork_lock;
+mod hash;
 mod net;
 mod origin;
 mod os;
@@ -11,12 +12,13 @@ mod stack;
 
 pub(crate) use double::DoubleBuf;
 pub(crate) use fork_lock::ForkLock;
+pub(crate) use hash::WordHasher;
 pub(crate) use net::{ListenAddr, listen_addrs};
 pub(crate) use origin::{Origin, SideBox};
 pub(crate) use os::{
     current_tid, register_after_fork, register_at_exit, register_fork_handlers, thread_rusage,
 };
-pub(crate) use stack::{MAX_FRAMES, RawStack, capture};
+pub(crate) use stack::{MAX_FRAMES, RawStack, capture, walk};
 
 use std::panic::Location;
 

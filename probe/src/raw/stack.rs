@@ -35,39 +35,36 @@ pub(crate) fn capture(skip: usize) -> RawStack {
         len: 0,
     };
     let mut seen = 0usize;
-    // SAFETY: `trace_unsynchronized` is unsafe only because some platform unwinders (dbghelp
-    // on Windows) are not thread-safe. On the platforms the probe records stacks on (Linux,
-    // macOS: libunwind / _Unwind_Backtrace) concurrent walks are safe. The closure touches
-    // only `s` and `seen`, which live on this thread's stack, and never panics.
-    #[cfg(unix)]
-    unsafe {
-        backtrace::trace_unsynchronized(|frame| {
-            seen += 1;
-            if seen <= skip + 1 {
-                return true;
-            }
-            let ip = frame.ip() as usize;
-            if ip == 0 {
-                return false; // the walk's terminating frame
-            }
-            s.ips[s.len] = ip;
-            s.len += 1;
-            s.len < MAX_FRAMES
-        });
-    }
-    #[cfg(not(unix))]
-    backtrace::trace(|frame| {
+    walk(|ip| {
         seen += 1;
         if seen <= skip + 1 {
             return true;
-        }
-        let ip = frame.ip() as usize;
-        if ip == 0 {
-            return false;
         }
         s.ips[s.len] = ip;
         s.len += 1;
         s.len < MAX_FRAMES
     });
     s
+}
+
+/// Calls `f` with the instruction pointer of each frame of the calling thread's stack,
+/// innermost (the caller's own) first, until `f` returns `false` or the stack ends. A walk
+/// that stops early unwinds only the frames it looked at.
+#[inline(always)]
+pub(crate) fn walk(mut f: impl FnMut(usize) -> bool) {
+    let mut step = |frame: &backtrace::Frame| {
+        let ip = frame.ip() as usize;
+        // An ip of 0 is the walk's terminating frame.
+        ip != 0 && f(ip)
+    };
+    // SAFETY: `trace_unsynchronized` is unsafe only because some platform unwinders (dbghelp
+    // on Windows) are not thread-safe. On the platforms the probe records stacks on (Linux,
+    // macOS: libunwind / _Unwind_Backtrace) concurrent walks are safe. The closure touches
+    // only what its caller lent it, and never panics.
+    #[cfg(unix)]
+    unsafe {
+        backtrace::trace_unsynchronized(&mut step)
+    };
+    #[cfg(not(unix))]
+    backtrace::trace(&mut step);
 }
