@@ -69,6 +69,19 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     pub(super) fn released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended: bool) {
+        // The end time feeds the sampled hold's histogram and the `Hold` record only: a
+        // release that only ends a contention episode, with no trace recording, reads no
+        // clock. Under contention most releases come here, inside the critical section,
+        // where a clock read makes every waiter wait longer.
+        let recording = sink::recording();
+        if !tok.sampled() && !recording {
+            if contended {
+                // Only the holder clears the mark, and a waiter sets it only from 0: a plain
+                // store ends the episode.
+                self.contended_since_ns.store(0, Relaxed);
+            }
+            return;
+        }
         let end = clock::now_ns();
         if tok.sampled() {
             self.class()
@@ -83,7 +96,7 @@ impl LockMeta {
         } else {
             0
         };
-        if sink::recording() {
+        if recording {
             self.announce(tok.lock);
             let site = self.site_id(tok.site);
             let span = crate::span::current();
