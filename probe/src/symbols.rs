@@ -8,7 +8,7 @@
 use crate::format::Record;
 use crate::raw::WordHasher;
 use crate::sink;
-use parking_lot::Mutex;
+use parking_lot::RwLock;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::LazyLock;
@@ -222,7 +222,8 @@ pub(crate) type Resolved = (String, Option<String>, Option<u32>);
 
 /// Frames of reports and of caller lookups, cached by instruction pointer: both are rare, but
 /// the first lookup loads debug info.
-static REPORT_FRAMES: LazyLock<Mutex<Cache>> = LazyLock::new(Default::default);
+/// A read lock is enough for a caller lookup's walk, so threads naming new locks walk at once.
+static REPORT_FRAMES: LazyLock<RwLock<Cache>> = LazyLock::new(Default::default);
 
 #[derive(Default)]
 struct Cache {
@@ -247,7 +248,7 @@ fn frames_at(frames: &mut HashMap<usize, Vec<Resolved>>, ip: usize) -> &[Resolve
 /// Calls `f` with the frames at each of `ips` (inlined calls give several, innermost first),
 /// from the cache, until it returns `Some`.
 fn each_frame<R>(ips: &[usize], mut f: impl FnMut(&Resolved) -> Option<R>) -> Option<R> {
-    let mut cache = REPORT_FRAMES.lock();
+    let mut cache = REPORT_FRAMES.write();
     ips.iter()
         .find_map(|&ip| frames_at(&mut cache.frames, ip).iter().find_map(&mut f))
 }
@@ -288,47 +289,60 @@ pub(crate) fn wait_frames(ips: &[usize]) -> Vec<String> {
 /// known to be outside the lock code: a caller seen before costs the unwinding of the lock
 /// code's few frames, not of the whole stack, and no symbol lookup.
 pub(crate) fn first_caller_frame() -> Option<(&'static str, u32)> {
-    let mut cache = REPORT_FRAMES.lock();
-    let cache = &mut *cache;
     // The frames not seen before, in stack order, up to the first known caller frame.
     let mut unseen = crate::raw::RawStack {
         ips: [0; crate::raw::MAX_FRAMES],
         len: 0,
     };
     let mut known = None;
-    crate::raw::walk(|ip| match cache.callers.get(&ip) {
-        Some(None) => true,
-        Some(Some(at)) => {
-            known = Some(*at);
-            false
-        }
-        None => {
-            unseen.ips[unseen.len] = ip;
-            unseen.len += 1;
-            unseen.len < crate::raw::MAX_FRAMES
-        }
-    });
+    {
+        let cache = REPORT_FRAMES.read();
+        crate::raw::walk(|ip| match cache.callers.get(&ip) {
+            Some(None) => true,
+            Some(Some(at)) => {
+                known = Some(*at);
+                false
+            }
+            None => {
+                unseen.ips[unseen.len] = ip;
+                unseen.len += 1;
+                unseen.len < crate::raw::MAX_FRAMES
+            }
+        });
+    }
+    if unseen.len == 0 {
+        return known;
+    }
+    let mut cache = REPORT_FRAMES.write();
+    let cache = &mut *cache;
     for &ip in unseen.frames() {
-        let at = frames_at(&mut cache.frames, ip)
-            .iter()
-            .find_map(caller_frame)
-            .map(|(file, line)| {
-                let file = match cache.files.get(file) {
-                    Some(f) => *f,
-                    None => {
-                        let leaked: &'static str = Box::leak(file.into());
-                        cache.files.insert(leaked);
-                        leaked
-                    }
-                };
-                (file, line)
-            });
-        cache.callers.insert(ip, at);
+        // Another thread may have answered for it in between.
+        let at = match cache.callers.get(&ip) {
+            Some(at) => *at,
+            None => {
+                let at = frames_at(&mut cache.frames, ip)
+                    .iter()
+                    .find_map(caller_frame)
+                    .map(|(file, line)| (leaked(&mut cache.files, file), line));
+                cache.callers.insert(ip, at);
+                at
+            }
+        };
         if at.is_some() {
             return at;
         }
     }
     known
+}
+
+/// `text`, leaked once: the copy in `set`, or a new one put there.
+fn leaked(set: &mut HashSet<&'static str>, text: &str) -> &'static str {
+    if let Some(t) = set.get(text) {
+        return t;
+    }
+    let t: &'static str = Box::leak(text.into());
+    set.insert(t);
+    t
 }
 
 /// `frame`'s file and line if it is the caller's: not lockscope's or a lock crate's (trimmed

@@ -67,31 +67,48 @@ fn every_rwlock_mode_begins_and_ends_its_hold() {
 
 #[test]
 fn each_new_lock_is_named_by_the_line_that_first_uses_it_when_its_callers_were_seen() {
-    in_thread("first-users", || {
-        let class_of_hold = || holds_here()[0].0.clone();
-        let mut rounds = Vec::new();
-        // Rounds after the first find both lines' frames already known, and must still tell
-        // them apart.
-        for _ in 0..3 {
-            let (a, b) = (Mutex::new(()), Mutex::new(()));
-            let (g, line_a) = (a.lock(), line!());
-            let class_a = class_of_hold();
-            drop(g);
-            let (g, line_b) = (b.lock(), line!());
-            let class_b = class_of_hold();
-            drop(g);
-            assert!(
-                class_a.ends_with(&format!("lockapi.rs:{line_a}")),
-                "{class_a}"
-            );
-            assert!(
-                class_b.ends_with(&format!("lockapi.rs:{line_b}")),
-                "{class_b}"
-            );
-            rounds.push((class_a, class_b));
-        }
-        assert!(rounds.windows(2).all(|w| w[0] == w[1]), "{rounds:?}");
-    });
+    // Four threads at once, each naming new locks at two lines, three rounds: the first
+    // lookups race to resolve the same frames, and later rounds find them known and must still
+    // tell the two lines apart.
+    let start = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|i| {
+            let start = start.clone();
+            thread::Builder::new()
+                .name(format!("first-users-{i}"))
+                .spawn(move || {
+                    let class_of_hold = || holds_here()[0].0.clone();
+                    let mut rounds = Vec::new();
+                    start.wait();
+                    for _ in 0..3 {
+                        let (a, b) = (Mutex::new(()), Mutex::new(()));
+                        let (g, line_a) = (a.lock(), line!());
+                        let class_a = class_of_hold();
+                        drop(g);
+                        let (g, line_b) = (b.lock(), line!());
+                        let class_b = class_of_hold();
+                        drop(g);
+                        assert!(
+                            class_a.ends_with(&format!("lockapi.rs:{line_a}")),
+                            "{class_a}"
+                        );
+                        assert!(
+                            class_b.ends_with(&format!("lockapi.rs:{line_b}")),
+                            "{class_b}"
+                        );
+                        rounds.push((class_a, class_b));
+                    }
+                    rounds
+                })
+                .unwrap()
+        })
+        .collect();
+    let rounds: Vec<_> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(rounds.len(), 12);
+    assert!(rounds.windows(2).all(|w| w[0] == w[1]), "{rounds:?}");
 }
 
 #[test]
