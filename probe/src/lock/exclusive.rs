@@ -56,7 +56,8 @@ impl Exclusive {
             self.meta.perturb_before();
         }
         if self.raw.try_lock().is_some() {
-            return self.meta.acquired(Mode::Exclusive, site, true);
+            // Recording is on: the state was read above.
+            return self.meta.acquired_on(Mode::Exclusive, 0, site, true);
         }
         self.acquire_contended(site)
     }

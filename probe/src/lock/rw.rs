@@ -138,9 +138,10 @@ impl RwCore {
             self.meta.perturb_before();
         }
         if self.try_raw(access, recursive) {
+            // Recording is on: the state was read above.
             return self
                 .meta
-                .acquired_flagged(access.mode(), access.flags(), site, true);
+                .acquired_on(access.mode(), access.flags(), site, true);
         }
         self.acquire_contended(access, recursive, site)
     }

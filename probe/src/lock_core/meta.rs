@@ -370,6 +370,19 @@ impl LockMeta {
         if !enabled() {
             return Token::untracked(site);
         }
+        self.acquired_on(mode, flags, site, blocking)
+    }
+
+    /// [`LockMeta::acquired_flagged`] for a caller that has just read recording as on (one
+    /// load of the settings fewer).
+    #[inline(always)]
+    pub(crate) fn acquired_on(
+        &self,
+        mode: Mode,
+        flags: u64,
+        site: &'static Location<'static>,
+        blocking: bool,
+    ) -> Token {
         let order = if blocking { 0 } else { NO_ORDER };
         self.acquire_tracked(mode, site, flags | order)
     }
