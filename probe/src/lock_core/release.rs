@@ -69,17 +69,22 @@ impl LockMeta {
     #[cold]
     #[inline(never)]
     pub(super) fn released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended: bool) {
+        // The end of the contention episode (`contended`: the caller found the mark set).
+        // Only the holder clears the mark and a waiter sets it only from 0, so a load and a
+        // plain store take it: no locked instruction.
+        let contended = if contended {
+            let since = self.contended_since_ns.load(Relaxed);
+            self.contended_since_ns.store(0, Relaxed);
+            since
+        } else {
+            0
+        };
         // The end time feeds the sampled hold's histogram and the `Hold` record only: a
         // release that only ends a contention episode, with no trace recording, reads no
         // clock. Under contention most releases come here, inside the critical section,
         // where a clock read makes every waiter wait longer.
         let recording = sink::recording();
         if !tok.sampled() && !recording {
-            if contended {
-                // Only the holder clears the mark, and a waiter sets it only from 0: a plain
-                // store ends the episode.
-                self.contended_since_ns.store(0, Relaxed);
-            }
             return;
         }
         let end = clock::now_ns();
@@ -89,13 +94,6 @@ impl LockMeta {
                 .hold
                 .record(end.saturating_sub(tok.since_ns()));
         }
-        // Swapped out (a locked instruction) only when the caller found the mark set: most
-        // sampled holds had no waiter.
-        let contended = if contended {
-            self.contended_since_ns.swap(0, Relaxed)
-        } else {
-            0
-        };
         if recording {
             self.announce(tok.lock);
             let site = self.site_id(tok.site);
