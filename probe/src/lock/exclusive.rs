@@ -130,16 +130,19 @@ impl Exclusive {
         unsafe { self.unlock_raw() };
     }
 
-    /// [`Exclusive::release`] of a tracked hold: the bookkeeping, then the unlock, out of line
-    /// so that the untracked path stays small enough to inline.
+    /// [`Exclusive::release`] of a tracked hold: the bookkeeping, the unlock, then what a
+    /// timed or contended hold records (its clock read too) with the lock already free. Out
+    /// of line, so that the untracked path stays small enough to inline.
     ///
     /// # Safety
     /// As [`Exclusive::release`].
     #[inline(never)]
     unsafe fn release_tracked(&self, lock: u64, stamp: u64, site: &'static Location<'static>) {
-        self.meta.released_parts(lock, stamp, site, Mode::Exclusive);
+        let tail = self.meta.released_parts(lock, stamp, site, Mode::Exclusive);
         // SAFETY: the caller holds the lock (this function's contract).
         unsafe { self.unlock_raw() };
+        // Reads nothing of the lock: its next holder may be freeing it already.
+        tail.finish(lock, stamp, Mode::Exclusive);
     }
 
     /// The raw unlock, fair for a fair mutex.

@@ -224,8 +224,9 @@ impl RwCore {
         unsafe { self.unlock_raw(access, fair) };
     }
 
-    /// [`RwCore::release`] of a tracked hold: the bookkeeping, then the unlock, out of line so
-    /// that the untracked path stays small enough to inline.
+    /// [`RwCore::release`] of a tracked hold: the bookkeeping, the unlock, then what a timed
+    /// or contended hold records with the lock already free. Out of line, so that the
+    /// untracked path stays small enough to inline.
     ///
     /// # Safety
     /// As [`RwCore::release`].
@@ -238,9 +239,11 @@ impl RwCore {
         site: &'static Location<'static>,
         fair: bool,
     ) {
-        self.meta.released_parts(lock, stamp, site, access.mode());
+        let tail = self.meta.released_parts(lock, stamp, site, access.mode());
         // SAFETY: the caller holds the lock as `access` (this function's contract).
         unsafe { self.unlock_raw(access, fair) };
+        // Reads nothing of the lock: its next holder may be freeing it already.
+        tail.finish(lock, stamp, access.mode());
     }
 
     /// The raw unlock of a hold as `access`.

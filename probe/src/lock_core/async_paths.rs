@@ -77,15 +77,21 @@ impl LockMeta {
         }
     }
 
-    /// Bookkeeping before the real release of a hold `actor` took (from any thread).
+    /// Bookkeeping before the real release of a hold `actor` took (from any thread). The
+    /// guard's release runs before the real one, wherever the guard drops, so all of it,
+    /// the timed part too, is done here.
     #[inline]
     pub(crate) fn async_released(&self, actor: u64, tok: &Token, mode: Mode) {
         if tok.lock == 0 {
             return;
         }
-        let contended = mode == Mode::Exclusive && self.contended_since_ns.load(Relaxed) != 0;
-        if tok.stamp != 0 || contended {
-            self.async_released_slow(actor, tok, mode, contended);
+        let contended_ns = if mode == Mode::Exclusive {
+            self.contended_since_ns.load(Relaxed)
+        } else {
+            0
+        };
+        if tok.stamp != 0 || contended_ns != 0 {
+            self.async_released_slow(actor, tok, mode, contended_ns);
         }
         if mode == Mode::Exclusive {
             // Before the real unlock (the guard's release runs first), so still ours.
@@ -95,12 +101,13 @@ impl LockMeta {
 
     #[cold]
     #[inline(never)]
-    fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended: bool) {
+    fn async_released_slow(&self, actor_id: u64, tok: &Token, mode: Mode, contended_ns: u64) {
         if sink::recording() {
             // A task's definition may not be in the trace yet: its `Hold` names it.
             actor::task::define(actor_id);
         }
-        self.released_slow(actor_id, tok, mode, contended);
+        self.release_tail(actor_id, tok.lock, tok.stamp, tok.site, contended_ns)
+            .finish(tok.lock, tok.stamp, mode);
     }
 
     /// The start of a contended wait by `actor`: the contention mark, the counters and the

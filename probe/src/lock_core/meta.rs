@@ -89,11 +89,17 @@ impl Token {
 
     /// When the hold began (to within 1 ns); 0 when untimed.
     pub(crate) fn since_ns(&self) -> u64 {
-        self.stamp & !1
+        Token::stamp_since(self.stamp)
     }
 
-    pub(super) fn sampled(&self) -> bool {
-        self.stamp & 1 == 1
+    /// The start time a stamp word holds (0: untimed).
+    pub(super) fn stamp_since(stamp: u64) -> u64 {
+        stamp & !1
+    }
+
+    /// Whether a stamp word's hold is in the sample.
+    pub(super) fn stamp_sampled(stamp: u64) -> bool {
+        stamp & 1 == 1
     }
 }
 
