@@ -331,6 +331,47 @@ fn class_acquisitions_are_exact_once_instances_drop() {
 }
 
 #[test]
+fn a_new_lock_s_first_hold_is_sampled_like_any_other() {
+    // With no trace recording, a lock's first acquisition is timed only when it falls in the
+    // sample: at the phase its id sets, one new lock in each period, not every one.
+    const NAME: &str = "first-holds-class";
+    let period = lockscope::hold_sample_period();
+    let hold_total = || {
+        lockscope::class_stats()
+            .into_iter()
+            .find(|c| c.name == NAME)
+            .map_or(0, |c| c.hold_ns.total)
+    };
+    let (mut timed, mut in_sample) = (0, 0);
+    let mut before = hold_total();
+    for _ in 0..period {
+        let m = Mutex::named(NAME, 0);
+        let g = m.lock();
+        thread::sleep(Duration::from_millis(1));
+        drop(g);
+        let id = m.stats().id;
+        assert_ne!(id, 0, "registered at its first acquisition");
+        if id.is_multiple_of(period) {
+            in_sample += 1;
+        }
+        let now = hold_total();
+        if now != before {
+            timed += 1;
+        }
+        before = now;
+    }
+    assert_eq!(timed, in_sample, "first holds timed: {timed} of {period}");
+    let class = lockscope::class_stats()
+        .into_iter()
+        .find(|c| c.name == NAME)
+        .unwrap();
+    assert_eq!(
+        class.acquisitions, period,
+        "every first acquisition counted"
+    );
+}
+
+#[test]
 fn huge_timeouts_wait_forever_instead_of_panicking() {
     let m = Mutex::new(1);
     assert!(m.try_lock_for(Duration::MAX).is_some());

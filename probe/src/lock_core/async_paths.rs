@@ -6,10 +6,9 @@
 //! by another task on another thread; the guard and the lock's hold table carry the hold), and
 //! records go into the buffer of whichever thread runs the code, with the given actor in them.
 
-use super::meta::{LockMeta, MAX_HOLDERS, Token};
+use super::meta::{LockMeta, MAX_HOLDERS, Token, in_sample};
 use crate::actor;
 use crate::format::{Mode, Outcome, Record};
-use crate::settings::sample_mask;
 use crate::{clock, raw, sink};
 use std::panic::Location;
 use std::sync::atomic::Ordering::{Acquire, Relaxed};
@@ -44,7 +43,7 @@ impl LockMeta {
         // The sampled path gives back the id and stamp alone, in registers: a whole `Token`
         // from it would join the fast path's in memory, and the caller's copy of it would
         // stall on the stores that just wrote it.
-        let (lock, stamp) = if n & sample_mask() != 0 && id != 0 {
+        let (lock, stamp) = if !in_sample(n, id) && id != 0 {
             (id, 0)
         } else {
             self.async_acquired_sampled(n)
@@ -52,17 +51,18 @@ impl LockMeta {
         Token { lock, stamp, site }
     }
 
-    /// The id and stamp of a timed hold (every sampled one, and the lock's first).
+    /// The id and stamp of a sampled hold, or of a new lock's first (counted on its class;
+    /// untimed unless sampled or a trace records, as [`LockMeta::acquired`]'s).
     #[cold]
     #[inline(never)]
     fn async_acquired_sampled(&self, n: u64) -> (u64, u64) {
         let id = self.id();
-        let now = clock::now_ns();
-        let sampled = n & sample_mask() == 0;
-        if sampled {
-            self.publish(n + 1);
+        self.publish(n + 1);
+        let sampled = in_sample(n, id);
+        if !sampled && !sink::recording() {
+            return (id, 0);
         }
-        (id, Token::stamp(now, sampled))
+        (id, Token::stamp(clock::now_ns(), sampled))
     }
 
     /// Counts what a condition-like primitive took without waiting and holds nothing for (a
@@ -71,7 +71,8 @@ impl LockMeta {
     #[inline]
     pub(crate) fn count_unwaited(&self) {
         let n = self.count(Mode::Shared);
-        if n & sample_mask() == 0 || self.id.load(Acquire) == 0 {
+        let id = self.id.load(Acquire);
+        if in_sample(n, id) || id == 0 {
             self.id();
             self.publish(n + 1);
         }
@@ -200,8 +201,7 @@ impl LockMeta {
             };
             self.contended_since_ns.store(still, Relaxed);
         }
-        let sampled = n & sample_mask() == 0;
-        Token::timed(w.lock, t1, sampled, site)
+        Token::timed(w.lock, t1, in_sample(n, w.lock), site)
     }
 }
 
