@@ -66,9 +66,6 @@ impl Tail {
             return;
         };
         let sampled = Token::stamp_sampled(stamp);
-        if !sampled && d.site.is_none() {
-            return;
-        }
         let end = clock::now_ns();
         let begin_ns = Token::stamp_since(stamp);
         if sampled {
@@ -163,7 +160,13 @@ impl LockMeta {
         }
         let tok = Token { lock, stamp, site };
         self.perturb_release(&tok, contended_ns != 0);
-        let site = sink::recording().then(|| {
+        let recording = sink::recording();
+        if !Token::stamp_sampled(stamp) && !recording {
+            // Only the end of a contention episode: nothing is timed or written after the
+            // unlock (under contention most releases come here).
+            return Tail(false);
+        }
+        let site = recording.then(|| {
             self.announce(lock);
             self.site_id(site)
         });
