@@ -131,8 +131,8 @@ impl Exclusive {
     }
 
     /// [`Exclusive::release`] of a tracked hold: the bookkeeping, the unlock, then what a
-    /// timed or contended hold records (its clock read too) with the lock already free. Out
-    /// of line, so that the untracked path stays small enough to inline.
+    /// sampled or traced hold records, with the lock already free. Out of line, so that the
+    /// untracked path stays small enough to inline.
     ///
     /// # Safety
     /// As [`Exclusive::release`].

@@ -224,8 +224,8 @@ impl RwCore {
         unsafe { self.unlock_raw(access, fair) };
     }
 
-    /// [`RwCore::release`] of a tracked hold: the bookkeeping, the unlock, then what a timed
-    /// or contended hold records with the lock already free. Out of line, so that the
+    /// [`RwCore::release`] of a tracked hold: the bookkeeping, the unlock, then what a
+    /// sampled or traced hold records, with the lock already free. Out of line, so that the
     /// untracked path stays small enough to inline.
     ///
     /// # Safety

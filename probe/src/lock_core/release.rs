@@ -1,6 +1,7 @@
 //! The release half of [`LockMeta`]'s fast paths: the bookkeeping before the real unlock (the
-//! held list, the exclusive holder, the end of a contention episode), and what a timed or
-//! contended release records once the lock is free ([`Tail`]); a release without a guard.
+//! held list, the exclusive holder, the end of a contention episode, a timed hold's end time),
+//! and what a sampled or traced release records once the lock is free ([`Tail`]); a release
+//! without a guard.
 
 use super::meta::{LockMeta, Token};
 use crate::actor;
@@ -11,11 +12,11 @@ use std::cell::Cell;
 use std::panic::Location;
 use std::sync::atomic::Ordering::Relaxed;
 
-/// What a timed or contended release still has to do once the lock is free: time the hold
-/// and write its `Hold` record. `true` when there is something: its details are kept in the
-/// thread's [`TAIL`], taken from the lock before the unlock, so nothing after the unlock reads
-/// the lock (whose next holder may already be freeing it), and the fast path passes only this
-/// flag, in a register.
+/// What a sampled release, or any timed one while a trace records, still has to do once the
+/// lock is free: record the hold time and write the `Hold` record. `true` when there is
+/// something: its details (the end time too) are kept in the thread's [`TAIL`], taken before
+/// the unlock, so nothing after the unlock reads the lock (whose next holder may already be
+/// freeing it), and the fast path passes only this flag, in a register.
 #[derive(Clone, Copy)]
 #[must_use]
 pub(crate) struct Tail(bool);
@@ -32,6 +33,8 @@ struct Details {
     contended_ns: u64,
     /// The trace's id of the hold's site, when a trace records (else `None`).
     site: Option<u64>,
+    /// When the hold ended: read right before the unlock, where the hold ends.
+    end_ns: u64,
 }
 
 thread_local! {
@@ -41,6 +44,7 @@ thread_local! {
             actor: 0,
             contended_ns: 0,
             site: None,
+            end_ns: 0,
         })
     };
 }
@@ -54,8 +58,8 @@ impl Tail {
         }
     }
 
-    /// The hold's end time, its sampled hold time and its `Hold` record: the only clock read a
-    /// release makes, after the unlock, so no waiter waits for it.
+    /// The sampled hold time into the class's histogram and the `Hold` record: written after
+    /// the unlock, so no waiter waits for them.
     #[cold]
     #[inline(never)]
     fn finish_slow(lock: u64, stamp: u64, mode: Mode) {
@@ -66,7 +70,7 @@ impl Tail {
             return;
         };
         let sampled = Token::stamp_sampled(stamp);
-        let end = clock::now_ns();
+        let end = d.end_ns;
         let begin_ns = Token::stamp_since(stamp);
         if sampled {
             class.counters.hold.record(end.saturating_sub(begin_ns));
@@ -141,9 +145,11 @@ impl LockMeta {
         tail
     }
 
-    /// The part of a timed or contended release that reads the lock, before the unlock:
-    /// the end of the contention episode, chaos mode's and the causal experiments' turn, and
-    /// for a trace the lock's definition and the site's id; what [`Tail::finish`] needs is
+    /// The part of a timed or contended release that comes before the unlock: the end of the
+    /// contention episode, chaos mode's and the causal experiments' turn, and for a sampled
+    /// hold or a trace the hold's end time (where the hold ends: a clock read after the
+    /// unlock measured slower contended throughput, the releaser's delay letting waiters in
+    /// more often), the lock's definition and the site's id. What [`Tail::finish`] needs is
     /// left in the thread's [`TAIL`].
     #[cold]
     #[inline(never)]
@@ -175,6 +181,7 @@ impl LockMeta {
             actor: actor_id,
             contended_ns,
             site,
+            end_ns: clock::now_ns(),
         };
         // Gone only while the thread exits: its release then records no hold time.
         Tail(TAIL.try_with(|t| t.set(details)).is_ok())
