@@ -159,7 +159,8 @@ impl Table {
     }
 }
 
-/// A size: bytes, KiB or MiB.
+/// A size: bytes, KiB or MiB (the window's "saved" line; built without the window, unused).
+#[cfg(feature = "gui")]
 pub fn bytes(n: u64) -> String {
     match n {
         0..1024 => format!("{n} B"),
