@@ -77,10 +77,12 @@ pub use detect::{
 };
 pub use dump::{ActorDump, Dump, HeldLock, dump};
 pub use lock::{
-    ArcMutexGuard, Condvar, FairMutex, FairMutexGuard, MappedFairMutexGuard, MappedMutexGuard,
-    MappedRwLockReadGuard, MappedRwLockWriteGuard, Mutex, MutexGuard, Once, OnceState,
-    ReentrantMutex, ReentrantMutexGuard, RwLock, RwLockReadGuard, RwLockUpgradableReadGuard,
-    RwLockWriteGuard, Semaphore, SemaphorePermit, WaitTimeoutResult,
+    ArcMutexGuard, ArcReentrantMutexGuard, ArcRwLockReadGuard, ArcRwLockUpgradableReadGuard,
+    ArcRwLockWriteGuard, Condvar, FairMutex, FairMutexGuard, MappedFairMutexGuard,
+    MappedMutexGuard, MappedReentrantMutexGuard, MappedRwLockReadGuard, MappedRwLockWriteGuard,
+    Mutex, MutexGuard, Once, OnceState, ReentrantMutex, ReentrantMutexGuard, RwLock,
+    RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard, Semaphore, SemaphorePermit,
+    WaitTimeoutResult, const_fair_mutex, const_mutex, const_reentrant_mutex, const_rwlock,
 };
 /// The live server's parser of what a viewer sends, for the fuzz targets.
 #[doc(hidden)]

@@ -9,8 +9,8 @@ use lockscope::{
     MappedRwLockWriteGuard, Mutex, MutexGuard, Once, OnceState, ReentrantMutex, RwLock,
     RwLockReadGuard, RwLockUpgradableReadGuard, RwLockWriteGuard,
 };
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier};
 use std::thread;
 use support::*;
 
@@ -208,46 +208,23 @@ fn a_deadlock_through_mapped_and_arc_guards_is_reported() {
         report_and_exit();
         let a = Arc::new(Mutex::named("mapped-a", (0u8, 0u8)));
         let b = Arc::new(Mutex::named("arc-b", 0u8));
-        let both = Arc::new(Barrier::new(2));
-        let (a2, b2, both2) = (a.clone(), b.clone(), both.clone());
-        let (tx, rx) = mpsc::channel::<()>();
-        thread::Builder::new()
-            .name("maps-a".into())
-            .spawn(move || {
+        let (a2, b2) = (a.clone(), b.clone());
+        deadlock_pair(
+            ("maps-a", move |both| {
                 let _part = MutexGuard::map(a2.lock(), |p| &mut p.0);
-                both2.wait();
+                both.wait();
                 let _b = b2.lock();
-                drop(tx);
-            })
-            .unwrap();
-        thread::Builder::new()
-            .name("arcs-b".into())
-            .spawn(move || {
+            }),
+            ("arcs-b", move |both| {
                 let _g = b.lock_arc();
                 both.wait();
                 let _a = a.lock();
-            })
-            .unwrap();
-        let _ = rx.recv();
-        unreachable!("the threads deadlock");
+            }),
+        );
     }
     let r = deadlock_report(NAME);
-    let mut who: Vec<String> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            format!(
-                "{} holds {} waits {}",
-                p["name"].as_str().unwrap(),
-                p["holds"][0]["name"].as_str().unwrap(),
-                p["waits_for"]["name"].as_str().unwrap()
-            )
-        })
-        .collect();
-    who.sort();
     assert_eq!(
-        who,
+        holds_and_waits(&r),
         vec![
             "arcs-b holds arc-b waits mapped-a",
             "maps-a holds mapped-a waits arc-b"
@@ -402,39 +379,26 @@ fn two_upgradable_readers_waiting_on_each_other_deadlock() {
         report_and_exit();
         let a = Arc::new(RwLock::named("up-a", 0));
         let b = Arc::new(RwLock::named("up-b", 0));
-        let both = Arc::new(Barrier::new(2));
-        let (a2, b2, both2) = (a.clone(), b.clone(), both.clone());
-        let (tx, rx) = mpsc::channel::<()>();
-        thread::Builder::new()
-            .name("upgrades-a".into())
-            .spawn(move || {
+        let (a2, b2) = (a.clone(), b.clone());
+        deadlock_pair(
+            ("upgrades-a", move |both| {
                 let _a = a2.upgradable_read();
-                both2.wait();
+                both.wait();
                 let _b = b2.upgradable_read();
-                drop(tx);
-            })
-            .unwrap();
-        thread::Builder::new()
-            .name("upgrades-b".into())
-            .spawn(move || {
+            }),
+            ("upgrades-b", move |both| {
                 let _b = b.upgradable_read();
                 both.wait();
                 // A plain read would pass the other's upgradable read; this one may not.
                 let _a = a.upgradable_read();
-            })
-            .unwrap();
-        let _ = rx.recv();
-        unreachable!("the threads deadlock");
+            }),
+        );
     }
     let r = deadlock_report(NAME);
-    let mut names: Vec<&str> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, vec!["upgrades-a", "upgrades-b"]);
+    assert_eq!(
+        participant_names(&r, "name"),
+        vec!["upgrades-a", "upgrades-b"]
+    );
 }
 
 #[test]
@@ -474,39 +438,23 @@ fn two_reentrant_mutexes_taken_in_opposite_orders_deadlock() {
         report_and_exit();
         let a = Arc::new(ReentrantMutex::named("re-a", ()));
         let b = Arc::new(ReentrantMutex::named("re-b", ()));
-        let both = Arc::new(Barrier::new(2));
-        let (a2, b2, both2) = (a.clone(), b.clone(), both.clone());
-        let (tx, rx) = mpsc::channel::<()>();
-        thread::Builder::new()
-            .name("re-ab".into())
-            .spawn(move || {
+        let (a2, b2) = (a.clone(), b.clone());
+        deadlock_pair(
+            ("re-ab", move |both| {
                 let _a = a2.lock();
                 let _again = a2.lock(); // re-entry: fine
-                both2.wait();
+                both.wait();
                 let _b = b2.lock();
-                drop(tx);
-            })
-            .unwrap();
-        thread::Builder::new()
-            .name("re-ba".into())
-            .spawn(move || {
+            }),
+            ("re-ba", move |both| {
                 let _b = b.lock();
                 both.wait();
                 let _a = a.lock();
-            })
-            .unwrap();
-        let _ = rx.recv();
-        unreachable!("the threads deadlock");
+            }),
+        );
     }
     let r = deadlock_report(NAME);
-    let mut names: Vec<&str> = r["participants"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["name"].as_str().unwrap())
-        .collect();
-    names.sort_unstable();
-    assert_eq!(names, vec!["re-ab", "re-ba"]);
+    assert_eq!(participant_names(&r, "name"), vec!["re-ab", "re-ba"]);
 }
 
 #[test]

@@ -125,14 +125,4 @@ impl<T: ?Sized> std::ops::DerefMut for ArcMutexGuard<T> {
     }
 }
 
-impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for ArcMutexGuard<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&**self, f)
-    }
-}
-
-impl<T: ?Sized + std::fmt::Display> std::fmt::Display for ArcMutexGuard<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Display::fmt(&**self, f)
-    }
-}
+crate::lock::guard::owned_fmt_impls!(ArcMutexGuard);

@@ -112,12 +112,49 @@ impl Condvar {
     pub fn wait_while<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        mut condition: impl FnMut(&mut T) -> bool,
+        condition: impl FnMut(&mut T) -> bool,
     ) {
-        let site = Location::caller();
-        while condition(&mut *guard) {
-            self.recorded(guard, site, None);
+        self.wait_while_at(guard, condition, None, Location::caller());
+    }
+
+    /// Waits while `condition` holds, giving up at `deadline`: the result tells whether it gave
+    /// up (and `condition` may still hold then). `condition` is checked first, so a condition
+    /// already false returns at once, not timed out.
+    #[track_caller]
+    pub fn wait_while_until<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        condition: impl FnMut(&mut T) -> bool,
+        deadline: Instant,
+    ) -> WaitTimeoutResult {
+        self.wait_while_at(guard, condition, Some(deadline), Location::caller())
+    }
+
+    /// Waits while `condition` holds, giving up after `timeout` (a timeout too large to
+    /// represent waits as long as it takes).
+    #[track_caller]
+    pub fn wait_while_for<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        condition: impl FnMut(&mut T) -> bool,
+        timeout: Duration,
+    ) -> WaitTimeoutResult {
+        let deadline = super::spin::deadline(timeout);
+        self.wait_while_at(guard, condition, deadline, Location::caller())
+    }
+
+    fn wait_while_at<T: ?Sized>(
+        &self,
+        guard: &mut MutexGuard<'_, T>,
+        mut condition: impl FnMut(&mut T) -> bool,
+        deadline: Option<Instant>,
+        site: &'static Location<'static>,
+    ) -> WaitTimeoutResult {
+        let mut timed_out = false;
+        while !timed_out && condition(&mut *guard) {
+            timed_out = self.recorded(guard, site, deadline);
         }
+        WaitTimeoutResult(timed_out)
     }
 
     /// Wakes one waiter; returns whether one was woken.

@@ -60,6 +60,15 @@ macro_rules! owned_guard_impls {
                 &self.inner
             }
         }
+        crate::lock::guard::owned_fmt_impls!($guard);
+    };
+}
+#[cfg(feature = "tokio")]
+pub(crate) use owned_guard_impls;
+
+/// `Debug` and `Display` for an owned guard (no lifetime) that implements `Deref` itself.
+macro_rules! owned_fmt_impls {
+    ($guard:ident) => {
         impl<T: ?Sized + std::fmt::Debug> std::fmt::Debug for $guard<T> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 std::fmt::Debug::fmt(&**self, f)
@@ -72,5 +81,37 @@ macro_rules! owned_guard_impls {
         }
     };
 }
-#[cfg(feature = "tokio")]
-pub(crate) use owned_guard_impls;
+pub(crate) use owned_fmt_impls;
+
+/// `map` and `try_map` for a guard that has a `try_map_or_err` into `$mapped`, made from it:
+/// `&mut` parts with `mut`, `&` parts without. The lines after document `map`.
+macro_rules! map_fns {
+    ($mapped:ident, mut, $($doc:literal),+ $(,)?) => {
+        crate::lock::guard::map_fns!(@ $mapped, [&mut T], [&mut U], $($doc),+);
+    };
+    ($mapped:ident, $($doc:literal),+ $(,)?) => {
+        crate::lock::guard::map_fns!(@ $mapped, [&T], [&U], $($doc),+);
+    };
+    (@ $mapped:ident, [$($t:tt)*], [$($u:tt)*], $($doc:literal),+) => {
+        $(#[doc = $doc])+
+        pub fn map<U: ?Sized, F>(s: Self, f: F) -> $mapped<'a, U>
+        where
+            F: FnOnce($($t)*) -> $($u)*,
+        {
+            // `f` cannot decline: the one way `try_map_or_err` fails is one that never happens.
+            match Self::try_map_or_err(s, |v| Ok::<_, std::convert::Infallible>(f(v))) {
+                Ok(mapped) => mapped,
+                Err((_, never)) => match never {},
+            }
+        }
+
+        /// Like `map`, but `f` may decline; the guard comes back then.
+        pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<$mapped<'a, U>, Self>
+        where
+            F: FnOnce($($t)*) -> Option<$($u)*>,
+        {
+            Self::try_map_or_err(s, |v| f(v).ok_or(())).map_err(|(s, ())| s)
+        }
+    };
+}
+pub(crate) use map_fns;

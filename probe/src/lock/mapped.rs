@@ -30,32 +30,26 @@ impl<'a, T: ?Sized + 'a> MappedMutexGuard<'a, T> {
         }
     }
 
-    /// A guard for a part of this part.
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, U>
+    crate::lock::guard::map_fns!(MappedMutexGuard, mut, " A guard for a part of this part.",);
+
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&mut T) -> &mut U,
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
     {
         let (core, data) = (s.core, s.data);
         // SAFETY: the guard holds the lock for `'a` and `data` points into the value. Should `f`
-        // panic, `s` drops and unlocks; otherwise its hold passes whole to the new guard.
-        let part = f(unsafe { &mut *data });
-        let s = ManuallyDrop::new(s);
-        MappedMutexGuard::new(core, part, s.tok)
-    }
-
-    /// Like [`MappedMutexGuard::map`], but `f` may decline; the original guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
-    where
-        F: FnOnce(&mut T) -> Option<&mut U>,
-    {
-        let (core, data) = (s.core, s.data);
-        // SAFETY: as in `map`; on `None` the guard comes back untouched.
+        // panic, `s` drops and unlocks; on `Err` it comes back untouched; otherwise its hold
+        // passes whole to the new guard.
         match f(unsafe { &mut *data }) {
-            Some(part) => {
+            Ok(part) => {
                 let s = ManuallyDrop::new(s);
                 Ok(MappedMutexGuard::new(core, part, s.tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
     }
 

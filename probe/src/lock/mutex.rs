@@ -196,33 +196,31 @@ impl<'a, T: ?Sized + 'a> MutexGuard<'a, T> {
         s.mutex
     }
 
-    /// A guard for a part of the value (a field, an element); the whole mutex stays locked
-    /// until it drops.
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedMutexGuard<'a, U>
-    where
-        F: FnOnce(&mut T) -> &mut U,
-    {
-        let mutex = s.mutex;
-        // SAFETY: the guard holds the lock for `'a`. Should `f` panic, `s` drops and unlocks;
-        // otherwise it is never dropped, so the hold passes whole to the mapped guard.
-        let part = f(unsafe { &mut *mutex.data.get() });
-        let s = ManuallyDrop::new(s);
-        MappedMutexGuard::new(&mutex.core, part, s.tok)
-    }
+    crate::lock::guard::map_fns!(
+        MappedMutexGuard,
+        mut,
+        " A guard for a part of the value (a field, an element); the whole mutex stays locked",
+        " until it drops.",
+    );
 
-    /// Like [`MutexGuard::map`], but `f` may decline; the original guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedMutexGuard<'a, U>, Self>
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedMutexGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&mut T) -> Option<&mut U>,
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
     {
         let mutex = s.mutex;
-        // SAFETY: as in `map`; on `None` the guard comes back untouched.
+        // SAFETY: the guard holds the lock for `'a`. Should `f` panic, `s` drops and unlocks; on
+        // `Err` it comes back untouched; otherwise it is never dropped, so the hold passes
+        // whole to the mapped guard.
         match f(unsafe { &mut *mutex.data.get() }) {
-            Some(part) => {
+            Ok(part) => {
                 let s = ManuallyDrop::new(s);
                 Ok(MappedMutexGuard::new(&mutex.core, part, s.tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
     }
 

@@ -5,8 +5,9 @@
 //! is reported).
 
 use super::exclusive::RawGuard;
+use super::reentrant_core::{MappedReentrantMutexGuard, ReentrantCore};
 use crate::LockStats;
-use crate::format::{LockKind, Mode};
+use crate::format::LockKind;
 use crate::lock_core::{LockMeta, Token};
 use std::cell::UnsafeCell;
 use std::fmt;
@@ -14,8 +15,6 @@ use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::panic::Location;
 use std::time::{Duration, Instant};
-
-type Raw = lock_api::RawReentrantMutex<parking_lot::RawMutex, parking_lot::RawThreadId>;
 
 /// A mutex that the thread holding it may lock again (parking_lot's `ReentrantMutex`); it
 /// unlocks when the last guard drops. Its guards give `&T` only, since several may exist at
@@ -34,8 +33,7 @@ type Raw = lock_api::RawReentrantMutex<parking_lot::RawMutex, parking_lot::RawTh
 /// Locking it more than `usize::MAX` times at once panics, as parking_lot's does.
 #[repr(C)]
 pub struct ReentrantMutex<T: ?Sized> {
-    meta: LockMeta,
-    raw: Raw,
+    pub(super) core: ReentrantCore,
     data: UnsafeCell<T>,
 }
 
@@ -62,8 +60,7 @@ impl<T> ReentrantMutex<T> {
     #[track_caller]
     pub const fn new(value: T) -> Self {
         ReentrantMutex {
-            meta: LockMeta::new(LockKind::Mutex, Location::caller(), 1),
-            raw: Raw::INIT,
+            core: ReentrantCore::new(LockMeta::new(LockKind::Mutex, Location::caller(), 1)),
             data: UnsafeCell::new(value),
         }
     }
@@ -72,8 +69,12 @@ impl<T> ReentrantMutex<T> {
     #[track_caller]
     pub fn named(name: impl AsRef<str>, value: T) -> Self {
         ReentrantMutex {
-            meta: LockMeta::named(LockKind::Mutex, Location::caller(), 1, name.as_ref()),
-            raw: Raw::INIT,
+            core: ReentrantCore::new(LockMeta::named(
+                LockKind::Mutex,
+                Location::caller(),
+                1,
+                name.as_ref(),
+            )),
             data: UnsafeCell::new(value),
         }
     }
@@ -89,94 +90,42 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// already does.
     #[track_caller]
     pub fn lock(&self) -> ReentrantMutexGuard<'_, T> {
-        let tok = self.acquire(Location::caller());
-        self.guard(tok)
-    }
-
-    fn guard(&self, tok: Token) -> ReentrantMutexGuard<'_, T> {
-        ReentrantMutexGuard {
-            lock: self,
-            tok,
-            _marker: PhantomData,
-        }
-    }
-
-    fn acquire(&self, site: &'static Location<'static>) -> Token {
-        let state = crate::settings::state();
-        if state & crate::settings::ON == 0 || self.raw.is_owned_by_current_thread() {
-            self.raw.lock(); // a re-entry: one more level, never a wait
-            return Token::untracked(site);
-        }
-        if state & (crate::settings::CHAOS | crate::settings::CAUSAL) != 0 {
-            self.meta.perturb_before();
-        }
-        if self.raw.try_lock() {
-            return self.meta.acquired(Mode::Exclusive, site, true);
-        }
-        if super::spin::brief_spin(|| self.raw.try_lock().then_some(())).is_some() {
-            self.meta.count_brief();
-            return self.meta.acquired(Mode::Exclusive, site, true);
-        }
-        let (_, tok) = self.meta.wait(Mode::Exclusive, site, false, || {
-            self.raw.lock();
-            Some(())
-        });
-        tok
+        let tok = self.core.acquire(Location::caller());
+        ReentrantMutexGuard::new(self, tok)
     }
 
     /// Locks if free right now, or held by this thread.
     #[track_caller]
     pub fn try_lock(&self) -> Option<ReentrantMutexGuard<'_, T>> {
-        let site = Location::caller();
-        let outermost = !self.raw.is_owned_by_current_thread();
-        if !self.raw.try_lock() {
-            return None;
-        }
-        let tok = if outermost {
-            self.meta.acquired(Mode::Exclusive, site, false)
-        } else {
-            Token::untracked(site)
-        };
-        Some(self.guard(tok))
+        let tok = self.core.try_acquire(Location::caller())?;
+        Some(ReentrantMutexGuard::new(self, tok))
     }
 
     /// Locks, waiting at most `timeout` for another thread to unlock.
     #[track_caller]
     pub fn try_lock_for(&self, timeout: Duration) -> Option<ReentrantMutexGuard<'_, T>> {
-        match super::spin::deadline(timeout) {
-            Some(d) => self.try_lock_until_at(d, Location::caller()),
-            None => Some(self.lock()),
-        }
+        let deadline = super::spin::deadline(timeout);
+        let tok = self.core.try_acquire_until(deadline, Location::caller())?;
+        Some(ReentrantMutexGuard::new(self, tok))
     }
 
     /// Locks, waiting until `deadline` at the latest for another thread to unlock.
     #[track_caller]
     pub fn try_lock_until(&self, deadline: Instant) -> Option<ReentrantMutexGuard<'_, T>> {
-        self.try_lock_until_at(deadline, Location::caller())
-    }
-
-    fn try_lock_until_at(
-        &self,
-        deadline: Instant,
-        site: &'static Location<'static>,
-    ) -> Option<ReentrantMutexGuard<'_, T>> {
-        if let Some(g) = self.try_lock() {
-            return Some(g);
-        }
-        let (got, tok) = self.meta.wait(Mode::Exclusive, site, true, || {
-            self.raw.try_lock_until(deadline).then_some(())
-        });
-        got.map(|()| self.guard(tok))
+        let tok = self
+            .core
+            .try_acquire_until(Some(deadline), Location::caller())?;
+        Some(ReentrantMutexGuard::new(self, tok))
     }
 
     /// Whether any thread holds the mutex right now.
     pub fn is_locked(&self) -> bool {
-        self.raw.is_locked()
+        self.core.raw.is_locked()
     }
 
     /// Whether the calling thread holds the mutex.
     pub fn is_owned_by_current_thread(&self) -> bool {
-        self.raw.is_owned_by_current_thread()
+        self.core.raw.is_owned_by_current_thread()
     }
 
     /// A mutable reference to the value; no locking needed since `self` is exclusive.
@@ -194,89 +143,97 @@ impl<T: ?Sized> ReentrantMutex<T> {
     /// # Safety
     /// The calling thread holds a level of the mutex through a guard that will never unlock it.
     pub unsafe fn force_unlock(&self) {
-        if self.raw.is_owned_by_current_thread() {
-            self.meta.force_released();
-        }
-        // SAFETY: the caller guarantees the level is held and orphaned.
-        unsafe { self.raw.unlock() };
+        // SAFETY: as this function's.
+        unsafe { self.core.force_release(false) };
+    }
+
+    /// [`ReentrantMutex::force_unlock`] with a fair hand-off to a waiting thread, if any.
+    ///
+    /// # Safety
+    /// As [`ReentrantMutex::force_unlock`].
+    pub unsafe fn force_unlock_fair(&self) {
+        // SAFETY: as this function's.
+        unsafe { self.core.force_release(true) };
     }
 
     /// This instance's figures (re-entries are not acquisitions).
     pub fn stats(&self) -> LockStats {
-        self.meta.stats()
-    }
-
-    /// Ends one level: the recorded hold with the outermost, then the raw unlock.
-    ///
-    /// # Safety
-    /// The calling thread holds this level through `tok`.
-    unsafe fn release(&self, tok: &Token, fair: bool) {
-        self.meta.released(tok, Mode::Exclusive);
-        if fair {
-            // SAFETY: the caller holds this level.
-            unsafe { self.raw.unlock_fair() };
-        } else {
-            // SAFETY: as above.
-            unsafe { self.raw.unlock() };
-        }
+        self.core.meta.stats()
     }
 }
 
 impl<'a, T: ?Sized + 'a> ReentrantMutexGuard<'a, T> {
+    fn new(lock: &'a ReentrantMutex<T>, tok: Token) -> Self {
+        ReentrantMutexGuard {
+            lock,
+            tok,
+            _marker: PhantomData,
+        }
+    }
+
     /// The mutex this guard holds.
     pub fn remutex(s: &Self) -> &'a ReentrantMutex<T> {
         s.lock
     }
 
+    crate::lock::guard::map_fns!(
+        MappedReentrantMutexGuard,
+        " A guard for a part of the value; this level stays locked until it drops.",
+    );
+
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedReentrantMutexGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        let lock = s.lock;
+        // SAFETY: the guard holds a level for `'a`; guards give `&T` only. Should `f` panic, `s`
+        // drops and unlocks; on `Err` it comes back untouched; otherwise its hold passes whole
+        // to the mapped guard.
+        match f(unsafe { &*lock.data.get() }) {
+            Ok(part) => {
+                let s = ManuallyDrop::new(s);
+                Ok(MappedReentrantMutexGuard::new(&lock.core, part, s.tok))
+            }
+            Err(e) => Err((s, e)),
+        }
+    }
+
     /// Unlocks this level while `f` runs and locks it again before returning, on unwind too.
     /// (Outer levels held by the same thread stay locked.)
-    #[track_caller]
     pub fn unlocked<F: FnOnce() -> U, U>(s: &mut Self, f: F) -> U {
-        Self::unlocked_with(s, false, f)
+        // SAFETY: the guard holds this level and is borrowed for the whole call.
+        unsafe { s.lock.core.unlocked(&mut s.tok, false, f) }
     }
 
     /// Like [`ReentrantMutexGuard::unlocked`], with a fair hand-off.
-    #[track_caller]
     pub fn unlocked_fair<F: FnOnce() -> U, U>(s: &mut Self, f: F) -> U {
-        Self::unlocked_with(s, true, f)
-    }
-
-    fn unlocked_with<F: FnOnce() -> U, U>(s: &mut Self, fair: bool, f: F) -> U {
-        struct Relock<'g, 'a, T: ?Sized>(&'g mut ReentrantMutexGuard<'a, T>);
-        impl<T: ?Sized> Drop for Relock<'_, '_, T> {
-            fn drop(&mut self) {
-                let g = &mut *self.0;
-                g.tok = g.lock.acquire(g.tok.site);
-            }
-        }
-        // SAFETY: the guard holds this level; `Relock` takes it again before the guard is
-        // used.
-        unsafe { s.lock.release(&s.tok, fair) };
-        let _relock = Relock(s);
-        f()
+        // SAFETY: as in `unlocked`.
+        unsafe { s.lock.core.unlocked(&mut s.tok, true, f) }
     }
 
     /// Unlocks this level with a fair hand-off to a waiting thread, if any.
     pub fn unlock_fair(s: Self) {
         let s = ManuallyDrop::new(s);
         // SAFETY: the guard holds this level and is never dropped: released once.
-        unsafe { s.lock.release(&s.tok, true) };
+        unsafe { s.lock.core.release(&s.tok, true) };
     }
 
     /// Lets a waiting thread have the mutex, if one waits and this is the only level held,
     /// and takes it back.
     pub fn bump(s: &mut Self) {
-        if s.tok.lock != 0 && s.lock.meta.waiters() == 0 {
-            return;
-        }
-        Self::unlocked_with(s, true, || ());
+        // SAFETY: the guard holds this level and is borrowed for the whole call.
+        unsafe { s.lock.core.bump(&mut s.tok) };
     }
 }
 
 impl<T: ?Sized> Drop for ReentrantMutexGuard<'_, T> {
     fn drop(&mut self) {
         // SAFETY: the guard holds this level and is gone after this.
-        unsafe { self.lock.release(&self.tok, false) };
+        unsafe { self.lock.core.release(&self.tok, false) };
     }
 }
 
@@ -294,6 +251,13 @@ impl<T: Default> Default for ReentrantMutex<T> {
     #[track_caller]
     fn default() -> Self {
         ReentrantMutex::new(T::default())
+    }
+}
+
+impl<T> From<T> for ReentrantMutex<T> {
+    #[track_caller]
+    fn from(v: T) -> Self {
+        ReentrantMutex::new(v)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The guards of [`crate::RwLock`]: read, write and upgradable read, with parking_lot 0.12's
 //! guard API (mapping, temporary unlocking, fair unlocking, bumping, upgrades and downgrades).
 
-use super::rw::{Access, ExclusiveMarker, SharedMarker};
+use super::rw::{Access, ExclusiveMarker, RwCore, SharedMarker};
 use super::rwlock_mapped::{MappedRwLockReadGuard, MappedRwLockWriteGuard};
 use crate::RwLock;
 use crate::lock_core::Token;
@@ -120,62 +120,57 @@ impl<T: ?Sized> std::ops::DerefMut for RwLockWriteGuard<'_, T> {
 }
 
 impl<'a, T: ?Sized + 'a> RwLockReadGuard<'a, T> {
-    /// A guard for a part of the value; the whole lock stays read-locked until it drops.
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockReadGuard<'a, U>
-    where
-        F: FnOnce(&T) -> &U,
-    {
-        let lock = s.lock;
-        // SAFETY: the guard holds a read for `'a`. Should `f` panic, `s` drops and unlocks.
-        let part = f(unsafe { &*lock.data_ptr() });
-        let (_, tok) = Self::into_parts(s);
-        MappedRwLockReadGuard::new(&lock.core, part, tok)
-    }
+    crate::lock::guard::map_fns!(
+        MappedRwLockReadGuard,
+        " A guard for a part of the value; the whole lock stays read-locked until it drops.",
+    );
 
-    /// Like [`RwLockReadGuard::map`], but `f` may decline; the guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockReadGuard<'a, U>, Self>
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&T) -> Option<&U>,
+        F: FnOnce(&T) -> Result<&U, E>,
     {
         let lock = s.lock;
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds a read for `'a`. Should `f` panic, `s` drops and unlocks; on
+        // `Err` it comes back untouched; otherwise its hold passes whole to the mapped guard.
         match f(unsafe { &*lock.data_ptr() }) {
-            Some(part) => {
+            Ok(part) => {
                 let (_, tok) = Self::into_parts(s);
                 Ok(MappedRwLockReadGuard::new(&lock.core, part, tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
     }
 }
 
 impl<'a, T: ?Sized + 'a> RwLockWriteGuard<'a, T> {
-    /// A guard for a part of the value; the whole lock stays write-locked until it drops.
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
+    crate::lock::guard::map_fns!(
+        MappedRwLockWriteGuard,
+        mut,
+        " A guard for a part of the value; the whole lock stays write-locked until it drops.",
+    );
+
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockWriteGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&mut T) -> &mut U,
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
     {
         let lock = s.lock;
         // SAFETY: the guard holds the write lock for `'a`. Should `f` panic, `s` drops and
-        // unlocks; otherwise its hold passes whole to the mapped guard.
-        let part = f(unsafe { &mut *lock.data_ptr() });
-        let (_, tok) = Self::into_parts(s);
-        MappedRwLockWriteGuard::new(&lock.core, part, tok)
-    }
-
-    /// Like [`RwLockWriteGuard::map`], but `f` may decline; the guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
-    where
-        F: FnOnce(&mut T) -> Option<&mut U>,
-    {
-        let lock = s.lock;
-        // SAFETY: as in `map`.
+        // unlocks; on `Err` it comes back untouched; otherwise its hold passes whole to the
+        // mapped guard.
         match f(unsafe { &mut *lock.data_ptr() }) {
-            Some(part) => {
+            Ok(part) => {
                 let (_, tok) = Self::into_parts(s);
                 Ok(MappedRwLockWriteGuard::new(&lock.core, part, tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
     }
 
@@ -246,35 +241,122 @@ impl<'a, T: ?Sized + 'a> RwLockUpgradableReadGuard<'a, T> {
         RwLockReadGuard::new(lock, tok)
     }
 
-    /// Upgrades for the length of `f`, then downgrades back to an upgradable read.
-    pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
-        // SAFETY: this guard holds the upgradable read; it becomes the write hold here.
-        unsafe { self.lock.core.upgrade(&mut self.tok) };
-        let back = Downgrade(self);
-        // SAFETY: the write hold is ours until `back` drops.
-        f(unsafe { &mut *back.0.lock.data_ptr() })
-    }
+    with_upgraded_fns!();
+}
 
-    /// [`RwLockUpgradableReadGuard::with_upgraded`] if no other reader holds the lock right
-    /// now; `None` (and no call to `f`) otherwise.
-    pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
-        // SAFETY: this guard holds the upgradable read; on success it is the write hold.
-        if !unsafe { self.lock.core.try_upgrade(&mut self.tok) } {
-            return None;
+/// `with_upgraded`, `try_with_upgraded` and their timed forms, for an upgradable guard (borrowing
+/// or `Arc`) whose `lock` field derefs to the [`RwLock`] and whose `tok` is its hold.
+macro_rules! with_upgraded_fns {
+    () => {
+        /// Upgrades for the length of `f`, then downgrades back to an upgradable read.
+        pub fn with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Ret {
+            self.with_upgraded_as(super::rwlock_guards::Upgrade::Wait, f)
+                .expect("an untimed upgrade always succeeds")
         }
-        let back = Downgrade(self);
-        // SAFETY: the write hold is ours until `back` drops.
-        Some(f(unsafe { &mut *back.0.lock.data_ptr() }))
+
+        /// `with_upgraded` if no other reader holds the lock right now; `None` (and no call
+        /// to `f`) otherwise.
+        pub fn try_with_upgraded<Ret, F: FnOnce(&mut T) -> Ret>(&mut self, f: F) -> Option<Ret> {
+            self.with_upgraded_as(super::rwlock_guards::Upgrade::Now, f)
+        }
+
+        /// `with_upgraded`, waiting at most `timeout` for the upgrade; `None` (and no call to
+        /// `f`) if it timed out.
+        pub fn try_with_upgraded_for<Ret, F: FnOnce(&mut T) -> Ret>(
+            &mut self,
+            timeout: Duration,
+            f: F,
+        ) -> Option<Ret> {
+            let deadline = super::spin::deadline(timeout);
+            self.with_upgraded_as(super::rwlock_guards::Upgrade::Until(deadline), f)
+        }
+
+        /// `with_upgraded`, waiting until `deadline` at the latest for the upgrade; `None`
+        /// (and no call to `f`) if it timed out.
+        pub fn try_with_upgraded_until<Ret, F: FnOnce(&mut T) -> Ret>(
+            &mut self,
+            deadline: Instant,
+            f: F,
+        ) -> Option<Ret> {
+            self.with_upgraded_as(super::rwlock_guards::Upgrade::Until(Some(deadline)), f)
+        }
+
+        fn with_upgraded_as<Ret, F: FnOnce(&mut T) -> Ret>(
+            &mut self,
+            how: super::rwlock_guards::Upgrade,
+            f: F,
+        ) -> Option<Ret> {
+            let lock = &*self.lock;
+            // SAFETY: this guard holds the upgradable read of `lock` through `tok`.
+            unsafe {
+                super::rwlock_guards::with_upgraded(
+                    &lock.core,
+                    &mut self.tok,
+                    lock.data_ptr(),
+                    how,
+                    f,
+                )
+            }
+        }
+    };
+}
+pub(super) use with_upgraded_fns;
+
+/// How a `with_upgraded` upgrades: waiting as long as it takes, only if it can right now, or
+/// waiting until a deadline (`None`: a timeout too large to represent, so as long as it takes).
+#[derive(Clone, Copy)]
+pub(super) enum Upgrade {
+    Wait,
+    Now,
+    Until(Option<Instant>),
+}
+
+/// The `with_upgraded` family of both upgradable guards: upgrades the hold `tok` of `core` as
+/// `how` says and, if it did, runs `f` on the value and downgrades back to the upgradable read
+/// (on unwind too). `None`, with `f` not called and the upgradable read kept, if the upgrade
+/// did not happen.
+///
+/// # Safety
+/// `tok` is the caller's upgradable hold of `core`, and `data` points to the value `core`
+/// guards.
+pub(super) unsafe fn with_upgraded<T: ?Sized, Ret>(
+    core: &RwCore,
+    tok: &mut Token,
+    data: *mut T,
+    how: Upgrade,
+    f: impl FnOnce(&mut T) -> Ret,
+) -> Option<Ret> {
+    // SAFETY: `tok` is an upgradable hold of `core` (this function's contract); on success it
+    // is the write hold, and on failure it stays the upgradable read.
+    let upgraded = unsafe {
+        match how {
+            Upgrade::Wait => {
+                core.upgrade(tok);
+                true
+            }
+            Upgrade::Now => core.try_upgrade(tok),
+            Upgrade::Until(deadline) => core.upgrade_until(tok, deadline),
+        }
+    };
+    if !upgraded {
+        return None;
     }
+    let back = Downgrade { core, tok };
+    // SAFETY: the write hold is ours until `back` drops, and `data` is the value it guards.
+    let ret = f(unsafe { &mut *data });
+    drop(back);
+    Some(ret)
 }
 
 /// Turns a `with_upgraded` write hold back into the upgradable read, on unwind too.
-struct Downgrade<'g, 'a, T: ?Sized>(&'g mut RwLockUpgradableReadGuard<'a, T>);
+struct Downgrade<'c, 't> {
+    core: &'c RwCore,
+    tok: &'t mut Token,
+}
 
-impl<T: ?Sized> Drop for Downgrade<'_, '_, T> {
+impl Drop for Downgrade<'_, '_> {
     fn drop(&mut self) {
-        let g = &mut *self.0;
-        // SAFETY: `with_upgraded` upgraded this guard's hold to a write hold.
-        unsafe { g.lock.core.downgrade_to_upgradable(&mut g.tok) };
+        // SAFETY: `with_upgraded` upgraded this hold to a write hold of `core`.
+        unsafe { self.core.downgrade_to_upgradable(self.tok) };
     }
 }

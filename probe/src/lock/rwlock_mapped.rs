@@ -78,29 +78,39 @@ impl<'a, T: ?Sized + 'a> MappedRwLockReadGuard<'a, T> {
         }
     }
 
-    /// A guard for a part of this part.
-    pub fn map<U: ?Sized, F: FnOnce(&T) -> &U>(s: Self, f: F) -> MappedRwLockReadGuard<'a, U> {
-        let data = s.data;
-        // SAFETY: the guard holds a read for `'a`. Should `f` panic, `s` drops and unlocks.
-        let part = f(unsafe { &*data });
-        let (core, tok) = Self::into_parts(s);
-        MappedRwLockReadGuard::new(core, part, tok)
-    }
+    crate::lock::guard::map_fns!(MappedRwLockReadGuard, " A guard for a part of this part.",);
 
-    /// Like [`MappedRwLockReadGuard::map`], but `f` may decline; the guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockReadGuard<'a, U>, Self>
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&T) -> Option<&U>,
+        F: FnOnce(&T) -> Result<&U, E>,
     {
         let data = s.data;
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds a read for `'a` and `data` points into the value. Should `f`
+        // panic, `s` drops and unlocks; on `Err` it comes back untouched; otherwise its hold
+        // passes whole to the new guard.
         match f(unsafe { &*data }) {
-            Some(part) => {
+            Ok(part) => {
                 let (core, tok) = Self::into_parts(s);
                 Ok(MappedRwLockReadGuard::new(core, part, tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
+    }
+
+    /// [`MappedRwLockReadGuard::try_map_or_err`] under the name lock_api 0.4 gives it on this
+    /// guard.
+    pub fn try_map_or_else<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockReadGuard<'a, U>, (Self, E)>
+    where
+        F: FnOnce(&T) -> Result<&U, E>,
+    {
+        Self::try_map_or_err(s, f)
     }
 }
 
@@ -114,32 +124,30 @@ impl<'a, T: ?Sized + 'a> MappedRwLockWriteGuard<'a, T> {
         }
     }
 
-    /// A guard for a part of this part.
-    pub fn map<U: ?Sized, F>(s: Self, f: F) -> MappedRwLockWriteGuard<'a, U>
-    where
-        F: FnOnce(&mut T) -> &mut U,
-    {
-        let data = s.data;
-        // SAFETY: the guard holds the write lock for `'a`. Should `f` panic, `s` drops and
-        // unlocks; otherwise its hold passes whole to the new guard.
-        let part = f(unsafe { &mut *data });
-        let (core, tok) = Self::into_parts(s);
-        MappedRwLockWriteGuard::new(core, part, tok)
-    }
+    crate::lock::guard::map_fns!(
+        MappedRwLockWriteGuard,
+        mut,
+        " A guard for a part of this part.",
+    );
 
-    /// Like [`MappedRwLockWriteGuard::map`], but `f` may decline; the guard comes back then.
-    pub fn try_map<U: ?Sized, F>(s: Self, f: F) -> Result<MappedRwLockWriteGuard<'a, U>, Self>
+    /// Like `try_map`, but `f` says why it declines: the guard comes back with the reason.
+    pub fn try_map_or_err<U: ?Sized, F, E>(
+        s: Self,
+        f: F,
+    ) -> Result<MappedRwLockWriteGuard<'a, U>, (Self, E)>
     where
-        F: FnOnce(&mut T) -> Option<&mut U>,
+        F: FnOnce(&mut T) -> Result<&mut U, E>,
     {
         let data = s.data;
-        // SAFETY: as in `map`.
+        // SAFETY: the guard holds the write lock for `'a` and `data` points into the value.
+        // Should `f` panic, `s` drops and unlocks; on `Err` it comes back untouched; otherwise
+        // its hold passes whole to the new guard.
         match f(unsafe { &mut *data }) {
-            Some(part) => {
+            Ok(part) => {
                 let (core, tok) = Self::into_parts(s);
                 Ok(MappedRwLockWriteGuard::new(core, part, tok))
             }
-            None => Err(s),
+            Err(e) => Err((s, e)),
         }
     }
 }

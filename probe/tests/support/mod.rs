@@ -276,3 +276,50 @@ pub fn participant_names(r: &serde_json::Value, field: &str) -> Vec<String> {
     v.sort();
     v
 }
+
+/// Each participant of a deadlock report as "`thread` holds `its first lock` waits `lock`",
+/// sorted.
+pub fn holds_and_waits(r: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = r["participants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{} holds {} waits {}",
+                p["name"].as_str().unwrap(),
+                p["holds"][0]["name"].as_str().unwrap(),
+                p["waits_for"]["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Runs `first` and `second` on two threads named by their names, each given a barrier to wait
+/// on once it holds its first lock, and returns only if `first` finishes: a child test body
+/// whose threads must deadlock (the report ends the process) fails if they do not.
+pub fn deadlock_pair(
+    first: (&str, impl FnOnce(&std::sync::Barrier) + Send + 'static),
+    second: (&str, impl FnOnce(&std::sync::Barrier) + Send + 'static),
+) -> ! {
+    let both = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (name, f) = first;
+    let b = both.clone();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            f(&b);
+            drop(tx);
+        })
+        .unwrap();
+    let (name, f) = second;
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || f(&both))
+        .unwrap();
+    let _ = rx.recv();
+    unreachable!("the threads deadlock");
+}
