@@ -69,6 +69,11 @@ impl Exclusive {
             self.meta.count_brief();
             return self.meta.acquired(Mode::Exclusive, site, true);
         }
+        let yielded =
+            super::spin::yield_phase(&self.meta, Mode::Exclusive, 0, site, || self.raw.try_lock());
+        if let Some((_, tok)) = yielded {
+            return tok;
+        }
         let (got, tok) = self
             .meta
             .wait(Mode::Exclusive, site, false, || Some(self.raw.lock()));

@@ -48,6 +48,12 @@ impl ReentrantCore {
             self.meta.count_brief();
             return self.meta.acquired(Mode::Exclusive, site, true);
         }
+        let yielded = super::spin::yield_phase(&self.meta, Mode::Exclusive, 0, site, || {
+            self.raw.try_lock().then_some(())
+        });
+        if let Some(((), tok)) = yielded {
+            return tok;
+        }
         let (_, tok) = self.meta.wait(Mode::Exclusive, site, false, || {
             self.raw.lock();
             Some(())

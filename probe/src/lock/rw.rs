@@ -161,6 +161,13 @@ impl RwCore {
                 .meta
                 .acquired_flagged(access.mode(), access.flags(), site, true);
         }
+        let (mode, flags) = (access.mode(), access.flags());
+        let yielded = super::spin::yield_phase(&self.meta, mode, flags, site, || {
+            self.try_raw(access, recursive).then_some(())
+        });
+        if let Some(((), tok)) = yielded {
+            return tok;
+        }
         let (_, tok) = self
             .meta
             .wait_flagged(access.mode(), access.flags(), site, false, || {

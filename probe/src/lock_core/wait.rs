@@ -256,6 +256,39 @@ impl LockMeta {
         t1
     }
 
+    /// Whether a contention past the brief spin may first yield, timed but unpublished
+    /// (`lock::spin::yield_phase`): recording on with no perturbation, and nothing that needs
+    /// every wait's stack and records (a trace recording, a profile window).
+    pub(crate) fn may_wait_unpublished() -> bool {
+        crate::settings::state() == crate::settings::ON
+            && !sink::recording()
+            && !crate::profile::active()
+    }
+
+    /// The bookkeeping of a contended acquisition that got the lock within the yield phase
+    /// begun at `t0`: a contention, its wait time into the class's wait histogram, and the
+    /// acquisition (a timed hold, as after any wait).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn waited_unpublished(
+        &self,
+        mode: Mode,
+        flags: u64,
+        site: &'static Location<'static>,
+        t0: u64,
+    ) -> Token {
+        let t1 = clock::now_ns();
+        let class = self.class();
+        class.counters.wait.record(t1.saturating_sub(t0));
+        self.cold().contentions.fetch_add(1, Relaxed);
+        class.counters.contentions.fetch_add(1, Relaxed);
+        let id = self.id();
+        let n = self.count(mode);
+        // Already on the slow path: bring the class total up to date, as after a wait.
+        self.publish(n + 1);
+        self.after_acquire(id, n, mode, site, t1, flags)
+    }
+
     /// Counts one condvar wait as an acquisition of the condvar (its "lock" figures are waits).
     pub(crate) fn count_wait(&self) {
         let n = self.acquisitions.fetch_add(1, Relaxed);
