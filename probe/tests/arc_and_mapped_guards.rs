@@ -243,6 +243,42 @@ fn two_reentrant_arc_guards_taken_in_opposite_orders_deadlock() {
 }
 
 #[test]
+fn a_fair_mutex_in_an_arc_locks_through_it() {
+    let fm = Arc::new(lockscope::FairMutex::named("api-fair-arc", vec![1]));
+    let mut g = fm.lock_arc();
+    g.push(2);
+    let held = Arc::as_ptr(lockscope::ArcMutexGuard::mutex(&g)).cast::<u8>();
+    assert_eq!(
+        held,
+        Arc::as_ptr(&fm).cast::<u8>(),
+        "the guard keeps this very mutex"
+    );
+    assert_eq!(Arc::strong_count(&fm), 2);
+    assert_eq!(my_holds(), vec!["api-fair-arc"]);
+    assert!(fm.try_lock_arc().is_none());
+    let other = fm.clone();
+    assert!(
+        thread::spawn(move || other.try_lock_arc_for(Duration::from_millis(5)).is_none())
+            .join()
+            .unwrap()
+    );
+    drop(g);
+    let g = fm
+        .try_lock_arc_until(Instant::now() + Duration::from_secs(60))
+        .unwrap();
+    assert_eq!(*g, vec![1, 2]);
+    drop(g);
+    assert!(!fm.is_locked());
+    assert!(my_holds().is_empty());
+    assert_eq!(
+        Arc::strong_count(&fm),
+        1,
+        "the guards gave their clones back"
+    );
+    assert_eq!(fm.stats().acquisitions, 2, "the two that got it");
+}
+
+#[test]
 fn try_map_or_err_gives_the_guard_back_with_the_reason() {
     let m = Mutex::named("api-map-or-err", (1u8, 2u8));
     let (g, why) =

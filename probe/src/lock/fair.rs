@@ -1,9 +1,11 @@
 //! `FairMutex`: a [`Mutex`] whose every unlock hands the lock to the next waiter.
 
 use super::exclusive::Exclusive;
-use crate::Mutex;
+use crate::{ArcMutexGuard, Mutex};
 use std::fmt;
 use std::panic::Location;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 /// A mutex whose every unlock is fair (parking_lot's `FairMutex`): when threads are parked on
 /// it, the unlock hands the lock straight to the one that parked first instead of leaving it
@@ -25,6 +27,7 @@ use std::panic::Location;
 /// queue.lock().push(1);
 /// assert_eq!(queue.lock().len(), 1);
 /// ```
+#[repr(transparent)] // so that an `Arc<FairMutex<T>>` is an `Arc<Mutex<T>>` (`FairMutex::lock_arc`)
 pub struct FairMutex<T: ?Sized>(Mutex<T>);
 
 /// The guard of a [`FairMutex`].
@@ -53,6 +56,42 @@ impl<T> FairMutex<T> {
     /// Consumes the mutex, returning the value.
     pub fn into_inner(self) -> T {
         self.0.into_inner()
+    }
+}
+
+impl<T: ?Sized> FairMutex<T> {
+    /// Like [`Mutex::lock_arc`], for a fair mutex in an `Arc`: the guard keeps a clone of the
+    /// `Arc` (as the `Mutex` it dereferences to), and its unlock is fair like any other.
+    #[track_caller]
+    pub fn lock_arc(self: &Arc<Self>) -> ArcMutexGuard<T> {
+        self.as_mutex_arc().lock_arc()
+    }
+
+    /// Like [`Mutex::try_lock_arc`], for a fair mutex in an `Arc`.
+    #[track_caller]
+    pub fn try_lock_arc(self: &Arc<Self>) -> Option<ArcMutexGuard<T>> {
+        self.as_mutex_arc().try_lock_arc()
+    }
+
+    /// Like [`Mutex::try_lock_arc_for`], for a fair mutex in an `Arc`.
+    #[track_caller]
+    pub fn try_lock_arc_for(self: &Arc<Self>, timeout: Duration) -> Option<ArcMutexGuard<T>> {
+        self.as_mutex_arc().try_lock_arc_for(timeout)
+    }
+
+    /// Like [`Mutex::try_lock_arc_until`], for a fair mutex in an `Arc`.
+    #[track_caller]
+    pub fn try_lock_arc_until(self: &Arc<Self>, deadline: Instant) -> Option<ArcMutexGuard<T>> {
+        self.as_mutex_arc().try_lock_arc_until(deadline)
+    }
+
+    /// A clone of this `Arc`, as the `Mutex` the fair mutex is.
+    fn as_mutex_arc(self: &Arc<Self>) -> Arc<Mutex<T>> {
+        let raw = Arc::into_raw(Arc::clone(self));
+        // SAFETY: `FairMutex` is `repr(transparent)` over `Mutex<T>`, so the allocation holds a
+        // `Mutex<T>` at the same address, with the same size, alignment and pointer metadata;
+        // the pointer comes from `Arc::into_raw` and goes back into exactly one `Arc`.
+        unsafe { Arc::from_raw(raw as *const Mutex<T>) }
     }
 }
 
