@@ -146,15 +146,11 @@ impl Condvar {
     fn wait_while_at<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, T>,
-        mut condition: impl FnMut(&mut T) -> bool,
+        condition: impl FnMut(&mut T) -> bool,
         deadline: Option<Instant>,
         site: &'static Location<'static>,
     ) -> WaitTimeoutResult {
-        let mut timed_out = false;
-        while !timed_out && condition(&mut *guard) {
-            timed_out = self.recorded(guard, site, deadline);
-        }
-        WaitTimeoutResult(timed_out)
+        wait_while_with(guard, condition, |g| self.recorded(g, site, deadline))
     }
 
     /// Wakes one waiter; returns whether one was woken.
@@ -216,6 +212,21 @@ impl Condvar {
         *hold = core.meta.acquired(Mode::Exclusive, mutex_site, true);
         timed_out
     }
+}
+
+/// The `wait_while` loop of both condvars (this one and the drop-in's, over lock_api's guard):
+/// checks `condition` first, and waits (`wait`: one wait, `true` if it timed out) while it holds
+/// and no wait has timed out.
+pub(crate) fn wait_while_with<G: std::ops::DerefMut<Target = T>, T: ?Sized>(
+    guard: &mut G,
+    mut condition: impl FnMut(&mut T) -> bool,
+    mut wait: impl FnMut(&mut G) -> bool,
+) -> WaitTimeoutResult {
+    let mut timed_out = false;
+    while !timed_out && condition(&mut **guard) {
+        timed_out = wait(guard);
+    }
+    WaitTimeoutResult(timed_out)
 }
 
 impl Default for Condvar {

@@ -20,6 +20,7 @@ mod rwlock_mapped;
 mod semaphore;
 pub(crate) mod spin;
 
+pub(crate) use condvar::wait_while_with;
 pub(crate) use exclusive::Exclusive;
 pub(crate) use rw::{Access, RwCore};
 

@@ -122,15 +122,11 @@ impl Condvar {
     fn while_until<T: ?Sized>(
         &self,
         guard: &mut MutexGuard<'_, RawMutex, T>,
-        mut condition: impl FnMut(&mut T) -> bool,
+        condition: impl FnMut(&mut T) -> bool,
         deadline: Option<Instant>,
         site: &'static Location<'static>,
     ) -> WaitTimeoutResult {
-        let mut timed_out = false;
-        while !timed_out && condition(&mut *guard) {
-            timed_out = self.once(guard, site, deadline);
-        }
-        WaitTimeoutResult(timed_out)
+        crate::lock::wait_while_with(guard, condition, |g| self.once(g, site, deadline))
     }
 
     /// One recorded wait; returns whether it timed out.
